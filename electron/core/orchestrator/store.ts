@@ -1,0 +1,20 @@
+/**
+ * What the orchestrator needs from persistence, so a run can resume: finished ads
+ * are never run again. `MemoryRunStore` (orchestrator) and `SqliteRunStore` (store/)
+ * both implement it. Calls are synchronous on purpose: better-sqlite3 is synchronous
+ * and each call is one transaction.
+ */
+import type { AdResult, Attempt, RunStatus } from '../../../shared/domain.js';
+
+export interface RunStore {
+  /**
+   * Whether this ad already has a final result in this run. `engine` is null for
+   * normal policies (any engine's result counts) and the engine kind in `compare`.
+   */
+  isFinished(runId: string, creativeId: string, engine: string | null): boolean;
+  /** An attempt started / ended (kept for the detail view and for resume accounting). */
+  recordAttempt(runId: string, creativeId: string, attempt: Attempt): void;
+  /** The final result of one ad (per engine in `compare`). Idempotent per (run, ad, engine-or-null). */
+  saveResult(result: AdResult): void;
+  setRunStatus(runId: string, status: RunStatus): void;
+}
