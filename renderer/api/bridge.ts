@@ -1,0 +1,11 @@
+/** What the Electron preload puts on `window` (see electron/main/preload.ts). */
+export interface VisionBridge {
+  invoke(channel: string, payload: unknown): Promise<unknown>;
+  subscribe(listener: (event: string, payload: unknown) => void): () => void;
+}
+
+declare global {
+  interface Window {
+    visionBridge?: VisionBridge;
+  }
+}
