@@ -43,19 +43,18 @@ export function spawnGroup(options: GroupSpawnOptions): GroupChild | { spawnErro
     extendEnv: false,
     cwd: options.cwd,
   });
-  const splitters = [new LineSplitter(), new LineSplitter()] as const;
-  const streams = [subprocess.stdout, subprocess.stderr] as const;
-  streams.forEach((stream, index) => {
+  for (const stream of [subprocess.stdout, subprocess.stderr]) {
+    const splitter = new LineSplitter();
     stream?.setEncoding('utf8');
     stream?.on('data', (chunk: string) => {
-      const lines = splitters[index].push(chunk);
+      const lines = splitter.push(chunk);
       if (lines.length > 0) options.onLines?.(lines);
     });
     stream?.on('end', () => {
-      const rest = splitters[index].flush();
+      const rest = splitter.flush();
       if (rest.length > 0) options.onLines?.(rest);
     });
-  });
+  }
   let hasExited = false;
   const exited = subprocess.then((result): ChildExit => {
     hasExited = true;
