@@ -1,0 +1,381 @@
+/**
+ * Ingest: a dropped ad list (CSV, TSV, JSON, JSONL, plain URLs), dropped image files,
+ * or URLs dragged from a browser become `Ad` rows. Every row that cannot become an ad
+ * is reported with its line number and the reason; the others import.
+ */
+import { createHash } from 'node:crypto';
+import { open, readFile, readdir, stat } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parse as parseCsv } from 'csv-parse/sync';
+import type { Ad, RejectedRow } from '../../../shared/domain.js';
+import { hasImageExtension, sniffImageMime } from '../fetch/image-type.js';
+import { findFieldColumns, isKnownColumnName, looksLikeUrl, type FieldColumns } from './columns.js';
+import { decodeListBytes, stripBom } from './decode.js';
+import { delimiterOf, detectListFormat, type ListFormat } from './format.js';
+import { arrayElementLines } from './json-positions.js';
+
+export type { FieldColumns } from './columns.js';
+export type { ListFormat } from './format.js';
+export { detectListFormat } from './format.js';
+
+export interface ImportResult {
+  ads: Ad[];
+  rejected: RejectedRow[];
+  /** The input's column names in input order (for export); empty for plain URL lists and images. */
+  columns: string[];
+  /** Which input columns were read as id, URL and text (null when absent). */
+  fieldColumns: FieldColumns;
+  format: ListFormat | 'images' | 'uri-list' | 'mixed';
+}
+
+export interface ImportTextOptions {
+  filename?: string;
+  format?: ListFormat;
+}
+
+const MAX_RAW_IN_REPORT = 200;
+const NO_FIELDS: FieldColumns = { id: null, url: null, text: null };
+
+type UrlCheck = { ok: true; url: string } | { ok: false; reason: string };
+
+/** Lists may only point at http(s): a `file:` URL in a list could read any local file. */
+export function checkListUrl(value: string): UrlCheck {
+  const trimmed = value.trim();
+  if (!trimmed) return { ok: false, reason: 'no URL' };
+  let url: URL;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    return { ok: false, reason: `not a valid URL: ${truncate(trimmed, 80)}` };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { ok: false, reason: `not an http(s) URL: ${truncate(trimmed, 80)}` };
+  if (!url.hostname) return { ok: false, reason: `URL has no host: ${truncate(trimmed, 80)}` };
+  return { ok: true, url: trimmed };
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** A stable id for an ad that came without one: the same URL always gets the same id. */
+export function generatedAdId(url: string): string {
+  return `ad-${createHash('sha1').update(url).digest('hex').slice(0, 12)}`;
+}
+
+interface RowFields {
+  id?: string;
+  url?: string;
+  text?: string;
+  extra?: Record<string, string>;
+}
+
+/** Accumulates ads across one import (several files share it, so duplicates across files are caught). */
+class AdCollector {
+  readonly ads: Ad[] = [];
+  readonly rejected: RejectedRow[] = [];
+  private readonly firstLineById = new Map<string, number>();
+  private sourceLabel = '';
+
+  setSource(label: string): void {
+    this.sourceLabel = label;
+  }
+
+  reject(line: number, reason: string, raw?: string): void {
+    const row: RejectedRow = { line, reason: this.sourceLabel ? `${this.sourceLabel}: ${reason}` : reason };
+    if (raw !== undefined) row.raw = truncate(raw.replace(/[\r\n]+$/, ''), MAX_RAW_IN_REPORT);
+    this.rejected.push(row);
+  }
+
+  add(line: number, fields: RowFields, raw?: string): void {
+    const checked = checkListUrl(fields.url ?? '');
+    if (!checked.ok) return this.reject(line, checked.reason, raw);
+    this.push(line, fields, checked.url, raw);
+  }
+
+  /** For dropped images: the URL was made from a local path by us, not read from a list. */
+  addLocalImage(line: number, id: string, fileUrl: string): void {
+    this.push(line, { id }, fileUrl, undefined);
+  }
+
+  private push(line: number, fields: RowFields, url: string, raw: string | undefined): void {
+    const givenId = fields.id?.trim();
+    let id = givenId || generatedAdId(url);
+    const firstLine = this.firstLineById.get(id);
+    if (firstLine !== undefined) {
+      if (givenId) return this.reject(line, `duplicate id "${truncate(id, 80)}" (first on line ${firstLine})`, raw);
+      // The same URL listed twice without ids: keep both, with distinct stable ids.
+      let n = 2;
+      while (this.firstLineById.has(`${id}-${n}`)) n++;
+      id = `${id}-${n}`;
+    }
+    this.firstLineById.set(id, line);
+    const ad: Ad = { creativeId: id, imageUrl: url };
+    const text = fields.text?.trim();
+    if (text) ad.adText = text;
+    if (fields.extra && Object.keys(fields.extra).length > 0) ad.extra = fields.extra;
+    this.ads.push(ad);
+  }
+}
+
+interface ParsedShape {
+  columns: string[];
+  fieldColumns: FieldColumns;
+}
+
+function parseDelimited(collector: AdCollector, text: string, format: 'csv' | 'tsv'): ParsedShape {
+  const firstLine = text.slice(0, Math.max(0, text.indexOf('\n')) || text.length);
+  const delimiter = format === 'tsv' ? '\t' : delimiterOf(firstLine);
+  type Parsed = { record: string[]; info: { lines: number }; raw: string };
+  const records = parseCsv(text, {
+    delimiter,
+    info: true,
+    raw: true,
+    relax_quotes: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    skip_records_with_error: true,
+    on_skip: (error: { lines?: number; message: string } | undefined, raw: string | undefined) => {
+      const endLine = error?.lines ?? 0;
+      collector.reject(startLineOf(endLine, raw ?? ''), `malformed ${format.toUpperCase()}: ${error?.message ?? 'unreadable row'}`, raw);
+    },
+  }) as unknown as Parsed[];
+  if (records.length === 0) return { columns: [], fieldColumns: NO_FIELDS };
+
+  const first = records[0]!.record.map((cell) => cell.trim());
+  const hasHeader = first.some(isKnownColumnName) || !first.some(looksLikeUrl);
+  const columns = hasHeader ? uniqueColumnNames(first) : first.map((_, i) => `column_${i + 1}`);
+  const dataRows = hasHeader ? records.slice(1) : records;
+  const fieldColumns = findFieldColumns(columns);
+  if (fieldColumns.url === null) {
+    // No URL header: take the first column whose first value is a link.
+    const sample = dataRows[0]?.record ?? [];
+    const index = sample.findIndex((cell) => looksLikeUrl(cell));
+    if (index >= 0) fieldColumns.url = columns[index] ?? null;
+  }
+  const indexOf = (name: string | null) => (name === null ? -1 : columns.indexOf(name));
+  const idIndex = indexOf(fieldColumns.id);
+  const urlIndex = indexOf(fieldColumns.url);
+  const textIndex = indexOf(fieldColumns.text);
+
+  for (const { record, info, raw } of dataRows) {
+    const line = startLineOf(info.lines, raw);
+    if (record.length > columns.length && record.slice(columns.length).some((cell) => cell.trim() !== '')) {
+      collector.reject(line, `row has ${record.length} fields, the header has ${columns.length}`, raw);
+      continue;
+    }
+    const extra: Record<string, string> = {};
+    columns.forEach((column, index) => {
+      if (index !== idIndex && index !== urlIndex && index !== textIndex) extra[column] = record[index] ?? '';
+    });
+    collector.add(line, { id: record[idIndex], url: record[urlIndex], text: record[textIndex], extra }, raw);
+  }
+  return { columns, fieldColumns };
+}
+
+/** csv-parse reports the line a record ends on; a quoted field may span several lines. */
+function startLineOf(endLine: number, raw: string): number {
+  const body = raw.replace(/^[\r\n]+/, '').replace(/[\r\n]+$/, '');
+  let newlines = 0;
+  for (let i = 0; i < body.length; i++) if (body.charCodeAt(i) === 10) newlines++;
+  return Math.max(1, endLine - newlines);
+}
+
+function uniqueColumnNames(header: string[]): string[] {
+  const seen = new Map<string, number>();
+  return header.map((name, index) => {
+    const base = name || `column_${index + 1}`;
+    const count = seen.get(base) ?? 0;
+    seen.set(base, count + 1);
+    return count === 0 ? base : `${base}_${count + 1}`;
+  });
+}
+
+function stringifyValue(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
+}
+
+/** One JSON value (array element or JSONL line) into the collector; columns grow in first-seen order. */
+function addJsonValue(collector: AdCollector, line: number, value: unknown, raw: string, columns: Set<string>): void {
+  if (typeof value === 'string') return collector.add(line, { url: value }, raw);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return collector.reject(line, 'not an ad: expected an object or a URL string', raw);
+  }
+  const entries = Object.entries(value as Record<string, unknown>);
+  for (const [key] of entries) columns.add(key);
+  const fields = findFieldColumns(entries.map(([key]) => key));
+  const record = value as Record<string, unknown>;
+  const extra: Record<string, string> = {};
+  for (const [key, fieldValue] of entries) {
+    if (key !== fields.id && key !== fields.url && key !== fields.text) extra[key] = stringifyValue(fieldValue);
+  }
+  const pick = (key: string | null) => (key === null ? undefined : stringifyValue(record[key]));
+  collector.add(line, { id: pick(fields.id), url: pick(fields.url), text: pick(fields.text), extra }, raw);
+}
+
+function parseJson(collector: AdCollector, text: string): ParsedShape {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    collector.reject(1, `malformed JSON: ${(error as Error).message}`);
+    return { columns: [], fieldColumns: NO_FIELDS };
+  }
+  const columns = new Set<string>();
+  if (Array.isArray(value)) {
+    const lines = arrayElementLines(text);
+    value.forEach((element, index) => addJsonValue(collector, lines[index] ?? index + 1, element, JSON.stringify(element) ?? '', columns));
+  } else {
+    addJsonValue(collector, 1, value, text, columns);
+  }
+  return { columns: [...columns], fieldColumns: findFieldColumns([...columns]) };
+}
+
+function forEachLine(text: string, visit: (line: string, lineNumber: number) => void): void {
+  let start = 0;
+  let lineNumber = 1;
+  while (start <= text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const line = text.slice(start, end).replace(/\r$/, '');
+    if (line.trim()) visit(line, lineNumber);
+    lineNumber++;
+    start = end + 1;
+  }
+}
+
+function parseJsonLines(collector: AdCollector, text: string): ParsedShape {
+  const columns = new Set<string>();
+  forEachLine(text, (line, lineNumber) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      return collector.reject(lineNumber, `malformed JSON: ${(error as Error).message}`, line);
+    }
+    addJsonValue(collector, lineNumber, value, line, columns);
+  });
+  return { columns: [...columns], fieldColumns: findFieldColumns([...columns]) };
+}
+
+/** Plain text and `text/uri-list`: one URL per line, `#` starts a comment line. */
+function parseUrlLines(collector: AdCollector, text: string): ParsedShape {
+  forEachLine(text, (line, lineNumber) => {
+    const trimmed = line.trim();
+    if (!trimmed.startsWith('#')) collector.add(lineNumber, { url: trimmed }, line);
+  });
+  return { columns: [], fieldColumns: NO_FIELDS };
+}
+
+function parseInto(collector: AdCollector, text: string, format: ListFormat): ParsedShape {
+  switch (format) {
+    case 'csv':
+    case 'tsv':
+      return parseDelimited(collector, text, format);
+    case 'json':
+      return parseJson(collector, text);
+    case 'jsonl':
+      return parseJsonLines(collector, text);
+    case 'txt':
+      return parseUrlLines(collector, text);
+  }
+}
+
+function toText(input: string | Uint8Array): string {
+  return typeof input === 'string' ? stripBom(input) : decodeListBytes(input);
+}
+
+/** Import one list given as text or bytes (bytes: the encoding is detected from the BOM). */
+export function importAdsFromText(input: string | Uint8Array, options: ImportTextOptions = {}): ImportResult {
+  const text = toText(input);
+  const format = options.format ?? detectListFormat(text, options.filename);
+  const collector = new AdCollector();
+  const shape = parseInto(collector, text, format);
+  return { ads: collector.ads, rejected: collector.rejected, columns: shape.columns, fieldColumns: shape.fieldColumns, format };
+}
+
+/** URLs dragged from a browser (`text/uri-list` entries or plain strings, possibly several per string). */
+export function importAdsFromUrls(urls: readonly string[]): ImportResult {
+  const collector = new AdCollector();
+  parseUrlLines(collector, urls.join('\n'));
+  return { ads: collector.ads, rejected: collector.rejected, columns: [], fieldColumns: NO_FIELDS, format: 'uri-list' };
+}
+
+async function isImageFile(path: string): Promise<boolean> {
+  if (hasImageExtension(path)) return true;
+  const handle = await open(path, 'r');
+  try {
+    const head = new Uint8Array(32);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return sniffImageMime(head.subarray(0, bytesRead)) !== null;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Image files inside a dropped folder (recursively, sorted, hidden files skipped). */
+async function imagesInFolder(folder: string): Promise<string[]> {
+  const entries = await readdir(folder, { withFileTypes: true });
+  const found: string[] = [];
+  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    if (entry.name.startsWith('.')) continue;
+    const path = join(folder, entry.name);
+    if (entry.isDirectory()) found.push(...(await imagesInFolder(path)));
+    else if (entry.isFile() && hasImageExtension(entry.name)) found.push(path);
+  }
+  return found;
+}
+
+/**
+ * Files dropped from Finder: ad lists are parsed, image files (and images inside dropped
+ * folders) become ads with a `file://` URL — the only way a `file:` URL enters the app.
+ */
+export async function importAdsFromFiles(paths: readonly string[]): Promise<ImportResult> {
+  const collector = new AdCollector();
+  const columns = new Set<string>();
+  let fieldColumns: FieldColumns | null = null;
+  const formats = new Set<ImportResult['format']>();
+  const images: string[] = [];
+
+  for (const given of paths) {
+    const path = resolve(given);
+    collector.setSource(paths.length > 1 ? basename(path) : '');
+    let info;
+    try {
+      info = await stat(path);
+    } catch (error) {
+      collector.reject(0, `cannot read ${basename(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      continue;
+    }
+    if (info.isDirectory()) {
+      images.push(...(await imagesInFolder(path)));
+      continue;
+    }
+    if (await isImageFile(path)) {
+      images.push(path);
+      continue;
+    }
+    const text = decodeListBytes(await readFile(path));
+    const format = detectListFormat(text, path);
+    formats.add(format);
+    const shape = parseInto(collector, text, format);
+    shape.columns.forEach((column) => columns.add(column));
+    fieldColumns ??= shape.fieldColumns;
+  }
+
+  collector.setSource('');
+  const usedIds = new Set<string>();
+  images.forEach((path, index) => {
+    const stem = basename(path, extname(path));
+    const id = usedIds.has(stem) ? `${stem}-${createHash('sha1').update(path).digest('hex').slice(0, 6)}` : stem;
+    usedIds.add(id);
+    collector.addLocalImage(index + 1, id, pathToFileURL(path).href);
+  });
+  if (images.length > 0) formats.add('images');
+
+  const format = formats.size === 1 ? [...formats][0]! : formats.size === 0 ? 'txt' : 'mixed';
+  return { ads: collector.ads, rejected: collector.rejected, columns: [...columns], fieldColumns: fieldColumns ?? NO_FIELDS, format };
+}
