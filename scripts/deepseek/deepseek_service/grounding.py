@@ -1,0 +1,81 @@
+"""Parse DeepSeek-OCR's grounding output into text and pixel boxes.
+
+The model writes `<|ref|>label<|/ref|><|det|>[[x1, y1, x2, y2], ...]<|/det|>` with
+coordinates normalised to 0..999. With the "OCR this image" prompt the label *is* the
+text; with the "convert to markdown" prompt the label is a layout category (text,
+title, table, ...) and the text follows the det tag up to the next ref tag.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+_GROUNDING = re.compile(
+    r"<\|ref\|>(?P<label>.*?)<\|/ref\|>\s*<\|det\|>(?P<boxes>.*?)<\|/det\|>",
+    re.DOTALL,
+)
+# Special tokens the decoder may leave in the text (full-width bars are DeepSeek's own).
+_SPECIAL_TOKENS = re.compile(r"<｜[^｜]*｜>|<\|(?:end_of_sentence|grounding|image)\|>")
+NORMALISED_MAX = 999.0
+
+
+@dataclass(frozen=True)
+class GroundedBlock:
+    text: str
+    box: tuple[float, float, float, float]
+
+
+def strip_special_tokens(raw: str) -> str:
+    return _SPECIAL_TOKENS.sub("", raw)
+
+
+def _parse_boxes(raw: str) -> list[tuple[float, float, float, float]]:
+    try:
+        value = ast.literal_eval(raw.strip())
+    except (ValueError, SyntaxError):
+        return []
+    if isinstance(value, (list, tuple)) and len(value) == 4 and all(isinstance(v, (int, float)) for v in value):
+        value = [value]
+    boxes: list[tuple[float, float, float, float]] = []
+    if not isinstance(value, (list, tuple)):
+        return boxes
+    for item in value:
+        if isinstance(item, (list, tuple)) and len(item) == 4 and all(isinstance(v, (int, float)) for v in item):
+            x1, y1, x2, y2 = (float(v) for v in item)
+            boxes.append((min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)))
+    return boxes
+
+
+def _to_pixels(box: tuple[float, float, float, float], width: int, height: int) -> tuple[float, float, float, float]:
+    def scale(value: float, size: int) -> float:
+        clamped = min(max(value, 0.0), NORMALISED_MAX)
+        return round(clamped / NORMALISED_MAX * size, 1)
+
+    x1, y1, x2, y2 = box
+    return (scale(x1, width), scale(y1, height), scale(x2, width), scale(y2, height))
+
+
+def parse_grounding(raw: str, width: int, height: int) -> tuple[str, list[GroundedBlock]]:
+    """Return (plain text, blocks with boxes in pixels of a width x height image).
+
+    Output without any grounding tag is returned as plain text with no blocks.
+    """
+    cleaned = strip_special_tokens(raw)
+    matches = list(_GROUNDING.finditer(cleaned))
+    if not matches:
+        return cleaned.strip(), []
+    blocks: list[GroundedBlock] = []
+    lines: list[str] = []
+    for index, match in enumerate(matches):
+        next_start = matches[index + 1].start() if index + 1 < len(matches) else len(cleaned)
+        following = cleaned[match.end():next_start].strip()
+        label = match.group("label").strip()
+        text = following if following else label
+        if not text:
+            continue
+        lines.append(text)
+        for box in _parse_boxes(match.group("boxes")):
+            blocks.append(GroundedBlock(text=text, box=_to_pixels(box, width, height)))
+    return "\n".join(lines), blocks

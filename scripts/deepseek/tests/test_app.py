@@ -1,0 +1,202 @@
+"""The HTTP contract, in process (FastAPI TestClient runs the app's lifespan)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from conftest import draw_text_image, png_with_claimed_size
+from deepseek_service.app import Settings, create_app
+from deepseek_service.backends import RapidOcrBackend, RecognizeOutput
+from deepseek_service.reading_order import Detection
+
+
+def wait_until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.01)
+
+
+@pytest.fixture(scope="module")
+def rapid_client() -> Iterator[TestClient]:
+    app = create_app(RapidOcrBackend(), Settings(max_body_bytes=200_000, max_pixels=5_000_000))
+    with TestClient(app) as client:
+        wait_until(lambda: client.get("/health").json()["status"] == "ready", timeout=60)
+        yield client
+
+
+def has_words_in_order(text: str, words: list[str]) -> bool:
+    """The PP-OCR models often drop the space between words, so look for each word in order."""
+    squashed = "".join(text.upper().split())
+    position = 0
+    for word in words:
+        found = squashed.find(word, position)
+        if found < 0:
+            return False
+        position = found + len(word)
+    return True
+
+
+def test_health_reports_ready_backend_and_queue(rapid_client: TestClient) -> None:
+    body = rapid_client.get("/health").json()
+    assert body["status"] == "ready" and body["backend"] == "rapidocr" and body["device"] == "cpu"
+    assert body["queue_depth"] == 0 and body["queue_capacity"] == 8 and body["version"]
+
+
+def test_ocr_reads_the_drawn_words_raw_body(rapid_client: TestClient) -> None:
+    response = rapid_client.post("/ocr", content=draw_text_image(["HELLO WORLD", "SUMMER SALE 50"]), headers={"content-type": "image/png"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert has_words_in_order(body["text"], ["HELLO", "WORLD", "SUMMER", "SALE", "50"]), body["text"]
+    assert len(body["text"].splitlines()) == 2
+    assert body["backend"] == "rapidocr" and body["width"] == 640 and body["height"] == 240
+    assert set(body["timings"]) >= {"queue_ms", "infer_ms"}
+    for block in body["blocks"]:
+        x1, y1, x2, y2 = block["box"]
+        assert 0 <= x1 < x2 <= 640 and 0 <= y1 < y2 <= 240
+
+
+def test_ocr_multipart_with_options_and_jpeg(rapid_client: TestClient) -> None:
+    image = draw_text_image(["OPEN TODAY"], size=(420, 120), fmt="JPEG")
+    response = rapid_client.post("/ocr", files={"image": ("ad.jpg", image, "image/jpeg")}, data={"task": "free", "mode": "small"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert has_words_in_order(body["text"], ["OPEN", "TODAY"]) and body["task"] == "free" and body["mode"] == "small"
+
+
+def test_blocks_sit_where_the_words_were_drawn(rapid_client: TestClient) -> None:
+    # Text only in the lower-right quadrant of a bigger canvas.
+    canvas = Image.new("RGB", (800, 600), "white")
+    patch = Image.open(__import__("io").BytesIO(draw_text_image(["CORNER"], size=(300, 90))))
+    canvas.paste(patch, (480, 480))
+    buffer = __import__("io").BytesIO()
+    canvas.save(buffer, format="PNG")
+    body = rapid_client.post("/ocr", content=buffer.getvalue(), headers={"content-type": "image/png"}).json()
+    corner = [b for b in body["blocks"] if "CORNER" in b["text"].upper()]
+    assert corner, body
+    x1, y1, _x2, _y2 = corner[0]["box"]
+    assert x1 >= 480 and y1 >= 480
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "status", "kind"),
+    [
+        (b"", "application/octet-stream", 422, "bad-image"),
+        (b"name,url\nad1,http://x\n", "application/octet-stream", 422, "bad-image"),
+        (draw_text_image(["TRUNCATED"])[:200], "image/png", 422, "bad-image"),
+        (png_with_claimed_size(60_000, 60_000), "image/png", 422, "bad-image"),
+        (b"\x89PNG" + b"\0" * 300_000, "image/png", 413, "too-large"),
+        (b"hello", "text/plain", 415, "unsupported-media-type"),
+        (b'{"image": "x"}', "application/json", 415, "unsupported-media-type"),
+    ],
+    ids=["empty", "text-file", "truncated-png", "huge-dimensions", "oversize-body", "text-plain", "json"],
+)
+def test_bad_inputs_get_a_clear_error_and_the_service_keeps_working(
+    rapid_client: TestClient, content: bytes, content_type: str, status: int, kind: str
+) -> None:
+    response = rapid_client.post("/ocr", content=content, headers={"content-type": content_type})
+    assert response.status_code == status, response.text
+    assert response.json()["kind"] == kind and response.json()["detail"]
+    assert rapid_client.get("/health").json()["status"] == "ready"
+
+
+def test_bad_options_and_missing_file_field(rapid_client: TestClient, hello_png: bytes) -> None:
+    response = rapid_client.post("/ocr?mode=huge", content=hello_png, headers={"content-type": "image/png"})
+    assert response.status_code == 400 and response.json()["kind"] == "bad-option"
+    response = rapid_client.post("/ocr?task=describe", content=hello_png, headers={"content-type": "image/png"})
+    assert response.status_code == 400 and "describe" in response.json()["detail"]
+    response = rapid_client.post("/ocr", files={"other": ("x.png", hello_png, "image/png")})
+    assert response.status_code == 422
+
+
+def test_openapi_docs_are_served(rapid_client: TestClient) -> None:
+    assert rapid_client.get("/docs").status_code == 200
+    assert "/ocr" in rapid_client.get("/openapi.json").json()["paths"]
+
+
+class GatedBackend:
+    """Blocks every recognition until released, so queue states can be set up exactly."""
+
+    name = "gated"
+    device = "cpu"
+    model_id = "gated-test-backend"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.loaded = threading.Event()
+
+    def load(self) -> None:
+        self.loaded.wait(10)
+
+    def recognize(self, image: Image.Image, mode: str, task: str) -> RecognizeOutput:
+        self.release.wait(10)
+        return RecognizeOutput(text=f"{image.width}x{image.height}", blocks=[Detection("t", (0, 0, 1, 1))])
+
+
+def test_health_says_loading_until_the_backend_is_loaded(hello_png: bytes) -> None:
+    backend = GatedBackend()
+    with TestClient(create_app(backend, Settings())) as client:
+        assert client.get("/health").json()["status"] == "loading"
+        response = client.post("/ocr", content=hello_png, headers={"content-type": "image/png"})
+        assert response.status_code == 503 and response.headers["retry-after"]
+        backend.loaded.set()
+        wait_until(lambda: client.get("/health").json()["status"] == "ready")
+
+
+def test_load_failure_is_reported_not_fatal(hello_png: bytes) -> None:
+    class Broken(GatedBackend):
+        def load(self) -> None:
+            raise FileNotFoundError("weights not found in the Hugging Face cache")
+
+    with TestClient(create_app(Broken(), Settings())) as client:
+        wait_until(lambda: client.get("/health").json()["status"] == "error")
+        assert "weights not found" in client.get("/health").json()["message"]
+        assert client.post("/ocr", content=hello_png, headers={"content-type": "image/png"}).status_code == 503
+
+
+def test_full_queue_answers_429_with_retry_after_then_recovers() -> None:
+    backend = GatedBackend()
+    backend.loaded.set()
+    image = draw_text_image(["Q"], size=(32, 16))
+    with TestClient(create_app(backend, Settings(queue_capacity=2))) as client, ThreadPoolExecutor(2) as pool:
+        wait_until(lambda: client.get("/health").json()["status"] == "ready")
+        post = lambda: client.post("/ocr", content=image, headers={"content-type": "image/png"})  # noqa: E731
+        first = pool.submit(post)
+        wait_until(lambda: client.get("/health").json()["queue_depth"] == 1)
+        second = pool.submit(post)
+        wait_until(lambda: client.get("/health").json()["queue_depth"] == 2)
+        rejected = post()
+        assert rejected.status_code == 429 and rejected.json()["kind"] == "queue-full"
+        assert int(rejected.headers["retry-after"]) >= 1
+        backend.release.set()
+        assert first.result(10).status_code == 200 and second.result(10).status_code == 200
+        assert first.result().json()["text"] == "32x16"
+        assert client.get("/health").json()["queue_depth"] == 0
+        assert post().status_code == 200
+
+
+def test_inference_exception_is_a_500_for_that_request_only(hello_png: bytes) -> None:
+    class Flaky(GatedBackend):
+        calls = 0
+
+        def recognize(self, image: Image.Image, mode: str, task: str) -> RecognizeOutput:
+            Flaky.calls += 1
+            if Flaky.calls == 1:
+                raise RuntimeError("MPS out of memory")
+            return RecognizeOutput(text="ok")
+
+    backend = Flaky()
+    backend.loaded.set()
+    with TestClient(create_app(backend, Settings())) as client:
+        wait_until(lambda: client.get("/health").json()["status"] == "ready")
+        failed = client.post("/ocr", content=hello_png, headers={"content-type": "image/png"})
+        assert failed.status_code == 500 and "MPS out of memory" in failed.json()["detail"]
+        assert client.post("/ocr", content=hello_png, headers={"content-type": "image/png"}).json()["text"] == "ok"
