@@ -1,0 +1,41 @@
+/** Serves the built renderer from app://renderer/ with the CSP header, never outside its folder. */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CONTENT_SECURITY_POLICY } from './security.js';
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.woff2': 'font/woff2',
+};
+
+export function resolveRendererFile(rendererDir: string, requestUrl: string): string | null {
+  const { pathname } = new URL(requestUrl);
+  const relative = decodeURIComponent(pathname === '/' ? '/index.html' : pathname);
+  const file = path.resolve(rendererDir, `.${relative}`);
+  const root = path.resolve(rendererDir) + path.sep;
+  return file.startsWith(root) ? file : null;
+}
+
+export async function serveRendererFile(rendererDir: string, requestUrl: string): Promise<Response> {
+  const file = resolveRendererFile(rendererDir, requestUrl);
+  if (!file) return new Response('Forbidden', { status: 403 });
+  try {
+    const body = await readFile(file);
+    return new Response(body, {
+      headers: {
+        'Content-Type': MIME[path.extname(file)] ?? 'application/octet-stream',
+        'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+        'X-Content-Type-Options': 'nosniff',
+      },
+    });
+  } catch {
+    return new Response('Not found', { status: 404 });
+  }
+}
