@@ -1,0 +1,282 @@
+import { readFileSync } from 'node:fs';
+import sharp from 'sharp';
+import fc from 'fast-check';
+import { describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import type { LaneConfig } from '../../../shared/domain.js';
+import {
+  NativeOcrResult,
+  createAppleVisionEngine,
+  defaultAppleVisionLane,
+  defaultAppleVisionWorkers,
+  linesToBlocks,
+  loadAppleVisionModule,
+  parseAppleVisionSettings,
+  type AppleVisionModuleState,
+  type SystemOcrModule,
+} from './apple-vision.js';
+import { createEngine } from './create.js';
+import { EngineError, type EngineImage } from './types.js';
+
+const Fixture = z.object({ image: z.object({ width: z.number(), height: z.number() }), result: NativeOcrResult });
+const fixtureUrl = (name: string): URL => new URL(`./__fixtures__/apple-vision/${name}`, import.meta.url);
+const fixture = (name: string): z.infer<typeof Fixture> => Fixture.parse(JSON.parse(readFileSync(fixtureUrl(name), 'utf8')));
+const errorMessages = z.record(z.string(), z.string()).parse(JSON.parse(readFileSync(fixtureUrl('errors.json'), 'utf8')));
+
+const lane = (settings?: LaneConfig['settings']): LaneConfig => ({ id: 'av', engine: 'apple-vision', workers: 2, enabled: true, settings });
+
+/** A native module double answering with `answer` and recording its calls. */
+function nativeDouble(answer: (signal: AbortSignal | null | undefined) => Promise<unknown>) {
+  const recognize = vi.fn((_image: Uint8Array, _accuracy?: number | null, _langs?: string[] | null, signal?: AbortSignal | null) => answer(signal));
+  const module: SystemOcrModule = { recognize, OcrAccuracy: { Fast: 0, Accurate: 1 } };
+  const loadModule = (): Promise<AppleVisionModuleState> => Promise.resolve({ type: 'available', module });
+  return { recognize, loadModule };
+}
+
+const pngHeader = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const sizedImage = (width: number, height: number): EngineImage => ({ bytes: pngHeader, mime: 'image/png', width, height });
+const never = (): Promise<never> => new Promise<never>(() => undefined);
+
+async function expectEngineError(promise: Promise<unknown>, kind: EngineError['kind']): Promise<EngineError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(EngineError);
+  expect((error as EngineError).kind).toBe(kind);
+  return error as EngineError;
+}
+
+describe('linesToBlocks', () => {
+  it('converts normalised top-left boxes to pixel corners of the input image', () => {
+    const { image, result } = fixture('lines-banner.json');
+    const blocks = linesToBlocks(result.lines ?? [], image);
+    expect(blocks.map((block) => block.box)).toEqual([
+      [36, 9, 328, 45],
+      [36, 54, 255, 77],
+      [546, 27, 692, 54],
+    ]);
+    expect(blocks.map((block) => block.confidence)).toEqual([0.99, 0.97, 0.86]);
+  });
+
+  it('clamps boxes to the image, drops blank lines and clamps confidence to 0..1', () => {
+    const { image, result } = fixture('lines-edges.json');
+    const blocks = linesToBlocks(result.lines ?? [], image);
+    expect(blocks).toEqual([
+      { text: 'BIG', box: [0, 0, 146, 74], confidence: 1 },
+      { text: 'fine print', box: [180, 238, 300, 250], confidence: 0.42 },
+    ]);
+  });
+
+  it('keeps the native order and keeps every box inside the image with ordered corners', () => {
+    const unit = fc.double({ min: -0.5, max: 1.5, noNaN: true });
+    const line = fc.record({
+      text: fc.string({ minLength: 1, maxLength: 5 }).map((text) => `w${text}`),
+      confidence: fc.double({ min: 0, max: 1, noNaN: true }),
+      boundingBox: fc.record({ x: unit, y: unit, width: unit, height: unit }),
+    });
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 8 }), fc.integer({ min: 1, max: 4000 }), fc.integer({ min: 1, max: 4000 }), (lines, width, height) => {
+        const blocks = linesToBlocks(lines, { width, height });
+        expect(blocks.map((block) => block.text)).toEqual(lines.map((entry) => entry.text.trim()));
+        for (const { box } of blocks) {
+          const [x1, y1, x2, y2] = box;
+          expect(0 <= x1 && x1 <= x2 && x2 <= width).toBe(true);
+          expect(0 <= y1 && y1 <= y2 && y2 <= height).toBe(true);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('settings and defaults', () => {
+  it('defaults to accurate English and reads fast and other languages', () => {
+    expect(parseAppleVisionSettings(undefined)).toEqual({ accuracy: 'accurate', languages: ['en-US'] });
+    expect(parseAppleVisionSettings({ accuracy: 'fast', languages: ['fr-FR', 'zh-Hans'] })).toEqual({ accuracy: 'fast', languages: ['fr-FR', 'zh-Hans'] });
+  });
+
+  it('rejects a bad setting as a config error naming it', () => {
+    expect(() => parseAppleVisionSettings({ accuracy: 'best' })).toThrow(/accuracy/);
+    expect(() => createAppleVisionEngine(lane({ languages: ['english please'] }))).toThrow(EngineError);
+    try {
+      parseAppleVisionSettings({ languages: [] });
+    } catch (error) {
+      expect(error).toMatchObject({ kind: 'config', message: expect.stringContaining('languages') });
+    }
+  });
+
+  it('uses two workers, fewer when the libuv pool is small', () => {
+    expect(defaultAppleVisionWorkers({})).toBe(2);
+    expect(defaultAppleVisionWorkers({ UV_THREADPOOL_SIZE: '16' })).toBe(2);
+    expect(defaultAppleVisionWorkers({ UV_THREADPOOL_SIZE: '3' })).toBe(1);
+    expect(defaultAppleVisionWorkers({ UV_THREADPOOL_SIZE: '1' })).toBe(1);
+    expect(defaultAppleVisionWorkers({ UV_THREADPOOL_SIZE: 'lots' })).toBe(2);
+    expect(defaultAppleVisionLane()).toMatchObject({ engine: 'apple-vision', workers: defaultAppleVisionWorkers(), settings: { accuracy: 'accurate' } });
+  });
+});
+
+describe('the engine with the native module replaced by recorded shapes', () => {
+  it('answers blocks in pixels and one text line per native line, in the native reading order', async () => {
+    const { image, result } = fixture('lines-banner.json');
+    const native = nativeDouble(() => Promise.resolve(result));
+    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule });
+    const answer = await engine.recognize(sizedImage(image.width, image.height), new AbortController().signal);
+    expect(answer.text).toBe('SUMMER SALE\nUp to 50% off\nShop now');
+    expect(answer.blocks.map((block) => block.text)).toEqual(['SUMMER SALE', 'Up to 50% off', 'Shop now']);
+    expect(answer.blocks[2]?.box).toEqual([546, 27, 692, 54]);
+    expect(answer.model).toBe('apple-vision:accurate');
+    expect(answer.timings.recognize).toBeGreaterThanOrEqual(0);
+    expect(answer.timings.total).toBeGreaterThanOrEqual(answer.timings.recognize ?? 0);
+    expect(engine.kind).toBe('apple-vision');
+  });
+
+  it('passes accuracy, languages, the bytes and the signal to the native module', async () => {
+    const native = nativeDouble(() => Promise.resolve(fixture('text-only-1.1.0.json').result));
+    const engine = createAppleVisionEngine(lane({ accuracy: 'fast', languages: ['de-DE', 'en-US'] }), {}, { loadModule: native.loadModule });
+    const controller = new AbortController();
+    const image = sizedImage(10, 10);
+    await engine.recognize(image, controller.signal);
+    expect(native.recognize).toHaveBeenCalledWith(image.bytes, 0, ['de-DE', 'en-US'], controller.signal);
+    await createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule }).recognize(image, controller.signal);
+    expect(native.recognize.mock.calls[1]?.[1]).toBe(1);
+  });
+
+  it('reads the pixel size with sharp when the image arrives without one', async () => {
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="200"><rect width="400" height="200" fill="white"/><text x="20" y="120" font-size="60">SALE</text></svg>';
+    const bytes = await sharp(Buffer.from(svg)).png().toBuffer();
+    const native = nativeDouble(() => Promise.resolve({ text: 'SALE', confidence: 0.9, lines: [{ text: 'SALE', confidence: 0.9, boundingBox: { x: 0.05, y: 0.35, width: 0.5, height: 0.3 } }] }));
+    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule });
+    const answer = await engine.recognize({ bytes, mime: 'image/png' }, new AbortController().signal);
+    expect(answer.blocks).toEqual([{ text: 'SALE', box: [20, 70, 220, 130], confidence: 0.9 }]);
+  });
+
+  it('hands Vision a PNG when the image format is not one ImageIO reads', async () => {
+    const bytes = await sharp({ create: { width: 64, height: 32, channels: 3, background: '#fff' } }).avif().toBuffer();
+    const native = nativeDouble(() => Promise.resolve({ text: 'x', confidence: 1, lines: [{ text: 'x', confidence: 1, boundingBox: { x: 0, y: 0, width: 1, height: 1 } }] }));
+    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule });
+    const answer = await engine.recognize({ bytes, mime: 'image/avif' }, new AbortController().signal);
+    expect(Array.from(native.recognize.mock.calls[0]?.[0].subarray(0, 8) ?? [])).toEqual(Array.from(pngHeader));
+    expect(answer.blocks[0]?.box).toEqual([0, 0, 64, 32]);
+  });
+
+  it('answers the 1.1.0 text-only shape with its text and no blocks, without decoding the image', async () => {
+    const readImageSize = vi.fn(() => Promise.resolve({ width: 1, height: 1 }));
+    const native = nativeDouble(() => Promise.resolve(fixture('text-only-1.1.0.json').result));
+    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule, readImageSize });
+    const answer = await engine.recognize({ bytes: pngHeader, mime: 'image/png' }, new AbortController().signal);
+    expect(answer).toMatchObject({ text: 'SUMMER SALE Up to 50% off Shop now', blocks: [] });
+    expect(readImageSize).not.toHaveBeenCalled();
+  });
+
+  it('answers an image without text as an empty result, not an error', async () => {
+    const native = nativeDouble(() => Promise.reject(new Error(errorMessages.noText)));
+    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule });
+    const answer = await engine.recognize(sizedImage(10, 10), new AbortController().signal);
+    expect(answer).toMatchObject({ text: '', blocks: [], model: 'apple-vision:accurate' });
+    const emptyLines = nativeDouble(() => Promise.resolve({ text: '', confidence: 0, lines: [] }));
+    const second = await createAppleVisionEngine(lane(), {}, { loadModule: emptyLines.loadModule }).recognize(sizedImage(10, 10), new AbortController().signal);
+    expect(second).toMatchObject({ text: '', blocks: [] });
+  });
+
+  it('does not call Vision when the signal has already fired', async () => {
+    const native = nativeDouble(() => Promise.resolve(fixture('text-only-1.1.0.json').result));
+    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule });
+    const controller = new AbortController();
+    controller.abort();
+    await expectEngineError(engine.recognize(sizedImage(10, 10), controller.signal), 'aborted');
+    expect(native.recognize).not.toHaveBeenCalled();
+  });
+
+  it('rejects as aborted as soon as the signal fires, while the native call is still running', async () => {
+    let finishNative: (value: unknown) => void = () => undefined;
+    const native = nativeDouble(() => new Promise((resolve) => (finishNative = resolve)));
+    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule });
+    const controller = new AbortController();
+    const pending = engine.recognize(sizedImage(10, 10), controller.signal);
+    await vi.waitFor(() => expect(native.recognize).toHaveBeenCalled());
+    controller.abort(new Error('user cancelled'));
+    await expectEngineError(pending, 'aborted');
+    finishNative(fixture('text-only-1.1.0.json').result);
+  });
+
+  it('reports the binding rejecting because of the abort as aborted', async () => {
+    const native = nativeDouble((signal) => (signal?.aborted ? Promise.reject(new Error('AbortError')) : never()));
+    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule });
+    const controller = new AbortController();
+    const pending = engine.recognize(sizedImage(10, 10), controller.signal);
+    await vi.waitFor(() => expect(native.recognize).toHaveBeenCalled());
+    controller.abort();
+    await expectEngineError(pending, 'aborted');
+  });
+
+  it('turns a Vision failure into a transient error that keeps the message', async () => {
+    const native = nativeDouble(() => Promise.reject(new Error(errorMessages.visionFailure)));
+    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule });
+    const error = await expectEngineError(engine.recognize(sizedImage(10, 10), new AbortController().signal), 'transient');
+    expect(error.message).toContain('com.apple.Vision error 9');
+    expect(error.retryable).toBe(true);
+  });
+
+  it('treats an unknown result shape as a config error (a binding version we do not support)', async () => {
+    const native = nativeDouble(() => Promise.resolve({ words: ['SALE'] }));
+    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule });
+    await expectEngineError(engine.recognize(sizedImage(10, 10), new AbortController().signal), 'config');
+  });
+
+  it('reports an image it cannot decode as permanent when it needs its size', async () => {
+    const native = nativeDouble(() => Promise.resolve(fixture('lines-banner.json').result));
+    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule });
+    const error = await expectEngineError(engine.recognize({ bytes: new Uint8Array([1, 2, 3]), mime: 'image/png' }, new AbortController().signal), 'permanent');
+    expect(error.message).toMatch(/cannot be decoded/);
+  });
+
+  it('is unavailable with the reason when the module cannot load, and refuses work as a config error', async () => {
+    const reason = 'The Vision OCR module could not load: missing';
+    const engine = createAppleVisionEngine(lane(), {}, { loadModule: () => Promise.resolve({ type: 'unavailable', reason }) });
+    expect(await engine.availability?.()).toEqual({ type: 'unavailable', reason });
+    const error = await expectEngineError(engine.recognize(sizedImage(10, 10), new AbortController().signal), 'config');
+    expect(error.message).toBe(reason);
+    const available = nativeDouble(() => never());
+    expect(await createAppleVisionEngine(lane(), {}, { loadModule: available.loadModule }).availability?.()).toEqual({ type: 'available' });
+  });
+});
+
+describe('platform gating', () => {
+  it('does not try to load on Linux or Windows and says why', async () => {
+    const importModule = vi.fn(() => Promise.resolve({}));
+    const linux = await loadAppleVisionModule('linux', importModule);
+    expect(linux).toEqual({ type: 'unavailable', reason: expect.stringMatching(/needs macOS.*Linux/) });
+    expect((await loadAppleVisionModule('win32', importModule)).type).toBe('unavailable');
+    expect(importModule).not.toHaveBeenCalled();
+  });
+
+  it('turns a failed load on a Mac into a reason that names the package and the error', async () => {
+    const failure = new Error(errorMessages.loadOnLinux, { cause: [new Error("Cannot find module '@napi-rs/system-ocr-darwin-arm64'\nRequire stack: …")] });
+    const state = await loadAppleVisionModule('darwin', () => Promise.reject(failure));
+    expect(state.type).toBe('unavailable');
+    const reason = state.type === 'unavailable' ? state.reason : '';
+    expect(reason).toContain('@napi-rs/system-ocr');
+    expect(reason).toContain("Cannot find module '@napi-rs/system-ocr-darwin-arm64'");
+    expect(reason).not.toContain('Require stack');
+  });
+
+  it('accepts the module as imported from CommonJS (under default) or as a namespace', async () => {
+    const recognize = (): Promise<unknown> => Promise.resolve({ text: '', confidence: 0 });
+    expect((await loadAppleVisionModule('darwin', () => Promise.resolve({ default: { recognize } }))).type).toBe('available');
+    expect((await loadAppleVisionModule('darwin', () => Promise.resolve({ recognize }))).type).toBe('available');
+    expect(await loadAppleVisionModule('darwin', () => Promise.resolve({ default: {} }))).toMatchObject({ type: 'unavailable', reason: expect.stringContaining('recognize') });
+  });
+
+  it.skipIf(process.platform === 'darwin')('loads as unavailable on this machine, with the real package, through the engine factory', async () => {
+    // The real import: the package is installed, but it has no binary for this OS.
+    const realDarwinAttempt = await loadAppleVisionModule('darwin');
+    expect(realDarwinAttempt).toMatchObject({ type: 'unavailable', reason: expect.stringContaining('Cannot find native binding') });
+
+    const engine = await createEngine(lane());
+    expect(engine.kind).toBe('apple-vision');
+    const availability = await engine.availability?.();
+    expect(availability).toMatchObject({ type: 'unavailable', reason: expect.stringContaining('needs macOS') });
+    await expectEngineError(engine.recognize(sizedImage(10, 10), new AbortController().signal), 'config');
+  });
+});
