@@ -1,0 +1,95 @@
+/**
+ * Decode, orient and resize an image for an engine. sharp decodes with a pixel limit
+ * (a 1 KB PNG can claim 100 000 × 100 000 pixels), applies the EXIF orientation and
+ * shrinks to the engine's longest side. Images that need nothing keep their bytes.
+ */
+import sharp from 'sharp';
+import { EngineError, type EngineImage } from '../engines/types.js';
+import { decodeBmp } from './bmp.js';
+import { describeNonImage, sniffImageMime } from './image-type.js';
+
+export const DEFAULT_MAX_PIXELS = 100_000_000;
+
+export interface PrepareOptions {
+  /** Longest side after resizing; no upscaling. Omit to keep the size. */
+  maxSide?: number;
+  /** Refuse images with more pixels than this (decompression bombs). */
+  maxPixels?: number;
+}
+
+export interface ImageSize {
+  width: number;
+  height: number;
+}
+
+function permanent(message: string, cause?: unknown): EngineError {
+  return new EngineError('permanent', message, { cause });
+}
+
+/** A sharp pipeline for these bytes; BMP goes through our decoder since libvips has none. */
+function open(bytes: Uint8Array, mime: string, maxPixels: number): sharp.Sharp {
+  if (mime === 'image/bmp') {
+    let bitmap;
+    try {
+      bitmap = decodeBmp(bytes, maxPixels);
+    } catch (error) {
+      throw permanent(`cannot decode BMP: ${(error as Error).message}`, error);
+    }
+    return sharp(bitmap.rgba, { raw: { width: bitmap.width, height: bitmap.height, channels: 4 } });
+  }
+  return sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' });
+}
+
+function decodeError(error: unknown): EngineError {
+  const message = (error as Error).message ?? String(error);
+  if (/pixel limit/i.test(message)) return permanent(`image is too large: ${message}`, error);
+  return permanent(`cannot decode image: ${message}`, error);
+}
+
+/** Width and height from the header, refusing images above the pixel limit. */
+export async function readImageSize(bytes: Uint8Array, maxPixels = DEFAULT_MAX_PIXELS): Promise<ImageSize & { orientation: number }> {
+  const mime = sniffImageMime(bytes);
+  if (!mime) throw permanent(`not an image (${describeNonImage(bytes)})`);
+  if (mime === 'image/bmp') {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const width = view.getInt32(18, true);
+    const height = Math.abs(view.getInt32(22, true));
+    if (width * height > maxPixels) throw permanent(`image is too large: ${width}×${height} pixels`);
+    return { width, height, orientation: 1 };
+  }
+  let metadata: sharp.Metadata;
+  try {
+    // Header only: no pixels are decoded here, so the limit is checked below with a clearer message.
+    metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (error) {
+    throw decodeError(error);
+  }
+  const { width = 0, height = 0, orientation = 1 } = metadata;
+  if (width * height > maxPixels) throw permanent(`image is too large: ${width}×${height} pixels`);
+  if (width === 0 || height === 0) throw permanent('image has no pixels');
+  // EXIF orientations 5–8 swap width and height.
+  return orientation >= 5 ? { width: height, height: width, orientation } : { width, height, orientation };
+}
+
+export async function prepareImage(bytes: Uint8Array, options: PrepareOptions = {}): Promise<EngineImage> {
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const mime = sniffImageMime(bytes);
+  if (!mime) throw permanent(`not an image (${describeNonImage(bytes)})`);
+  const size = await readImageSize(bytes, maxPixels);
+  const needsResize = options.maxSide !== undefined && Math.max(size.width, size.height) > options.maxSide;
+  const needsRotate = size.orientation > 1;
+  const engineReadable = mime === 'image/png' || mime === 'image/jpeg';
+  if (!needsResize && !needsRotate && engineReadable) return { bytes, mime, width: size.width, height: size.height };
+
+  try {
+    let pipeline = open(bytes, mime, maxPixels).rotate();
+    if (needsResize) pipeline = pipeline.resize({ width: options.maxSide, height: options.maxSide, fit: 'inside', withoutEnlargement: true });
+    const outputJpeg = mime === 'image/jpeg';
+    pipeline = outputJpeg ? pipeline.jpeg({ quality: 90 }) : pipeline.png({ compressionLevel: 6 });
+    const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
+    return { bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), mime: outputJpeg ? 'image/jpeg' : 'image/png', width: info.width, height: info.height };
+  } catch (error) {
+    if (error instanceof EngineError) throw error;
+    throw decodeError(error);
+  }
+}
