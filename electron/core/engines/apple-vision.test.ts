@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import fc from 'fast-check';
@@ -137,7 +138,7 @@ describe('the engine with the native module replaced by recorded shapes', () => 
     const controller = new AbortController();
     const image = sizedImage(10, 10);
     await engine.recognize(image, controller.signal);
-    expect(native.recognize).toHaveBeenCalledWith(image.bytes, 0, ['de-DE', 'en-US'], controller.signal);
+    expect(native.recognize).toHaveBeenCalledWith(image.bytes, 0, ['de-DE', 'en-US'], expect.any(AbortSignal));
     await createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule }).recognize(image, controller.signal);
     expect(native.recognize.mock.calls[1]?.[1]).toBe(1);
   });
@@ -198,6 +199,34 @@ describe('the engine with the native module replaced by recorded shapes', () => 
     controller.abort(new Error('user cancelled'));
     await expectEngineError(pending, 'aborted');
     finishNative(fixture('text-only-1.1.0.json').result);
+  });
+
+  it('gives the binding its own signal, which fires when the caller\'s does', async () => {
+    const nativeSignals: AbortSignal[] = [];
+    const native = nativeDouble((signal) => {
+      if (signal) nativeSignals.push(signal);
+      return never();
+    });
+    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule });
+    const controller = new AbortController();
+    const pending = engine.recognize(sizedImage(10, 10), controller.signal);
+    await vi.waitFor(() => expect(nativeSignals).toHaveLength(1));
+    expect(nativeSignals[0]).not.toBe(controller.signal);
+    expect(nativeSignals[0]?.aborted).toBe(false);
+    controller.abort();
+    expect(nativeSignals[0]?.aborted).toBe(true);
+    await expectEngineError(pending, 'aborted');
+  });
+
+  it('leaves no listener behind on a signal shared by many calls', async () => {
+    const native = nativeDouble(() => Promise.resolve(fixture('lines-banner.json').result));
+    const failing = nativeDouble(() => Promise.reject(new Error(errorMessages.visionFailure)));
+    const runSignal = new AbortController().signal;
+    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule });
+    const failingEngine = createAppleVisionEngine(lane(), {}, { loadModule: failing.loadModule });
+    await Promise.all(Array.from({ length: 30 }, () => engine.recognize(sizedImage(728, 90), runSignal)));
+    await Promise.allSettled(Array.from({ length: 5 }, () => failingEngine.recognize(sizedImage(728, 90), runSignal)));
+    expect(getEventListeners(runSignal, 'abort')).toHaveLength(0);
   });
 
   it('reports the binding rejecting because of the abort as aborted', async () => {

@@ -186,25 +186,37 @@ function abortedError(signal: AbortSignal): EngineError {
 }
 
 /**
- * The native promise, or an `aborted` rejection as soon as the signal fires. The binding
- * gets the signal too, but it can only cancel a call still queued in the thread pool; a
- * running recognition finishes in the background and its result is dropped.
+ * Runs one native call with its own AbortSignal linked to the caller's, and rejects as
+ * `aborted` as soon as the caller's fires. Its own signal, because napi-rs attaches to
+ * the signal it is given (setting `onabort`), and the caller's may be shared by a whole
+ * run. The binding can only cancel a call still queued in the thread pool; a running
+ * recognition finishes in the background and its result is dropped.
  */
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    work.catch(() => undefined);
-    return Promise.reject(abortedError(signal));
-  }
+function callAbortably<T>(call: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortedError(signal));
+  const nativeAbort = new AbortController();
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortedError(signal));
+    const onAbort = (): void => {
+      nativeAbort.abort(signal.reason);
+      reject(abortedError(signal));
+    };
     signal.addEventListener('abort', onAbort, { once: true });
+    const settle = (): void => signal.removeEventListener('abort', onAbort);
+    let work: Promise<T>;
+    try {
+      work = call(nativeAbort.signal);
+    } catch (error) {
+      settle();
+      reject(error);
+      return;
+    }
     work.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
+        settle();
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        settle();
         reject(error);
       },
     );
@@ -269,7 +281,7 @@ export function createAppleVisionEngine(lane: LaneConfig, _deps: EngineDeps = {}
     const recognizeStartedAt = performance.now();
     let raw: unknown;
     try {
-      raw = await raceAbort(native.recognize(input.bytes, accuracy, [...settings.languages], signal), signal);
+      raw = await callAbortably((nativeSignal) => native.recognize(input.bytes, accuracy, [...settings.languages], nativeSignal), signal);
     } catch (error) {
       if (error instanceof EngineError) throw error;
       if (signal.aborted) throw abortedError(signal);
