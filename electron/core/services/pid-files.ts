@@ -1,0 +1,100 @@
+/**
+ * Pid files: one per started child, with the process's start time, so that the next launch
+ * can stop children orphaned by a crash of the app, and never a foreign process that
+ * happens to have been given the same pid.
+ */
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { processStartTime } from './proc-info.js';
+import { stopGroup } from './process-group.js';
+
+export const PidRecord = z.object({
+  service: z.string().regex(/^[\w.-]+$/),
+  pid: z.number().int().positive(),
+  startTime: z.string().min(1),
+  port: z.number().int().nullable(),
+  /** `app`: stopped with the app (an orphan after a crash); `detached`: started by the CLI to keep running. */
+  owner: z.enum(['app', 'detached']),
+  recordedAt: z.number(),
+});
+export type PidRecord = z.infer<typeof PidRecord>;
+
+export interface PidFilesDeps {
+  startTimeOf?: (pid: number) => Promise<string | null>;
+  stop?: (pid: number) => Promise<unknown>;
+}
+
+export class PidFiles {
+  private readonly startTimeOf: (pid: number) => Promise<string | null>;
+  private readonly stop: (pid: number) => Promise<unknown>;
+
+  constructor(readonly dir: string, deps: PidFilesDeps = {}) {
+    this.startTimeOf = deps.startTimeOf ?? ((pid) => processStartTime(pid));
+    this.stop = deps.stop ?? ((pid) => stopGroup(pid, { graceMs: 3000 }));
+  }
+
+  private file(service: string): string {
+    return join(this.dir, `${service}.pid.json`);
+  }
+
+  /** Record a child we just started; its start time is read from the OS now. */
+  async record(service: string, pid: number, options: { port: number | null; owner?: PidRecord['owner'] }): Promise<PidRecord | null> {
+    const startTime = await this.startTimeOf(pid);
+    if (startTime === null) return null; // it already died
+    const record: PidRecord = { service, pid, startTime, port: options.port, owner: options.owner ?? 'app', recordedAt: Date.now() };
+    await mkdir(this.dir, { recursive: true });
+    await writeFile(this.file(service), JSON.stringify(record));
+    return record;
+  }
+
+  async remove(service: string): Promise<void> {
+    await rm(this.file(service), { force: true });
+  }
+
+  async read(service: string): Promise<PidRecord | null> {
+    try {
+      const parsed = PidRecord.safeParse(JSON.parse(await readFile(this.file(service), 'utf8')));
+      return parsed.success ? parsed.data : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async readAll(): Promise<PidRecord[]> {
+    let entries: string[];
+    try {
+      entries = await readdir(this.dir);
+    } catch {
+      return [];
+    }
+    const records = await Promise.all(entries.filter((entry) => entry.endsWith('.pid.json')).map((entry) => this.read(entry.slice(0, -'.pid.json'.length))));
+    return records.filter((record): record is PidRecord => record !== null);
+  }
+
+  /** Whether the recorded process is still the very one we started (same pid and start time). */
+  async isLive(record: PidRecord): Promise<boolean> {
+    return (await this.startTimeOf(record.pid)) === record.startTime;
+  }
+
+  /**
+   * Stop the children a previous run left behind (owner `app`), forget stale records.
+   * Detached children (started by the CLI to keep running) are left alone and returned.
+   */
+  async cleanupOrphans(): Promise<{ stopped: PidRecord[]; stale: PidRecord[]; detached: PidRecord[] }> {
+    const outcome = { stopped: [] as PidRecord[], stale: [] as PidRecord[], detached: [] as PidRecord[] };
+    for (const record of await this.readAll()) {
+      if (!(await this.isLive(record))) {
+        outcome.stale.push(record);
+        await this.remove(record.service);
+      } else if (record.owner === 'detached') {
+        outcome.detached.push(record);
+      } else {
+        await this.stop(record.pid);
+        outcome.stopped.push(record);
+        await this.remove(record.service);
+      }
+    }
+    return outcome;
+  }
+}
