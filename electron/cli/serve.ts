@@ -1,0 +1,75 @@
+/**
+ * `parallel-vision serve` / `npm run serve`: browser mode. Serves the built renderer and
+ * the VisionApi on 127.0.0.1 and prints the link with this launch's token.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createBackend } from '../core/app/backend.js';
+import { startBrowserServer } from '../core/app/browser-server.js';
+import { createDispatcher } from '../core/app/dispatch.js';
+import { defaultDataDir } from '../core/paths.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** dist/renderer from the sources (electron/cli) or from the bundle (dist/cli). */
+export function findRendererDir(): string | null {
+  const candidates = [path.resolve(here, '../../dist/renderer'), path.resolve(here, '../renderer')];
+  return candidates.find((dir) => existsSync(path.join(dir, 'index.html'))) ?? null;
+}
+
+export function findProjectRoot(): string {
+  return [path.resolve(here, '../..'), path.resolve(here, '..', '..')].find((dir) => existsSync(path.join(dir, 'package.json'))) ?? process.cwd();
+}
+
+export async function runServe(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: 'string', default: '0' },
+      'data-dir': { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    allowPositionals: false,
+  });
+  if (values.help) {
+    console.log('Usage: parallel-vision serve [--port N] [--data-dir DIR]\nServes the app on 127.0.0.1 for a browser; prints the link with a per-launch token.');
+    return 0;
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`--port: expected a port number, got ${JSON.stringify(values.port)}`);
+    return 2;
+  }
+  const rendererDir = findRendererDir();
+  if (!rendererDir) {
+    console.error('The UI is not built: run `npm run build:renderer` first (npm run serve does it for you).');
+    return 1;
+  }
+  const dataDir = values['data-dir'] ?? defaultDataDir();
+  const downloadsDir = path.join(dataDir, 'exports');
+  mkdirSync(downloadsDir, { recursive: true });
+  const root = findProjectRoot();
+  const version = process.env.npm_package_version ?? '0.1.0';
+  const backend = await createBackend({ mode: 'browser', version, dataDir, pythonServiceDir: path.join(root, 'scripts', 'deepseek') });
+  const server = await startBrowserServer({
+    rendererDir,
+    downloadsDir,
+    port,
+    dispatch: createDispatcher(backend.handlers, (channel, error) => console.error(`${channel} failed:`, error)),
+    subscribe: (listener) => backend.subscribe(listener),
+  });
+  console.log(`Parallel Vision (browser mode) is running at ${server.url}`);
+  console.log(`Data folder: ${dataDir}. Press Ctrl-C to stop.`);
+
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  console.log('Stopping…');
+  await server.close();
+  await backend.dispose();
+  return 0;
+}

@@ -1,0 +1,90 @@
+/**
+ * Shared pieces of the end-to-end tests: start browser mode as the real CLI does, and
+ * open it in Debian's Chromium driven by playwright-core.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { chromium, type BrowserContext } from 'playwright-core';
+
+export const ARTIFACTS_DIR = path.resolve('test-artifacts');
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export interface BrowserMode {
+  url: string;
+  origin: string;
+  token: string;
+  dataDir: string;
+  process: ResultPromise;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** `parallel-vision serve` as a child process; resolves once it printed its URL. */
+export async function startBrowserMode(env: Record<string, string> = {}): Promise<BrowserMode> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'pv-e2e-data-'));
+  const child = execa(process.execPath, ['--import', 'tsx', 'electron/cli/index.ts', 'serve', '--port', '0', '--data-dir', dataDir], {
+    env: { ...env, PARALLEL_VISION_DATA_DIR: dataDir },
+    all: true,
+    buffer: false,
+    reject: false,
+  });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`browser mode printed no URL in 60 s:\n${output}`)), 60_000);
+    child.all!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /running at (http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+    void child.then(() => reject(new Error(`browser mode exited early:\n${output}`)));
+  });
+  const parsed = new URL(url);
+  return {
+    url,
+    origin: parsed.origin,
+    token: parsed.searchParams.get('token')!,
+    dataDir,
+    process: child,
+    output: () => output,
+    async stop() {
+      child.kill('SIGTERM');
+      await Promise.race([child, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Chromium with a fresh profile; closes and removes it with `close()`. */
+export async function openChromium(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+  const profile = mkdtempSync(path.join(tmpdir(), 'pv-chromium-'));
+  mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    viewport: { width: 1280, height: 820 },
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
