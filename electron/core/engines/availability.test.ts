@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { EngineInfo } from '../../../shared/api.js';
 import { ENGINE_KINDS } from '../../../shared/domain.js';
-import type { AppleVisionModuleState } from './apple-vision.js';
-import { defaultEmbeddedEngine, formatEngineAvailability, listEngineAvailability, probeAvailability, type AvailabilityProbes } from './availability.js';
+import { defaultAppleVisionWorkers, type AppleVisionModuleState } from './apple-vision.js';
+import { defaultEmbeddedEngine, defaultWorkersFor, formatEngineAvailability, listEngineAvailability, probeAvailability, type AvailabilityProbes } from './availability.js';
 import type { EngineAvailability } from './types.js';
 
 const intelMacReason = "The Vision OCR module (@napi-rs/system-ocr) could not load on this Mac (x64): Cannot find module '@napi-rs/system-ocr-darwin-x64'";
@@ -31,15 +32,15 @@ describe('listEngineAvailability', () => {
     const entries = await listEngineAvailability('darwin', probes(appleLoads));
     const apple = entries.find((entry) => entry.engine === 'apple-vision');
     const paddle = entries.find((entry) => entry.engine === 'embedded');
-    expect(apple).toMatchObject({ availability: { type: 'available' }, defaultEmbedded: true });
-    expect(paddle).toMatchObject({ availability: { type: 'available' }, defaultEmbedded: false });
-    expect(entries.filter((entry) => entry.defaultEmbedded)).toHaveLength(1);
+    expect(apple).toMatchObject({ availability: { type: 'available' }, isDefault: true });
+    expect(paddle).toMatchObject({ availability: { type: 'available' }, isDefault: false });
+    expect(entries.filter((entry) => entry.isDefault)).toHaveLength(1);
   });
 
   it('on a Mac where the module does not load, falls back to PaddleOCR and keeps the reason', async () => {
     const entries = await listEngineAvailability('darwin', probes({ type: 'unavailable', reason: intelMacReason }));
-    expect(entries.find((entry) => entry.engine === 'apple-vision')).toMatchObject({ availability: { type: 'unavailable', reason: intelMacReason }, defaultEmbedded: false });
-    expect(entries.find((entry) => entry.defaultEmbedded)?.engine).toBe('embedded');
+    expect(entries.find((entry) => entry.engine === 'apple-vision')).toMatchObject({ availability: { type: 'unavailable', reason: intelMacReason }, isDefault: false });
+    expect(entries.find((entry) => entry.isDefault)?.engine).toBe('embedded');
   });
 
   it('reports PaddleOCR unavailable with its reason when its runtime does not load', async () => {
@@ -51,9 +52,24 @@ describe('listEngineAvailability', () => {
     const entries = await listEngineAvailability();
     const apple = entries.find((entry) => entry.engine === 'apple-vision');
     expect(apple?.availability).toEqual({ type: 'unavailable', reason: expect.stringContaining('needs macOS') });
-    expect(entries.find((entry) => entry.engine === 'embedded')).toMatchObject({ availability: { type: 'available' }, defaultEmbedded: true });
+    expect(entries.find((entry) => entry.engine === 'embedded')).toMatchObject({ availability: { type: 'available' }, isDefault: true });
     const table = formatEngineAvailability(entries);
-    expect(table).toMatch(/apple-vision\s+unavailable\s+Apple Vision \(in-process\) — Apple Vision needs macOS/);
+    expect(table).toMatch(/apple-vision\s+unavailable\s+Apple Vision \(in-process, workers: \d\) — Apple Vision needs macOS/);
+  });
+});
+
+describe('defaultWorkersFor', () => {
+  it('starts server lanes at one request, PaddleOCR at half the cores, Apple Vision at its own default', () => {
+    expect(defaultWorkersFor('ollama', 8)).toBe(1);
+    expect(defaultWorkersFor('deepseek', 8)).toBe(1);
+    expect(defaultWorkersFor('embedded', 8)).toBe(4);
+    expect(defaultWorkersFor('embedded', 1)).toBe(1);
+    expect(defaultWorkersFor('apple-vision', 8)).toBe(defaultAppleVisionWorkers());
+  });
+
+  it('fills EngineInfo.defaultWorkers, valid against the contract', async () => {
+    const entries = await listEngineAvailability('linux', probes({ type: 'unavailable', reason: 'needs macOS' }));
+    for (const entry of entries) expect(EngineInfo.parse(entry)).toMatchObject({ engine: entry.engine, defaultWorkers: defaultWorkersFor(entry.engine) });
   });
 });
 
@@ -70,11 +86,11 @@ describe('probeAvailability', () => {
 
 describe('formatEngineAvailability', () => {
   it('prints one line per engine with its status, the default mark and the reason', async () => {
-    const entries = await listEngineAvailability('darwin', probes({ type: 'unavailable', reason: intelMacReason }));
+    const entries = await listEngineAvailability('darwin', { ...probes({ type: 'unavailable', reason: intelMacReason }), defaultWorkers: () => 3 });
     const lines = formatEngineAvailability(entries).split('\n');
     expect(lines).toHaveLength(ENGINE_KINDS.length + 1);
-    expect(lines.find((line) => line.startsWith('apple-vision'))).toContain(`unavailable  Apple Vision (in-process) — ${intelMacReason}`);
-    expect(lines.find((line) => line.startsWith('embedded'))).toMatch(/available\s+PaddleOCR \(embedded\) \(in-process, default\)$/);
-    expect(lines.find((line) => line.startsWith('ollama'))).toMatch(/available\s+Ollama \(server\)$/);
+    expect(lines.find((line) => line.startsWith('apple-vision'))).toContain(`unavailable  Apple Vision (in-process, workers: 3) — ${intelMacReason}`);
+    expect(lines.find((line) => line.startsWith('embedded'))).toMatch(/available\s+PaddleOCR \(embedded\) \(in-process, default, workers: 3\)$/);
+    expect(lines.find((line) => line.startsWith('ollama'))).toMatch(/available\s+Ollama \(server, workers: 3\)$/);
   });
 });

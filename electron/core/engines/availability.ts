@@ -3,20 +3,19 @@
  * in-process lane a new user gets: Apple Vision on a Mac that can load it, PaddleOCR
  * (`embedded`) everywhere else. The services/engines list and the CLI's `--engines` show this.
  */
+import { availableParallelism } from 'node:os';
+import type { EngineInfo } from '../../../shared/api.js';
 import { ENGINE_KINDS, type EngineKind } from '../../../shared/domain.js';
-import { loadAppleVisionModule, loadDefaultAppleVisionModule, type AppleVisionModuleState } from './apple-vision.js';
+import { defaultAppleVisionWorkers, loadAppleVisionModule, loadDefaultAppleVisionModule, type AppleVisionModuleState } from './apple-vision.js';
 import type { EngineAvailability } from './types.js';
 
 export type InProcessEngine = 'apple-vision' | 'embedded';
 
-export interface EngineAvailabilityEntry {
-  engine: EngineKind;
-  label: string;
+/** The contract's `EngineInfo` (isDefault: the in-process lane a new user gets here), plus where it runs. */
+export interface EngineAvailabilityEntry extends EngineInfo {
   availability: EngineAvailability;
   /** Runs inside the app (nothing to install or start); the others talk to a server. */
   inProcess: boolean;
-  /** The in-process lane a new user gets on this platform. */
-  defaultEmbedded: boolean;
 }
 
 const LABELS: Record<EngineKind, string> = {
@@ -26,6 +25,25 @@ const LABELS: Record<EngineKind, string> = {
   'apple-vision': 'Apple Vision',
   openai: 'OpenAI-compatible endpoint',
 };
+
+/**
+ * Workers a new lane starts with; the scheduler then learns each lane's real throughput.
+ * DeepSeek's service and an adopted Ollama serve one request at a time; PaddleOCR gets
+ * half the cores (worker threads); Apple Vision: see defaultAppleVisionWorkers().
+ */
+export function defaultWorkersFor(engine: EngineKind, cores: number = availableParallelism()): number {
+  switch (engine) {
+    case 'apple-vision':
+      return defaultAppleVisionWorkers();
+    case 'embedded':
+      return Math.max(1, Math.floor(cores / 2));
+    case 'openai':
+      return 2;
+    case 'deepseek':
+    case 'ollama':
+      return 1;
+  }
+}
 
 const IN_PROCESS: ReadonlySet<EngineKind> = new Set<EngineKind>(['embedded', 'apple-vision']);
 
@@ -53,6 +71,8 @@ export function defaultEmbeddedEngine(platform: NodeJS.Platform, appleVision: En
 export interface AvailabilityProbes {
   appleVision?: (platform: NodeJS.Platform) => Promise<AppleVisionModuleState>;
   paddle?: () => Promise<EngineAvailability>;
+  /** Overrides defaultWorkersFor (e.g. an engine module's own default). */
+  defaultWorkers?: (engine: EngineKind) => number;
 }
 
 let paddleProbe: Promise<EngineAvailability> | undefined;
@@ -88,8 +108,9 @@ export async function listEngineAvailability(platform: NodeJS.Platform = process
     engine,
     label: LABELS[engine],
     availability: availabilityOf(engine),
+    isDefault: engine === defaultLane,
+    defaultWorkers: (probes.defaultWorkers ?? defaultWorkersFor)(engine),
     inProcess: IN_PROCESS.has(engine),
-    defaultEmbedded: engine === defaultLane,
   }));
 }
 
@@ -98,9 +119,9 @@ export function formatEngineAvailability(entries: readonly EngineAvailabilityEnt
   const width = Math.max(...entries.map((entry) => entry.engine.length), 'engine'.length);
   const lines = entries.map((entry) => {
     const status = entry.availability.type === 'available' ? 'available' : 'unavailable';
-    const marks = [entry.inProcess ? 'in-process' : 'server', entry.defaultEmbedded ? 'default' : ''].filter(Boolean).join(', ');
+    const marks = [entry.inProcess ? 'in-process' : 'server', entry.isDefault ? 'default' : ''].filter(Boolean).join(', ');
     const reason = entry.availability.type === 'unavailable' ? ` — ${entry.availability.reason}` : '';
-    return `${entry.engine.padEnd(width)}  ${status.padEnd(11)}  ${entry.label} (${marks})${reason}`;
+    return `${entry.engine.padEnd(width)}  ${status.padEnd(11)}  ${entry.label} (${marks}, workers: ${entry.defaultWorkers})${reason}`;
   });
   return [`${'engine'.padEnd(width)}  ${'status'.padEnd(11)}  notes`, ...lines].join('\n');
 }
