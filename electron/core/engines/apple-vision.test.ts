@@ -12,10 +12,12 @@ import {
   defaultAppleVisionWorkers,
   linesToBlocks,
   loadAppleVisionModule,
+  nativeInFlightLimit,
   parseAppleVisionSettings,
   type AppleVisionModuleState,
   type SystemOcrModule,
 } from './apple-vision.js';
+import { HostLimiter } from '../fetch/host-limiter.js';
 import { createEngine } from './create.js';
 import { EngineError, type EngineImage } from './types.js';
 
@@ -31,7 +33,8 @@ function nativeDouble(answer: (signal: AbortSignal | null | undefined) => Promis
   const recognize = vi.fn((_image: Uint8Array, _accuracy?: number | null, _langs?: string[] | null, signal?: AbortSignal | null) => answer(signal));
   const module: SystemOcrModule = { recognize, OcrAccuracy: { Fast: 0, Accurate: 1 } };
   const loadModule = (): Promise<AppleVisionModuleState> => Promise.resolve({ type: 'available', module });
-  return { recognize, loadModule };
+  // Own slots per double: a call left hanging by one test must not hold another test's slot.
+  return { recognize, options: { loadModule, nativeSlots: new HostLimiter(nativeInFlightLimit()) } };
 }
 
 const pngHeader = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -113,6 +116,8 @@ describe('settings and defaults', () => {
     expect(defaultAppleVisionWorkers({ UV_THREADPOOL_SIZE: '3' })).toBe(1);
     expect(defaultAppleVisionWorkers({ UV_THREADPOOL_SIZE: '1' })).toBe(1);
     expect(defaultAppleVisionWorkers({ UV_THREADPOOL_SIZE: 'lots' })).toBe(2);
+    expect(nativeInFlightLimit({})).toBe(3);
+    expect(nativeInFlightLimit({ UV_THREADPOOL_SIZE: '1' })).toBe(1);
     expect(defaultAppleVisionLane()).toMatchObject({ engine: 'apple-vision', workers: defaultAppleVisionWorkers(), settings: { accuracy: 'accurate' } });
   });
 });
@@ -121,7 +126,7 @@ describe('the engine with the native module replaced by recorded shapes', () => 
   it('answers blocks in pixels and one text line per native line, in the native reading order', async () => {
     const { image, result } = fixture('lines-banner.json');
     const native = nativeDouble(() => Promise.resolve(result));
-    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule });
+    const engine = createAppleVisionEngine(lane(), {}, native.options);
     const answer = await engine.recognize(sizedImage(image.width, image.height), new AbortController().signal);
     expect(answer.text).toBe('SUMMER SALE\nUp to 50% off\nShop now');
     expect(answer.blocks.map((block) => block.text)).toEqual(['SUMMER SALE', 'Up to 50% off', 'Shop now']);
@@ -134,12 +139,12 @@ describe('the engine with the native module replaced by recorded shapes', () => 
 
   it('passes accuracy, languages, the bytes and the signal to the native module', async () => {
     const native = nativeDouble(() => Promise.resolve(fixture('text-only-1.1.0.json').result));
-    const engine = createAppleVisionEngine(lane({ accuracy: 'fast', languages: ['de-DE', 'en-US'] }), {}, { loadModule: native.loadModule });
+    const engine = createAppleVisionEngine(lane({ accuracy: 'fast', languages: ['de-DE', 'en-US'] }), {}, native.options);
     const controller = new AbortController();
     const image = sizedImage(10, 10);
     await engine.recognize(image, controller.signal);
     expect(native.recognize).toHaveBeenCalledWith(image.bytes, 0, ['de-DE', 'en-US'], expect.any(AbortSignal));
-    await createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule }).recognize(image, controller.signal);
+    await createAppleVisionEngine(lane(), {}, native.options).recognize(image, controller.signal);
     expect(native.recognize.mock.calls[1]?.[1]).toBe(1);
   });
 
@@ -147,7 +152,7 @@ describe('the engine with the native module replaced by recorded shapes', () => 
     const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="200"><rect width="400" height="200" fill="white"/><text x="20" y="120" font-size="60">SALE</text></svg>';
     const bytes = await sharp(Buffer.from(svg)).png().toBuffer();
     const native = nativeDouble(() => Promise.resolve({ text: 'SALE', confidence: 0.9, lines: [{ text: 'SALE', confidence: 0.9, boundingBox: { x: 0.05, y: 0.35, width: 0.5, height: 0.3 } }] }));
-    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule });
+    const engine = createAppleVisionEngine(lane(), {}, native.options);
     const answer = await engine.recognize({ bytes, mime: 'image/png' }, new AbortController().signal);
     expect(answer.blocks).toEqual([{ text: 'SALE', box: [20, 70, 220, 130], confidence: 0.9 }]);
   });
@@ -155,7 +160,7 @@ describe('the engine with the native module replaced by recorded shapes', () => 
   it('hands Vision a PNG when the image format is not one ImageIO reads', async () => {
     const bytes = await sharp({ create: { width: 64, height: 32, channels: 3, background: '#fff' } }).avif().toBuffer();
     const native = nativeDouble(() => Promise.resolve({ text: 'x', confidence: 1, lines: [{ text: 'x', confidence: 1, boundingBox: { x: 0, y: 0, width: 1, height: 1 } }] }));
-    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule });
+    const engine = createAppleVisionEngine(lane(), {}, native.options);
     const answer = await engine.recognize({ bytes, mime: 'image/avif' }, new AbortController().signal);
     expect(Array.from(native.recognize.mock.calls[0]?.[0].subarray(0, 8) ?? [])).toEqual(Array.from(pngHeader));
     expect(answer.blocks[0]?.box).toEqual([0, 0, 64, 32]);
@@ -164,7 +169,7 @@ describe('the engine with the native module replaced by recorded shapes', () => 
   it('answers the 1.1.0 text-only shape with its text and no blocks, without decoding the image', async () => {
     const readImageSize = vi.fn(() => Promise.resolve({ width: 1, height: 1 }));
     const native = nativeDouble(() => Promise.resolve(fixture('text-only-1.1.0.json').result));
-    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule, readImageSize });
+    const engine = createAppleVisionEngine(lane(), {}, { ...native.options, readImageSize });
     const answer = await engine.recognize({ bytes: pngHeader, mime: 'image/png' }, new AbortController().signal);
     expect(answer).toMatchObject({ text: 'SUMMER SALE Up to 50% off Shop now', blocks: [] });
     expect(readImageSize).not.toHaveBeenCalled();
@@ -172,17 +177,17 @@ describe('the engine with the native module replaced by recorded shapes', () => 
 
   it('answers an image without text as an empty result, not an error', async () => {
     const native = nativeDouble(() => Promise.reject(new Error(errorMessages.noText)));
-    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule });
+    const engine = createAppleVisionEngine(lane(), {}, native.options);
     const answer = await engine.recognize(sizedImage(10, 10), new AbortController().signal);
     expect(answer).toMatchObject({ text: '', blocks: [], model: 'apple-vision:accurate' });
     const emptyLines = nativeDouble(() => Promise.resolve({ text: '', confidence: 0, lines: [] }));
-    const second = await createAppleVisionEngine(lane(), {}, { loadModule: emptyLines.loadModule }).recognize(sizedImage(10, 10), new AbortController().signal);
+    const second = await createAppleVisionEngine(lane(), {}, emptyLines.options).recognize(sizedImage(10, 10), new AbortController().signal);
     expect(second).toMatchObject({ text: '', blocks: [] });
   });
 
   it('does not call Vision when the signal has already fired', async () => {
     const native = nativeDouble(() => Promise.resolve(fixture('text-only-1.1.0.json').result));
-    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule });
+    const engine = createAppleVisionEngine(lane(), {}, native.options);
     const controller = new AbortController();
     controller.abort();
     await expectEngineError(engine.recognize(sizedImage(10, 10), controller.signal), 'aborted');
@@ -192,7 +197,7 @@ describe('the engine with the native module replaced by recorded shapes', () => 
   it('rejects as aborted as soon as the signal fires, while the native call is still running', async () => {
     let finishNative: (value: unknown) => void = () => undefined;
     const native = nativeDouble(() => new Promise((resolve) => (finishNative = resolve)));
-    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule });
+    const engine = createAppleVisionEngine(lane(), {}, native.options);
     const controller = new AbortController();
     const pending = engine.recognize(sizedImage(10, 10), controller.signal);
     await vi.waitFor(() => expect(native.recognize).toHaveBeenCalled());
@@ -207,7 +212,7 @@ describe('the engine with the native module replaced by recorded shapes', () => 
       if (signal) nativeSignals.push(signal);
       return never();
     });
-    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule });
+    const engine = createAppleVisionEngine(lane(), {}, native.options);
     const controller = new AbortController();
     const pending = engine.recognize(sizedImage(10, 10), controller.signal);
     await vi.waitFor(() => expect(nativeSignals).toHaveLength(1));
@@ -222,16 +227,84 @@ describe('the engine with the native module replaced by recorded shapes', () => 
     const native = nativeDouble(() => Promise.resolve(fixture('lines-banner.json').result));
     const failing = nativeDouble(() => Promise.reject(new Error(errorMessages.visionFailure)));
     const runSignal = new AbortController().signal;
-    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule });
-    const failingEngine = createAppleVisionEngine(lane(), {}, { loadModule: failing.loadModule });
+    const engine = createAppleVisionEngine(lane(), {}, native.options);
+    const failingEngine = createAppleVisionEngine(lane(), {}, failing.options);
     await Promise.all(Array.from({ length: 30 }, () => engine.recognize(sizedImage(728, 90), runSignal)));
     await Promise.allSettled(Array.from({ length: 5 }, () => failingEngine.recognize(sizedImage(728, 90), runSignal)));
     expect(getEventListeners(runSignal, 'abort')).toHaveLength(0);
   });
 
+  it('keeps at most nativeInFlightLimit() native calls running, holding a slot until the native call really ends', async () => {
+    const limit = nativeInFlightLimit();
+    const finishers: Array<() => void> = [];
+    let running = 0;
+    let peak = 0;
+    const native = nativeDouble(() => {
+      running++;
+      peak = Math.max(peak, running);
+      return new Promise((resolve) =>
+        finishers.push(() => {
+          running--;
+          resolve(fixture('text-only-1.1.0.json').result);
+        }),
+      );
+    });
+    const engine = createAppleVisionEngine(lane(), {}, native.options);
+    const abandoned = new AbortController();
+    const first = engine.recognize(sizedImage(10, 10), abandoned.signal);
+    const rest = Array.from({ length: limit + 1 }, () => engine.recognize(sizedImage(10, 10), new AbortController().signal));
+    await vi.waitFor(() => expect(native.recognize).toHaveBeenCalledTimes(limit));
+    // The caller gives up on the first call, but its native recognition still occupies a thread.
+    abandoned.abort();
+    await expectEngineError(first, 'aborted');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(native.recognize).toHaveBeenCalledTimes(limit);
+    while (finishers.length > 0 || native.recognize.mock.calls.length < limit + 2) {
+      await vi.waitFor(() => expect(finishers.length).toBeGreaterThan(0));
+      finishers.shift()?.();
+    }
+    await Promise.all(rest);
+    expect(native.recognize).toHaveBeenCalledTimes(limit + 2);
+    expect(peak).toBe(limit);
+  });
+
+  it('shares the slots between all Apple Vision lanes of the process by default', async () => {
+    const limit = nativeInFlightLimit();
+    const finishers: Array<() => void> = [];
+    const native = nativeDouble(() => new Promise((resolve) => finishers.push(() => resolve({ text: '', confidence: 0 }))));
+    const { loadModule } = native.options;
+    const lanes = [createAppleVisionEngine(lane(), {}, { loadModule }), createAppleVisionEngine({ ...lane({ accuracy: 'fast' }), id: 'av2' }, {}, { loadModule })];
+    const calls = Array.from({ length: limit + 2 }, (_, i) => lanes[i % 2]!.recognize(sizedImage(10, 10), new AbortController().signal));
+    await vi.waitFor(() => expect(native.recognize).toHaveBeenCalledTimes(limit));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(native.recognize).toHaveBeenCalledTimes(limit);
+    while (native.recognize.mock.calls.length < limit + 2 || finishers.length > 0) {
+      await vi.waitFor(() => expect(finishers.length).toBeGreaterThan(0));
+      finishers.shift()?.();
+    }
+    await Promise.all(calls);
+  });
+
+  it('never starts a call whose caller gave up while it waited for a slot', async () => {
+    const limit = nativeInFlightLimit();
+    const finishers: Array<() => void> = [];
+    const native = nativeDouble(() => new Promise((resolve) => finishers.push(() => resolve({ text: '', confidence: 0 }))));
+    const engine = createAppleVisionEngine(lane(), {}, native.options);
+    const busy = Array.from({ length: limit }, () => engine.recognize(sizedImage(10, 10), new AbortController().signal));
+    await vi.waitFor(() => expect(native.recognize).toHaveBeenCalledTimes(limit));
+    const waiting = new AbortController();
+    const queued = engine.recognize(sizedImage(10, 10), waiting.signal);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    waiting.abort();
+    await expectEngineError(queued, 'aborted');
+    for (const finish of finishers.splice(0)) finish();
+    await Promise.all(busy);
+    expect(native.recognize).toHaveBeenCalledTimes(limit);
+  });
+
   it('reports the binding rejecting because of the abort as aborted', async () => {
     const native = nativeDouble((signal) => (signal?.aborted ? Promise.reject(new Error('AbortError')) : never()));
-    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule });
+    const engine = createAppleVisionEngine(lane(), {}, native.options);
     const controller = new AbortController();
     const pending = engine.recognize(sizedImage(10, 10), controller.signal);
     await vi.waitFor(() => expect(native.recognize).toHaveBeenCalled());
@@ -241,7 +314,7 @@ describe('the engine with the native module replaced by recorded shapes', () => 
 
   it('turns a Vision failure into a transient error that keeps the message', async () => {
     const native = nativeDouble(() => Promise.reject(new Error(errorMessages.visionFailure)));
-    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule });
+    const engine = createAppleVisionEngine(lane(), {}, native.options);
     const error = await expectEngineError(engine.recognize(sizedImage(10, 10), new AbortController().signal), 'transient');
     expect(error.message).toContain('com.apple.Vision error 9');
     expect(error.retryable).toBe(true);
@@ -249,13 +322,13 @@ describe('the engine with the native module replaced by recorded shapes', () => 
 
   it('treats an unknown result shape as a config error (a binding version we do not support)', async () => {
     const native = nativeDouble(() => Promise.resolve({ words: ['SALE'] }));
-    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule });
+    const engine = createAppleVisionEngine(lane(), {}, native.options);
     await expectEngineError(engine.recognize(sizedImage(10, 10), new AbortController().signal), 'config');
   });
 
   it('reports an image it cannot decode as permanent when it needs its size', async () => {
     const native = nativeDouble(() => Promise.resolve(fixture('lines-banner.json').result));
-    const engine = createAppleVisionEngine(lane(), {}, { loadModule: native.loadModule });
+    const engine = createAppleVisionEngine(lane(), {}, native.options);
     const error = await expectEngineError(engine.recognize({ bytes: new Uint8Array([1, 2, 3]), mime: 'image/png' }, new AbortController().signal), 'permanent');
     expect(error.message).toMatch(/cannot be decoded/);
   });
@@ -267,7 +340,7 @@ describe('the engine with the native module replaced by recorded shapes', () => 
     const error = await expectEngineError(engine.recognize(sizedImage(10, 10), new AbortController().signal), 'config');
     expect(error.message).toBe(reason);
     const available = nativeDouble(() => never());
-    expect(await createAppleVisionEngine(lane(), {}, { loadModule: available.loadModule }).availability?.()).toEqual({ type: 'available' });
+    expect(await createAppleVisionEngine(lane(), {}, available.options).availability?.()).toEqual({ type: 'available' });
   });
 });
 

@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { z } from 'zod';
 import type { LaneConfig, TextBlock } from '../../../shared/domain.js';
+import { HostLimiter } from '../fetch/host-limiter.js';
 import type { EngineDeps } from './create.js';
 import { EngineError, type Engine, type EngineAvailability, type EngineImage, type RecognizeResult } from './types.js';
 
@@ -126,10 +127,25 @@ export function parseAppleVisionSettings(settings: LaneConfig['settings']): Appl
  * The scheduler learns the lane's real throughput; a user can still raise `workers`.
  */
 export function defaultAppleVisionWorkers(env: NodeJS.ProcessEnv = process.env): number {
-  const poolSize = Number.parseInt(env.UV_THREADPOOL_SIZE ?? '', 10);
-  const pool = Number.isFinite(poolSize) && poolSize > 0 ? poolSize : 4;
-  return Math.max(1, Math.min(2, Math.floor(pool / 2)));
+  return Math.max(1, Math.min(2, Math.floor(libuvPoolSize(env) / 2)));
 }
+
+function libuvPoolSize(env: NodeJS.ProcessEnv): number {
+  const size = Number.parseInt(env.UV_THREADPOOL_SIZE ?? '', 10);
+  return Number.isFinite(size) && size > 0 ? size : 4;
+}
+
+/**
+ * Native calls allowed in flight in this process, whatever the lanes' workers add up to:
+ * one pool thread always stays free for fs and sharp, so raising `workers` cannot stall
+ * image decoding.
+ */
+export function nativeInFlightLimit(env: NodeJS.ProcessEnv = process.env): number {
+  return Math.max(1, libuvPoolSize(env) - 1);
+}
+
+/** Shared by every Apple Vision lane: the thread pool is per process. A slot is held until the native call really ends. */
+const nativeSlots = new HostLimiter(nativeInFlightLimit());
 
 /** The lane a new Mac user gets: accurate, English, default workers. */
 export function defaultAppleVisionLane(id = 'apple-vision'): LaneConfig {
@@ -255,12 +271,15 @@ export interface AppleVisionOptions {
   loadModule?: () => Promise<AppleVisionModuleState>;
   /** Pixel size of an image that arrives without one; defaults to sharp's metadata. */
   readImageSize?: (image: EngineImage) => Promise<ImageSize>;
+  /** Native call slots; defaults to the one limiter of the process. */
+  nativeSlots?: HostLimiter;
 }
 
 export function createAppleVisionEngine(lane: LaneConfig, _deps: EngineDeps = {}, options: AppleVisionOptions = {}): Engine {
   const settings = parseAppleVisionSettings(lane.settings);
   const loadModule = options.loadModule ?? loadDefaultAppleVisionModule;
   const readImageSize = options.readImageSize ?? readImageSizeWithSharp;
+  const slots = options.nativeSlots ?? nativeSlots;
   const model = `apple-vision:${settings.accuracy}`;
 
   async function availability(): Promise<EngineAvailability> {
@@ -281,7 +300,10 @@ export function createAppleVisionEngine(lane: LaneConfig, _deps: EngineDeps = {}
     const recognizeStartedAt = performance.now();
     let raw: unknown;
     try {
-      raw = await callAbortably((nativeSignal) => native.recognize(input.bytes, accuracy, [...settings.languages], nativeSignal), signal);
+      raw = await callAbortably(
+        (nativeSignal) => slots.run('vision', () => native.recognize(input.bytes, accuracy, [...settings.languages], nativeSignal), nativeSignal),
+        signal,
+      );
     } catch (error) {
       if (error instanceof EngineError) throw error;
       if (signal.aborted) throw abortedError(signal);
