@@ -118,13 +118,14 @@ export function parseAppleVisionSettings(settings: LaneConfig['settings']): Appl
  * - The binding runs each call as a napi AsyncTask on libuv's thread pool (UV_THREADPOOL_SIZE,
  *   default 4), which fs, dns, zlib and sharp share: at most half of it, so decoding the next
  *   images never waits behind OCR.
- * - Vision's accurate recogniser runs on the Neural Engine, one per chip, so calls beyond a
- *   couple queue there and add only latency and memory; two keep it busy (one recognising,
- *   one being prepared).
- * - On macOS 26 the binding goes through the Swift RecognizeDocumentsRequest path, and Apple's
- *   developer forums report the Swift text requests hanging with more than 2 in parallel
- *   (forums thread 784672).
- * The scheduler learns the lane's real throughput; a user can still raise `workers`.
+ * - Vision's neural text recogniser runs on the Neural Engine, a single shared accelerator,
+ *   so calls beyond a couple queue there and add only latency and memory; two keep it busy
+ *   (one recognising while the next is decoded and handed over).
+ * - On macOS 26 the binding goes through the Swift RecognizeDocumentsRequest API; a report on
+ *   Apple's developer forums (thread 784672, the sibling RecognizeTextRequest on iOS 18) has
+ *   more than 2 requests in parallel hang.
+ * The scheduler learns the lane's real throughput; a user can still raise `workers`, and
+ * nativeInFlightLimit() caps what reaches the thread pool.
  */
 export function defaultAppleVisionWorkers(env: NodeJS.ProcessEnv = process.env): number {
   return Math.max(1, Math.min(2, Math.floor(libuvPoolSize(env) / 2)));
@@ -203,10 +204,11 @@ function abortedError(signal: AbortSignal): EngineError {
 
 /**
  * Runs one native call with its own AbortSignal linked to the caller's, and rejects as
- * `aborted` as soon as the caller's fires. Its own signal, because napi-rs attaches to
- * the signal it is given (setting `onabort`), and the caller's may be shared by a whole
- * run. The binding can only cancel a call still queued in the thread pool; a running
- * recognition finishes in the background and its result is dropped.
+ * `aborted` as soon as the caller's fires. Its own signal, because napi-rs takes over the
+ * signal it is given (overwrites `onabort`, wraps it with a record per call kept until the
+ * signal is collected, and stops cancelling at the first finished call), while the
+ * caller's may be shared by a whole run. The binding can only cancel a call still queued
+ * in the thread pool; a running recognition finishes in the background, result dropped.
  */
 function callAbortably<T>(call: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(abortedError(signal));
