@@ -6,7 +6,7 @@ import type { HealthProbe } from './health.js';
 
 export class ReadinessError extends Error {
   override readonly name = 'ReadinessError';
-  constructor(message: string, readonly reason: 'timeout' | 'exited' | 'aborted') {
+  constructor(message: string, readonly reason: 'timeout' | 'exited' | 'aborted' | 'failed') {
     super(message);
   }
 }
@@ -15,6 +15,8 @@ export interface ReadinessOptions {
   service: string;
   url: string;
   readyLine: RegExp;
+  /** A line that means the start failed for good (e.g. the model did not load). */
+  errorLine?: RegExp;
   /** Subscribe to the child's lines; returns an unsubscribe function. */
   subscribe(onLines: (lines: string[]) => void): () => void;
   probe(): Promise<HealthProbe>;
@@ -62,6 +64,11 @@ export function waitForReady(options: ReadinessOptions): Promise<{ sawReadyLine:
       }
     };
     const unsubscribe = options.subscribe((lines) => {
+      const failure = options.errorLine ? lines.find((line) => options.errorLine?.test(line)) : undefined;
+      if (failure !== undefined) {
+        finish(new ReadinessError(`${options.service} failed to start: ${failure}`, 'failed'));
+        return;
+      }
       if (!sawReadyLine && lines.some((line) => options.readyLine.test(line))) {
         sawReadyLine = true;
         void poll();

@@ -106,6 +106,15 @@ describe('ServiceSupervisor with a tiny server', () => {
     expect(supervisor.pid).toBeNull();
   });
 
+  it('gives up at once on an error line, without waiting for the timeout', async () => {
+    const { supervisor } = await supervise(() => ['--fail-load'], { spec: { errorLine: /^ERROR /, startTimeoutMs: 20_000 } });
+    const startedAt = Date.now();
+    const outcome = await supervisor.start();
+    expect(Date.now() - startedAt).toBeLessThan(5000);
+    expect(outcome).toMatchObject({ ok: false, reason: 'Tiny failed to start: ERROR port=' + supervisor.info().port + ' message="model failed to load"' });
+    expect(supervisor.pid).toBeNull();
+  });
+
   it('restarts a child killed with -9, then gives up after 5 restarts in a row', async () => {
     let crash = false;
     const { supervisor, states } = await supervise(() => (crash ? ['--crash-after', '0'] : []));

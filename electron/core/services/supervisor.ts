@@ -32,6 +32,8 @@ export interface ServiceSpec {
   engine: EngineKind;
   defaultPort: number;
   readyLine: RegExp;
+  /** A line that means the start failed for good: no waiting for the timeout, no restart. */
+  errorLine?: RegExp;
   healthPath: string;
   isHealthy: HealthCheck;
   startTimeoutMs: number;
@@ -303,6 +305,7 @@ export class ServiceSupervisor {
         service: this.spec.label,
         url: `${url}${this.spec.healthPath}`,
         readyLine: this.spec.readyLine,
+        errorLine: this.spec.errorLine,
         subscribe: (listener) => {
           lineListeners.add(listener);
           return () => lineListeners.delete(listener);
@@ -312,7 +315,8 @@ export class ServiceSupervisor {
         timeoutMs: this.spec.startTimeoutMs,
       });
     } catch (error) {
-      if (!(error instanceof ReadinessError) || error.reason !== 'timeout' || this.running !== running) return; // exits are handled by onExit
+      const givesUp = error instanceof ReadinessError && (error.reason === 'timeout' || error.reason === 'failed');
+      if (!givesUp || this.running !== running) return; // exits are handled by onExit
       this.note(error.message);
       this.running = null;
       this.generation += 1;

@@ -1,0 +1,249 @@
+/**
+ * `parallel-vision services status|start|stop|setup [NAME]`, on top of the service manager.
+ * `start` runs in the foreground (like `ollama serve`): Ctrl-C stops what it started.
+ */
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import type { ServiceInfo } from '../../../shared/domain.js';
+import { defaultDataDir } from '../paths.js';
+import { createServiceManager, type ServiceManagerOptions } from './manager.js';
+import { PidFiles } from './pid-files.js';
+import { stopGroup } from './process-group.js';
+
+export interface ServicesCommandIo {
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+  env?: NodeJS.ProcessEnv;
+  /** Ends a foreground `start` (the CLI uses SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+}
+
+const USAGE = `usage: parallel-vision services <command> [NAME] [options]
+  status [NAME]            state, port, pid and memory of each service
+  start NAME [--port N]    start deepseek or ollama in the foreground; Ctrl-C stops it
+  stop NAME                stop a server started by Parallel Vision (never an adopted one)
+  setup NAME [STAGE]       first-run setup (deepseek: venv, pip-base, pip-model, verify, weights; ollama: pull [MODEL])
+options: --data-dir DIR, --backend deepseek|rapidocr, --json`;
+
+export const DEFAULT_DEEPSEEK_DIR = fileURLToPath(new URL('../../../scripts/deepseek/', import.meta.url));
+
+interface ParsedArgs {
+  command: string | undefined;
+  positional: string[];
+  flags: Map<string, string | true>;
+}
+
+export function parseServicesArgs(args: readonly string[]): ParsedArgs {
+  const rest = args[0] === 'services' ? args.slice(1) : [...args];
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < rest.length; i += 1) {
+    const arg = rest[i] as string;
+    if (arg.startsWith('--')) {
+      const [key, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
+      const next = rest[i + 1];
+      if (inline !== undefined) flags.set(key, inline);
+      else if (key !== 'json' && next !== undefined && !next.startsWith('--')) {
+        flags.set(key, next);
+        i += 1;
+      } else flags.set(key, true);
+    } else positional.push(arg);
+  }
+  return { command: positional[0], positional: positional.slice(1), flags };
+}
+
+function describeState(info: ServiceInfo): string {
+  const state = info.state;
+  switch (state.type) {
+    case 'not-installed':
+      return state.hint;
+    case 'unavailable':
+    case 'crashed':
+      return state.reason;
+    case 'starting':
+      return `waiting for ${state.waitingFor}`;
+    case 'ready':
+    case 'external':
+      return state.url;
+    case 'degraded':
+      return `${state.url}: ${state.reason}`;
+    default:
+      return '';
+  }
+}
+
+export function formatStatusTable(services: ServiceInfo[]): string {
+  const rows = services.map((info) => [
+    info.name,
+    info.state.type,
+    info.port === null ? '-' : String(info.port),
+    info.state.type === 'ready' && info.state.pid ? String(info.state.pid) : '-',
+    info.rssMb === null ? '-' : `${info.rssMb} MB`,
+    describeState(info),
+  ]);
+  const header = ['NAME', 'STATE', 'PORT', 'PID', 'MEMORY', 'DETAIL'];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] as string).length)));
+  return [header, ...rows].map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] as number))).join('  ')).join('\n');
+}
+
+function managerOptions(flags: Map<string, string | true>, env: NodeJS.ProcessEnv): ServiceManagerOptions {
+  const text = (key: string): string | undefined => {
+    const value = flags.get(key);
+    return typeof value === 'string' ? value : undefined;
+  };
+  const backend = text('backend');
+  if (backend !== undefined && backend !== 'deepseek' && backend !== 'rapidocr') throw new Error(`--backend must be deepseek or rapidocr, got ${backend}`);
+  return {
+    dataDir: text('data-dir') ?? defaultDataDir({ env }),
+    deepseekDir: env.PARALLEL_VISION_DEEPSEEK_DIR ?? DEFAULT_DEEPSEEK_DIR,
+    binaries: {
+      ...(env.PARALLEL_VISION_DEEPSEEK_PYTHON ? { deepseekPython: env.PARALLEL_VISION_DEEPSEEK_PYTHON } : {}),
+      ...(env.PARALLEL_VISION_OLLAMA_BIN ? { ollama: env.PARALLEL_VISION_OLLAMA_BIN } : {}),
+    },
+    ...(backend ? { deepseekBackend: backend } : {}),
+    cleanupOrphans: false,
+  };
+}
+
+export async function runServicesCommand(args: string[], io: ServicesCommandIo = {}): Promise<number> {
+  const out = io.stdout ?? ((text: string) => process.stdout.write(text));
+  const err = io.stderr ?? ((text: string) => process.stderr.write(text));
+  const env = io.env ?? process.env;
+  const { command, positional, flags } = parseServicesArgs(args);
+  const name = positional[0];
+  if (!command || command === 'help' || flags.has('help')) {
+    out(`${USAGE}\n`);
+    return command ? 0 : 2;
+  }
+  let options: ServiceManagerOptions;
+  try {
+    options = managerOptions(flags, env);
+  } catch (error) {
+    err(`${(error as Error).message}\n`);
+    return 2;
+  }
+  const portFlag = flags.get('port');
+  const port = typeof portFlag === 'string' ? Number(portFlag) : undefined;
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65_536)) {
+    err(`--port must be a port number, got ${String(portFlag)}\n`);
+    return 2;
+  }
+  if (port !== undefined && (name === 'deepseek' || name === 'ollama')) options.ports = { [name]: port };
+  if (command !== 'status' && !name) {
+    err(`${command} needs a service name (deepseek, ollama)\n${USAGE}\n`);
+    return 2;
+  }
+
+  if (command === 'stop') return stopRecorded(name as string, options, out, err);
+
+  const manager = createServiceManager(options);
+  try {
+    await manager.ready;
+    switch (command) {
+      case 'status': {
+        const services = (await manager.refresh()).filter((info) => !name || info.name === name);
+        if (name && services.length === 0) {
+          err(`unknown service "${name}"\n`);
+          return 2;
+        }
+        const recorded = await new PidFiles(join(options.dataDir, 'services')).readAll();
+        out(flags.has('json') ? `${JSON.stringify(services, null, 2)}\n` : `${formatStatusTable(services)}\n`);
+        for (const record of recorded) out(`${record.service}: pid ${record.pid} on port ${record.port ?? '?'} was started by Parallel Vision\n`);
+        return 0;
+      }
+      case 'start':
+        return await startForeground(manager, name as string, port, out, err, io.signal);
+      case 'setup': {
+        const unsubscribe = manager.on('setup', (stage) => {
+          const percent = stage.progress === null ? '' : ` ${Math.round(stage.progress * 100)}%`;
+          out(`${stage.service} ${stage.stage}: ${stage.status}${percent} ${stage.message}\n`);
+        });
+        const logs = manager.on('log', ({ lines }) => err(lines.map((line) => `  ${line}\n`).join('')));
+        const stages = await manager.setup(name as string, positional[1]);
+        unsubscribe();
+        logs();
+        return stages.some((stage) => stage.status === 'failed') ? 1 : 0;
+      }
+      default:
+        err(`unknown command "${command}"\n${USAGE}\n`);
+        return 2;
+    }
+  } catch (error) {
+    err(`${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    await manager.dispose();
+  }
+}
+
+async function startForeground(
+  manager: ReturnType<typeof createServiceManager>,
+  name: string,
+  port: number | undefined,
+  out: (text: string) => void,
+  err: (text: string) => void,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const logs = manager.on('log', ({ name: from, lines }) => {
+    if (from === name) err(lines.map((line) => `${line}\n`).join(''));
+  });
+  const outcome = await manager.startWithOutcome(name, port === undefined ? undefined : { port });
+  if (!outcome.ok) {
+    logs();
+    err(`${name}: ${outcome.reason}\n`);
+    if (outcome.suggestedPort) err(`try: parallel-vision services start ${name} --port ${outcome.suggestedPort}\n`);
+    return 1;
+  }
+  const state = outcome.info.state;
+  if (state.type === 'external') {
+    logs();
+    out(`${name} is already running at ${state.url} (not started by Parallel Vision; left alone)\n`);
+    return 0;
+  }
+  out(`${name} ready at ${manager.url(name)}${state.type === 'ready' && state.pid ? ` (pid ${state.pid})` : ''}; Ctrl-C stops it\n`);
+  const stopSignal = signal ?? processSignal();
+  await new Promise<void>((resolve) => {
+    if (stopSignal.aborted) resolve();
+    stopSignal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  logs();
+  await manager.stop(name);
+  out(`${name} stopped\n`);
+  return 0;
+}
+
+function processSignal(): AbortSignal {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
+  return controller.signal;
+}
+
+async function stopRecorded(name: string, options: ServiceManagerOptions, out: (text: string) => void, err: (text: string) => void): Promise<number> {
+  if (name !== 'deepseek' && name !== 'ollama') {
+    err(name === 'embedded' || name === 'apple-vision' ? `${name} runs inside the app: nothing to stop\n` : `unknown service "${name}"\n`);
+    return name === 'embedded' || name === 'apple-vision' ? 0 : 2;
+  }
+  const pidFiles = new PidFiles(join(options.dataDir, 'services'));
+  const record = await pidFiles.read(name);
+  if (record && (await pidFiles.isLive(record))) {
+    const how = await stopGroup(record.pid, { graceMs: 5000 });
+    await pidFiles.remove(name);
+    out(`${name} (pid ${record.pid}) ${how === 'killed' ? 'killed after the grace period' : 'stopped'}\n`);
+    return 0;
+  }
+  if (record) await pidFiles.remove(name);
+  const manager = createServiceManager(options);
+  try {
+    const info = (await manager.refresh()).find((service) => service.name === name);
+    if (info?.state.type === 'external') {
+      err(`${name} at ${info.state.url} was not started by Parallel Vision: stop it where it was started\n`);
+      return 1;
+    }
+    out(`${name} is not running\n`);
+    return 0;
+  } finally {
+    await manager.dispose();
+  }
+}

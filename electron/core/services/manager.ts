@@ -1,0 +1,255 @@
+/**
+ * The service manager: the one object the app (IPC/WebSocket handlers) and the CLI use to
+ * list, start, stop and set up the model servers. Electron-free; paths come in as options.
+ */
+import { join } from 'node:path';
+import type { ServiceInfo, ServiceState, SetupStage } from '../../../shared/domain.js';
+import { runCommand } from './commands.js';
+import { BinaryFinder } from './discovery.js';
+import { TypedEmitter, type ServiceEvents } from './events.js';
+import { PidFiles } from './pid-files.js';
+import { runDeepSeekSetup, runOllamaPull, StageBoard } from './setup.js';
+import {
+  deepseekSpec,
+  deepseekVenvDir,
+  defaultDeepSeekBackend,
+  ollamaSpec,
+  venvPython,
+  type DeepSeekBackend,
+} from './specs.js';
+import { ServiceSupervisor, type MemoryPressure, type StartOutcome, type SupervisorOptions } from './supervisor.js';
+
+export type ManagedServiceName = 'deepseek' | 'ollama';
+
+export interface ServiceManagerOptions {
+  /** The app's data folder: the DeepSeek venv and the pid files live here. */
+  dataDir: string;
+  /** The folder of the Python service sources (server.py, setup_venv.py). */
+  deepseekDir: string;
+  /** Interpreters and binaries, when not the defaults. `ollama: null` = treat as not installed. */
+  binaries?: { deepseekPython?: string; systemPython?: string; ollama?: string | null };
+  ports?: Partial<Record<ManagedServiceName, number>>;
+  /** Workers of the lanes on each service (OLLAMA_NUM_PARALLEL). */
+  workers?: Partial<Record<ManagedServiceName, number>>;
+  deepseekBackend?: DeepSeekBackend;
+  /** Model downloaded by `setup('ollama')`. */
+  ollamaModel?: string;
+  ollamaKeepAlive?: string;
+  /** Extra environment for the children. */
+  env?: NodeJS.ProcessEnv;
+  finder?: BinaryFinder;
+  /** Stop children a crashed previous run left behind (default true). */
+  cleanupOrphans?: boolean;
+  /** Tuning of the supervisors (health interval, grace period, backoff, start timeouts). */
+  tuning?: Pick<SupervisorOptions, 'healthIntervalMs' | 'rssIntervalMs' | 'stopGraceMs' | 'backoff' | 'unhealthyAfter' | 'memoryPressureIntervalMs'> & {
+    startTimeoutMs?: Partial<Record<ManagedServiceName, number>>;
+  };
+  memoryPressure?: () => Promise<MemoryPressure | null>;
+}
+
+export interface ServiceManager {
+  list(): ServiceInfo[];
+  /** Look again at every idle service (installed? a server already on its port?). */
+  refresh(): Promise<ServiceInfo[]>;
+  start(name: string, options?: { port?: number }): Promise<ServiceInfo>;
+  /** Like `start`, with the reason and a free port to offer when the port is taken. */
+  startWithOutcome(name: string, options?: { port?: number }): Promise<StartOutcome>;
+  stop(name: string): Promise<ServiceInfo>;
+  logs(name: string, limit?: number): string[];
+  setup(name: string, stage?: string): Promise<SetupStage[]>;
+  /** The lanes on a service changed their workers: applied at its next start. */
+  setWorkers(name: string, workers: number): void;
+  /** Where a ready/adopted service answers, for the engines. */
+  url(name: string): string | null;
+  /** Stop every child the app started (adopted servers keep running). */
+  stopAll(): Promise<void>;
+  on<K extends keyof ServiceEvents>(event: K, listener: (payload: ServiceEvents[K]) => void): () => void;
+  /** stopAll, then drop every listener and timer. */
+  dispose(): Promise<void>;
+  /** Resolves when orphans are cleaned up and the first look at each service is done. */
+  readonly ready: Promise<void>;
+}
+
+/** macOS's memory pressure level (1 normal, 2 warning, 4 critical); null elsewhere. */
+export async function readMemoryPressure(): Promise<MemoryPressure | null> {
+  if (process.platform !== 'darwin') return null;
+  const result = await runCommand('sysctl', ['-n', 'kern.memorystatus_vm_pressure_level'], { timeoutMs: 2000 });
+  const level = Number(result.stdout.trim());
+  return level >= 4 ? 'critical' : level >= 2 ? 'warning' : level >= 1 ? 'normal' : null;
+}
+
+const IN_PROCESS_URL = 'in-process';
+
+function inProcessInfo(name: 'embedded' | 'apple-vision', state: ServiceState, label: string): ServiceInfo {
+  return { name, label, engine: name, state, port: null, rssMb: null, managed: false, changedAt: Date.now() };
+}
+
+export function createServiceManager(options: ServiceManagerOptions): ServiceManager {
+  const emitter = new TypedEmitter<ServiceEvents>();
+  const finder = options.finder ?? new BinaryFinder();
+  const pidFiles = new PidFiles(join(options.dataDir, 'services'));
+  const backend = options.deepseekBackend ?? defaultDeepSeekBackend();
+  const deepseekPython = options.binaries?.deepseekPython ?? venvPython(deepseekVenvDir(options.dataDir));
+  const common = {
+    pidFiles,
+    emitter,
+    memoryPressure: options.memoryPressure ?? readMemoryPressure,
+    ...options.tuning,
+  };
+  const supervisors: Record<ManagedServiceName, ServiceSupervisor> = {
+    deepseek: new ServiceSupervisor({
+      ...common,
+      spec: deepseekSpec({ serviceDir: options.deepseekDir, python: deepseekPython, backend, env: options.env, startTimeoutMs: options.tuning?.startTimeoutMs?.deepseek }),
+      port: options.ports?.deepseek,
+      workers: options.workers?.deepseek,
+    }),
+    ollama: new ServiceSupervisor({
+      ...common,
+      spec: ollamaSpec({ finder, binary: options.binaries?.ollama, keepAlive: options.ollamaKeepAlive, env: options.env, startTimeoutMs: options.tuning?.startTimeoutMs?.ollama }),
+      port: options.ports?.ollama,
+      workers: options.workers?.ollama,
+    }),
+  };
+  const inProcess: ServiceInfo[] = [
+    inProcessInfo('embedded', { type: 'ready', url: IN_PROCESS_URL }, 'Embedded OCR (PaddleOCR, in-process)'),
+    inProcessInfo(
+      'apple-vision',
+      process.platform === 'darwin' ? { type: 'ready', url: IN_PROCESS_URL } : { type: 'unavailable', reason: 'Apple Vision needs macOS' },
+      'Apple Vision (macOS OCR)',
+    ),
+  ];
+  const setupsRunning = new Map<string, Promise<SetupStage[]>>();
+
+  const supervisorFor = (name: string): ServiceSupervisor | null => (name === 'deepseek' || name === 'ollama' ? supervisors[name] : null);
+  const inProcessFor = (name: string): ServiceInfo | undefined => inProcess.find((info) => info.name === name);
+  const unknown = (name: string): Error => new Error(`unknown service "${name}" (known: deepseek, ollama, embedded, apple-vision)`);
+
+  const ready = (async () => {
+    if (options.cleanupOrphans !== false) {
+      const outcome = await pidFiles.cleanupOrphans().catch(() => null);
+      for (const record of outcome?.stopped ?? []) {
+        emitter.emit('notice', { name: record.service, message: `stopped a ${record.service} server (pid ${record.pid}) left behind by an earlier run` });
+      }
+    }
+    await Promise.all(Object.values(supervisors).map((supervisor) => supervisor.refresh()));
+  })();
+
+  const list = (): ServiceInfo[] => [supervisors.deepseek.info(), supervisors.ollama.info(), ...inProcess];
+
+  const startWithOutcome = async (name: string, startOptions?: { port?: number }): Promise<StartOutcome> => {
+    const supervisor = supervisorFor(name);
+    if (!supervisor) {
+      const info = inProcessFor(name);
+      if (!info) throw unknown(name);
+      return info.state.type === 'ready' ? { ok: true, info } : { ok: false, info, reason: info.state.type === 'unavailable' ? info.state.reason : info.state.type };
+    }
+    await ready;
+    return supervisor.start(startOptions);
+  };
+
+  const setupDeepSeek = async (stage?: string): Promise<SetupStage[]> => {
+    // The full setup on an Apple Silicon Mac; the CPU service elsewhere. A named stage reruns
+    // the script up to that stage (the script skips what is already done).
+    const full = backend === 'deepseek';
+    const withModel = stage === 'pip-model' || stage === 'weights' || (stage === undefined && full) || (full && stage === 'verify');
+    const downloadWeights = stage === 'weights' || (stage === undefined && full);
+    const onLines = (lines: string[]) => emitter.emit('log', { name: 'deepseek', lines });
+    const systemPython = options.binaries?.systemPython ?? (await finder.findPython([3, 10]))?.path;
+    if (!systemPython) {
+      const board = new StageBoard('deepseek', (event) => emitter.emit('setup', event));
+      board.update('venv', 'failed', null, 'no Python 3.10 or newer was found: install one with `brew install python@3.12` or from python.org, then retry');
+      return board.list();
+    }
+    const stages = await runDeepSeekSetup({
+      python: systemPython,
+      script: join(options.deepseekDir, 'setup_venv.py'),
+      venvDir: deepseekVenvDir(options.dataDir),
+      withModel,
+      downloadWeights,
+      env: options.env,
+      onStage: (event) => emitter.emit('setup', event),
+      onLines,
+    });
+    await supervisors.deepseek.refresh();
+    return stages;
+  };
+
+  const setupOllama = async (stage?: string): Promise<SetupStage[]> => {
+    // `pull` or `pull <model>`: the model to download.
+    const model = stage?.replace(/^pull\s*/, '').trim() || options.ollamaModel || 'llava';
+    const supervisor = supervisors.ollama;
+    const outcome = await supervisor.start();
+    if (!outcome.ok) {
+      const board = new StageBoard('ollama', (event) => emitter.emit('setup', event));
+      board.update(`pull ${model}`, 'failed', null, `Ollama is not running: ${outcome.reason}`);
+      return board.list();
+    }
+    const url = outcome.info.state.type === 'ready' || outcome.info.state.type === 'external' || outcome.info.state.type === 'degraded' ? outcome.info.state.url : `http://127.0.0.1:${outcome.info.port}`;
+    return runOllamaPull({ baseUrl: url, model, onStage: (event) => emitter.emit('setup', event), onLines: (lines) => emitter.emit('log', { name: 'ollama', lines }) });
+  };
+
+  const stopAll = async (): Promise<void> => {
+    await Promise.all(Object.values(supervisors).map((supervisor) => supervisor.stop()));
+  };
+
+  return {
+    ready,
+    list,
+    async refresh() {
+      await ready;
+      await Promise.all(Object.values(supervisors).map((supervisor) => supervisor.refresh()));
+      return list();
+    },
+    startWithOutcome,
+    async start(name, startOptions) {
+      return (await startWithOutcome(name, startOptions)).info;
+    },
+    async stop(name) {
+      const supervisor = supervisorFor(name);
+      if (!supervisor) {
+        const info = inProcessFor(name);
+        if (!info) throw unknown(name);
+        return info; // in-process engines have nothing to stop
+      }
+      await ready;
+      return supervisor.stop();
+    },
+    logs(name, limit) {
+      const supervisor = supervisorFor(name);
+      if (!supervisor) {
+        if (!inProcessFor(name)) throw unknown(name);
+        return [];
+      }
+      return supervisor.logs(limit);
+    },
+    async setup(name, stage) {
+      if (!supervisorFor(name)) {
+        if (!inProcessFor(name)) throw unknown(name);
+        return []; // nothing to set up
+      }
+      // One setup per service at a time: a second click joins the running one.
+      const running = setupsRunning.get(name);
+      if (running) return running;
+      const task = (name === 'deepseek' ? setupDeepSeek(stage) : setupOllama(stage)).finally(() => setupsRunning.delete(name));
+      setupsRunning.set(name, task);
+      return task;
+    },
+    setWorkers(name, workers) {
+      supervisorFor(name)?.setWorkers(workers);
+    },
+    url(name) {
+      const info = supervisorFor(name)?.info() ?? inProcessFor(name);
+      const state = info?.state;
+      return state && (state.type === 'ready' || state.type === 'external' || state.type === 'degraded') ? state.url : null;
+    },
+    stopAll,
+    on(event, listener) {
+      return emitter.on(event, listener);
+    },
+    async dispose() {
+      await ready.catch(() => undefined);
+      await Promise.all(Object.values(supervisors).map((supervisor) => supervisor.dispose()));
+      emitter.removeAll();
+    },
+  };
+}

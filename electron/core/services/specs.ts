@@ -1,0 +1,131 @@
+/**
+ * The two managed services: the DeepSeek/RapidOCR Python service (scripts/deepseek) and
+ * `ollama serve`. Each spec says how to find and launch the server and how to recognise it.
+ */
+import { access, constants } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isRecord } from './health.js';
+import type { BinaryFinder } from './discovery.js';
+import type { ServiceSpec } from './supervisor.js';
+
+export const DEEPSEEK_DEFAULT_PORT = 8001;
+export const OLLAMA_DEFAULT_PORT = 11434;
+
+async function isExecutable(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The venv's interpreter inside the app's data folder. */
+export function deepseekVenvDir(dataDir: string): string {
+  return join(dataDir, 'deepseek-venv');
+}
+
+export function venvPython(venvDir: string): string {
+  return join(venvDir, process.platform === 'win32' ? 'Scripts/python.exe' : 'bin/python');
+}
+
+export type DeepSeekBackend = 'deepseek' | 'rapidocr';
+
+/** DeepSeek-OCR needs a GPU to be useful (MPS on Apple Silicon); elsewhere the CPU backend. */
+export function defaultDeepSeekBackend(platform: NodeJS.Platform = process.platform, arch: string = process.arch): DeepSeekBackend {
+  return platform === 'darwin' && arch === 'arm64' ? 'deepseek' : 'rapidocr';
+}
+
+export interface DeepSeekSpecOptions {
+  /** The folder with server.py. */
+  serviceDir: string;
+  /** The interpreter to run it with (normally the venv's). */
+  python: string;
+  backend: DeepSeekBackend;
+  env?: NodeJS.ProcessEnv;
+  startTimeoutMs?: number;
+}
+
+export function deepseekSpec(options: DeepSeekSpecOptions): ServiceSpec {
+  return {
+    name: 'deepseek',
+    label: options.backend === 'deepseek' ? 'DeepSeek-OCR' : 'OCR service (RapidOCR)',
+    engine: 'deepseek',
+    defaultPort: DEEPSEEK_DEFAULT_PORT,
+    readyLine: /^READY port=\d+/,
+    errorLine: /^ERROR /,
+    healthPath: '/health',
+    // Loading weights answers 200 with status "loading": ready means ready.
+    isHealthy: (status, body) => status === 200 && isRecord(body) && body.status === 'ready' && 'backend' in body,
+    // Loading DeepSeek-OCR onto MPS takes a while the first time; RapidOCR is quick.
+    startTimeoutMs: options.startTimeoutMs ?? (options.backend === 'deepseek' ? 300_000 : 60_000),
+    outOfMemory: /out of memory|MemoryError|Cannot allocate memory|Killed: 9/i,
+    plan: async ({ port }) => {
+      if (!(await isExecutable(options.python))) {
+        return { type: 'not-installed', hint: `the Python environment ${options.python} does not exist yet: run the DeepSeek setup` };
+      }
+      return {
+        type: 'plan',
+        plan: {
+          file: options.python,
+          args: [join(options.serviceDir, 'server.py'), '--host', '127.0.0.1', '--port', String(port), '--backend', options.backend],
+          env: { ...process.env, ...options.env, PYTORCH_ENABLE_MPS_FALLBACK: '1', PYTHONUNBUFFERED: '1' },
+          cwd: options.serviceDir,
+        },
+      };
+    },
+  };
+}
+
+export interface OllamaSpecOptions {
+  finder: BinaryFinder;
+  /** An explicit binary (settings, tests); null means "do not look" (not installed). */
+  binary?: string | null;
+  keepAlive?: string;
+  env?: NodeJS.ProcessEnv;
+  startTimeoutMs?: number;
+}
+
+export const OLLAMA_INSTALL_HINT =
+  'Ollama was not found in /opt/homebrew/bin, /usr/local/bin, /Applications/Ollama.app or the login shell\'s PATH: install it from https://ollama.com/download or with `brew install ollama`';
+
+export function ollamaSpec(options: OllamaSpecOptions): ServiceSpec {
+  let found: Promise<string | null> | null = null;
+  const locate = (): Promise<string | null> => {
+    if (options.binary !== undefined) return Promise.resolve(options.binary);
+    found ??= options.finder.findOllama();
+    return found;
+  };
+  return {
+    name: 'ollama',
+    label: 'Ollama',
+    engine: 'ollama',
+    defaultPort: OLLAMA_DEFAULT_PORT,
+    readyLine: /Listening on [\w.:[\]]+:\d+/,
+    healthPath: '/api/version',
+    isHealthy: (status, body) => status === 200 && isRecord(body) && typeof body.version === 'string',
+    startTimeoutMs: options.startTimeoutMs ?? 30_000,
+    outOfMemory: /out of memory|cudaMalloc failed|failed to allocate|model requires more system memory/i,
+    plan: async ({ port, workers }) => {
+      const binary = await locate();
+      if (binary === null) {
+        found = null; // look again next time: the user may install it meanwhile
+        return { type: 'not-installed', hint: OLLAMA_INSTALL_HINT };
+      }
+      return {
+        type: 'plan',
+        plan: {
+          file: binary,
+          args: ['serve'],
+          env: {
+            ...process.env,
+            ...options.env,
+            OLLAMA_HOST: `127.0.0.1:${port}`,
+            OLLAMA_NUM_PARALLEL: String(workers),
+            OLLAMA_KEEP_ALIVE: options.keepAlive ?? '30m',
+          },
+        },
+      };
+    },
+  };
+}
