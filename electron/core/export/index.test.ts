@@ -1,0 +1,118 @@
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { parse } from 'csv-parse/sync';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { importAdsFromText } from '../ingest/index.js';
+import { openStore, type Store } from '../store/index.js';
+import { csvLine, exportResults, type ExportProgress } from './index.js';
+
+let dir: string;
+let store: Store;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pv-export-'));
+  store = openStore(join(dir, 'pv.db'));
+});
+afterEach(async () => {
+  store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Import a list, run it with fake results (every third ad fails), return the run id. */
+function runOf(list: string, filename: string): string {
+  const imported = importAdsFromText(list, { filename });
+  const batch = store.saveBatch({ source: filename, format: imported.format, columns: imported.columns, fieldColumns: imported.fieldColumns, ads: imported.ads });
+  const run = store.createRun({ batchId: batch.id, policy: 'auto' });
+  imported.ads.forEach((ad, index) => {
+    const failed = index % 3 === 2;
+    store.runStore.saveResult({
+      runId: run.id,
+      creativeId: ad.creativeId,
+      status: failed ? 'failed' : 'done',
+      engine: failed ? null : 'deepseek',
+      laneId: failed ? null : 'deepseek',
+      model: failed ? null : 'deepseek-ocr',
+      text: failed ? '' : `TEXT "${ad.creativeId}",\nline 2`,
+      description: failed ? undefined : 'a banner',
+      blocks: failed ? [] : [{ text: 'TEXT', box: [1, 2, 30, 40], confidence: 0.9 }],
+      durationMs: failed ? null : 1234.4,
+      error: failed ? 'not an image (an HTML page)' : undefined,
+      attempts: [],
+    });
+  });
+  return run.id;
+}
+
+const list = 'Creative ID,Image URL,Ad Text,Campaign\nc1,https://x.test/1.png,"Buy, now",spring\nc2,https://x.test/2.png,,summer\nc3,https://x.test/3.png,Hi,fall\nc4,https://x.test/4.png,"multi\nline",\n';
+
+describe('exportResults', () => {
+  it('round-trips CSV: input columns kept, vision fields added', async () => {
+    const runId = runOf(list, 'ads.csv');
+    const path = join(dir, 'out', 'results.csv');
+    const summary = await exportResults(store, runId, { format: 'csv' }, path);
+    expect(summary).toEqual({ rows: 4, path });
+    const records = parse(await readFile(path, 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(Object.keys(records[0]!)).toEqual(['Creative ID', 'Image URL', 'Ad Text', 'Campaign', '_vision_model', '_vision_text', '_vision_time', '_vision_status', '_vision_error', '_vision_description']);
+    expect(records[0]).toMatchObject({ 'Creative ID': 'c1', 'Ad Text': 'Buy, now', Campaign: 'spring', _vision_model: 'deepseek-ocr', _vision_text: 'TEXT "c1",\nline 2', _vision_time: '1.234', _vision_status: 'done', _vision_description: 'a banner' });
+    expect(records[2]).toMatchObject({ 'Creative ID': 'c3', _vision_status: 'failed', _vision_error: 'not an image (an HTML page)', _vision_time: '', _vision_text: '' });
+    expect(records[3]!['Ad Text']).toBe('multi\nline');
+    // The export reads back as the same ads.
+    const reimported = importAdsFromText(await readFile(path, 'utf8'), { filename: 'results.csv' });
+    expect(reimported.ads.map((ad) => [ad.creativeId, ad.imageUrl, ad.adText])).toEqual(importAdsFromText(list).ads.map((ad) => [ad.creativeId, ad.imageUrl, ad.adText]));
+    expect((await readdir(join(dir, 'out'))).filter((name) => name.includes('partial'))).toEqual([]);
+  });
+
+  it('writes JSON and JSONL with boxes, filtered by status', async () => {
+    const runId = runOf(list, 'ads.csv');
+    await exportResults(store, runId, { format: 'json', rows: 'done' }, join(dir, 'done.json'));
+    const json = JSON.parse(await readFile(join(dir, 'done.json'), 'utf8')) as Record<string, unknown>[];
+    expect(json.map((row) => row['Creative ID'])).toEqual(['c1', 'c2', 'c4']);
+    expect(json[0]).toMatchObject({ _vision_time: 1.234, _vision_blocks: [{ text: 'TEXT', box: [1, 2, 30, 40], confidence: 0.9 }] });
+    await exportResults(store, runId, { format: 'jsonl', rows: 'failed' }, join(dir, 'failed.jsonl'));
+    const lines = (await readFile(join(dir, 'failed.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toEqual([expect.objectContaining({ 'Creative ID': 'c3', _vision_status: 'failed', _vision_time: null, _vision_blocks: [] })]);
+    await exportResults(store, runId, { format: 'json', rows: 'failed' }, join(dir, 'f.json'));
+    expect(JSON.parse(await readFile(join(dir, 'f.json'), 'utf8'))).toHaveLength(1);
+  });
+
+  it('adds creative_id and image_url columns when the input had none', async () => {
+    const runId = runOf('https://x.test/1.png\nhttps://x.test/2.png\n', 'urls.txt');
+    const chunks: string[] = [];
+    await exportResults(store, runId, { format: 'csv' }, new Writable({ write: (chunk, _enc, done) => (chunks.push(String(chunk)), done()) }));
+    const records = parse(chunks.join(''), { columns: true }) as Record<string, string>[];
+    expect(records.map((row) => [row.creative_id!.startsWith('ad-'), row.image_url])).toEqual([
+      [true, 'https://x.test/1.png'],
+      [true, 'https://x.test/2.png'],
+    ]);
+  });
+
+  it('streams with backpressure and reports progress', async () => {
+    const rows = Array.from({ length: 2500 }, (_, i) => `c${i},https://x.test/${i}.png`).join('\n');
+    const runId = runOf(`id,url\n${rows}\n`, 'big.csv');
+    let bytes = 0;
+    let slowWrites = 0;
+    const slow = new Writable({
+      highWaterMark: 1024,
+      write(chunk: Buffer, _enc, done) {
+        bytes += chunk.length;
+        slowWrites++;
+        setImmediate(done);
+      },
+    });
+    const progress: ExportProgress[] = [];
+    const summary = await exportResults(store, runId, { format: 'jsonl' }, slow, (p) => progress.push(p));
+    expect(summary.rows).toBe(2500);
+    expect(slowWrites).toBeGreaterThan(1);
+    expect(bytes).toBeGreaterThan(2500 * 100);
+    expect(progress.map((p) => p.written)).toEqual([1000, 2000, 2500]);
+    expect(progress.every((p) => p.total === 2500)).toBe(true);
+  });
+});
+
+describe('csvLine', () => {
+  it('quotes only what needs quoting', () => {
+    expect(csvLine(['a', 'b c', 'x,y', 'say "hi"', 'l1\nl2', ''])).toBe('a,b c,"x,y","say ""hi""","l1\nl2",\r\n');
+  });
+});

@@ -1,0 +1,141 @@
+/**
+ * Export a run's results as CSV, JSON or JSONL, streamed: rows come from the store in
+ * chunks and go out with backpressure, so 100 000 rows never sit in memory. Each row
+ * keeps the input columns and adds the prototype's fields (`_vision_model`,
+ * `_vision_text`, `_vision_time` in seconds) plus status, error, description and, in
+ * JSON/JSONL, the text boxes.
+ */
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Writable } from 'node:stream';
+import type { ExportFormat } from '../../../shared/domain.js';
+import type { ExportRow, ExportRowFilter, Store } from '../store/index.js';
+import { csvLine } from './csv-line.js';
+
+export { csvLine } from './csv-line.js';
+
+export interface ExportOptions {
+  format: ExportFormat;
+  rows?: ExportRowFilter;
+}
+
+export interface ExportProgress {
+  written: number;
+  total: number;
+}
+
+export interface ExportSummary {
+  rows: number;
+  path?: string;
+}
+
+export const VISION_FIELDS = ['_vision_model', '_vision_text', '_vision_time', '_vision_status', '_vision_error', '_vision_description'] as const;
+const FLUSH_BYTES = 64 * 1024;
+const PROGRESS_EVERY = 1000;
+
+/** The input columns to write back, in input order, with id and URL columns added when the input had none. */
+export function inputColumnsOf(store: Store, runId: string): { columns: string[]; valueOf: (row: ExportRow, column: string) => string } {
+  const run = store.getRun(runId);
+  if (!run) throw new Error(`unknown run ${runId}`);
+  const batch = store.getBatch(run.batchId)!;
+  const { fieldColumns } = batch;
+  const idColumn = fieldColumns.id ?? 'creative_id';
+  const urlColumn = fieldColumns.url ?? 'image_url';
+  const columns = [...batch.columns];
+  if (!columns.includes(urlColumn)) columns.unshift(urlColumn);
+  if (!columns.includes(idColumn)) columns.unshift(idColumn);
+  const valueOf = (row: ExportRow, column: string): string => {
+    if (column === idColumn) return row.ad.creativeId;
+    if (column === urlColumn) return row.ad.imageUrl;
+    if (column === fieldColumns.text) return row.ad.adText ?? '';
+    return row.ad.extra?.[column] ?? '';
+  };
+  return { columns, valueOf };
+}
+
+function seconds(durationMs: number | null): number | null {
+  return durationMs === null ? null : Math.round(durationMs) / 1000;
+}
+
+function visionFields(row: ExportRow): Record<(typeof VISION_FIELDS)[number], string | number | null> {
+  return {
+    _vision_model: row.model,
+    _vision_text: row.text,
+    _vision_time: seconds(row.durationMs),
+    _vision_status: row.status,
+    _vision_error: row.error,
+    _vision_description: row.description,
+  };
+}
+
+/** Write to a stream, waiting for 'drain' when its buffer is full. */
+async function writeWithBackpressure(out: Writable, chunk: string): Promise<void> {
+  if (!out.write(chunk)) await once(out, 'drain');
+}
+
+async function writeRows(store: Store, runId: string, options: ExportOptions, out: Writable, onProgress?: (progress: ExportProgress) => void): Promise<number> {
+  const rows = options.rows ?? 'all';
+  const total = store.countExportRows(runId, rows);
+  const { columns, valueOf } = inputColumnsOf(store, runId);
+  let buffer = '';
+  let written = 0;
+  const flush = async () => {
+    if (buffer) await writeWithBackpressure(out, buffer);
+    buffer = '';
+  };
+
+  if (options.format === 'csv') buffer += csvLine([...columns, ...VISION_FIELDS]);
+  if (options.format === 'json') buffer += '[';
+  for (const row of store.exportRows(runId, rows)) {
+    if (options.format === 'csv') {
+      const vision = visionFields(row);
+      buffer += csvLine([...columns.map((column) => valueOf(row, column)), ...VISION_FIELDS.map((field) => (vision[field] === null ? '' : String(vision[field])))]);
+    } else {
+      const record: Record<string, unknown> = {};
+      for (const column of columns) record[column] = valueOf(row, column);
+      Object.assign(record, visionFields(row), { _vision_blocks: row.blocks });
+      const json = JSON.stringify(record);
+      buffer += options.format === 'json' ? `${written === 0 ? '\n' : ',\n'}${json}` : `${json}\n`;
+    }
+    written++;
+    if (buffer.length >= FLUSH_BYTES) await flush();
+    if (onProgress && written % PROGRESS_EVERY === 0) onProgress({ written, total });
+  }
+  if (options.format === 'json') buffer += written === 0 ? ']\n' : '\n]\n';
+  await flush();
+  onProgress?.({ written, total });
+  return written;
+}
+
+/**
+ * Export to a stream (left open) or to a file path (written to a temporary file and
+ * renamed at the end, so a half-written export never replaces a good one).
+ */
+export async function exportResults(
+  store: Store,
+  runId: string,
+  options: ExportOptions,
+  target: Writable | string,
+  onProgress?: (progress: ExportProgress) => void,
+): Promise<ExportSummary> {
+  if (typeof target !== 'string') return { rows: await writeRows(store, runId, options, target, onProgress) };
+  await mkdir(dirname(target), { recursive: true });
+  const temporary = `${target}.${process.pid}.partial`;
+  const out = createWriteStream(temporary);
+  try {
+    const failed = once(out, 'error').then(([error]) => {
+      throw error;
+    });
+    const rows = await Promise.race([writeRows(store, runId, options, out, onProgress), failed]);
+    out.end();
+    await Promise.race([once(out, 'finish'), failed]);
+    await rename(temporary, target);
+    return { rows, path: target };
+  } catch (error) {
+    out.destroy();
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
