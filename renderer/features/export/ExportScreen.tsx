@@ -1,0 +1,138 @@
+import { useEffect, useState } from 'react';
+import type { AppInfo } from '../../../shared/api.js';
+import { useApi } from '../../api/context.js';
+import { formatCount, fraction } from '../../common/format.js';
+import { Button, Card, EmptyState, ErrorNotice, ProgressBar, focusRing } from '../../common/ui.js';
+import { RunPicker } from '../results/RunPicker.js';
+import { useResults } from '../results/state.js';
+import { resolveDownloadUrl, useExport, type ExportRows } from './state.js';
+import type { ExportFormat } from '../../../shared/domain.js';
+
+const FORMATS: { value: ExportFormat; label: string; hint: string }[] = [
+  { value: 'csv', label: 'CSV', hint: 'For spreadsheets; keeps the _vision_model, _vision_text and _vision_time columns.' },
+  { value: 'json', label: 'JSON', hint: 'One array with every field, including text boxes.' },
+  { value: 'jsonl', label: 'JSONL', hint: 'One JSON object per line; best for very large runs.' },
+];
+
+const ROWS: { value: ExportRows; label: string }[] = [
+  { value: 'all', label: 'All ads' },
+  { value: 'done', label: 'Only done' },
+  { value: 'failed', label: 'Only failed' },
+];
+
+export function ExportScreen() {
+  const api = useApi();
+  const runId = useResults((s) => s.runId);
+  const { format, rows, path, running, progress, outcome, error } = useExport();
+  const [info, setInfo] = useState<AppInfo | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    api.invoke('app.info', {}).then(
+      (value) => live && setInfo(value),
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
+  }, [api]);
+
+  const browserMode = info?.mode === 'browser';
+  const start = async () => {
+    if (!runId) return;
+    const store = useExport.getState();
+    store.start();
+    try {
+      const result = await api.invoke('export.start', { runId, format, rows, path: !browserMode && path.trim() ? path.trim() : undefined });
+      useExport.getState().finished(result);
+    } catch (e) {
+      useExport.getState().failed(e);
+    }
+  };
+
+  return (
+    <div className="flex max-w-2xl flex-col gap-4">
+      <RunPicker label="Run to export" />
+      {!runId ? (
+        <EmptyState title="No run selected">Pick a run to export its results.</EmptyState>
+      ) : (
+        <Card className="flex flex-col gap-4">
+          <fieldset className="flex flex-col gap-2">
+            <legend className="mb-1 text-sm font-medium">Format</legend>
+            {FORMATS.map((f) => (
+              <label key={f.value} className="flex items-start gap-2 text-sm">
+                <input type="radio" name="export-format" value={f.value} checked={format === f.value} onChange={() => useExport.getState().set({ format: f.value })} className={`mt-0.5 accent-blue-600 ${focusRing}`} />
+                <span>
+                  <span className="font-medium">{f.label}</span> <span className="text-zinc-500 dark:text-zinc-400">— {f.hint}</span>
+                </span>
+              </label>
+            ))}
+          </fieldset>
+          <fieldset className="flex flex-col gap-2">
+            <legend className="mb-1 text-sm font-medium">Rows</legend>
+            <div className="flex gap-4">
+              {ROWS.map((r) => (
+                <label key={r.value} className="flex items-center gap-2 text-sm">
+                  <input type="radio" name="export-rows" value={r.value} checked={rows === r.value} onChange={() => useExport.getState().set({ rows: r.value })} className={`accent-blue-600 ${focusRing}`} />
+                  {r.label}
+                </label>
+              ))}
+            </div>
+          </fieldset>
+          {!browserMode && (
+            <label className="flex flex-col gap-1 text-sm">
+              <span className="font-medium">Save to</span>
+              <input
+                type="text"
+                value={path}
+                onChange={(e) => useExport.getState().set({ path: e.target.value })}
+                placeholder="Leave empty to choose in a save dialog"
+                className={`rounded-md border border-zinc-300 bg-white px-2 py-1 font-mono text-xs dark:border-zinc-700 dark:bg-zinc-950 ${focusRing}`}
+              />
+            </label>
+          )}
+          {browserMode && <p className="text-sm text-zinc-500 dark:text-zinc-400">The file is written to the app’s data folder and offered as a download.</p>}
+          <div>
+            <Button variant="primary" onClick={() => void start()} disabled={running}>
+              {running ? 'Exporting…' : `Export ${format.toUpperCase()}`}
+            </Button>
+          </div>
+          {running && progress && (
+            <div className="flex flex-col gap-1">
+              <ProgressBar value={fraction(progress.written, progress.total)} label="Export progress" />
+              <p className="text-xs tabular-nums text-zinc-500">
+                {formatCount(progress.written)} of {formatCount(progress.total)} rows written
+              </p>
+            </div>
+          )}
+          {error != null && <ErrorNotice error={error} action="export the results" onDismiss={() => useExport.setState({ error: null })} />}
+          {outcome && <ExportDone outcome={outcome} />}
+        </Card>
+      )}
+    </div>
+  );
+}
+
+function ExportDone({ outcome }: { outcome: { path: string; rows: number; downloadUrl?: string } }) {
+  let href: string | null = null;
+  if (outcome.downloadUrl) {
+    try {
+      href = resolveDownloadUrl(outcome.downloadUrl, window.location.href);
+    } catch {
+      href = null;
+    }
+  }
+  const fileName = outcome.path.split(/[\\/]/).pop() ?? 'export';
+  return (
+    <div role="status" className="flex flex-col gap-1 rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm dark:border-emerald-900 dark:bg-emerald-950/40" data-testid="export-done">
+      <p>
+        Exported <span className="font-medium tabular-nums">{formatCount(outcome.rows)}</span> row{outcome.rows === 1 ? '' : 's'} to <code className="break-all text-xs">{outcome.path}</code>.
+      </p>
+      {href && (
+        <a href={href} download={fileName} className={`w-fit font-medium text-blue-700 underline dark:text-blue-400 ${focusRing}`}>
+          Download {fileName}
+        </a>
+      )}
+    </div>
+  );
+}

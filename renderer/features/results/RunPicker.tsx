@@ -1,0 +1,53 @@
+import { useEffect } from 'react';
+import { useApi } from '../../api/context.js';
+import { formatCount } from '../../common/format.js';
+import { focusRing } from '../../common/ui.js';
+import { useResults } from './state.js';
+
+export function describeRun(run: { source: string; status: string; done: number; total: number; runId: string }): string {
+  return `${run.source || run.runId} — ${run.status}, ${formatCount(run.done)}/${formatCount(run.total)}`;
+}
+
+/** Loads the list of runs once per mount (the pickers of Results, Compare and Export). */
+export function useRunsList() {
+  const api = useApi();
+  useEffect(() => {
+    let live = true;
+    api.invoke('runs.list', {}).then(
+      (runs) => live && useResults.getState().setRuns(runs),
+      (error: unknown) => live && useResults.getState().setRunsError(error),
+    );
+    return () => {
+      live = false;
+    };
+  }, [api]);
+}
+
+/** Which run the Results, Compare and Export screens show. */
+export function RunPicker({ label = 'Run' }: { label?: string }) {
+  useRunsList();
+  const runs = useResults((s) => s.runs);
+  const runId = useResults((s) => s.runId);
+  const sorted = [...(runs ?? [])].sort((a, b) => b.createdAt - a.createdAt);
+  const known = sorted.some((r) => r.runId === runId);
+  return (
+    <label className="flex flex-col gap-1 text-xs text-zinc-500 dark:text-zinc-400">
+      {label}
+      <select
+        value={runId ?? ''}
+        onChange={(e) => useResults.getState().selectRun(e.target.value || null)}
+        className={`max-w-md rounded-md border border-zinc-300 bg-white px-2 py-1 text-sm text-zinc-900 dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-100 ${focusRing}`}
+        disabled={runs == null}
+      >
+        {runs == null && <option value="">Loading runs…</option>}
+        {runs != null && !runId && <option value="">{sorted.length ? 'Choose a run' : 'No runs yet'}</option>}
+        {runId && !known && <option value={runId}>{runId}</option>}
+        {sorted.map((run) => (
+          <option key={run.runId} value={run.runId}>
+            {describeRun(run)}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}

@@ -1,0 +1,105 @@
+import type { LaneConfig, LaneProgress, LaneState } from '../../../shared/domain.js';
+import type { EngineInfo } from '../../../shared/api.js';
+import { formatCount, formatPercent, formatSeconds, fraction } from '../../common/format.js';
+import { Card, ProgressBar, Stat, focusRing, laneColorClass } from '../../common/ui.js';
+
+export function describeLaneState(state: LaneState): string {
+  switch (state.type) {
+    case 'idle':
+      return 'Idle';
+    case 'busy':
+      return 'Working';
+    case 'cooling-down':
+      return `Cooling down after errors — ${state.reason}`;
+    case 'paused-by-scheduler':
+      return `Held back — ${state.reason}`;
+    case 'disabled':
+      return 'Off';
+    case 'dead':
+      return `Stopped — ${state.reason}`;
+  }
+}
+
+const STATE_DOT: Record<LaneState['type'], string> = {
+  idle: 'bg-zinc-400',
+  busy: 'bg-emerald-500',
+  'cooling-down': 'bg-amber-500',
+  'paused-by-scheduler': 'bg-amber-400',
+  disabled: 'bg-zinc-300 dark:bg-zinc-600',
+  dead: 'bg-red-500',
+};
+
+interface Props {
+  lane: LaneConfig;
+  index: number;
+  engine: EngineInfo | undefined;
+  progress: LaneProgress | undefined;
+  total: number;
+  /** The ratio policy's target for this lane, 0..1. */
+  targetShare: number | null;
+  running: boolean;
+  onToggle(enabled: boolean): void;
+  onWorkers(workers: number): void;
+}
+
+export function LaneCard({ lane, index, engine, progress, total, targetShare, running, onToggle, onWorkers }: Props) {
+  const unavailable = engine?.availability.type === 'unavailable' ? engine.availability.reason : null;
+  const label = lane.label ?? lane.engine;
+  const status: string = progress ? describeLaneState(progress.state) : unavailable ? `Unavailable — ${unavailable}` : lane.enabled === false ? 'Off' : 'Ready';
+  const dot = progress ? STATE_DOT[progress.state.type] : unavailable ? 'bg-red-400' : lane.enabled === false ? STATE_DOT.disabled : 'bg-blue-400';
+  const finished = progress ? progress.done + progress.failed : 0;
+  const checkboxId = `lane-on-${lane.id}`;
+  const workersId = `lane-workers-${lane.id}`;
+  return (
+    <Card data-lane={lane.id} data-lane-state={progress?.state.type ?? (lane.enabled === false ? 'off' : 'ready')} className={`flex flex-col gap-3 ${lane.enabled === false && !progress ? 'opacity-70' : ''}`}>
+      <header className="flex items-center gap-2">
+        <input
+          id={checkboxId}
+          type="checkbox"
+          checked={lane.enabled !== false}
+          disabled={running || unavailable != null}
+          onChange={(e) => onToggle(e.target.checked)}
+          className={`size-4 accent-blue-600 ${focusRing}`}
+        />
+        <label htmlFor={checkboxId} className="flex-1 font-medium">
+          {label}
+        </label>
+        <label htmlFor={workersId} className="text-xs text-zinc-500 dark:text-zinc-400">
+          Workers
+        </label>
+        <input
+          id={workersId}
+          type="number"
+          min={1}
+          max={64}
+          value={progress?.workers ?? lane.workers}
+          disabled={lane.enabled === false}
+          onChange={(e) => {
+            const workers = Math.round(Number(e.target.value));
+            if (Number.isFinite(workers) && workers >= 1 && workers <= 64) onWorkers(workers);
+          }}
+          className={`w-14 rounded-md border border-zinc-300 bg-white px-1.5 py-0.5 text-right text-sm tabular-nums dark:border-zinc-700 dark:bg-zinc-950 ${focusRing}`}
+        />
+      </header>
+      <p className="flex items-center gap-2 text-xs text-zinc-600 dark:text-zinc-400">
+        <span className={`size-2 shrink-0 rounded-full ${dot}`} aria-hidden />
+        <span data-testid="lane-status">{status}</span>
+      </p>
+      <ProgressBar value={fraction(progress?.done ?? 0, total)} failed={fraction(progress?.failed ?? 0, total)} colorClass={laneColorClass(index)} label={`${label} progress`} />
+      <dl className="grid grid-cols-4 gap-x-3 gap-y-2 text-sm">
+        <Stat label="Done" value={formatCount(progress?.done ?? 0)} />
+        <Stat label="Failed" value={<span className={progress?.failed ? 'text-red-600 dark:text-red-400' : ''}>{formatCount(progress?.failed ?? 0)}</span>} />
+        <Stat label="In flight" value={formatCount(progress?.inFlight ?? 0)} />
+        <Stat label="Ads / min" value={progress ? progress.adsPerMinute.toFixed(1) : '—'} />
+        <Stat label="p50 / ad" value={formatSeconds(progress?.p50_s)} />
+        <Stat label="p95 / ad" value={formatSeconds(progress?.p95_s)} />
+        <Stat
+          label="Share"
+          title="Share of the finished ads this lane did"
+          value={<span data-testid="lane-share">{progress && finished > 0 ? formatPercent(progress.share) : '—'}</span>}
+        />
+        <Stat label={targetShare != null ? 'Target' : 'Estimate'} value={targetShare != null ? formatPercent(targetShare) : formatSeconds(progress?.estimate_s)} />
+      </dl>
+    </Card>
+  );
+}

@@ -1,0 +1,101 @@
+import type { RunStatus } from '../../../shared/domain.js';
+import { useApi } from '../../api/context.js';
+import { formatCount, formatSeconds, fraction } from '../../common/format.js';
+import { Button, ErrorNotice, ProgressBar } from '../../common/ui.js';
+import { controlRun, startRun } from './actions.js';
+import { enabledLanes } from './lanes.js';
+import { isActive, useRun } from './state.js';
+
+const STATUS_TEXT: Record<RunStatus, string> = {
+  queued: 'Queued',
+  running: 'Running',
+  paused: 'Paused',
+  cancelling: 'Cancelling…',
+  cancelled: 'Cancelled',
+  finished: 'Finished',
+  interrupted: 'Interrupted (the app stopped; resume to continue)',
+  failed: 'Failed',
+};
+
+/** An ETA only when it means something: not before the first results, not while paused. */
+export function describeEta(status: RunStatus, eta: number | null, finished: number): string {
+  if (status === 'paused') return 'paused';
+  if (status !== 'running' && status !== 'queued') return '—';
+  if (eta == null || finished === 0) return 'estimating…';
+  return `about ${formatSeconds(eta)} left`;
+}
+
+export function RunControls() {
+  const api = useApi();
+  const { summary, lanes, progress, busyAction, actionError } = useRun();
+  const active = isActive(progress);
+  const canStart = summary != null && summary.accepted > 0 && enabledLanes(lanes).length > 0 && !active && busyAction == null;
+  const finished = progress ? progress.done + progress.failed : 0;
+  return (
+    <div className="flex flex-col gap-3">
+      <div className="flex flex-wrap items-center gap-2">
+        <Button variant="primary" disabled={!canStart} onClick={() => void startRun(api)}>
+          {busyAction === 'start' ? 'Starting…' : progress && !active ? 'Start again' : 'Start'}
+        </Button>
+        {progress?.status === 'paused' || progress?.status === 'interrupted' ? (
+          <Button disabled={busyAction != null} onClick={() => void controlRun(api, 'runs.resume')}>
+            Resume
+          </Button>
+        ) : (
+          <Button disabled={progress?.status !== 'running' || busyAction != null} onClick={() => void controlRun(api, 'runs.pause')}>
+            Pause
+          </Button>
+        )}
+        <Button variant="danger" disabled={!active || progress?.status === 'cancelling' || busyAction != null} onClick={() => void controlRun(api, 'runs.cancel')}>
+          Cancel
+        </Button>
+        {!summary && <span className="text-sm text-zinc-500 dark:text-zinc-400">Import ads to start a run.</span>}
+        {summary && !enabledLanes(lanes).length && <span className="text-sm text-amber-700 dark:text-amber-400">Switch on at least one engine.</span>}
+      </div>
+      {actionError != null && <ErrorNotice error={actionError.error} action={describeAction(actionError.action)} onDismiss={() => useRun.getState().setActionError(null)} />}
+      {progress && (
+        <div className="flex flex-col gap-2" aria-label="Overall progress" role="group">
+          <div className="flex flex-wrap items-baseline gap-x-4 gap-y-1 text-sm">
+            <span className="font-medium" data-testid="run-status" data-status={progress.status}>
+              {STATUS_TEXT[progress.status]}
+            </span>
+            <span className="tabular-nums" data-testid="run-counts">
+              {formatCount(progress.done)} done · {formatCount(progress.failed)} failed · {formatCount(progress.inFlight)} in flight · {formatCount(progress.total)} total
+            </span>
+            <span className="tabular-nums text-zinc-500 dark:text-zinc-400">{formatSeconds(progress.elapsed_s)} elapsed</span>
+            <span className="tabular-nums text-zinc-500 dark:text-zinc-400" data-testid="run-eta">
+              ETA: {describeEta(progress.status, progress.eta_s, finished)}
+            </span>
+          </div>
+          <ProgressBar value={fraction(progress.done, progress.total)} failed={fraction(progress.failed, progress.total)} label="Overall progress" />
+          {progress.notes.length > 0 && (
+            <ul className="list-disc pl-5 text-xs text-zinc-600 dark:text-zinc-400">
+              {progress.notes.map((note) => (
+                <li key={note}>{note}</li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function describeAction(action: string | null): string | undefined {
+  switch (action) {
+    case 'start':
+      return 'start the run';
+    case 'runs.pause':
+      return 'pause the run';
+    case 'runs.resume':
+      return 'resume the run';
+    case 'runs.cancel':
+      return 'cancel the run';
+    case 'runs.setSplit':
+      return 'change the split';
+    case 'runs.setLaneWorkers':
+      return 'change the number of workers';
+    default:
+      return undefined;
+  }
+}

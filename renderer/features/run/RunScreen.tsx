@@ -1,0 +1,107 @@
+import { useEffect } from 'react';
+import { useApi } from '../../api/context.js';
+import { Card, ErrorNotice, Loading } from '../../common/ui.js';
+import { useResults } from '../results/state.js';
+import { DropZone } from './DropZone.js';
+import { ImportPreview } from './ImportPreview.js';
+import { LaneCard } from './LaneCard.js';
+import { RunControls } from './RunControls.js';
+import { SplitControl } from './SplitControl.js';
+import { ThroughputChart } from './ThroughputChart.js';
+import { enabledLanes } from './lanes.js';
+import { normalizeSplit } from './split.js';
+import { isActive, useRun, ACTIVE_STATUSES } from './state.js';
+
+export function RunScreen() {
+  const api = useApi();
+  const { engines, enginesError, lanes, progress, history, policy, split, summary } = useRun();
+
+  useEffect(() => {
+    let live = true;
+    api.invoke('engines.list', {}).then(
+      (list) => live && useRun.getState().setEngines(list),
+      (error: unknown) => live && useRun.getState().setEnginesError(error),
+    );
+    // Re-attach to a run that is still going (a reload, or a run started elsewhere).
+    if (!useRun.getState().runId) {
+      api.invoke('runs.list', {}).then(
+        async (runs) => {
+          const activeRun = runs.filter((r) => ACTIVE_STATUSES.has(r.status)).sort((a, b) => b.createdAt - a.createdAt)[0];
+          if (!live || !activeRun || useRun.getState().runId) return;
+          const current = await api.invoke('runs.progress', { runId: activeRun.runId });
+          useRun.getState().attachRun(activeRun.runId, current);
+          if (!useResults.getState().runId) useResults.getState().selectRun(activeRun.runId);
+        },
+        () => undefined,
+      );
+    }
+    return () => {
+      live = false;
+    };
+  }, [api]);
+
+  const running = isActive(progress);
+  const laneIds = enabledLanes(lanes).map((l) => l.id);
+  const targets = (running ? progress?.policy : policy) === 'ratio' ? normalizeSplit(split, laneIds) : null;
+  const shownLanes = running && progress ? lanes.filter((lane) => progress.lanes.some((p) => p.laneId === lane.id)) : lanes;
+
+  const setWorkers = (laneId: string, workers: number) => {
+    useRun.getState().updateLane(laneId, { workers });
+    const { runId } = useRun.getState();
+    if (runId && running) {
+      api.invoke('runs.setLaneWorkers', { runId, laneId, workers }).catch((error: unknown) => useRun.getState().setActionError({ error, action: 'runs.setLaneWorkers' }));
+    }
+  };
+
+  return (
+    <div className="grid gap-5 xl:grid-cols-[minmax(0,26rem)_minmax(0,1fr)]">
+      <div className="flex flex-col gap-4">
+        <Card className="flex flex-col gap-4">
+          <h2 className="text-base font-semibold">Ads</h2>
+          <DropZone />
+          {summary ? <ImportPreview /> : <p className="text-sm text-zinc-500 dark:text-zinc-400">No ads imported yet.</p>}
+        </Card>
+        <Card className="flex flex-col gap-4">
+          <h2 className="text-base font-semibold">Split</h2>
+          <SplitControl />
+        </Card>
+      </div>
+      <div className="flex flex-col gap-4">
+        <Card className="flex flex-col gap-4">
+          <h2 className="text-base font-semibold">Run</h2>
+          <RunControls />
+        </Card>
+        <section aria-label="Engine lanes" className="flex flex-col gap-3">
+          {enginesError != null && <ErrorNotice error={enginesError} action="list the engines" />}
+          {engines == null && enginesError == null && <Loading>Looking for engines…</Loading>}
+          {engines != null && lanes.length === 0 && <p className="text-sm text-zinc-500">No engines are known to the backend.</p>}
+          <div className="grid gap-3 lg:grid-cols-2">
+            {shownLanes.map((lane) => {
+              const index = lanes.indexOf(lane);
+              return (
+                <LaneCard
+                  key={lane.id}
+                  lane={lane}
+                  index={index}
+                  engine={engines?.find((e) => e.engine === lane.engine)}
+                  progress={progress?.lanes.find((p) => p.laneId === lane.id)}
+                  total={progress?.total ?? summary?.accepted ?? 0}
+                  targetShare={targets && lane.enabled !== false ? (targets[lane.id] ?? null) : null}
+                  running={running}
+                  onToggle={(enabled) => useRun.getState().updateLane(lane.id, { enabled })}
+                  onWorkers={(workers) => setWorkers(lane.id, workers)}
+                />
+              );
+            })}
+          </div>
+        </section>
+        {progress && (
+          <Card className="flex flex-col gap-2">
+            <h2 className="text-base font-semibold">Throughput</h2>
+            <ThroughputChart history={history} lanes={progress.lanes.map((l) => ({ laneId: l.laneId, label: l.label }))} />
+          </Card>
+        )}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,49 @@
+/** Run commands with the busy flag and friendly errors handled in one place. */
+import type { VisionApi } from '../../../shared/api.js';
+import { normalizeSplit } from './split.js';
+import { enabledLanes } from './lanes.js';
+import { useRun } from './state.js';
+import { useResults } from '../results/state.js';
+
+async function act(name: string, work: () => Promise<void>): Promise<void> {
+  const store = useRun.getState();
+  store.setBusy(name);
+  store.setActionError(null);
+  try {
+    await work();
+  } catch (error) {
+    useRun.getState().setActionError({ error, action: name });
+  } finally {
+    useRun.getState().setBusy(null);
+  }
+}
+
+export function startRun(api: VisionApi): Promise<void> {
+  return act('start', async () => {
+    const { summary, lanes, policy, split } = useRun.getState();
+    if (!summary) throw new Error('no ads: import an ad list first');
+    const active = enabledLanes(lanes);
+    if (!active.length) throw new Error('Switch on at least one engine.');
+    const single = policy === 'single' ? active[0]?.engine : undefined;
+    const { runId } = await api.invoke('runs.start', {
+      batchId: summary.batchId,
+      policy,
+      lanes: policy === 'single' ? active.slice(0, 1) : active,
+      split: normalizeSplit(split, active.map((l) => l.id)),
+      singleEngine: single,
+    });
+    useRun.getState().attachRun(runId);
+    useResults.getState().selectRun(runId);
+    const progress = await api.invoke('runs.progress', { runId });
+    useRun.getState().applyProgress(progress);
+  });
+}
+
+export function controlRun(api: VisionApi, command: 'runs.pause' | 'runs.resume' | 'runs.cancel'): Promise<void> {
+  return act(command, async () => {
+    const { runId } = useRun.getState();
+    if (!runId) return;
+    await api.invoke(command, { runId });
+    useRun.getState().applyProgress(await api.invoke('runs.progress', { runId }));
+  });
+}

@@ -1,0 +1,89 @@
+/** The Run screen's slice: engines and lanes, the imported batch, the live run. */
+import { create } from 'zustand';
+import type { EngineInfo } from '../../../shared/api.js';
+import type { ImportSummary, LaneConfig, Policy, RunProgress } from '../../../shared/domain.js';
+import { mergeLanes, lanesFromEngines } from './lanes.js';
+import { appendSample, type ThroughputSample } from './throughput.js';
+
+export interface RunState {
+  engines: EngineInfo[] | null;
+  enginesError: unknown;
+  lanes: LaneConfig[];
+  policy: Policy;
+  /** Weights per lane id for the `ratio` policy. */
+  split: Record<string, number>;
+
+  importing: boolean;
+  importError: unknown;
+  /** Notes about the drop itself, e.g. files that were skipped. */
+  importNotes: string[];
+  summary: ImportSummary | null;
+
+  runId: string | null;
+  progress: RunProgress | null;
+  history: ThroughputSample[];
+  /** The last command that failed, and why. */
+  actionError: { error: unknown; action: string } | null;
+  busyAction: string | null;
+
+  setEngines(engines: EngineInfo[]): void;
+  setEnginesError(error: unknown): void;
+  updateLane(id: string, patch: Partial<Pick<LaneConfig, 'enabled' | 'workers'>>): void;
+  setPolicy(policy: Policy): void;
+  setSplit(split: Record<string, number>): void;
+  startImport(): void;
+  finishImport(summary: ImportSummary, notes?: string[]): void;
+  failImport(error: unknown, notes?: string[]): void;
+  attachRun(runId: string, progress?: RunProgress | null): void;
+  applyProgress(progress: RunProgress): void;
+  setBusy(action: string | null): void;
+  setActionError(error: { error: unknown; action: string } | null): void;
+  reset(): void;
+}
+
+const initial = {
+  engines: null,
+  enginesError: null,
+  lanes: [],
+  policy: 'auto' as Policy,
+  split: {},
+  importing: false,
+  importError: null,
+  importNotes: [],
+  summary: null,
+  runId: null,
+  progress: null,
+  history: [],
+  actionError: null,
+  busyAction: null,
+} satisfies Partial<RunState>;
+
+export const useRun = create<RunState>((set) => ({
+  ...initial,
+  setEngines: (engines) =>
+    set((state) => {
+      const lanes = mergeLanes(state.lanes, lanesFromEngines(engines));
+      const split = { ...state.split };
+      for (const lane of lanes) split[lane.id] ??= 0.5;
+      return { engines, enginesError: null, lanes, split };
+    }),
+  setEnginesError: (enginesError) => set({ enginesError }),
+  updateLane: (id, patch) => set((state) => ({ lanes: state.lanes.map((lane) => (lane.id === id ? { ...lane, ...patch } : lane)) })),
+  setPolicy: (policy) => set({ policy }),
+  setSplit: (split) => set((state) => ({ split: { ...state.split, ...split } })),
+  startImport: () => set({ importing: true, importError: null, importNotes: [] }),
+  finishImport: (summary, notes = []) => set({ importing: false, summary, importError: null, importNotes: notes }),
+  failImport: (importError, notes = []) => set({ importing: false, importError, importNotes: notes }),
+  attachRun: (runId, progress = null) => set({ runId, progress, history: progress ? appendSample([], progress) : [], actionError: null }),
+  applyProgress: (progress) =>
+    set((state) => (progress.runId === state.runId ? { progress, history: appendSample(state.history, progress) } : {})),
+  setBusy: (busyAction) => set({ busyAction }),
+  setActionError: (actionError) => set({ actionError }),
+  reset: () => set(initial),
+}));
+
+export const ACTIVE_STATUSES = new Set(['queued', 'running', 'paused', 'cancelling']);
+
+export function isActive(progress: RunProgress | null): boolean {
+  return progress != null && ACTIVE_STATUSES.has(progress.status);
+}
