@@ -382,3 +382,49 @@ describe('platform gating', () => {
     await expectEngineError(engine.recognize(sizedImage(10, 10), new AbortController().signal), 'config');
   });
 });
+
+// Runs only on an Apple Silicon Mac: the real Vision framework through the real binding.
+// `APPLE_VISION_RECORD=1` also writes what the binding answered to __fixtures__/apple-vision/recorded-*.json.
+describe.runIf(process.platform === 'darwin' && process.arch === 'arm64')('on this Mac, with the real Vision framework', () => {
+  const adSvg =
+    '<svg xmlns="http://www.w3.org/2000/svg" width="600" height="240"><rect width="600" height="240" fill="white"/>' +
+    '<text x="30" y="80" font-family="Helvetica" font-size="56" font-weight="bold">SUMMER SALE</text>' +
+    '<text x="30" y="190" font-family="Helvetica" font-size="40">Shop now</text></svg>';
+
+  it('reads an ad, top line first, with boxes inside the image', async () => {
+    const bytes = await sharp(Buffer.from(adSvg)).png().toBuffer();
+    const engine = createAppleVisionEngine(lane());
+    expect(await engine.availability?.()).toEqual({ type: 'available' });
+    const answer = await engine.recognize({ bytes, mime: 'image/png' }, new AbortController().signal);
+    const text = answer.text.toUpperCase();
+    expect(text).toContain('SUMMER SALE');
+    expect(text).toContain('SHOP NOW');
+    expect(text.indexOf('SUMMER')).toBeLessThan(text.indexOf('SHOP'));
+    for (const { box } of answer.blocks) {
+      expect(box[0] >= 0 && box[2] <= 600 && box[1] >= 0 && box[3] <= 240 && box[0] <= box[2] && box[1] <= box[3]).toBe(true);
+    }
+    if (answer.blocks.length >= 2) expect(answer.blocks[0]!.box[1]).toBeLessThan(answer.blocks[answer.blocks.length - 1]!.box[1]);
+
+    if (process.env.APPLE_VISION_RECORD === '1') {
+      const state = await loadAppleVisionModule();
+      if (state.type !== 'available') throw new Error(state.reason);
+      const raw = await state.module.recognize(bytes, 1, ['en-US']);
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(fixtureUrl(`recorded-${new Date().toISOString().slice(0, 10)}.json`), `${JSON.stringify({ image: { width: 600, height: 240 }, result: raw }, null, 2)}\n`);
+    }
+  });
+
+  it('answers a blank image with empty text, not an error', async () => {
+    const bytes = await sharp({ create: { width: 300, height: 250, channels: 3, background: '#ffffff' } }).png().toBuffer();
+    const answer = await createAppleVisionEngine(lane({ accuracy: 'fast' })).recognize({ bytes, mime: 'image/png' }, new AbortController().signal);
+    expect(answer).toMatchObject({ text: '', blocks: [], model: 'apple-vision:fast' });
+  });
+
+  it('stops waiting when aborted', async () => {
+    const bytes = await sharp(Buffer.from(adSvg)).png().toBuffer();
+    const controller = new AbortController();
+    const pending = createAppleVisionEngine(lane()).recognize({ bytes, mime: 'image/png' }, controller.signal);
+    controller.abort();
+    await expectEngineError(pending, 'aborted');
+  });
+});
