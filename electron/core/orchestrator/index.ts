@@ -1,0 +1,26 @@
+/**
+ * The orchestrator: lanes, one pull queue, policies, failover — Electron-free.
+ */
+export {
+  Orchestrator,
+  startRun,
+  DEFAULT_PRIOR_S,
+  DEFAULT_COLD_START_S,
+  DEFAULT_TUNING,
+  type OrchestratorLane,
+  type StartRunOptions,
+  type SchedulerTuning,
+  type RunSummary,
+  type LaneSummary,
+  type Comparison,
+} from './orchestrator.js';
+export { realClock, VirtualClock, sleep, type Clock, type Timer } from './clock.js';
+export { MemoryRunStore } from './memory-store.js';
+export type { RunStore } from './store.js';
+export { textAgreement, editDistance, normalizeWhitespace } from './agreement.js';
+export { LatencyEstimator, LogStats, slowdownZ, type LatencyEstimatorOptions } from './latency.js';
+export { CircuitBreaker, type CircuitBreakerOptions, type BreakerState } from './breaker.js';
+export { apportion, retryDelayMs } from './quotas.js';
+export { Scenario, ScenarioLane, LatencyDistribution, parseScenario, meanLatency_s, type ScenarioInput } from './scenario.js';
+export { lowerBound, fluidMakespan_s, type LowerBound } from './lower-bound.js';
+export { SimulatedMac, seededRandom, sampleLatency_s } from './simulation.js';

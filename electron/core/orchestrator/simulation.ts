@@ -1,0 +1,226 @@
+/**
+ * Simulated engines for the scheduling benchmark and the tests: one `SimulatedMac` holds the
+ * lanes of a scenario on a (virtual) clock, with seeded latencies, failures, cold starts,
+ * deaths, speed changes and interference between engines, and records what the scheduler
+ * did to it (concurrency per lane, calls, aborts). They are real `Engine`s: the scheduler
+ * cannot tell them from the app's.
+ */
+import type { Ad, LaneConfig, RecognizeResult } from '../../../shared/domain.js';
+import { EngineError, type Engine, type EngineImage } from '../engines/types.js';
+import { sleep, type Clock, type Timer } from './clock.js';
+import type { OrchestratorLane } from './orchestrator.js';
+import { laneId, type LatencyDistribution, type Scenario, type ScenarioLane } from './scenario.js';
+
+/** A small, fast, seedable PRNG (mulberry32). */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function sampleLatency_s(latency: LatencyDistribution, random: () => number): number {
+  switch (latency.dist) {
+    case 'uniform':
+      return latency.min_s + random() * (latency.max_s - latency.min_s);
+    case 'lognormal': {
+      // Box–Muller; 1 − u keeps log() away from 0.
+      const normal = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+      return latency.median_s * Math.exp(latency.sigma * normal);
+    }
+    case 'fixed':
+      return latency.value_s;
+  }
+}
+
+interface Work {
+  lane: SimulatedLane;
+  /** Seconds of work left at normal speed. */
+  remaining_s: number;
+  factor: number;
+  since: number;
+  timer: Timer | null;
+  resolve: () => void;
+  reject: (error: EngineError) => void;
+}
+
+class SimulatedLane {
+  active = 0;
+  maxActive = 0;
+  calls = 0;
+  aborted = 0;
+  dead = false;
+  loadedAt: number | null = null;
+  readonly works = new Set<Work>();
+
+  constructor(
+    readonly spec: ScenarioLane,
+    readonly config: LaneConfig,
+    readonly random: () => number,
+  ) {}
+}
+
+export interface SimulatedMacOptions {
+  clock: Clock;
+  seed: number;
+}
+
+export class SimulatedMac {
+  readonly clock: Clock;
+  readonly lanes: SimulatedLane[];
+  /** Successful calls, the measure of "fraction of the batch done". */
+  completed = 0;
+  private readonly busyByEngine = new Map<string, number>();
+
+  constructor(
+    readonly scenario: Scenario,
+    options: SimulatedMacOptions,
+  ) {
+    this.clock = options.clock;
+    this.lanes = scenario.lanes.map((spec, index) => {
+      const config: LaneConfig = { id: laneId(spec, index), engine: spec.engine, workers: spec.workers, enabled: true };
+      return new SimulatedLane(spec, config, seededRandom(options.seed * 7919 + index * 104_729 + 1));
+    });
+  }
+
+  /** Lanes for the orchestrator, optionally only those matching `filter`. */
+  orchestratorLanes(filter: (lane: ScenarioLane) => boolean = () => true): OrchestratorLane[] {
+    return this.lanes.filter((lane) => filter(lane.spec)).map((lane) => ({ config: { ...lane.config }, engine: this.engineFor(lane) }));
+  }
+
+  /** The sim's image "bytes" carry the creative id, so results can be traced back to ads. */
+  readonly loadImage = (ad: Ad): Promise<EngineImage> => Promise.resolve({ bytes: new TextEncoder().encode(ad.creativeId), mime: 'image/png' });
+
+  get doneFraction(): number {
+    return this.completed / this.scenario.ads;
+  }
+
+  laneById(id: string): SimulatedLane | undefined {
+    return this.lanes.find((lane) => lane.config.id === id);
+  }
+
+  private engineFor(lane: SimulatedLane): Engine {
+    return {
+      kind: lane.spec.engine,
+      label: lane.config.id,
+      recognize: (image, signal) => this.recognize(lane, image, signal),
+    };
+  }
+
+  private async recognize(lane: SimulatedLane, image: EngineImage, signal: AbortSignal): Promise<RecognizeResult> {
+    if (signal.aborted) throw new EngineError('aborted', 'aborted before start');
+    lane.calls++;
+    this.changeActive(lane, +1);
+    try {
+      if (lane.dead) throw new EngineError('unavailable', 'connection refused');
+      const spec = lane.spec;
+      if (spec.coldStart_s > 0) {
+        lane.loadedAt ??= this.clock.now() + spec.coldStart_s * 1000;
+        if (lane.loadedAt > this.clock.now()) await sleep(this.clock, lane.loadedAt - this.clock.now(), signal);
+      }
+      let seconds = sampleLatency_s(spec.latency, lane.random);
+      if (spec.speedChange && this.doneFraction >= spec.speedChange.atFraction) seconds *= spec.speedChange.factor;
+      const fails = lane.random() < spec.failureRate;
+      if (fails) seconds *= 0.2 + 0.8 * lane.random();
+      await this.work(lane, seconds, signal);
+      if (fails) throw new EngineError('transient', 'simulated 503');
+      this.completed++;
+      this.checkDeaths();
+      const creativeId = new TextDecoder().decode(image.bytes);
+      return { text: `text of ${creativeId}`, blocks: [], model: `sim-${spec.engine}`, timings: { total: seconds * 1000 } };
+    } catch (error) {
+      if (error instanceof EngineError && error.kind === 'aborted') lane.aborted++;
+      throw error;
+    } finally {
+      this.changeActive(lane, -1);
+    }
+  }
+
+  /** Runs `seconds` of work, slowed while an interfering engine is busy, ended early by abort or death. */
+  private work(lane: SimulatedLane, seconds: number, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.dropWork(work);
+        reject(new EngineError('aborted', 'aborted'));
+      };
+      const work: Work = {
+        lane,
+        remaining_s: seconds,
+        factor: this.slowdownFactor(lane),
+        since: this.clock.now(),
+        timer: null,
+        resolve: () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject: (error) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      lane.works.add(work);
+      this.armWork(work);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private armWork(work: Work): void {
+    work.timer?.cancel();
+    work.timer = this.clock.setTimer(work.remaining_s * work.factor * 1000, () => {
+      this.dropWork(work);
+      work.resolve();
+    });
+  }
+
+  private dropWork(work: Work): void {
+    work.timer?.cancel();
+    work.lane.works.delete(work);
+  }
+
+  private slowdownFactor(lane: SimulatedLane): number {
+    const slow = lane.spec.slowdownWhileBusy;
+    return slow && (this.busyByEngine.get(slow.engine) ?? 0) > 0 ? slow.factor : 1;
+  }
+
+  private changeActive(lane: SimulatedLane, delta: number): void {
+    lane.active += delta;
+    lane.maxActive = Math.max(lane.maxActive, lane.active);
+    const engine = lane.spec.engine;
+    const before = this.busyByEngine.get(engine) ?? 0;
+    const after = before + delta;
+    this.busyByEngine.set(engine, after);
+    if ((before === 0) !== (after === 0)) this.rescaleWorks();
+  }
+
+  /** An engine became busy or idle: in-flight work of lanes it slows down changes speed from now on. */
+  private rescaleWorks(): void {
+    const now = this.clock.now();
+    for (const lane of this.lanes) {
+      if (!lane.spec.slowdownWhileBusy) continue;
+      const factor = this.slowdownFactor(lane);
+      for (const work of lane.works) {
+        if (work.factor === factor) continue;
+        work.remaining_s = Math.max(0, work.remaining_s - (now - work.since) / 1000 / work.factor);
+        work.since = now;
+        work.factor = factor;
+        this.armWork(work);
+      }
+    }
+  }
+
+  private checkDeaths(): void {
+    for (const lane of this.lanes) {
+      const dieAt = lane.spec.dieAtFraction;
+      if (lane.dead || dieAt === undefined || this.doneFraction < dieAt) continue;
+      lane.dead = true;
+      for (const work of [...lane.works]) {
+        this.dropWork(work);
+        work.reject(new EngineError('unavailable', 'server died (connection reset)'));
+      }
+    }
+  }
+}

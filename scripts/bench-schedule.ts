@@ -1,0 +1,135 @@
+/**
+ * Scheduling benchmark: every scenario in scripts/scenarios/*.json (plus any given with
+ * --scenario FILE.json) simulated on a virtual clock — deterministic, no real sleeping —
+ * for the prototype's baselines, the best single engine, `ratio` at an even split, and
+ * `auto`, each the mean over the scenario's seeds, against the fluid lower bound.
+ * Then the scheduler's own overhead: 100 000 ads through zero-latency engines, real clock.
+ *
+ *   npm run bench:schedule -- --out bench-results/schedule.json [--scenario my.json] [--seeds 5] [--only seed-profile]
+ */
+import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { LaneConfig, RecognizeResult } from '../shared/domain.js';
+import { lowerBound } from '../electron/core/orchestrator/lower-bound.js';
+import { MemoryRunStore } from '../electron/core/orchestrator/memory-store.js';
+import { startRun } from '../electron/core/orchestrator/orchestrator.js';
+import { parseScenario, type Scenario } from '../electron/core/orchestrator/scenario.js';
+import { enginesOf, makeAds, simulatePolicy, type BenchPolicy } from './lib/schedule-sim.js';
+
+const { values } = parseArgs({
+  options: {
+    out: { type: 'string' },
+    scenario: { type: 'string', multiple: true, default: [] },
+    seeds: { type: 'string' },
+    only: { type: 'string', multiple: true, default: [] },
+    'overhead-ads': { type: 'string', default: '100000' },
+    'skip-overhead': { type: 'boolean', default: false },
+  },
+});
+
+const here = dirname(fileURLToPath(import.meta.url));
+const BUILT_IN_ORDER = ['seed-profile', 'seed-profile-10k', 'flaky', 'cold-start', 'interference'];
+
+function loadScenarios(): Scenario[] {
+  const folder = join(here, 'scenarios');
+  const files = readdirSync(folder).filter((name) => name.endsWith('.json')).map((name) => join(folder, name));
+  const scenarios = [...files, ...values.scenario].map((file) => {
+    try {
+      return parseScenario(JSON.parse(readFileSync(file, 'utf8')));
+    } catch (error) {
+      throw new Error(`${file}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  });
+  const rank = (name: string): number => (BUILT_IN_ORDER.includes(name) ? BUILT_IN_ORDER.indexOf(name) : BUILT_IN_ORDER.length);
+  const chosen = values.only.length > 0 ? scenarios.filter((s) => values.only.includes(s.name)) : scenarios;
+  return chosen.sort((a, b) => rank(a.name) - rank(b.name));
+}
+
+async function overhead(adsCount: number): Promise<{ ads: number; wall_s: number; peakRssMb: number }> {
+  const result: RecognizeResult = { text: '', blocks: [], model: 'zero', timings: {} };
+  const image = { bytes: new Uint8Array(1), mime: 'image/png' };
+  const lanes = (['deepseek', 'ollama'] as const).map((engine) => ({
+    config: { id: engine, engine, workers: 8, enabled: true } satisfies LaneConfig,
+    engine: { kind: engine, label: engine, recognize: () => Promise.resolve(result) },
+  }));
+  const ads = makeAds(adsCount);
+  const started = performance.now();
+  const run = startRun({ runId: 'overhead', ads, lanes, policy: 'auto', store: new MemoryRunStore(), loadImage: () => Promise.resolve(image) });
+  const summary = await run.done;
+  const wall_s = (performance.now() - started) / 1000;
+  if (summary.done !== adsCount) throw new Error(`overhead run finished ${summary.done}/${adsCount}`);
+  return { ads: adsCount, wall_s, peakRssMb: process.resourceUsage().maxRSS / 1024 };
+}
+
+interface PolicyResult {
+  makespan_s: number;
+  ratioToLowerBound: number;
+  failedAds?: number;
+  engine?: string;
+}
+
+async function main(): Promise<void> {
+  const overheadResult = values['skip-overhead'] ? null : await overhead(Number(values['overhead-ads']));
+  const scenarios = loadScenarios();
+  const report: Array<{ name: string; ads: number; seeds: number; lowerBound_s: number; policies: Record<string, PolicyResult> }> = [];
+  const benchStarted = performance.now();
+  for (const scenario of scenarios) {
+    const seeds = values.seeds ? Number(values.seeds) : scenario.seeds;
+    const bound = lowerBound(scenario);
+    const mean = async (policy: BenchPolicy): Promise<{ makespan_s: number; failed: number }> => {
+      let makespan = 0;
+      let failed = 0;
+      for (let seed = 1; seed <= seeds; seed++) {
+        const outcome = await simulatePolicy(scenario, policy, seed);
+        makespan += outcome.makespan_s;
+        failed += outcome.failed;
+      }
+      return { makespan_s: makespan / seeds, failed: failed / seeds };
+    };
+    const entry = (value: { makespan_s: number; failed: number }, engine?: string): PolicyResult => ({
+      makespan_s: round(value.makespan_s),
+      ratioToLowerBound: round(value.makespan_s / bound.lowerBound_s, 3),
+      ...(value.failed > 0 ? { failedAds: round(value.failed) } : {}),
+      ...(engine ? { engine } : {}),
+    });
+    const policies: Record<string, PolicyResult> = {};
+    policies['seed-static-50-50'] = entry(await mean('seed-static-50-50'));
+    policies['seed-adaptive'] = entry(await mean('seed-adaptive'));
+    let best: { engine: string; value: { makespan_s: number; failed: number } } | null = null;
+    for (const engine of enginesOf(scenario)) {
+      const value = await mean(`single:${engine}`);
+      if (!best || value.makespan_s < best.value.makespan_s) best = { engine, value };
+    }
+    policies['best-single'] = entry(best!.value, best!.engine);
+    policies['ratio'] = entry(await mean('ratio'));
+    policies['auto'] = entry(await mean('auto'));
+    report.push({ name: scenario.name, ads: scenario.ads, seeds, lowerBound_s: round(bound.lowerBound_s), policies });
+    printScenario(report.at(-1)!);
+  }
+  const simulated_s = (performance.now() - benchStarted) / 1000;
+  if (overheadResult) console.log(`\noverhead: ${overheadResult.ads} ads through zero-latency engines in ${overheadResult.wall_s.toFixed(2)} s wall, peak RSS ${overheadResult.peakRssMb.toFixed(0)} MB`);
+  console.log(`simulations took ${simulated_s.toFixed(1)} s wall`);
+  if (values.out) {
+    mkdirSync(dirname(values.out), { recursive: true });
+    writeFileSync(values.out, `${JSON.stringify({ scenarios: report, overhead: overheadResult }, null, 2)}\n`);
+    console.log(`wrote ${values.out}`);
+  }
+}
+
+function round(value: number, digits = 1): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+function printScenario(entry: { name: string; ads: number; seeds: number; lowerBound_s: number; policies: Record<string, PolicyResult> }): void {
+  console.log(`\n${entry.name}: ${entry.ads} ads, ${entry.seeds} seeds, lower bound ${entry.lowerBound_s} s`);
+  console.log(`  ${'policy'.padEnd(20)}${'makespan_s'.padStart(12)}${'× bound'.padStart(10)}${'failed'.padStart(8)}`);
+  for (const [name, result] of Object.entries(entry.policies)) {
+    const label = result.engine ? `${name} (${result.engine})` : name;
+    console.log(`  ${label.padEnd(20)}${result.makespan_s.toFixed(1).padStart(12)}${result.ratioToLowerBound.toFixed(3).padStart(10)}${String(result.failedAds ?? 0).padStart(8)}`);
+  }
+}
+
+await main();

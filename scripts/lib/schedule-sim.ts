@@ -1,0 +1,96 @@
+/**
+ * Runs one scheduling policy on one seeded simulation of a scenario, on a virtual clock.
+ * The baselines of the prototype are built from the same orchestrator: `seed-static-50-50`
+ * is one `single` run per engine on its half of the list, `seed-adaptive` a `ratio` run per
+ * batch with a barrier between batches and speeds re-measured after each.
+ */
+import type { Ad, AdResult, EngineKind } from '../../shared/domain.js';
+import { apportion } from '../../electron/core/orchestrator/quotas.js';
+import { MemoryRunStore } from '../../electron/core/orchestrator/memory-store.js';
+import { startRun, type StartRunOptions } from '../../electron/core/orchestrator/orchestrator.js';
+import { VirtualClock } from '../../electron/core/orchestrator/clock.js';
+import { SimulatedMac, seededRandom } from '../../electron/core/orchestrator/simulation.js';
+import type { Scenario } from '../../electron/core/orchestrator/scenario.js';
+
+export type BenchPolicy = 'seed-static-50-50' | 'seed-adaptive' | 'ratio' | 'auto' | `single:${EngineKind}`;
+
+export interface SimOutcome {
+  makespan_s: number;
+  done: number;
+  failed: number;
+}
+
+export function makeAds(count: number): Ad[] {
+  return Array.from({ length: count }, (_, i) => ({ creativeId: `ad-${i}`, imageUrl: `sim://ad-${i}.png` }));
+}
+
+export function enginesOf(scenario: Scenario): EngineKind[] {
+  return [...new Set(scenario.lanes.map((lane) => lane.engine))];
+}
+
+export async function simulatePolicy(scenario: Scenario, policy: BenchPolicy, seed: number): Promise<SimOutcome> {
+  const clock = new VirtualClock();
+  const mac = new SimulatedMac(scenario, { clock, seed });
+  const ads = makeAds(scenario.ads);
+  const store = new MemoryRunStore();
+  const random = seededRandom(seed * 31 + 17);
+  const base = (runId: string, runAds: Ad[]): Pick<StartRunOptions, 'runId' | 'ads' | 'store' | 'loadImage' | 'clock' | 'random' | 'maxAttempts'> => ({
+    runId,
+    ads: runAds,
+    store,
+    loadImage: mac.loadImage,
+    clock,
+    random,
+    maxAttempts: scenario.maxAttempts,
+  });
+  const engines = enginesOf(scenario);
+  let done = 0;
+  let failed = 0;
+  const count = (summary: { done: number; failed: number }): void => {
+    done += summary.done;
+    failed += summary.failed;
+  };
+
+  if (policy === 'auto' || policy === 'ratio') {
+    const split = Object.fromEntries(engines.map((engine) => [engine, 1 / engines.length]));
+    const run = startRun({ ...base('run', ads), lanes: mac.orchestratorLanes(), policy, split });
+    count(await clock.runUntil(run.done));
+  } else if (policy.startsWith('single:')) {
+    const engine = policy.slice('single:'.length) as EngineKind;
+    const run = startRun({ ...base('run', ads), lanes: mac.orchestratorLanes((lane) => lane.engine === engine), policy: 'single', singleEngine: engine });
+    count(await clock.runUntil(run.done));
+  } else if (policy === 'seed-static-50-50') {
+    const parts = apportion(ads.length, engines.map(() => 1));
+    let offset = 0;
+    const runs = engines.map((engine, index) => {
+      const part = ads.slice(offset, offset + parts[index]!);
+      offset += parts[index]!;
+      return startRun({ ...base(`static-${engine}`, part), lanes: mac.orchestratorLanes((lane) => lane.engine === engine), policy: 'single', singleEngine: engine }).done;
+    });
+    for (const summary of await clock.runUntil(Promise.all(runs))) count(summary);
+  } else {
+    // The prototype's "adaptive" balancer: split each batch by the speeds measured in the previous one, barrier in between.
+    let weights = new Map(engines.map((engine) => [engine, 1]));
+    const workers = new Map(engines.map((engine) => [engine, scenario.lanes.filter((lane) => lane.engine === engine).reduce((sum, lane) => sum + lane.workers, 0)]));
+    for (let start = 0, batch = 0; start < ads.length; start += scenario.adaptiveBatch, batch++) {
+      const results: AdResult[] = [];
+      const run = startRun({
+        ...base(`adaptive-${batch}`, ads.slice(start, start + scenario.adaptiveBatch)),
+        lanes: mac.orchestratorLanes(),
+        policy: 'ratio',
+        split: Object.fromEntries(weights),
+        onResult: (result) => results.push(result),
+      });
+      count(await clock.runUntil(run.done));
+      const next = new Map(weights);
+      for (const engine of engines) {
+        const durations = results.filter((result) => result.engine === engine && result.durationMs !== null).map((result) => result.durationMs!);
+        if (durations.length === 0) continue;
+        const mean_s = durations.reduce((sum, ms) => sum + ms, 0) / durations.length / 1000;
+        next.set(engine, workers.get(engine)! / mean_s);
+      }
+      weights = next;
+    }
+  }
+  return { makespan_s: clock.now() / 1000, done, failed };
+}
