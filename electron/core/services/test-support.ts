@@ -12,3 +12,18 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
+
+export const FAKE_OLLAMA = fileURLToPath(new URL('../../../test/fixtures/fake-ollama/ollama', import.meta.url));
+export const DEEPSEEK_DIR = fileURLToPath(new URL('../../../scripts/deepseek/', import.meta.url));
+export const DEEPSEEK_TEST_PYTHON = fileURLToPath(new URL('../../../scripts/deepseek/.venv/bin/python', import.meta.url));
+
+/** Pids of this process's direct children whose command line matches `pattern` (from the process table). */
+export async function childProcesses(pattern: RegExp): Promise<string[]> {
+  const { runCommand } = await import('./commands.js');
+  const table = await runCommand('ps', ['-eo', 'pid=,ppid=,args=']);
+  return table.stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([, ppid, ...args]) => Number(ppid) === process.pid && pattern.test(args.join(' ')))
+    .map(([pid]) => pid as string);
+}
