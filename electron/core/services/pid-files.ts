@@ -14,8 +14,6 @@ export const PidRecord = z.object({
   pid: z.number().int().positive(),
   startTime: z.string().min(1),
   port: z.number().int().nullable(),
-  /** `app`: stopped with the app (an orphan after a crash); `detached`: started by the CLI to keep running. */
-  owner: z.enum(['app', 'detached']),
   recordedAt: z.number(),
 });
 export type PidRecord = z.infer<typeof PidRecord>;
@@ -39,10 +37,10 @@ export class PidFiles {
   }
 
   /** Record a child we just started; its start time is read from the OS now. */
-  async record(service: string, pid: number, options: { port: number | null; owner?: PidRecord['owner'] }): Promise<PidRecord | null> {
+  async record(service: string, pid: number, options: { port: number | null }): Promise<PidRecord | null> {
     const startTime = await this.startTimeOf(pid);
     if (startTime === null) return null; // it already died
-    const record: PidRecord = { service, pid, startTime, port: options.port, owner: options.owner ?? 'app', recordedAt: Date.now() };
+    const record: PidRecord = { service, pid, startTime, port: options.port, recordedAt: Date.now() };
     await mkdir(this.dir, { recursive: true });
     await writeFile(this.file(service), JSON.stringify(record));
     return record;
@@ -77,18 +75,13 @@ export class PidFiles {
     return (await this.startTimeOf(record.pid)) === record.startTime;
   }
 
-  /**
-   * Stop the children a previous run left behind (owner `app`), forget stale records.
-   * Detached children (started by the CLI to keep running) are left alone and returned.
-   */
-  async cleanupOrphans(): Promise<{ stopped: PidRecord[]; stale: PidRecord[]; detached: PidRecord[] }> {
-    const outcome = { stopped: [] as PidRecord[], stale: [] as PidRecord[], detached: [] as PidRecord[] };
+  /** Stop the children a previous run left behind; forget records of processes long gone. */
+  async cleanupOrphans(): Promise<{ stopped: PidRecord[]; stale: PidRecord[] }> {
+    const outcome = { stopped: [] as PidRecord[], stale: [] as PidRecord[] };
     for (const record of await this.readAll()) {
       if (!(await this.isLive(record))) {
         outcome.stale.push(record);
         await this.remove(record.service);
-      } else if (record.owner === 'detached') {
-        outcome.detached.push(record);
       } else {
         await this.stop(record.pid);
         outcome.stopped.push(record);
