@@ -91,7 +91,7 @@ export function ResultsTable({ runId }: { runId: string }) {
     generation.current++;
     cache.clear();
     setTotal(null);
-    scrollRef.current?.scrollTo({ top: 0 });
+    if (scrollRef.current) scrollRef.current.scrollTop = 0;
     load(0, PAGE_SIZE - 1);
   }, [cache, load]);
 

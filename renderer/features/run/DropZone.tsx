@@ -1,7 +1,7 @@
 import { useRef, useState, type ClipboardEvent, type DragEvent } from 'react';
 import { useApi } from '../../api/context.js';
 import { Button, ErrorNotice, Loading, focusRing } from '../../common/ui.js';
-import { importDataTransfer, importFiles, importText, type ImportOutcome } from './importAds.js';
+import { NothingToImportError, importDataTransfer, importFiles, importText, type ImportOutcome } from './importAds.js';
 import { useRun } from './state.js';
 
 export function DropZone() {
@@ -20,7 +20,7 @@ export function DropZone() {
       store.finishImport(summary, notes);
       return true;
     } catch (error) {
-      store.failImport(error);
+      store.failImport(error, error instanceof NothingToImportError ? error.notes : []);
       return false;
     }
   };

@@ -10,6 +10,12 @@ export interface ImportOutcome {
 
 export class NothingToImportError extends Error {
   override readonly name = 'NothingToImportError';
+  constructor(
+    message: string,
+    readonly notes: string[] = [],
+  ) {
+    super(message);
+  }
 }
 
 export async function importFiles(api: VisionApi, files: readonly File[]): Promise<ImportOutcome> {
@@ -20,7 +26,7 @@ export async function importFiles(api: VisionApi, files: readonly File[]): Promi
   if (list) {
     if (lists.length > 1 || images.length) notes.push(`Imported ${list.name} only: drop one ad list at a time.`);
     const text = await readFileText(list);
-    if (!text.trim()) throw new NothingToImportError(`${list.name} is empty.`);
+    if (!text.trim()) throw new NothingToImportError(`${list.name} is empty.`, notes);
     return { summary: await api.invoke('ads.importText', { text, filename: list.name }), notes };
   }
   if (images.length) {
@@ -29,7 +35,7 @@ export async function importFiles(api: VisionApi, files: readonly File[]): Promi
     const payload = await Promise.all(taken.map(async (file) => ({ name: file.name, base64: await readFileBase64(file) })));
     return { summary: await api.invoke('ads.importImages', { images: payload }), notes };
   }
-  throw new NothingToImportError('Nothing to import: drop a CSV, TSV, JSON, JSONL or TXT ad list, or image files.');
+  throw new NothingToImportError('Nothing to import: drop a CSV, TSV, JSON, JSONL or TXT ad list, or image files.', notes);
 }
 
 /** Pasted or dragged text: a plain list of URLs goes to importUrls, anything else is parsed as a list. */

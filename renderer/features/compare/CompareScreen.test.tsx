@@ -1,0 +1,46 @@
+import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
+import { afterEach, describe, expect, it } from 'vitest';
+import { App } from '../../app/App.js';
+import { useApp } from '../../app/state.js';
+import { FakeVisionApi } from '../../test/fake-api.js';
+import { renderWithApi } from '../../test/render.js';
+import { useResults } from '../results/state.js';
+import { agreementTone } from './state.js';
+
+let api: FakeVisionApi;
+afterEach(() => api.dispose());
+
+describe('Compare', () => {
+  it('shows every engine side by side with a summary per engine', async () => {
+    api = new FakeVisionApi();
+    const runId = api.addFinishedRun(12, ['embedded', 'ollama']);
+    renderWithApi(<App />, api);
+    act(() => {
+      useApp.getState().show('compare');
+      useResults.getState().selectRun(runId);
+    });
+    const summary = await screen.findByRole('region', { name: 'Engine summary' });
+    expect(within(summary).getAllByRole('heading').map((h) => h.textContent)).toEqual(['embedded', 'ollama']);
+    const table = screen.getByRole('table', { name: 'Outputs side by side' });
+    expect(within(table).getAllByRole('columnheader').map((h) => h.textContent)).toEqual(['Creative', 'Agreement', 'embedded', 'ollama']);
+    expect(within(table).getAllByRole('row')).toHaveLength(13);
+  });
+
+  it('quick-tests pasted URLs on every engine with the compare policy', async () => {
+    api = new FakeVisionApi({ engines: [{ engine: 'embedded', label: 'E', delayMs: 5 }, { engine: 'ollama', label: 'O', delayMs: 10 }] });
+    renderWithApi(<App />, api);
+    act(() => useApp.getState().show('compare'));
+    fireEvent.change(await screen.findByLabelText(/Quick test/), { target: { value: 'https://a.example/1.png\nhttps://a.example/2.png' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Compare 2 images' }));
+    await waitFor(() => expect(api.calls.some((c) => c.channel === 'runs.start')).toBe(true));
+    expect(api.calls.find((c) => c.channel === 'runs.start')?.request).toMatchObject({ policy: 'compare', lanes: [{ engine: 'embedded' }, { engine: 'ollama' }] });
+    await screen.findByRole('table', { name: 'Outputs side by side' });
+  });
+
+  it('colours agreement so disagreements stand out', () => {
+    expect(agreementTone(0.95)).toMatch(/emerald/);
+    expect(agreementTone(0.7)).toMatch(/amber/);
+    expect(agreementTone(0.2)).toMatch(/red/);
+    expect(agreementTone(null)).toMatch(/zinc/);
+  });
+});

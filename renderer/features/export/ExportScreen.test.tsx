@@ -1,0 +1,45 @@
+import { act, fireEvent, screen, within } from '@testing-library/react';
+import { afterEach, describe, expect, it } from 'vitest';
+import { App } from '../../app/App.js';
+import { useApp } from '../../app/state.js';
+import { FakeVisionApi } from '../../test/fake-api.js';
+import { renderWithApi } from '../../test/render.js';
+import { useResults } from '../results/state.js';
+import { resolveDownloadUrl } from './state.js';
+
+let api: FakeVisionApi;
+afterEach(() => api.dispose());
+
+describe('Export', () => {
+  it('exports the chosen rows and format and offers the download in browser mode', async () => {
+    api = new FakeVisionApi();
+    const runId = api.addFinishedRun(30);
+    renderWithApi(<App />, api);
+    act(() => {
+      useApp.getState().show('export');
+      useResults.getState().selectRun(runId);
+    });
+    fireEvent.click(await screen.findByLabelText(/^JSONL/));
+    fireEvent.click(screen.getByLabelText('Only done'));
+    fireEvent.click(screen.getByRole('button', { name: 'Export JSONL' }));
+    const done = await screen.findByTestId('export-done');
+    expect(done.textContent).toContain('Exported 27 rows');
+    const link = within(done).getByRole('link', { name: /Download/ });
+    expect(link.getAttribute('href')).toBe(new URL(`/downloads/${runId}.jsonl`, window.location.href).toString());
+    expect(api.calls.find((c) => c.channel === 'export.start')?.request).toEqual({ runId, format: 'jsonl', rows: 'done', path: undefined });
+    // Browser mode has no paths to pick.
+    expect(screen.queryByLabelText('Save to')).toBeNull();
+  });
+
+  it('asks for a run first', async () => {
+    api = new FakeVisionApi();
+    renderWithApi(<App />, api);
+    act(() => useApp.getState().show('export'));
+    expect(await screen.findByText('No run selected')).toBeTruthy();
+  });
+
+  it('refuses download URLs that are not http(s)', () => {
+    expect(resolveDownloadUrl('/downloads/a.csv', 'http://127.0.0.1:5000/app/')).toBe('http://127.0.0.1:5000/downloads/a.csv');
+    expect(() => resolveDownloadUrl('javascript:alert(1)', 'http://127.0.0.1:5000/')).toThrow(/refusing/);
+  });
+});

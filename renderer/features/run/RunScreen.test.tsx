@@ -1,0 +1,104 @@
+import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
+import { afterEach, describe, expect, it } from 'vitest';
+import { App } from '../../app/App.js';
+import type { FakeVisionApi } from '../../test/fake-api.js';
+import { renderWithApi } from '../../test/render.js';
+
+let api: FakeVisionApi | null = null;
+afterEach(() => api?.dispose());
+
+const CSV = ['creative_id,image_url', ...Array.from({ length: 40 }, (_, i) => `c${i + 1},https://ads.example/${i + 1}.png`), 'bad-row,ftp://nope', ''].join('\n');
+
+function dropCsv(zone: HTMLElement, text = CSV, name = 'ads.csv') {
+  const file = new File([text], name, { type: 'text/csv' });
+  fireEvent.drop(zone, { dataTransfer: { files: [file], getData: () => '', types: ['Files'] } });
+}
+
+function progressOf(label: string): number {
+  return Number(screen.getByRole('progressbar', { name: label }).getAttribute('aria-valuenow'));
+}
+
+describe('Run screen', () => {
+  it('imports a dropped CSV and shows the preview and the rejected row', async () => {
+    ({ api } = renderWithApi(<App />));
+    expect(screen.getByRole('heading', { name: 'Parallel Vision' })).toBeTruthy();
+    dropCsv(screen.getByTestId('drop-zone'));
+    const preview = await screen.findByRole('region', { name: 'Imported ads' });
+    expect(within(preview).getByTestId('accepted-count').textContent).toBe('40');
+    const rejected = within(preview).getByRole('list', { name: 'Rejected rows' });
+    expect(rejected.textContent).toContain('line 42');
+    expect(rejected.textContent).toContain('not an http(s) URL');
+    expect(api.calls.find((c) => c.channel === 'ads.importText')?.request).toMatchObject({ filename: 'ads.csv' });
+  });
+
+  it('runs two lanes, honours the split in ratio policy, and cancels', async () => {
+    ({ api } = renderWithApi(<App />, {
+      engines: [
+        { engine: 'embedded', label: 'Embedded OCR', delayMs: 5, workers: 2, isDefault: true },
+        { engine: 'ollama', label: 'Slow fake', delayMs: 60, workers: 1 },
+      ],
+      tickMs: 30,
+    }));
+    await screen.findByLabelText('Slow fake');
+    dropCsv(screen.getByTestId('drop-zone'), ['creative_id,image_url', ...Array.from({ length: 400 }, (_, i) => `c${i},https://ads.example/${i}.png`)].join('\n'));
+    await screen.findByRole('region', { name: 'Imported ads' });
+
+    // Before the run, the slider edits the configuration sent with runs.start.
+    fireEvent.click(screen.getByLabelText('Fixed split'));
+    const slider = screen.getByRole('slider', { name: 'Split' });
+    fireEvent.change(slider, { target: { value: '80' } });
+    expect(screen.getByTestId('split-first').textContent).toBe('80 %');
+    fireEvent.click(screen.getByRole('button', { name: 'Start' }));
+    await waitFor(() => expect(api?.calls.some((c) => c.channel === 'runs.start')).toBe(true));
+    expect(api.calls.find((c) => c.channel === 'runs.start')?.request).toMatchObject({ policy: 'ratio', split: { embedded: 0.8, ollama: 0.2 } });
+
+    // Both lanes move.
+    await waitFor(() => {
+      expect(progressOf('Embedded OCR progress')).toBeGreaterThan(0);
+      expect(progressOf('Slow fake progress')).toBeGreaterThan(0);
+    });
+    const firstOverall = progressOf('Overall progress');
+    await waitFor(() => expect(progressOf('Overall progress')).toBeGreaterThan(firstOverall));
+
+    // During the run the slider talks to the scheduler.
+    fireEvent.change(screen.getByRole('slider', { name: 'Split' }), { target: { value: '30' } });
+    await waitFor(() => expect(api?.calls.filter((c) => c.channel === 'runs.setSplit').at(-1)?.request).toEqual({ runId: expect.any(String), split: { embedded: 0.3, ollama: 0.7 } }));
+
+    // Pause and resume change the controls.
+    fireEvent.click(screen.getByRole('button', { name: 'Pause' }));
+    await screen.findByRole('button', { name: 'Resume' });
+    expect(screen.getByTestId('run-eta').textContent).toContain('paused');
+    fireEvent.click(screen.getByRole('button', { name: 'Resume' }));
+    await screen.findByRole('button', { name: 'Pause' });
+
+    fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    await waitFor(() => expect(screen.getByTestId('run-status').getAttribute('data-status')).toBe('cancelled'), { timeout: 3000 });
+    expect(screen.getByRole('button', { name: 'Start again' })).toBeTruthy();
+    const lanes = screen.getByRole('region', { name: 'Engine lanes' });
+    expect(within(lanes).getAllByTestId('lane-share').every((el) => el.textContent?.endsWith('%'))).toBe(true);
+  });
+
+  it('shows a clear sentence when the backend cannot list the engines', async () => {
+    ({ api } = renderWithApi(<App />, { failures: { 'engines.list': 'connect ECONNREFUSED 127.0.0.1:8001' } }));
+    const alert = await screen.findByRole('alert');
+    expect(alert.textContent).toContain('Could not list the engines. The model service is not answering.');
+  });
+
+  it('explains a drop with nothing to import', async () => {
+    ({ api } = renderWithApi(<App />));
+    await act(async () => {
+      fireEvent.drop(screen.getByTestId('drop-zone'), { dataTransfer: { files: [new File(['%PDF'], 'doc.pdf', { type: 'application/pdf' })], getData: () => '' } });
+    });
+    expect((await screen.findByRole('alert')).textContent).toMatch(/Nothing to import/);
+    expect(screen.getByText(/Skipped 1 file/)).toBeTruthy();
+  });
+
+  it('imports pasted URLs through importUrls', async () => {
+    ({ api } = renderWithApi(<App />));
+    fireEvent.click(screen.getByRole('button', { name: 'Paste a list…' }));
+    fireEvent.change(screen.getByLabelText(/Image URLs/), { target: { value: 'https://a.example/1.png\nhttps://a.example/2.png' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Import' }));
+    await screen.findByRole('region', { name: 'Imported ads' });
+    expect(api.calls.find((c) => c.channel === 'ads.importUrls')?.request).toEqual({ urls: ['https://a.example/1.png', 'https://a.example/2.png'] });
+  });
+});
