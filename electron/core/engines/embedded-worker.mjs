@@ -1,0 +1,40 @@
+/**
+ * Worker thread of the embedded OCR pool: loads the PaddleOCR models once, then answers
+ * `{ id, bytes, options }` messages with the raw recognition output of one image.
+ * Protocol (see embedded.ts): first `{ type: 'ready', dictionaryText }` or
+ * `{ type: 'init-error', message }`, then per job `{ type: 'result', id, result }` or
+ * `{ type: 'error', id, message, decode }` (`decode`: the image itself is unreadable).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+
+const port = parentPort;
+if (!port) throw new Error('embedded-worker.mjs must run in a worker thread');
+
+let runner;
+try {
+  const { createOcrRunner } = await import('./embedded-ocr-runner.mjs');
+  runner = await createOcrRunner({ threads: workerData?.threads ?? 1 });
+  port.postMessage({ type: 'ready', dictionaryText: runner.dictionaryText });
+} catch (error) {
+  port.postMessage({ type: 'init-error', message: String(error?.stack ?? error) });
+}
+
+if (runner) {
+  port.on('message', async (message) => {
+    if (message?.type === 'close') {
+      await runner.close();
+      port.close();
+      return;
+    }
+    const { id, bytes, options } = message;
+    try {
+      const result = await runner.recognize(bytes, options);
+      const transfer = result.lines.flatMap((line) => [line.indices.buffer, line.probs.buffer]);
+      port.postMessage({ type: 'result', id, result }, transfer);
+    } catch (error) {
+      const text = String(error?.message ?? error);
+      const decode = /unsupported image format|Input buffer|corrupt|VipsJpeg|pngload|gifload|cannot read the image/i.test(text);
+      port.postMessage({ type: 'error', id, message: text, decode });
+    }
+  });
+}

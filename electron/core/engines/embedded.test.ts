@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import sharp from 'sharp';
+import type { LaneConfig } from '../../../shared/domain.js';
+import { createEmbeddedEngine, defaultEmbeddedWorkers } from './embedded.js';
+import type { Engine, EngineImage } from './types.js';
+
+async function renderAd(lines: Array<{ text: string; y: number; size: number }>, width = 420, height = 160): Promise<EngineImage> {
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="#fff"/>${lines
+    .map((l) => `<text x="20" y="${l.y}" font-family="DejaVu Sans, sans-serif" font-size="${l.size}" fill="#111">${l.text}</text>`)
+    .join('')}</svg>`;
+  const bytes = await sharp(Buffer.from(svg)).png().toBuffer();
+  return { bytes, mime: 'image/png', width, height };
+}
+
+const lane: LaneConfig = { id: 'embedded', engine: 'embedded', workers: 2, enabled: true };
+const never = () => new AbortController().signal;
+
+describe('defaultEmbeddedWorkers', () => {
+  it('uses one worker per core when memory allows, fewer when it does not, never zero', () => {
+    const GB = 1024 ** 3;
+    expect(defaultEmbeddedWorkers({ cores: 2, freeBytes: 16 * GB })).toBe(2);
+    expect(defaultEmbeddedWorkers({ cores: 10, freeBytes: 16 * GB })).toBe(8);
+    expect(defaultEmbeddedWorkers({ cores: 10, freeBytes: 2 * GB })).toBe(2);
+    expect(defaultEmbeddedWorkers({ cores: 4, freeBytes: 0.5 * GB })).toBe(1);
+  });
+});
+
+describe('embedded OCR engine (PaddleOCR in worker threads)', () => {
+  let engine: Engine;
+  let ad: EngineImage;
+  beforeAll(async () => {
+    engine = createEmbeddedEngine(lane);
+    ad = await renderAd([
+      { text: 'SUMMER SALE', y: 55, size: 34 },
+      { text: '50% OFF today', y: 120, size: 30 },
+    ]);
+  });
+  afterAll(async () => {
+    await engine.close?.();
+  });
+
+  it('reads the lines of an ad in reading order with boxes in image pixels', async () => {
+    const result = await engine.recognize(ad, never());
+    const lines = result.text.split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]?.replace(/\s/g, '')).toBe('SUMMERSALE');
+    expect(lines[1]?.toLowerCase()).toContain('off');
+    expect(lines[1]).toContain('50%');
+    expect(result.blocks.length).toBeGreaterThanOrEqual(2);
+    for (const block of result.blocks) {
+      const [x1, y1, x2, y2] = block.box;
+      expect(x1).toBeGreaterThanOrEqual(0);
+      expect(y1).toBeGreaterThanOrEqual(0);
+      expect(x2).toBeLessThanOrEqual(420);
+      expect(y2).toBeLessThanOrEqual(160);
+      expect(x2).toBeGreaterThan(x1);
+      expect(block.confidence).toBeGreaterThan(0.5);
+    }
+    // The first line's text sits in the top half of the image, the second in the bottom half.
+    const summer = result.blocks.find((b) => b.text.includes('SUMMER'));
+    expect(summer && (summer.box[1] + summer.box[3]) / 2).toBeLessThan(80);
+    expect(result.model).toContain('PP-OCR');
+    expect(result.timings.total_ms).toBeGreaterThan(0);
+  });
+
+  it('serves several images at once across the pool, each with its own text', async () => {
+    const words = ['APPLE', 'BANANA', 'CHERRY', 'LEMON'];
+    const images = await Promise.all(words.map((w) => renderAd([{ text: w, y: 90, size: 40 }], 300, 140)));
+    const results = await Promise.all(images.map((image) => engine.recognize(image, never())));
+    expect(results.map((r) => r.text.trim())).toEqual(words);
+  });
+
+  it('returns empty text for an image without text', async () => {
+    const blank = await sharp({ create: { width: 200, height: 100, channels: 3, background: '#88aacc' } }).png().toBuffer();
+    const result = await engine.recognize({ bytes: blank, mime: 'image/png' }, never());
+    expect(result.text).toBe('');
+    expect(result.blocks).toEqual([]);
+  });
+
+  it('reports bytes that are not an image as a permanent error and keeps working', async () => {
+    await expect(engine.recognize({ bytes: new TextEncoder().encode('<html>not an image</html>'), mime: 'image/png' }, never())).rejects.toMatchObject({ kind: 'permanent' });
+    await expect(engine.recognize(ad, never())).resolves.toMatchObject({ model: expect.any(String) });
+  });
+
+  it('rejects at once when aborted, leaving the pool usable', async () => {
+    const controller = new AbortController();
+    const pending = engine.recognize(ad, controller.signal);
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ kind: 'aborted' });
+    expect((await engine.recognize(ad, never())).text.split('\n')).toHaveLength(2);
+  });
+
+  it('is available once its models load', async () => {
+    expect(await engine.availability?.()).toEqual({ type: 'available' });
+  });
+});

@@ -1,0 +1,310 @@
+/**
+ * Embedded engine: PaddleOCR (PP-OCRv4 ONNX models from npm) in a pool of worker
+ * threads, so it works with nothing installed and never blocks the main process. Each
+ * worker loads the models once and handles one image at a time; the pool size is the
+ * lane's worker count (see `defaultEmbeddedWorkers` for what a machine can afford).
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { z } from 'zod';
+import type { LaneConfig, TextBlock } from '../../../shared/domain.js';
+import type { EngineDeps } from './create.js';
+import type { Engine, EngineAvailability, EngineImage, RecognizeResult } from './types.js';
+import { EngineError } from './types.js';
+import { DEFAULT_DECODE_OPTIONS, decodeCtcLine, dictionaryFromText, readingOrderText, type DecodeOptions } from './lib/ocr-decode.js';
+
+export const EMBEDDED_MODEL = 'PP-OCRv4 (ONNX)';
+
+/** Resident memory one worker needs: models, onnxruntime arenas, image buffers (measured ~250 MB). */
+const BYTES_PER_WORKER = 350 * 1024 * 1024;
+/** Memory left for the app itself and the OS. */
+const RESERVED_BYTES = 1024 * 1024 * 1024;
+const MAX_DEFAULT_WORKERS = 8;
+const MAX_RESTARTS = 5;
+
+/**
+ * How many OCR workers this machine can afford: one per core (each worker's onnxruntime
+ * runs single-threaded, so more workers than cores only adds memory), limited by free
+ * memory, at least 1.
+ */
+export function defaultEmbeddedWorkers(machine: { cores?: number; freeBytes?: number } = {}): number {
+  const cores = machine.cores ?? os.availableParallelism();
+  const freeBytes = machine.freeBytes ?? os.freemem();
+  const byMemory = Math.floor((freeBytes - RESERVED_BYTES) / BYTES_PER_WORKER);
+  return Math.max(1, Math.min(cores, byMemory, MAX_DEFAULT_WORKERS));
+}
+
+/** Tuning of the pipeline; defaults measured on the ICDAR 2013 born-digital ads. */
+export interface EmbeddedOptions {
+  /** Upscale images whose shorter side is below this before detection (0 = never). */
+  minSide: number;
+  /** Downscale images whose longer side is above this. */
+  maxSide: number;
+  /** Detection probability threshold. */
+  threshold: number;
+  /** Feed the recognizer [0, 1] pixels instead of PaddleOCR's [-1, 1] (measured better with these models). */
+  recUnitRange: boolean;
+  /** Lines whose mean character probability is below this are dropped as noise. */
+  minConfidence: number;
+  decode: DecodeOptions;
+}
+
+export const DEFAULT_EMBEDDED_OPTIONS: EmbeddedOptions = {
+  minSide: 0,
+  maxSide: 1600,
+  threshold: 0.3,
+  recUnitRange: true,
+  minConfidence: 0.5,
+  decode: DEFAULT_DECODE_OPTIONS,
+};
+
+const WorkerLine = z.object({
+  box: z.tuple([z.number(), z.number(), z.number(), z.number()]),
+  indices: z.instanceof(Int32Array),
+  probs: z.instanceof(Float32Array),
+});
+const WorkerResult = z.object({
+  width: z.number(),
+  height: z.number(),
+  lines: z.array(WorkerLine),
+  timings: z.record(z.string(), z.number()),
+});
+const WorkerMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready'), dictionaryText: z.string() }),
+  z.object({ type: z.literal('init-error'), message: z.string() }),
+  z.object({ type: z.literal('result'), id: z.number(), result: WorkerResult }),
+  z.object({ type: z.literal('error'), id: z.number(), message: z.string(), decode: z.boolean() }),
+]);
+type WorkerResult = z.infer<typeof WorkerResult>;
+
+/**
+ * Where the worker script is: next to this module in the sources (vitest, tsx); next to
+ * the bundle when built (the build copies embedded-worker.mjs and embedded-ocr-runner.mjs
+ * beside it); or wherever PARALLEL_VISION_EMBEDDED_WORKER says.
+ */
+export function embeddedWorkerPath(): string | URL {
+  const override = process.env.PARALLEL_VISION_EMBEDDED_WORKER;
+  if (override) return override;
+  const moduleUrl = typeof import.meta === 'object' && import.meta ? import.meta.url : undefined;
+  if (moduleUrl) return new URL('./embedded-worker.mjs', moduleUrl);
+  return path.join(__dirname, 'embedded-worker.mjs');
+}
+
+interface Job {
+  id: number;
+  bytes: Uint8Array;
+  resolve: (result: WorkerResult) => void;
+  reject: (error: EngineError) => void;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  ready: boolean;
+  job: Job | null;
+}
+
+/** A fixed-size pool of OCR worker threads with a FIFO queue; crashed workers are replaced. */
+class OcrPool {
+  #workers: PoolWorker[] = [];
+  #queue: Job[] = [];
+  #nextId = 1;
+  #restarts = 0;
+  #closed = false;
+  #fatal: EngineError | null = null;
+  #dictionary: string[] | null = null;
+  #readyWaiters: Array<{ resolve: () => void; reject: (e: EngineError) => void }> = [];
+
+  constructor(
+    readonly size: number,
+    readonly options: EmbeddedOptions,
+  ) {}
+
+  get dictionary(): string[] {
+    if (!this.#dictionary) throw new EngineError('unavailable', 'embedded OCR is not ready');
+    return this.#dictionary;
+  }
+
+  /** Starts the workers if needed and resolves once at least one has loaded the models. */
+  async ready(): Promise<void> {
+    if (this.#fatal) throw this.#fatal;
+    if (this.#closed) throw new EngineError('unavailable', 'embedded OCR engine is closed');
+    while (this.#workers.length < this.size) this.#spawn();
+    if (this.#workers.some((w) => w.ready)) return;
+    await new Promise<void>((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
+  }
+
+  run(bytes: Uint8Array): { id: number; result: Promise<WorkerResult> } {
+    const id = this.#nextId++;
+    const result = new Promise<WorkerResult>((resolve, reject) => {
+      this.#queue.push({ id, bytes, resolve, reject });
+      this.#dispatch();
+    });
+    return { id, result };
+  }
+
+  /** Drops a queued job whose caller gave up; a job already running finishes and is ignored. */
+  cancel(id: number): void {
+    const index = this.#queue.findIndex((j) => j.id === id);
+    if (index >= 0) this.#queue.splice(index, 1)[0]?.reject(new EngineError('aborted', 'cancelled'));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const closing = new EngineError('aborted', 'embedded OCR engine closed');
+    for (const job of this.#queue) job.reject(closing);
+    this.#queue = [];
+    await Promise.all(this.#workers.map(async (w) => {
+      w.job?.reject(closing);
+      await w.worker.terminate();
+    }));
+    this.#workers = [];
+  }
+
+  #spawn(): void {
+    const worker = new Worker(embeddedWorkerPath(), { workerData: { threads: 1 } });
+    const entry: PoolWorker = { worker, ready: false, job: null };
+    this.#workers.push(entry);
+    worker.on('message', (raw: unknown) => this.#onMessage(entry, raw));
+    worker.on('error', (error) => this.#onExit(entry, `crashed: ${error.message}`));
+    worker.on('exit', (code) => this.#onExit(entry, `exited with code ${code}`));
+  }
+
+  #onMessage(entry: PoolWorker, raw: unknown): void {
+    const parsed = WorkerMessage.safeParse(raw);
+    if (!parsed.success) return;
+    const message = parsed.data;
+    switch (message.type) {
+      case 'ready':
+        entry.ready = true;
+        this.#dictionary ??= dictionaryFromText(message.dictionaryText);
+        for (const waiter of this.#readyWaiters.splice(0)) waiter.resolve();
+        this.#dispatch();
+        return;
+      case 'init-error':
+        this.#fail(new EngineError('unavailable', `embedded OCR could not load its models: ${message.message.split('\n')[0] ?? ''}`));
+        return;
+      case 'result':
+      case 'error': {
+        const job = entry.job;
+        entry.job = null;
+        if (job && job.id === message.id) {
+          if (message.type === 'result') job.resolve(message.result);
+          else job.reject(new EngineError(message.decode ? 'permanent' : 'transient', `embedded OCR: ${message.message}`));
+        }
+        this.#dispatch();
+        return;
+      }
+    }
+  }
+
+  #onExit(entry: PoolWorker, reason: string): void {
+    const index = this.#workers.indexOf(entry);
+    if (index < 0) return;
+    this.#workers.splice(index, 1);
+    entry.job?.reject(new EngineError('transient', `embedded OCR worker ${reason}`));
+    entry.job = null;
+    if (this.#closed || this.#fatal) return;
+    if (++this.#restarts > MAX_RESTARTS) {
+      this.#fail(new EngineError('unavailable', `embedded OCR workers keep failing (last: ${reason})`));
+      return;
+    }
+    this.#spawn();
+  }
+
+  #fail(error: EngineError): void {
+    this.#fatal = error;
+    for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(error);
+    for (const job of this.#queue.splice(0)) job.reject(error);
+    void Promise.all(this.#workers.map((w) => w.worker.terminate()));
+  }
+
+  #dispatch(): void {
+    for (const entry of this.#workers) {
+      if (!entry.ready || entry.job) continue;
+      const job = this.#queue.shift();
+      if (!job) return;
+      entry.job = job;
+      // A copy, transferred: the caller keeps its bytes.
+      const copy = job.bytes.slice();
+      entry.worker.postMessage(
+        { id: job.id, bytes: copy, options: { minSide: this.options.minSide, maxSide: this.options.maxSide, threshold: this.options.threshold, recUnitRange: this.options.recUnitRange } },
+        [copy.buffer],
+      );
+    }
+  }
+}
+
+function numberSetting(lane: LaneConfig, key: string): number | undefined {
+  const value = lane.settings?.[key];
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/** Turns the workers' raw output into blocks (boxes in image pixels) and reading-order text. */
+export function toRecognizeResult(raw: WorkerResult, dictionary: readonly string[], options: EmbeddedOptions): Omit<RecognizeResult, 'timings'> & { timings: Record<string, number> } {
+  const blocks: TextBlock[] = [];
+  for (const line of raw.lines) {
+    const decoded = decodeCtcLine(line, dictionary, options.decode);
+    if (decoded.text === '' || decoded.confidence < options.minConfidence) continue;
+    blocks.push({ text: decoded.text, box: line.box, confidence: Math.min(1, Math.max(0, decoded.confidence)) });
+  }
+  const text = readingOrderText(blocks);
+  return { text, blocks, model: EMBEDDED_MODEL, timings: { ...raw.timings } };
+}
+
+/**
+ * Lane settings (numbers): `minSide`, `maxSide`, `threshold`, `minConfidence` override
+ * DEFAULT_EMBEDDED_OPTIONS.
+ */
+export function createEmbeddedEngine(lane: LaneConfig, _deps: EngineDeps = {}): Engine {
+  const options: EmbeddedOptions = {
+    ...DEFAULT_EMBEDDED_OPTIONS,
+    minSide: numberSetting(lane, 'minSide') ?? DEFAULT_EMBEDDED_OPTIONS.minSide,
+    maxSide: numberSetting(lane, 'maxSide') ?? DEFAULT_EMBEDDED_OPTIONS.maxSide,
+    threshold: numberSetting(lane, 'threshold') ?? DEFAULT_EMBEDDED_OPTIONS.threshold,
+    minConfidence: numberSetting(lane, 'minConfidence') ?? DEFAULT_EMBEDDED_OPTIONS.minConfidence,
+  };
+  const pool = new OcrPool(Math.max(1, lane.workers), options);
+
+  async function recognize(image: EngineImage, signal: AbortSignal): Promise<RecognizeResult> {
+    if (signal.aborted) throw new EngineError('aborted', 'cancelled');
+    const started = performance.now();
+    let onAbort = () => {};
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(new EngineError('aborted', 'cancelled'));
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    aborted.catch(() => {});
+    let jobId: number | undefined;
+    try {
+      await Promise.race([pool.ready(), aborted]);
+      const readyMs = performance.now() - started;
+      const job = pool.run(image.bytes);
+      jobId = job.id;
+      job.result.catch(() => {});
+      const raw = await Promise.race([job.result, aborted]);
+      const result = toRecognizeResult(raw, pool.dictionary, options);
+      return { ...result, timings: { ...result.timings, ready_ms: readyMs, total_ms: performance.now() - started } };
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      if (signal.aborted && jobId !== undefined) pool.cancel(jobId);
+    }
+  }
+
+  async function availability(): Promise<EngineAvailability> {
+    try {
+      await pool.ready();
+      return { type: 'available' };
+    } catch (error) {
+      return { type: 'unavailable', reason: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  return {
+    kind: 'embedded',
+    label: lane.label ?? `Embedded OCR (${pool.size} worker${pool.size === 1 ? '' : 's'})`,
+    recognize,
+    availability,
+    close: () => pool.close(),
+  };
+}

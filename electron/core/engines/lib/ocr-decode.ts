@@ -1,0 +1,135 @@
+/**
+ * Pure post-processing of PaddleOCR output: CTC decoding that keeps where each character
+ * was seen (so a run of blank time steps wider than the line's usual letter gap becomes a
+ * space: the Chinese PP-OCR recognizer rarely emits spaces between Latin words, which
+ * is why plain PaddleOCR reads "LoveatFirstSight"), and reading order for the lines.
+ */
+import type { Box, TextBlock } from '../../../../shared/domain.js';
+
+export interface CtcLine {
+  /** Arg-max class per time step (0 = CTC blank; class i is dictionary[i - 1]). */
+  indices: ArrayLike<number>;
+  /** Probability of that class per time step. */
+  probs: ArrayLike<number>;
+}
+
+export interface DecodeOptions {
+  /**
+   * A gap of blank steps between two characters becomes a space when it is at least
+   * this many times the line's median gap (and at least `minSpaceSteps`). Infinity: never.
+   */
+  spaceGapRatio: number;
+  minSpaceSteps: number;
+}
+
+export const DEFAULT_DECODE_OPTIONS: DecodeOptions = { spaceGapRatio: 2, minSpaceSteps: 2 };
+
+export interface DecodedLine {
+  text: string;
+  /** Mean probability of the emitted characters (0 when none). */
+  confidence: number;
+}
+
+interface Emitted {
+  char: string;
+  start: number;
+  end: number;
+  prob: number;
+}
+
+function median(values: number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/** Loads the recognizer's dictionary: one character per line, plus the space class at the end. */
+export function dictionaryFromText(text: string): string[] {
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  return [...lines.map((l) => l.replace(/\r$/, '')), ' '];
+}
+
+function isSpace(char: string): boolean {
+  return char.trim() === '';
+}
+
+export function decodeCtcLine(line: CtcLine, dictionary: readonly string[], options: DecodeOptions = DEFAULT_DECODE_OPTIONS): DecodedLine {
+  const emitted: Emitted[] = [];
+  let previous = 0;
+  for (let t = 0; t < line.indices.length; t++) {
+    const index = line.indices[t] ?? 0;
+    const prob = line.probs[t] ?? 0;
+    if (index !== 0 && index === previous) {
+      const last = emitted.at(-1);
+      if (last) {
+        last.end = t;
+        last.prob = Math.max(last.prob, prob);
+      }
+    } else if (index !== 0) {
+      emitted.push({ char: dictionary[index - 1] ?? '', start: t, end: t, prob });
+    }
+    previous = index;
+  }
+  const confidence = emitted.length ? emitted.reduce((sum, e) => sum + e.prob, 0) / emitted.length : 0;
+
+  // Gaps between consecutive non-space characters, in blank time steps.
+  const gaps: number[] = [];
+  for (let i = 1; i < emitted.length; i++) {
+    const a = emitted[i - 1];
+    const b = emitted[i];
+    if (a && b && !isSpace(a.char) && !isSpace(b.char)) gaps.push(b.start - a.end - 1);
+  }
+  const usualGap = median(gaps);
+  const spaceAt = Math.max(options.minSpaceSteps, options.spaceGapRatio * Math.max(usualGap, 0.5));
+
+  let text = '';
+  for (let i = 0; i < emitted.length; i++) {
+    const current = emitted[i];
+    const before = emitted[i - 1];
+    if (!current) continue;
+    if (before && !isSpace(before.char) && !isSpace(current.char) && current.start - before.end - 1 >= spaceAt) text += ' ';
+    text += current.char;
+  }
+  return { text: text.replace(/\s+/g, ' ').trim(), confidence };
+}
+
+function verticalOverlap(a: Box, b: Box): number {
+  const overlap = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
+  return overlap / Math.max(1, Math.min(a[3] - a[1], b[3] - b[1]));
+}
+
+/**
+ * Groups blocks into visual lines (boxes that overlap vertically by more than half the
+ * smaller height), lines top to bottom, blocks left to right within a line.
+ */
+export function groupIntoLines(blocks: readonly TextBlock[]): TextBlock[][] {
+  const sorted = [...blocks].sort((a, b) => (a.box[1] + a.box[3]) / 2 - (b.box[1] + b.box[3]) / 2);
+  const lines: Array<{ blocks: TextBlock[]; box: Box }> = [];
+  for (const block of sorted) {
+    const line = lines.find((l) => verticalOverlap(l.box, block.box) > 0.5 && !l.blocks.some((other) => horizontallyOverlapping(other.box, block.box)));
+    if (line) {
+      line.blocks.push(block);
+      line.box = [Math.min(line.box[0], block.box[0]), Math.min(line.box[1], block.box[1]), Math.max(line.box[2], block.box[2]), Math.max(line.box[3], block.box[3])];
+    } else {
+      lines.push({ blocks: [block], box: [...block.box] });
+    }
+  }
+  lines.sort((a, b) => a.box[1] - b.box[1] || a.box[0] - b.box[0]);
+  return lines.map((l) => [...l.blocks].sort((a, b) => a.box[0] - b.box[0]));
+}
+
+/** Two boxes side by side can share a line; two stacked ones (overlapping in x by most of their width) cannot. */
+function horizontallyOverlapping(a: Box, b: Box): boolean {
+  const overlap = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
+  return overlap > 0.5 * Math.min(a[2] - a[0], b[2] - b[0]);
+}
+
+/** Text in reading order: lines separated by \n, blocks of a line by a space. */
+export function readingOrderText(blocks: readonly TextBlock[]): string {
+  return groupIntoLines(blocks)
+    .map((line) => line.map((b) => b.text).join(' '))
+    .filter((line) => line.trim() !== '')
+    .join('\n');
+}
