@@ -82,6 +82,7 @@ describe('batches and runs', () => {
     expect(store.getRun(finished.id)!.status).toBe('finished');
     // The newest run is finished: nothing to resume. A newer interrupted run would be picked.
     expect(store.findResumableRun(batch.id)).toBeNull();
+    expect(store.findResumableRun(batch.id, { includeFinished: true })!.id).toBe(finished.id);
     store.setRunStatus(finished.id, 'interrupted');
     expect(store.findResumableRun(batch.id)!.id).toBe(finished.id);
     expect(store.unfinishedAds(dead.id).map((ad) => ad.creativeId)).toEqual(['a2', 'a3', 'a4_%']);

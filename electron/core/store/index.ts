@@ -287,11 +287,11 @@ export class Store {
       .map((row) => ({ runId: row.id, batchId: row.batch_id, source: row.source, status: row.status, policy: row.policy, total: row.total, done: row.done, failed: row.failed, createdAt: row.created_at }));
   }
 
-  /** The newest run of this batch that stopped before finishing (to resume), if any. */
-  findResumableRun(batchId: string, policy?: Policy): RunInfo | null {
+  /** The newest run of this batch if it stopped before finishing (to resume); finished ones too when asked. */
+  findResumableRun(batchId: string, options: { includeFinished?: boolean } = {}): RunInfo | null {
     const row = this.db.prepare<[string], RunRow>('SELECT * FROM runs WHERE batch_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1').get(batchId);
-    if (!row || !RESUMABLE_STATUSES.includes(row.status)) return null;
-    if (policy !== undefined && row.policy !== policy) return null;
+    if (!row) return null;
+    if (!RESUMABLE_STATUSES.includes(row.status) && !(options.includeFinished && row.status === 'finished')) return null;
     return toRunInfo(row);
   }
 

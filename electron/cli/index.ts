@@ -1,0 +1,158 @@
+/**
+ * `parallel-vision` — the command line: run a list, export a run, list runs, browser
+ * mode (`serve`) and the model services (`services`).
+ */
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { exportResults } from '../core/export/index.js';
+import { dataPaths } from '../core/paths.js';
+import { openStore } from '../core/store/index.js';
+import { processIo, resolveDataDir, type CliIo } from './io.js';
+import { exportFormatOf, UsageError } from './options.js';
+import { RUN_USAGE, runCommand } from './run.js';
+
+export const USAGE = `Usage: parallel-vision <command> [options]
+
+Commands:
+  run LIST [LIST…]            run an ad list (CSV/TSV/JSON/JSONL/TXT or image files); resumes an interrupted run
+  export RUN --out FILE       export a run's results (RUN: a run id or "latest"); --format csv|json|jsonl, --rows all|done|failed
+  runs                        list runs
+  serve                       browser mode (the app UI on 127.0.0.1)
+  services status|start|stop [NAME]   the DeepSeek and Ollama services
+
+Common options: --data-dir DIR (default: PARALLEL_VISION_DATA_DIR or the OS convention), --db PATH
+
+${RUN_USAGE}`;
+
+function storePath(values: { db?: string; 'data-dir'?: string }, io: CliIo): string {
+  return values.db ? resolve(values.db) : dataPaths(resolveDataDir(values['data-dir'], io.env)).database;
+}
+
+async function exportCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      out: { type: 'string', short: 'o' },
+      format: { type: 'string' },
+      rows: { type: 'string', default: 'all' },
+      db: { type: 'string' },
+      'data-dir': { type: 'string' },
+    },
+  });
+  const runArg = positionals[0];
+  if (!runArg) throw new UsageError('export needs a run id (see `parallel-vision runs`) or "latest"');
+  if (!values.out) throw new UsageError('export needs --out FILE');
+  const rows = values.rows;
+  if (rows !== 'all' && rows !== 'done' && rows !== 'failed') throw new UsageError('--rows must be all, done or failed');
+  const format = exportFormatOf(values.out, values.format);
+  const store = openStore(storePath(values, io));
+  try {
+    const runId = runArg === 'latest' ? store.listRuns(1)[0]?.runId : runArg;
+    if (!runId || !store.getRun(runId)) {
+      io.err(`no run ${runArg}\n`);
+      return 1;
+    }
+    const summary = await exportResults(store, runId, { format, rows }, resolve(values.out));
+    io.err(`Wrote ${summary.rows} rows to ${summary.path}\n`);
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+async function runsCommand(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args, options: { db: { type: 'string' }, 'data-dir': { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const store = openStore(storePath(values, io));
+  try {
+    const runs = store.listRuns();
+    if (values.json) {
+      io.out(`${JSON.stringify(runs)}\n`);
+      return 0;
+    }
+    if (runs.length === 0) {
+      io.out('No runs yet.\n');
+      return 0;
+    }
+    io.out(`${'run'.padEnd(24)} ${'status'.padEnd(11)} ${'done'.padStart(13)} ${'failed'.padStart(7)} ${'policy'.padEnd(7)} created              source\n`);
+    for (const run of runs) {
+      const created = new Date(run.createdAt).toISOString().slice(0, 19).replace('T', ' ');
+      io.out(`${run.runId.padEnd(24)} ${run.status.padEnd(11)} ${`${run.done}/${run.total}`.padStart(13)} ${String(run.failed).padStart(7)} ${run.policy.padEnd(7)} ${created}  ${run.source}\n`);
+    }
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+interface ServeModule {
+  runServe(args: string[]): Promise<number | void>;
+}
+interface ServicesModule {
+  runServicesCommand(args: string[]): Promise<number>;
+}
+
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const [command, ...args] = argv;
+  try {
+    switch (command) {
+      case 'run':
+        return await runCommand(args, io);
+      case 'export':
+        return await exportCommand(args, io);
+      case 'runs':
+        return await runsCommand(args, io);
+      case 'serve': {
+        // Browser mode lives in its own module (loaded only when asked for).
+        const serveModulePath = './serve.js';
+        const serve = (await import(serveModulePath)) as ServeModule;
+        return (await serve.runServe(args)) ?? 0;
+      }
+      case 'services': {
+        const servicesModulePath = '../core/services/index.js';
+        const services = (await import(servicesModulePath)) as ServicesModule;
+        return await services.runServicesCommand(args);
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    io.err(`parallel-vision: ${(error as Error).message}\n`);
+    if (usage) {
+      io.err('Run `parallel-vision help` for usage.\n');
+      return 2;
+    }
+    return 1;
+  }
+}
+
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    },
+  );
+}
