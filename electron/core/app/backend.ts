@@ -1,9 +1,26 @@
 /**
  * The VisionApi implemented with core: one object of handlers (a missing command is a
  * compile error) plus the event bus. Electron main and browser mode both serve it.
+ *
+ * Tests (and only tests) can swap every engine for a deterministic fake with the
+ * PARALLEL_VISION_TEST_ENGINE environment variable (see engines/test-engine.ts), e.g.
+ * `{"delayByEngine":{"embedded":5,"ollama":200}}` for a fast and a slow lane.
  */
-import type { EventName, VisionHandlers } from '../../../shared/api.js';
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { EventName, ImageData, VisionHandlers } from '../../../shared/api.js';
+import type { EngineKind, ImportSummary } from '../../../shared/domain.js';
+import { listEngineAvailability } from '../engines/availability.js';
+import { exportResults } from '../export/index.js';
+import { createImageFetcher, prepareImage, sniffImageMime } from '../fetch/index.js';
+import { importAdsFromFiles, importAdsFromText, importAdsFromUrls, type ImportResult } from '../ingest/index.js';
+import { dataPaths } from '../paths.js';
+import { createServiceManager, type ServiceManager } from '../services/index.js';
+import { openStore } from '../store/index.js';
 import { EventBus } from './events.js';
+import { DEFAULT_MAX_SIDE, RunManager } from './runs.js';
 
 export interface Backend {
   handlers: VisionHandlers;
@@ -18,41 +35,138 @@ export interface BackendOptions {
   dataDir: string;
   /** Folder of the DeepSeek Python service sources (scripts/deepseek, or Resources/deepseek when packaged). */
   pythonServiceDir: string;
-  /** Electron: ask where to save an export. Browser mode: exports go to `<dataDir>/exports`. */
+  /** Electron: ask where to save an export (null: the user cancelled). Browser mode: exports go to `<dataDir>/exports`. */
   chooseExportPath?: (suggestedName: string) => Promise<string | null>;
+  /** Replace the service manager (tests). */
+  services?: ServiceManager;
+  /** Secrets such as OpenAI-compatible API keys, by lane id (Electron: safeStorage). */
+  getSecret?: (key: string) => string | undefined;
 }
 
-const notYet = (what: string) => async (): Promise<never> => {
-  throw new Error(`${what} is not available in this build yet`);
-};
+const PREVIEW_ROWS = 50;
+const MAX_REJECTED_IN_SUMMARY = 1000;
 
 export async function createBackend(options: BackendOptions): Promise<Backend> {
   const bus = new EventBus();
+  mkdirSync(options.dataDir, { recursive: true });
+  const paths = dataPaths(options.dataDir);
+  const exportsDir = path.join(options.dataDir, 'exports');
+  const importsDir = path.join(options.dataDir, 'imports');
+  const store = openStore(paths.database);
+  const fetcher = createImageFetcher({ cacheDir: paths.imageCache, allowFileUrls: true });
+  const services = options.services ?? createServiceManager({ dataDir: options.dataDir, deepseekDir: options.pythonServiceDir });
+  const unsubscribe = [
+    services.on('state', (info) => bus.emit('service.state', info)),
+    services.on('log', (payload) => bus.emit('service.log', payload)),
+    services.on('setup', (stage) => bus.emit('service.setup', stage)),
+  ];
+  const runs = new RunManager({
+    store,
+    fetcher,
+    bus,
+    engineDeps: { dataDir: options.dataDir, ...(options.getSecret ? { getSecret: options.getSecret } : {}) },
+    serviceUrl: (engine: EngineKind) => (engine === 'deepseek' || engine === 'ollama' ? services.url(engine) : null),
+  });
+
+  /** Saves an import as a batch and answers what the preview shows. */
+  const saveImport = (result: ImportResult, source: string): ImportSummary => {
+    if (result.ads.length === 0) {
+      const why = result.rejected[0] ? ` (line ${result.rejected[0].line}: ${result.rejected[0].reason})` : '';
+      throw new Error(`No ads found in ${source}${why}.`);
+    }
+    const batch = store.saveBatch({ source, format: result.format, columns: result.columns, fieldColumns: result.fieldColumns, ads: result.ads });
+    return {
+      batchId: batch.id,
+      source,
+      accepted: result.ads.length,
+      preview: result.ads.slice(0, PREVIEW_ROWS),
+      rejected: result.rejected.slice(0, MAX_REJECTED_IN_SUMMARY),
+      columns: result.columns,
+    };
+  };
+
+  const requireRun = (runId: string) => {
+    const run = store.getRun(runId);
+    if (!run) throw new Error(`No run ${runId}.`);
+    return run;
+  };
+
   const handlers: VisionHandlers = {
     'app.info': async () => ({ version: options.version, platform: process.platform, mode: options.mode, dataDir: options.dataDir }),
-    'services.list': async () => [],
-    'services.start': notYet('Starting services'),
-    'services.stop': notYet('Stopping services'),
-    'services.logs': async () => [],
-    'services.setup': notYet('Setup'),
-    'engines.list': async () => [],
-    'ads.importText': notYet('Import'),
-    'ads.importFiles': notYet('Import'),
-    'ads.importUrls': notYet('Import'),
-    'ads.importImages': notYet('Import'),
-    'runs.start': notYet('Runs'),
-    'runs.pause': notYet('Runs'),
-    'runs.resume': notYet('Runs'),
-    'runs.cancel': notYet('Runs'),
-    'runs.setSplit': notYet('Runs'),
-    'runs.setLaneWorkers': notYet('Runs'),
-    'runs.list': async () => [],
-    'runs.progress': notYet('Runs'),
-    'results.page': notYet('Results'),
-    'results.get': notYet('Results'),
-    'results.image': notYet('Results'),
-    'results.compare': notYet('Results'),
-    'export.start': notYet('Export'),
+    'services.list': async () => services.list(),
+    'services.start': async ({ name }) => services.start(name),
+    'services.stop': async ({ name }) => services.stop(name),
+    'services.logs': async ({ name, limit }) => services.logs(name, limit),
+    'services.setup': async ({ name, stage }) => services.setup(name, stage),
+    'engines.list': async () => (await listEngineAvailability()).map(({ inProcess: _inProcess, ...info }) => info),
+    'ads.importText': async ({ text, filename }) => saveImport(importAdsFromText(text, filename ? { filename } : {}), filename ?? 'pasted text'),
+    'ads.importFiles': async ({ paths: files }) => saveImport(await importAdsFromFiles(files), files.map((file) => path.basename(file)).join(', ')),
+    'ads.importUrls': async ({ urls }) => saveImport(importAdsFromUrls(urls), urls.length === 1 ? urls[0]! : `${urls.length} URLs`),
+    'ads.importImages': async ({ images }) => {
+      // Dropped image files arrive as bytes (browser mode has no paths): keep them by content hash.
+      mkdirSync(importsDir, { recursive: true });
+      const files: string[] = [];
+      for (const image of images) {
+        const bytes = Buffer.from(image.base64, 'base64');
+        const mime = sniffImageMime(bytes);
+        if (!mime) throw new Error(`${image.name} is not an image (PNG, JPEG, GIF, WebP, BMP or TIFF).`);
+        const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+        const file = path.join(importsDir, `${hash}-${path.basename(image.name).replace(/[^\w.-]/g, '_')}`);
+        await writeFile(file, bytes);
+        files.push(file);
+      }
+      return saveImport(await importAdsFromFiles(files), images.length === 1 ? images[0]!.name : `${images.length} images`);
+    },
+    'runs.start': async (config) => ({ runId: await runs.start(config) }),
+    'runs.pause': async ({ runId }) => (runs.pause(runId), { ok: true as const }),
+    'runs.resume': async ({ runId }) => (await runs.resume(runId), { ok: true as const }),
+    'runs.cancel': async ({ runId }) => (runs.cancel(runId), { ok: true as const }),
+    'runs.setSplit': async ({ runId, split }) => (runs.setSplit(runId, split), { ok: true as const }),
+    'runs.setLaneWorkers': async ({ runId, laneId, workers }) => (runs.setLaneWorkers(runId, laneId, workers), { ok: true as const }),
+    'runs.list': async () =>
+      store.listRuns().map((run) => {
+        const source = store.getBatch(run.batchId)?.source ?? run.batchId;
+        return { runId: run.runId, batchId: run.batchId, source, status: run.status, policy: run.policy, total: run.total, done: run.done, failed: run.failed, createdAt: run.createdAt };
+      }),
+    'runs.progress': async ({ runId }) => runs.progress(runId),
+    'results.page': async (query) => (requireRun(query.runId), store.pageResults(query)),
+    'results.get': async ({ runId, creativeId }) => {
+      const detail = store.getResult(runId, creativeId);
+      if (!detail) throw new Error(`No ad ${creativeId} in run ${runId}.`);
+      return detail;
+    },
+    'results.image': async ({ runId, creativeId }): Promise<ImageData> => {
+      const detail = store.getResult(runId, creativeId);
+      if (!detail) throw new Error(`No ad ${creativeId} in run ${runId}.`);
+      // The same preparation as the run, so the engines' boxes line up with this picture.
+      const image = await prepareImage((await fetcher.fetchImage(detail.imageUrl)).bytes, { maxSide: DEFAULT_MAX_SIDE });
+      return { mime: image.mime, base64: Buffer.from(image.bytes).toString('base64'), width: image.width ?? 0, height: image.height ?? 0 };
+    },
+    'results.compare': async ({ runId, offset, limit }) => (requireRun(runId), runs.compare(runId, offset, limit)),
+    'export.start': async ({ runId, format, rows, path: requested }) => {
+      requireRun(runId);
+      const name = `${runId}-${rows}.${format}`;
+      let target = requested ?? null;
+      if (!target && options.chooseExportPath) {
+        target = await options.chooseExportPath(name);
+        if (!target) throw new Error('Export cancelled.');
+      }
+      target ??= path.join(exportsDir, name);
+      const summary = await exportResults(store, runId, { format, rows }, target, (progress) => bus.emit('export.progress', { runId, ...progress }));
+      const downloadable = path.dirname(path.resolve(target)) === path.resolve(exportsDir);
+      return { path: target, rows: summary.rows, ...(options.mode === 'browser' && downloadable ? { downloadUrl: `/downloads/${encodeURIComponent(path.basename(target))}` } : {}) };
+    },
   };
-  return { handlers, subscribe: (listener) => bus.subscribe(listener), dispose: async () => undefined };
+
+  return {
+    handlers,
+    subscribe: (listener) => bus.subscribe(listener),
+    async dispose() {
+      await runs.stopAll();
+      unsubscribe.forEach((off) => off());
+      await services.dispose();
+      await fetcher.close();
+      store.close();
+    },
+  };
 }

@@ -1,0 +1,155 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventName } from '../../../shared/api.js';
+import type { RunProgress, ServiceInfo } from '../../../shared/domain.js';
+import { TEST_ENGINE_ENV } from '../engines/test-engine.js';
+import type { ServiceManager } from '../services/index.js';
+import { createBackend, type Backend } from './backend.js';
+
+/** A service manager that knows one in-process service; the real one is tested in services/. */
+function inProcessServices(): ServiceManager {
+  const embedded: ServiceInfo = { name: 'embedded', label: 'Embedded OCR', engine: 'embedded', state: { type: 'ready', url: 'in-process' }, port: null, rssMb: null, managed: false, changedAt: 0 };
+  return {
+    list: () => [embedded],
+    refresh: async () => [embedded],
+    start: async () => embedded,
+    startWithOutcome: async () => ({ info: embedded }) as never,
+    stop: async () => embedded,
+    logs: () => [],
+    setup: async () => [],
+    setWorkers: () => undefined,
+    url: () => null,
+    stopAll: async () => undefined,
+    on: () => () => undefined,
+    dispose: async () => undefined,
+    ready: Promise.resolve(),
+  };
+}
+
+let server: http.Server;
+let base = '';
+let dataDir = '';
+let backend: Backend;
+const events: { event: EventName; payload: unknown }[] = [];
+
+beforeAll(async () => {
+  const png = await sharp({ create: { width: 40, height: 20, channels: 3, background: '#3366cc' } }).png().toBuffer();
+  server = http.createServer((request, response) => {
+    if (request.url?.startsWith('/img/')) response.writeHead(200, { 'Content-Type': 'image/png' }).end(png);
+    else response.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  dataDir = mkdtempSync(path.join(tmpdir(), 'pv-backend-'));
+  process.env[TEST_ENGINE_ENV] = JSON.stringify({ delayByEngine: { embedded: 2, ollama: 40 } });
+  backend = await createBackend({ mode: 'browser', version: 'test', dataDir, pythonServiceDir: '/nonexistent', services: inProcessServices() });
+  backend.subscribe((event, payload) => events.push({ event, payload }));
+});
+
+afterAll(async () => {
+  delete process.env[TEST_ENGINE_ENV];
+  await backend.dispose();
+  server.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function waitForEnd(runId: string): Promise<RunProgress> {
+  for (let i = 0; i < 400; i++) {
+    const progress = await backend.handlers['runs.progress']({ runId });
+    if (progress.status === 'finished' || progress.status === 'cancelled') return progress;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error('run did not end');
+}
+
+describe('backend: a list in, a run, results out', () => {
+  it('imports a CSV, reporting the rejected row with its line', async () => {
+    const csv = ['creative_id,image_url,ad_text,brand', ...Array.from({ length: 30 }, (_, i) => `c${i},${base}/img/${i}.png,Sale ${i},Acme`), 'bad,ftp://x/y.png,,Acme'].join('\n');
+    const summary = await backend.handlers['ads.importText']({ text: csv, filename: 'ads.csv' });
+    expect(summary.accepted).toBe(30);
+    expect(summary.rejected).toEqual([expect.objectContaining({ line: 32, reason: expect.stringMatching(/http/) })]);
+    expect(summary.columns).toContain('brand');
+    expect(summary.preview[0]).toMatchObject({ creativeId: 'c0', adText: 'Sale 0' });
+  });
+
+  it('refuses a list with no ads, saying why', async () => {
+    await expect(backend.handlers['ads.importText']({ text: 'creative_id,image_url\nx,notaurl\n', filename: 'bad.csv' })).rejects.toThrow(/No ads found in bad\.csv \(line 2/);
+  });
+
+  it('runs a batch on two lanes, streams batched results and progress, pages and exports them', async () => {
+    const csv = ['creative_id,image_url', ...Array.from({ length: 40 }, (_, i) => `r${i},${base}/img/r${i}.png`)].join('\n');
+    const { batchId } = await backend.handlers['ads.importText']({ text: csv, filename: 'run.csv' });
+    events.length = 0;
+    const { runId } = await backend.handlers['runs.start']({
+      batchId,
+      policy: 'ratio',
+      split: { embedded: 0.75, ollama: 0.25 },
+      lanes: [
+        { id: 'fast', engine: 'embedded', workers: 2, enabled: true },
+        { id: 'slow', engine: 'ollama', workers: 1, enabled: true },
+      ],
+      maxAttempts: 3,
+    });
+    const final = await waitForEnd(runId);
+    expect(final).toMatchObject({ status: 'finished', total: 40, done: 40, failed: 0 });
+    const resultEvents = events.filter((e) => e.event === 'run.results').map((e) => e.payload as { results: unknown[] });
+    expect(resultEvents.reduce((n, e) => n + e.results.length, 0)).toBe(40);
+    expect(resultEvents.length).toBeLessThan(40); // batched, not one message per ad
+    expect(events.some((e) => e.event === 'run.progress')).toBe(true);
+
+    const page = await backend.handlers['results.page']({ runId, offset: 0, limit: 100, sort: 'creativeId', descending: false });
+    expect(page.total).toBe(40);
+    const byEngine = page.rows.reduce<Record<string, number>>((acc, row) => ((acc[row.engine!] = (acc[row.engine!] ?? 0) + 1), acc), {});
+    expect(byEngine.embedded).toBeGreaterThanOrEqual(29);
+    expect(byEngine.embedded).toBeLessThanOrEqual(31);
+
+    const detail = await backend.handlers['results.get']({ runId, creativeId: 'r3' });
+    expect(detail.results[0]).toMatchObject({ status: 'done', creativeId: 'r3' });
+    const image = await backend.handlers['results.image']({ runId, creativeId: 'r3' });
+    expect([image.width, image.height]).toEqual([40, 20]);
+
+    const exported = await backend.handlers['export.start']({ runId, format: 'csv', rows: 'all' });
+    expect(exported.rows).toBe(40);
+    expect(exported.downloadUrl).toBe(`/downloads/${path.basename(exported.path)}`);
+    const lines = readFileSync(exported.path, 'utf8').trim().split('\n');
+    expect(lines[0]).toContain('_vision_text');
+    expect(lines).toHaveLength(41);
+
+    const runsList = await backend.handlers['runs.list']({});
+    expect(runsList.find((run) => run.runId === runId)).toMatchObject({ source: 'run.csv', status: 'finished', done: 40 });
+  });
+
+  it('cancels a run quickly and resumes it without rerunning finished ads', async () => {
+    process.env[TEST_ENGINE_ENV] = JSON.stringify({ delayMs: 30 });
+    const csv = ['creative_id,image_url', ...Array.from({ length: 60 }, (_, i) => `k${i},${base}/img/k${i}.png`)].join('\n');
+    const { batchId } = await backend.handlers['ads.importText']({ text: csv, filename: 'cancel.csv' });
+    const { runId } = await backend.handlers['runs.start']({ batchId, policy: 'auto', lanes: [{ id: 'fast', engine: 'embedded', workers: 2, enabled: true }], maxAttempts: 3 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await backend.handlers['runs.cancel']({ runId });
+    const cancelled = await waitForEnd(runId);
+    expect(cancelled.status).toBe('cancelled');
+    expect(cancelled.done).toBeLessThan(60);
+    const doneBefore = (await backend.handlers['results.page']({ runId, status: 'done', limit: 1000 })).rows.map((row) => row.creativeId);
+    await backend.handlers['runs.resume']({ runId });
+    const resumed = await waitForEnd(runId);
+    expect(resumed.status).toBe('finished');
+    const page = await backend.handlers['results.page']({ runId, limit: 1000 });
+    expect(page.rows.filter((row) => row.status === 'done')).toHaveLength(60);
+    expect(doneBefore.length).toBeGreaterThan(0);
+    // Every ad, finished before or after the resume, succeeded exactly once.
+    for (const creativeId of [...doneBefore.slice(0, 5), 'k59']) {
+      const detail = await backend.handlers['results.get']({ runId, creativeId });
+      expect(detail.attempts.filter((attempt) => attempt.outcome === 'ok')).toHaveLength(1);
+    }
+  });
+
+  it('says clearly what is wrong with a run it cannot start', async () => {
+    await expect(backend.handlers['runs.start']({ batchId: 'nope', policy: 'auto', lanes: [{ id: 'a', engine: 'embedded', workers: 1, enabled: true }], maxAttempts: 3 })).rejects.toThrow(/No imported ad list/);
+    await expect(backend.handlers['runs.pause']({ runId: 'missing' })).rejects.toThrow(/not running/);
+  });
+});
