@@ -27,7 +27,7 @@ export function renderProgressLines(progress: RunProgress, width = 80): string[]
   ];
   const labelWidth = Math.min(18, Math.max(...progress.lanes.map((lane) => lane.label.length), 4));
   for (const lane of progress.lanes) {
-    const state = lane.state.type === 'busy' || lane.state.type === 'idle' ? '' : ` [${lane.state.type}]`;
+    const state = lane.state.type === 'busy' || lane.state.type === 'idle' ? '' : ` [${lane.state.type === 'paused-by-scheduler' ? 'paused' : lane.state.type}]`;
     const p50 = lane.p50_s === null ? '–' : `${lane.p50_s.toFixed(1)}s`;
     lines.push(
       `  ${lane.label.slice(0, labelWidth).padEnd(labelWidth)} ${bar(lane.share, barWidth)} ${String(lane.done).padStart(6)} done  ${lane.inFlight}/${lane.workers} busy  ${lane.adsPerMinute.toFixed(1)}/min  p50 ${p50}${state}`,
