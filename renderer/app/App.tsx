@@ -1,6 +1,6 @@
 import { useRef, type KeyboardEvent } from 'react';
 import { useApi } from '../api/context.js';
-import { Button, ErrorNotice, focusRing } from '../common/ui.js';
+import { ErrorNotice, focusRing } from '../common/ui.js';
 import { CompareScreen } from '../features/compare/CompareScreen.js';
 import { ExportScreen } from '../features/export/ExportScreen.js';
 import { ResultsScreen } from '../features/results/ResultsScreen.js';
@@ -72,12 +72,7 @@ export function App() {
         {screen === 'compare' && <CompareScreen />}
         {screen === 'services' && (
           <div className="flex flex-col gap-3">
-            <div className="flex items-center justify-between">
-              <h2 className="text-base font-semibold">Model services</h2>
-              <Button variant="ghost" onClick={() => useApp.getState().show('run')}>
-                Back to the run
-              </Button>
-            </div>
+            <h2 className="text-base font-semibold">Model services</h2>
             <ServicesList />
           </div>
         )}

@@ -7,6 +7,7 @@ export function ImportPreview() {
   const summary = useRun((s) => s.summary);
   if (!summary) return null;
   const { accepted, rejected, preview, source } = summary;
+  const hasAdText = preview.some((ad) => ad.adText);
   return (
     <div aria-label="Imported ads" role="region" className="flex flex-col gap-3">
       <p className="text-sm">
@@ -26,7 +27,7 @@ export function ImportPreview() {
               <tr>
                 <th className="px-2 py-1 font-medium">Creative</th>
                 <th className="px-2 py-1 font-medium">Image</th>
-                <th className="px-2 py-1 font-medium">Ad text</th>
+                {hasAdText && <th className="px-2 py-1 font-medium">Ad text</th>}
               </tr>
             </thead>
             <tbody>
@@ -36,7 +37,7 @@ export function ImportPreview() {
                   <td className="max-w-xs truncate px-2 py-1 font-mono text-zinc-500" title={ad.imageUrl}>
                     {ad.imageUrl}
                   </td>
-                  <td className="max-w-xs truncate px-2 py-1">{ad.adText ?? ''}</td>
+                  {hasAdText && <td className="max-w-xs truncate px-2 py-1">{ad.adText ?? ''}</td>}
                 </tr>
               ))}
             </tbody>

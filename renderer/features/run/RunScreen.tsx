@@ -61,15 +61,14 @@ export function RunScreen() {
           <DropZone />
           {summary ? <ImportPreview /> : <p className="text-sm text-zinc-500 dark:text-zinc-400">No ads imported yet.</p>}
         </Card>
-        <Card className="flex flex-col gap-4">
-          <h2 className="text-base font-semibold">Split</h2>
-          <SplitControl />
-        </Card>
       </div>
       <div className="flex flex-col gap-4">
         <Card className="flex flex-col gap-4">
           <h2 className="text-base font-semibold">Run</h2>
-          <RunControls />
+          <SplitControl />
+          <div className="border-t border-zinc-100 pt-4 dark:border-zinc-800">
+            <RunControls />
+          </div>
         </Card>
         <section aria-label="Engine lanes" className="flex flex-col gap-3">
           {enginesError != null && <ErrorNotice error={enginesError} action="list the engines" />}
@@ -98,7 +97,7 @@ export function RunScreen() {
         {progress && (
           <Card className="flex flex-col gap-2">
             <h2 className="text-base font-semibold">Throughput</h2>
-            <ThroughputChart history={history} lanes={progress.lanes.map((l) => ({ laneId: l.laneId, label: l.label }))} />
+            <ThroughputChart history={history} lanes={progress.lanes.map((l) => ({ laneId: l.laneId, label: l.label, colorIndex: Math.max(0, lanes.findIndex((c) => c.id === l.laneId)) }))} />
           </Card>
         )}
       </div>

@@ -64,7 +64,10 @@ export function SplitControl() {
         </div>
         <p className="text-xs text-zinc-500 dark:text-zinc-400">{POLICY_TEXT[effectivePolicy].hint}</p>
       </fieldset>
-      {ids.length === 2 && ids[0] && ids[1] && effectivePolicy !== 'single' && effectivePolicy !== 'compare' && (
+      {effectivePolicy === 'auto' && !progress?.lanes.length && ids.length > 1 && (
+        <p className="text-sm text-zinc-600 dark:text-zinc-400">The scheduler picks the split as it learns each engine’s speed; it shows here once the run starts.</p>
+      )}
+      {ids.length === 2 && ids[0] && ids[1] && (editable || (effectivePolicy === 'auto' && progress?.lanes.length)) && (
         <TwoLaneSlider
           first={active[0]?.label ?? ids[0]}
           second={active[1]?.label ?? ids[1]}
@@ -73,7 +76,7 @@ export function SplitControl() {
           onChange={(percent) => change(splitFromSlider(percent, ids[0] ?? '', ids[1] ?? ''))}
         />
       )}
-      {ids.length > 2 && effectivePolicy !== 'single' && effectivePolicy !== 'compare' && (
+      {ids.length > 2 && (editable || (effectivePolicy === 'auto' && progress?.lanes.length)) && (
         <div className="flex flex-col gap-2">
           {active.map((lane) => (
             <label key={lane.id} className="grid grid-cols-[8rem_1fr_3.5rem] items-center gap-3 text-sm">

@@ -9,7 +9,7 @@ const PAD = { left: 36, right: 8, top: 8, bottom: 18 };
 
 interface Props {
   history: readonly ThroughputSample[];
-  lanes: readonly { laneId: string; label: string }[];
+  lanes: readonly { laneId: string; label: string; colorIndex: number }[];
 }
 
 /** Ads per minute per lane over the run, as lines: a plain SVG, cheap to redraw at 10/s. */
@@ -38,7 +38,7 @@ export const ThroughputChart = memo(function ThroughputChart({ history, lanes }:
         <text x={WIDTH - PAD.right} y={HEIGHT - 4} textAnchor="end" className="fill-zinc-500 text-[10px]">
           {Math.round(tMax)} s
         </text>
-        {lanes.map((lane, index) => {
+        {lanes.map((lane) => {
           const line = series[lane.laneId];
           if (!line?.length) return null;
           return (
@@ -46,7 +46,7 @@ export const ThroughputChart = memo(function ThroughputChart({ history, lanes }:
               key={lane.laneId}
               data-lane={lane.laneId}
               fill="none"
-              stroke={LANE_STROKES[index % LANE_STROKES.length]}
+              stroke={LANE_STROKES[lane.colorIndex % LANE_STROKES.length]}
               strokeWidth={1.75}
               strokeLinejoin="round"
               points={line.map((p) => `${x(p.t).toFixed(1)},${y(p.perMinute).toFixed(1)}`).join(' ')}
@@ -55,9 +55,9 @@ export const ThroughputChart = memo(function ThroughputChart({ history, lanes }:
         })}
       </svg>
       <figcaption className="flex flex-wrap gap-3 text-xs text-zinc-600 dark:text-zinc-400">
-        {lanes.map((lane, index) => (
+        {lanes.map((lane) => (
           <span key={lane.laneId} className="flex items-center gap-1">
-            <span className="inline-block h-0.5 w-3" style={{ background: LANE_STROKES[index % LANE_STROKES.length] }} aria-hidden />
+            <span className="inline-block h-0.5 w-3" style={{ background: LANE_STROKES[lane.colorIndex % LANE_STROKES.length] }} aria-hidden />
             {lane.label}
           </span>
         ))}

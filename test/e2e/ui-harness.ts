@@ -1,0 +1,82 @@
+/**
+ * Helpers for the UI's browser tests: the fake-backend harness page served by Vite's dev
+ * server (in-process, so nothing is left running), and page actions shared by the tests.
+ */
+import type { Page } from 'playwright-core';
+import { createServer, type ViteDevServer } from 'vite';
+
+export async function startHarnessServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const server: ViteDevServer = await createServer({
+    configFile: 'vite.config.ts',
+    logLevel: 'warn',
+    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
+  });
+  await server.listen();
+  const address = server.httpServer?.address();
+  if (!address || typeof address === 'string') throw new Error('vite dev server has no port');
+  return { url: `http://127.0.0.1:${address.port}/test/harness.html`, close: () => server.close() };
+}
+
+/** A CSV of `count` ads plus one row the importer must reject. */
+export function adListCsv(count: number, imageUrl: (i: number) => string = (i) => `https://ads.example/${i}.png`): string {
+  const rows = Array.from({ length: count }, (_, i) => `ad-${String(i).padStart(6, '0')},${imageUrl(i)}`);
+  return ['creative_id,image_url', ...rows, 'broken-row,not-a-url', ''].join('\n');
+}
+
+/** Drops a file on the drop zone the way a Finder drag does: a DataTransfer with a File. */
+export async function dropFile(page: Page, name: string, content: string, type = 'text/csv'): Promise<void> {
+  await page.evaluate(
+    ({ name, content, type }) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([content], name, { type }));
+      const zone = document.querySelector('[data-testid="drop-zone"]');
+      if (!zone) throw new Error('no drop zone');
+      zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+      zone.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    },
+    { name, content, type },
+  );
+}
+
+/** Starts collecting main-thread long tasks; read them with `longTasks(page)`. */
+export async function observeLongTasks(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as { __longTasks: number[] };
+    w.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) w.__longTasks.push(entry.duration);
+    }).observe({ type: 'longtask', buffered: false });
+  });
+}
+
+export async function longTasks(page: Page): Promise<number[]> {
+  return page.evaluate(() => (window as unknown as { __longTasks: number[] }).__longTasks ?? []);
+}
+
+/**
+ * Scrolls the results table from top to bottom in steps, one per animation frame, and
+ * returns every frame's duration (ms) while it happens.
+ */
+export async function scrollResultsAndTimeFrames(page: Page, steps = 240): Promise<{ frames: number[]; reachedBottom: boolean }> {
+  return page.evaluate(async (steps) => {
+    const scroller = document.querySelector<HTMLElement>('[data-testid="results-scroll"]');
+    if (!scroller) throw new Error('no results table');
+    const frames: number[] = [];
+    const nextFrame = () => new Promise<number>((resolve) => requestAnimationFrame(resolve));
+    let last = await nextFrame();
+    const max = scroller.scrollHeight - scroller.clientHeight;
+    for (let i = 1; i <= steps; i++) {
+      scroller.scrollTop = (max * i) / steps;
+      const now = await nextFrame();
+      frames.push(now - last);
+      last = now;
+    }
+    // Let the last pages arrive.
+    for (let i = 0; i < 20; i++) {
+      const now = await nextFrame();
+      frames.push(now - last);
+      last = now;
+    }
+    return { frames, reachedBottom: Math.abs(scroller.scrollTop - max) < 2 };
+  }, steps);
+}
