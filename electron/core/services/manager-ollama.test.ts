@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ServiceInfo, SetupStage } from '../../../shared/domain.js';
 import { startFakeOllama, type FakeOllama } from '../../../test/fixtures/fake-ollama/start.js';
-import { BinaryFinder, type DiscoveryHost } from './discovery.js';
+import { BinaryFinder } from './discovery.js';
 import { createServiceManager, type ServiceManager, type ServiceManagerOptions } from './manager.js';
 import { findFreePort } from './ports.js';
 import { isProcessAlive, isProcessGroupAlive } from './proc-info.js';
 import { signalGroup } from './process-group.js';
-import { DEEPSEEK_DIR, FAKE_OLLAMA, childProcesses, waitUntil } from './test-support.js';
+import { DEEPSEEK_DIR, FAKE_OLLAMA, NOTHING_INSTALLED, childProcesses, waitUntil } from './test-support.js';
 
 let dataDir: string;
 let managers: ServiceManager[] = [];
@@ -52,15 +52,7 @@ const pidOf = (info: ServiceInfo) => (info.state.type === 'ready' ? (info.state.
 
 describe('service manager with the fake ollama', () => {
   it('lists every service; ollama is not-installed when no binary is found anywhere', async () => {
-    const nothing: DiscoveryHost = {
-      platform: 'darwin',
-      env: { PATH: '/nowhere' },
-      homeDir: '/Users/nobody',
-      isExecutable: async () => false,
-      listDir: async () => [],
-      run: async () => ({ exitCode: 1, stdout: '', stderr: '', failed: false }),
-    };
-    const { manager } = await manage({ binaries: { deepseekPython: join(dataDir, 'none') }, finder: new BinaryFinder(nothing) });
+    const { manager } = await manage({ binaries: { deepseekPython: join(dataDir, 'none') }, finder: new BinaryFinder(NOTHING_INSTALLED) });
     expect(manager.list().map((info) => [info.name, info.state.type, info.managed])).toEqual([
       ['deepseek', 'not-installed', true],
       ['ollama', 'not-installed', true],

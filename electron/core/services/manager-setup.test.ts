@@ -5,21 +5,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SetupStage } from '../../../shared/domain.js';
-import { BinaryFinder, type DiscoveryHost } from './discovery.js';
+import { BinaryFinder } from './discovery.js';
 import { createServiceManager, type ServiceManager } from './manager.js';
-import { DEEPSEEK_DIR, DEEPSEEK_TEST_PYTHON } from './test-support.js';
+import { DEEPSEEK_DIR, DEEPSEEK_TEST_PYTHON, NOTHING_INSTALLED } from './test-support.js';
 
 const haveVenv = existsSync(DEEPSEEK_TEST_PYTHON);
 if (!haveVenv && process.env.CI) throw new Error(`${DEEPSEEK_TEST_PYTHON} is missing: run npm run setup:python`);
 
-const noPythonAnywhere: DiscoveryHost = {
-  platform: 'darwin',
-  env: { PATH: '/nowhere' },
-  homeDir: '/Users/nobody',
-  isExecutable: async () => false,
-  listDir: async () => [],
-  run: async () => ({ exitCode: 1, stdout: '', stderr: '', failed: false }),
-};
 
 let dataDir: string;
 let manager: ServiceManager | undefined;
@@ -34,7 +26,7 @@ afterEach(async () => {
 
 describe('manager.setup', () => {
   it('fails the venv stage with an install hint when there is no Python 3.10+', async () => {
-    manager = createServiceManager({ dataDir, deepseekDir: DEEPSEEK_DIR, finder: new BinaryFinder(noPythonAnywhere), binaries: { ollama: null }, deepseekBackend: 'rapidocr' });
+    manager = createServiceManager({ dataDir, deepseekDir: DEEPSEEK_DIR, finder: new BinaryFinder(NOTHING_INSTALLED), binaries: { ollama: null }, deepseekBackend: 'rapidocr' });
     const events: SetupStage[] = [];
     manager.on('setup', (event) => events.push(event));
     const stages = await manager.setup('deepseek');

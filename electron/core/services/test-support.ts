@@ -1,6 +1,7 @@
 /** Helpers shared by this folder's tests (not used by the app). */
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { DiscoveryHost } from './discovery.js';
 
 export const TINY_SERVER = fileURLToPath(new URL('../../../test/fixtures/services/tiny-server.mjs', import.meta.url));
 
@@ -27,3 +28,13 @@ export async function childProcesses(pattern: RegExp): Promise<string[]> {
     .filter(([, ppid, ...args]) => Number(ppid) === process.pid && pattern.test(args.join(' ')))
     .map(([pid]) => pid as string);
 }
+
+/** A Mac with nothing installed: no executables anywhere, no login shell answer. */
+export const NOTHING_INSTALLED: DiscoveryHost = {
+  platform: 'darwin',
+  env: { PATH: '/nowhere' },
+  homeDir: '/Users/nobody',
+  isExecutable: async () => false,
+  listDir: async () => [],
+  run: async () => ({ exitCode: 1, stdout: '', stderr: '', failed: false }),
+};
