@@ -11,10 +11,11 @@ import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import type { LaneConfig, RecognizeResult } from '../shared/domain.js';
 import { lowerBound } from '../electron/core/orchestrator/lower-bound.js';
 import { MemoryRunStore } from '../electron/core/orchestrator/memory-store.js';
-import { startRun } from '../electron/core/orchestrator/orchestrator.js';
+import { startRun, type SchedulerTuning } from '../electron/core/orchestrator/orchestrator.js';
 import { parseScenario, type Scenario } from '../electron/core/orchestrator/scenario.js';
 import { enginesOf, makeAds, simulatePolicy, type BenchPolicy } from './lib/schedule-sim.js';
 
@@ -26,8 +27,16 @@ const { values } = parseArgs({
     only: { type: 'string', multiple: true, default: [] },
     'overhead-ads': { type: 'string', default: '100000' },
     'skip-overhead': { type: 'boolean', default: false },
+    /** JSON of SchedulerTuning overrides, to try scheduler settings without code changes. */
+    tuning: { type: 'string', default: '{}' },
+    /** Comma-separated subset of policies to run. */
+    policies: { type: 'string' },
   },
 });
+
+const tuning = z.record(z.string(), z.unknown()).parse(JSON.parse(values.tuning)) as Partial<SchedulerTuning>;
+const selectedPolicies = values.policies ? new Set(values.policies.split(',')) : null;
+const wants = (policy: string): boolean => selectedPolicies === null || selectedPolicies.has(policy);
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BUILT_IN_ORDER = ['seed-profile', 'seed-profile-10k', 'flaky', 'cold-start', 'interference'];
@@ -82,7 +91,7 @@ async function main(): Promise<void> {
       let makespan = 0;
       let failed = 0;
       for (let seed = 1; seed <= seeds; seed++) {
-        const outcome = await simulatePolicy(scenario, policy, seed);
+        const outcome = await simulatePolicy(scenario, policy, seed, tuning);
         makespan += outcome.makespan_s;
         failed += outcome.failed;
       }
@@ -95,16 +104,18 @@ async function main(): Promise<void> {
       ...(engine ? { engine } : {}),
     });
     const policies: Record<string, PolicyResult> = {};
-    policies['seed-static-50-50'] = entry(await mean('seed-static-50-50'));
-    policies['seed-adaptive'] = entry(await mean('seed-adaptive'));
-    let best: { engine: string; value: { makespan_s: number; failed: number } } | null = null;
-    for (const engine of enginesOf(scenario)) {
-      const value = await mean(`single:${engine}`);
-      if (!best || value.makespan_s < best.value.makespan_s) best = { engine, value };
+    if (wants('seed-static-50-50')) policies['seed-static-50-50'] = entry(await mean('seed-static-50-50'));
+    if (wants('seed-adaptive')) policies['seed-adaptive'] = entry(await mean('seed-adaptive'));
+    if (wants('best-single')) {
+      let best: { engine: string; value: { makespan_s: number; failed: number } } | null = null;
+      for (const engine of enginesOf(scenario)) {
+        const value = await mean(`single:${engine}`);
+        if (!best || value.makespan_s < best.value.makespan_s) best = { engine, value };
+      }
+      policies['best-single'] = entry(best!.value, best!.engine);
     }
-    policies['best-single'] = entry(best!.value, best!.engine);
-    policies['ratio'] = entry(await mean('ratio'));
-    policies['auto'] = entry(await mean('auto'));
+    if (wants('ratio')) policies['ratio'] = entry(await mean('ratio'));
+    if (wants('auto')) policies['auto'] = entry(await mean('auto'));
     report.push({ name: scenario.name, ads: scenario.ads, seeds, lowerBound_s: round(bound.lowerBound_s), policies });
     printScenario(report.at(-1)!);
   }

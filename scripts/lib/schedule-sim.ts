@@ -7,7 +7,7 @@
 import type { Ad, AdResult, EngineKind } from '../../shared/domain.js';
 import { apportion } from '../../electron/core/orchestrator/quotas.js';
 import { MemoryRunStore } from '../../electron/core/orchestrator/memory-store.js';
-import { startRun, type StartRunOptions } from '../../electron/core/orchestrator/orchestrator.js';
+import { startRun, type SchedulerTuning, type StartRunOptions } from '../../electron/core/orchestrator/orchestrator.js';
 import { VirtualClock } from '../../electron/core/orchestrator/clock.js';
 import { SimulatedMac, seededRandom } from '../../electron/core/orchestrator/simulation.js';
 import type { Scenario } from '../../electron/core/orchestrator/scenario.js';
@@ -28,13 +28,13 @@ export function enginesOf(scenario: Scenario): EngineKind[] {
   return [...new Set(scenario.lanes.map((lane) => lane.engine))];
 }
 
-export async function simulatePolicy(scenario: Scenario, policy: BenchPolicy, seed: number): Promise<SimOutcome> {
+export async function simulatePolicy(scenario: Scenario, policy: BenchPolicy, seed: number, tuning: Partial<SchedulerTuning> = {}): Promise<SimOutcome> {
   const clock = new VirtualClock();
   const mac = new SimulatedMac(scenario, { clock, seed });
   const ads = makeAds(scenario.ads);
   const store = new MemoryRunStore();
   const random = seededRandom(seed * 31 + 17);
-  const base = (runId: string, runAds: Ad[]): Pick<StartRunOptions, 'runId' | 'ads' | 'store' | 'loadImage' | 'clock' | 'random' | 'maxAttempts'> => ({
+  const base = (runId: string, runAds: Ad[]): Pick<StartRunOptions, 'runId' | 'ads' | 'store' | 'loadImage' | 'clock' | 'random' | 'maxAttempts' | 'tuning'> => ({
     runId,
     ads: runAds,
     store,
@@ -42,6 +42,7 @@ export async function simulatePolicy(scenario: Scenario, policy: BenchPolicy, se
     clock,
     random,
     maxAttempts: scenario.maxAttempts,
+    tuning,
   });
   const engines = enginesOf(scenario);
   let done = 0;

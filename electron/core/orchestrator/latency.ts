@@ -29,6 +29,7 @@ export class LatencyEstimator {
   private readonly coldStart_s: number;
   private readonly recent: Float64Array;
   private count = 0;
+  private typical: number;
 
   constructor(options: LatencyEstimatorOptions) {
     this.logMean = Math.log(Math.max(options.prior_s, 1e-3));
@@ -36,6 +37,7 @@ export class LatencyEstimator {
     this.minAlpha = options.minAlpha ?? 0.1;
     this.coldStart_s = options.coldStart_s ?? 0;
     this.recent = new Float64Array(options.window ?? 256);
+    this.typical = Math.exp(this.logMean);
   }
 
   /** Number of observations so far. */
@@ -58,12 +60,12 @@ export class LatencyEstimator {
     const residual = Math.max(-limit, Math.min(limit, x - this.logMean));
     this.logMean += alpha * residual;
     this.spread += alpha * (Math.abs(residual) - this.spread);
+    this.typical = Math.exp(this.logMean);
   }
 
   /** Expected seconds for the lane's next call. */
   estimate(): number {
-    const typical = Math.exp(this.logMean);
-    return this.count === 0 ? typical + this.coldStart_s : typical;
+    return this.count === 0 ? this.typical + this.coldStart_s : this.typical;
   }
 
   /** Percentile (0..1) of the recent samples, or null before any. */
@@ -81,10 +83,12 @@ export class LogStats {
   n = 0;
   private mean = 0;
   private m2 = 0;
+  private sum = 0;
 
   add(seconds: number): void {
     const x = Math.log(Math.max(seconds, 1e-3));
     this.n++;
+    this.sum += seconds;
     const delta = x - this.mean;
     this.mean += delta / this.n;
     this.m2 += delta * (x - this.mean);
@@ -102,6 +106,65 @@ export class LogStats {
 
   get geometricMean_s(): number {
     return Math.exp(this.mean);
+  }
+
+  get mean_s(): number {
+    return this.n > 0 ? this.sum / this.n : 0;
+  }
+}
+
+export interface Slowdown {
+  /** Relative slowdown while other engines are busy: 0.4 means 40 % slower. */
+  excess: number;
+  /** Standard errors above zero. */
+  z: number;
+  /** Expected seconds per call alone and while sharing the machine. */
+  alone_s: number;
+  shared_s: number;
+}
+
+const MAX_OVERLAPPED_SAMPLES = 256;
+
+/**
+ * How much slower an engine is while other engines are busy. Calls that ran alone give the
+ * baseline; every other call, fully or partly overlapped, is evidence in proportion to its
+ * overlap (model: latency = alone × (1 + excess × overlap)), so a slowdown shows after the
+ * first few calls instead of waiting for fully overlapped ones. Least squares through 0.
+ */
+export class InterferenceStats {
+  readonly alone = new LogStats();
+  private readonly overlapped: Array<{ overlap: number; seconds: number }> = [];
+
+  /** `overlap`: the share (0..1) of the call during which another engine was busy. */
+  add(seconds: number, overlap: number): void {
+    if (overlap <= 0.1) {
+      this.alone.add(seconds);
+      return;
+    }
+    this.overlapped.push({ overlap: Math.min(1, overlap), seconds });
+    if (this.overlapped.length > MAX_OVERLAPPED_SAMPLES) this.overlapped.shift();
+  }
+
+  get overlappedCount(): number {
+    return this.overlapped.length;
+  }
+
+  estimate(minAlone: number, minOverlapped: number): Slowdown | null {
+    if (this.alone.n < minAlone || this.overlapped.length < minOverlapped) return null;
+    const alone_s = this.alone.mean_s;
+    let sumFR = 0;
+    let sumFF = 0;
+    let sumF = 0;
+    for (const { overlap, seconds } of this.overlapped) {
+      sumFR += overlap * (seconds / alone_s - 1);
+      sumFF += overlap * overlap;
+      sumF += overlap;
+    }
+    if (sumFF < 0.5) return null;
+    const excess = sumFR / sumFF;
+    const variance = this.alone.logVariance;
+    const se = Math.sqrt(variance / sumFF + (variance / this.alone.n) * (sumF / sumFF) ** 2);
+    return { excess, z: excess / se, alone_s, shared_s: alone_s * (1 + excess) };
   }
 }
 

@@ -1,61 +1,81 @@
 /**
  * The in-memory RunStore: what the tests and the benchmark use, and what the app uses until
  * the SQLite store is wired in. Same contract: results are idempotent per (run, ad, engine-or-null).
+ * Kept lean (one map entry per ad) because a run may hold 100 000 ads.
  */
 import type { AdResult, Attempt, RunStatus } from '../../../shared/domain.js';
 import type { RunStore } from './store.js';
 
-/** The key under which a result counts as "finished" for normal policies and for `compare`. */
-function resultKey(runId: string, creativeId: string, engine: string | null): string {
-  return `${runId}\u0000${creativeId}\u0000${engine ?? ''}`;
+interface RunRecords {
+  /** One result per ad, or one per engine in `compare`. */
+  results: Map<string, AdResult | AdResult[]>;
+  /** Attempts in order, as two parallel arrays (cheap to append to, 100 000 ads a run). */
+  attemptAds: string[];
+  attempts: Attempt[];
+  status: RunStatus | undefined;
 }
 
 export class MemoryRunStore implements RunStore {
-  private readonly results = new Map<string, AdResult>();
-  private readonly attempts = new Map<string, Attempt[]>();
-  private readonly statuses = new Map<string, RunStatus>();
+  private readonly runs = new Map<string, RunRecords>();
   /** How many times saveResult was called, duplicates included (tests check "exactly once"). */
   saveCalls = 0;
 
+  private run(runId: string): RunRecords {
+    let records = this.runs.get(runId);
+    if (!records) {
+      records = { results: new Map(), attemptAds: [], attempts: [], status: undefined };
+      this.runs.set(runId, records);
+    }
+    return records;
+  }
+
   isFinished(runId: string, creativeId: string, engine: string | null): boolean {
-    return this.results.has(resultKey(runId, creativeId, engine));
+    const entry = this.runs.get(runId)?.results.get(creativeId);
+    if (entry === undefined) return false;
+    if (engine === null) return true;
+    return Array.isArray(entry) ? entry.some((result) => result.engine === engine) : entry.engine === engine;
   }
 
   recordAttempt(runId: string, creativeId: string, attempt: Attempt): void {
-    const key = resultKey(runId, creativeId, null);
-    const list = this.attempts.get(key);
-    if (list) list.push(attempt);
-    else this.attempts.set(key, [attempt]);
+    const records = this.run(runId);
+    records.attemptAds.push(creativeId);
+    records.attempts.push(attempt);
   }
 
   saveResult(result: AdResult): void {
     this.saveCalls++;
-    const specific = resultKey(result.runId, result.creativeId, result.engine);
-    const any = resultKey(result.runId, result.creativeId, null);
-    if (this.results.has(specific) && this.results.has(any)) return;
-    // A result counts both for "this engine" (compare) and for "any engine" (other policies).
-    if (!this.results.has(specific)) this.results.set(specific, result);
-    if (!this.results.has(any)) this.results.set(any, result);
+    const results = this.run(result.runId).results;
+    const entry = results.get(result.creativeId);
+    if (entry === undefined) {
+      results.set(result.creativeId, result);
+      return;
+    }
+    const list = Array.isArray(entry) ? entry : [entry];
+    if (list.some((saved) => saved.engine === result.engine)) return;
+    list.push(result);
+    if (!Array.isArray(entry)) results.set(result.creativeId, list);
   }
 
   setRunStatus(runId: string, status: RunStatus): void {
-    this.statuses.set(runId, status);
+    this.run(runId).status = status;
   }
 
   runStatus(runId: string): RunStatus | undefined {
-    return this.statuses.get(runId);
+    return this.runs.get(runId)?.status;
   }
 
   attemptsOf(runId: string, creativeId: string): readonly Attempt[] {
-    return this.attempts.get(resultKey(runId, creativeId, null)) ?? [];
+    const records = this.runs.get(runId);
+    if (!records) return [];
+    return records.attempts.filter((_, index) => records.attemptAds[index] === creativeId);
   }
 
-  /** Every stored result of a run, one per (ad, engine) — the "any engine" aliases left out. */
+  /** Every stored result of a run, one per (ad, engine). */
   resultsOf(runId: string): AdResult[] {
     const out: AdResult[] = [];
-    for (const [key, result] of this.results) {
-      if (result.runId !== runId) continue;
-      if (key === resultKey(runId, result.creativeId, result.engine)) out.push(result);
+    for (const entry of this.runs.get(runId)?.results.values() ?? []) {
+      if (Array.isArray(entry)) out.push(...entry);
+      else out.push(entry);
     }
     return out;
   }

@@ -8,6 +8,7 @@
  * lanes at the end, learns latencies online and stops feeding an engine whose presence
  * slows the others down more than it contributes (GPU/memory interference on one Mac).
  */
+import { getEventListeners } from 'node:events';
 import type {
   Ad,
   AdResult,
@@ -26,7 +27,7 @@ import { EngineError, type Engine, type EngineErrorKind, type EngineImage } from
 import { CircuitBreaker, type CircuitBreakerOptions } from './breaker.js';
 import { realClock, type Clock, type Timer } from './clock.js';
 import { textAgreement } from './agreement.js';
-import { LatencyEstimator, LogStats, slowdownZ } from './latency.js';
+import { InterferenceStats, LatencyEstimator } from './latency.js';
 import { apportion, retryDelayMs } from './quotas.js';
 import type { RunStore } from './store.js';
 
@@ -84,11 +85,11 @@ export const DEFAULT_TUNING: SchedulerTuning = {
   retryMaxMs: 30_000,
   preferOtherLaneMs: 5_000,
   breaker: { threshold: 3, baseCooldownMs: 5_000, maxCooldownMs: 300_000 },
-  warmupAloneSamples: 4,
+  warmupAloneSamples: 8,
   warmupMaxMs: 20_000,
-  interferencePauseZ: 3,
+  interferencePauseZ: 2.5,
   interferenceReleaseZ: 1.5,
-  interferenceMinSamples: 3,
+  interferenceMinSamples: 2,
   backupFactor: 1.25,
   backupMarginMs: 500,
 };
@@ -207,6 +208,8 @@ class LaneRuntime {
   hold: string | null = null;
   /** Ratio group (engine kind or lane id). */
   group = '';
+  /** Controllers of calls that ended normally, reused: creating an AbortSignal costs more than a whole zero-latency call. */
+  private readonly spareControllers: AbortController[] = [];
 
   constructor(readonly input: OrchestratorLane, breaker: CircuitBreakerOptions) {
     this.id = input.config.id;
@@ -229,6 +232,17 @@ class LaneRuntime {
     return this.estimator.estimate() * 1000;
   }
 
+  takeController(): AbortController {
+    return this.spareControllers.pop() ?? new AbortController();
+  }
+
+  /** Only a controller nobody listens to any more is reused (an engine that left a listener keeps its own). */
+  returnController(controller: AbortController): void {
+    if (controller.signal.aborted || this.spareControllers.length >= this.workers * 2) return;
+    if (getEventListeners(controller.signal, 'abort').length > 0) return;
+    this.spareControllers.push(controller);
+  }
+
   /** Enabled, not dead: may take work now or later. */
   get alive(): boolean {
     return this.enabled && this.dead === null;
@@ -246,8 +260,7 @@ interface RatioGroup {
 interface EngineStats {
   inFlight: number;
   otherBusyMs: number;
-  alone: LogStats;
-  shared: LogStats;
+  interference: InterferenceStats;
 }
 
 interface PendingComparison {
@@ -255,7 +268,9 @@ interface PendingComparison {
   results: Comparison['results'];
 }
 
-const ABORTED = Symbol('aborted');
+function byEstimate(a: LaneRuntime, b: LaneRuntime): number {
+  return a.estimateMs() - b.estimateMs();
+}
 
 function errorKind(error: unknown): EngineErrorKind {
   if (error instanceof EngineError) return error.kind === 'aborted' ? 'transient' : error.kind;
@@ -265,25 +280,6 @@ function errorKind(error: unknown): EngineErrorKind {
 function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
-}
-
-/** Resolves with the promise's value, or with ABORTED as soon as the signal fires (engines that ignore signals cannot hold a slot). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | typeof ABORTED> {
-  if (signal.aborted) return Promise.resolve(ABORTED);
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => resolve(ABORTED);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 export class Orchestrator {
@@ -343,6 +339,7 @@ export class Orchestrator {
   private lastProgressAt = -Infinity;
   private readonly externalSignal: AbortSignal | undefined;
   private readonly onExternalAbort = (): void => this.cancel();
+  private readonly failBound = (error: unknown): void => this.fail(error);
 
   constructor(options: StartRunOptions) {
     this.options = options;
@@ -359,7 +356,7 @@ export class Orchestrator {
       if (this.lanesById.has(lane.id)) throw new Error(`duplicate lane id ${lane.id}`);
       this.lanesById.set(lane.id, lane);
       if (!this.engineStats.has(lane.engineKind)) {
-        this.engineStats.set(lane.engineKind, { inFlight: 0, otherBusyMs: 0, alone: new LogStats(), shared: new LogStats() });
+        this.engineStats.set(lane.engineKind, { inFlight: 0, otherBusyMs: 0, interference: new InterferenceStats() });
       }
     }
     if (options.onProgress) this.listeners.progress.add(options.onProgress);
@@ -535,7 +532,7 @@ export class Orchestrator {
       this.warmupEngine = null;
       this.notes.delete('warmup');
     }
-    const order = [...this.lanes].sort((a, b) => a.estimateMs() - b.estimateMs());
+    const order = this.lanes.slice().sort(byEstimate);
     for (const lane of order) {
       lane.hold = null;
       while (this.status === 'running' && lane.inFlight < lane.workers && this.canStart(lane, now)) {
@@ -565,7 +562,7 @@ export class Orchestrator {
   private warmupOver(now: number): boolean {
     const engine = this.warmupEngine!;
     if (now >= this.warmupUntil) return true;
-    if (this.engineStats.get(engine)!.alone.n >= this.tuning.warmupAloneSamples) return true;
+    if (this.engineStats.get(engine)!.interference.alone.n >= this.tuning.warmupAloneSamples) return true;
     // Nothing to measure with: do not hold the others back.
     return !this.lanes.some((lane) => lane.engineKind === engine && lane.alive && lane.breaker.allows(now));
   }
@@ -585,16 +582,11 @@ export class Orchestrator {
 
   private pickTask(lane: LaneRuntime, now: number): Task | null {
     const usesAdmission = this.policy === 'auto' || this.policy === 'single';
-    let admitted: boolean | null = null;
-    const admits = (): boolean => {
-      admitted ??= !usesAdmission || this.admits(lane, now);
-      return admitted;
-    };
     for (let i = 0; i < this.retries.length; i++) {
       const task = this.retries[i]!;
       if (task.notBefore > now || !this.eligible(task, lane)) continue;
       if (task.avoidLaneId === lane.id && now < task.notBefore + this.tuning.preferOtherLaneMs && this.otherLaneCouldTake(task, lane)) continue;
-      if (!admits()) return null;
+      if (usesAdmission && !this.admits(lane, now)) return null;
       this.retries.splice(i, 1);
       return task;
     }
@@ -602,7 +594,7 @@ export class Orchestrator {
     const queue = this.fresh.get(queueKey);
     if (!queue || queue.head >= queue.indices.length) return null;
     if (this.policy === 'ratio' && !this.takeRatioSlot(lane)) return null;
-    if (!admits()) return null;
+    if (usesAdmission && !this.admits(lane, now)) return null;
     const adIndex = queue.indices[queue.head++]!;
     const task: Task = {
       adIndex,
@@ -633,15 +625,17 @@ export class Orchestrator {
    */
   private admits(lane: LaneRuntime, now: number): boolean {
     const mine = lane.estimateMs();
-    const faster = this.lanes.filter((other) => other !== lane && this.feeding(other, now) && other.estimateMs() < mine * 0.98);
-    if (faster.length === 0) return true;
-    const queued = this.queuedCount();
+    const faster: LaneRuntime[] = [];
     let rate = 0;
     let slots = 0;
-    for (const other of faster) {
+    for (const other of this.lanes) {
+      if (other === lane || !this.feeding(other, now) || other.estimateMs() >= mine * 0.98) continue;
+      faster.push(other);
       rate += other.workers / other.estimateMs();
       slots += other.workers;
     }
+    if (faster.length === 0) return true;
+    const queued = this.queuedCount();
     // The fluid time is a lower bound of the faster lanes' finish: if even that is later, take the ad.
     if (mine <= queued / rate) return true;
     if (queued > 8 * slots) {
@@ -769,7 +763,7 @@ export class Orchestrator {
     const execution: Execution = {
       task,
       lane,
-      controller: new AbortController(),
+      controller: lane.takeController(),
       startedAt: now,
       settled: false,
       isBackup,
@@ -782,26 +776,26 @@ export class Orchestrator {
     stats.inFlight++;
     this.inFlightTotal++;
     task.running.push(execution);
-    this.execute(execution).catch((error: unknown) => this.fail(error));
+    this.execute(execution).catch(this.failBound);
     this.markDirty();
   }
 
+  /**
+   * One call. An execution that the scheduler aborts is settled at once (its slot is free
+   * again), so a late answer from an engine that ignores its signal is simply dropped.
+   */
   private async execute(execution: Execution): Promise<void> {
     const { signal } = execution.controller;
-    let outcome: RecognizeResult | typeof ABORTED;
+    let outcome: RecognizeResult;
     try {
-      outcome = await untilAborted(this.callEngine(execution, signal), signal);
+      const image = await this.options.loadImage(execution.task.ad, signal);
+      if (execution.settled) return;
+      outcome = await execution.lane.engine.recognize(image, signal);
     } catch (error) {
-      this.guard(() => this.onFailure(execution, error));
+      if (!execution.settled) this.onFailure(execution, error);
       return;
     }
-    if (outcome === ABORTED) return;
-    this.guard(() => this.onSuccess(execution, outcome));
-  }
-
-  private async callEngine(execution: Execution, signal: AbortSignal): Promise<RecognizeResult> {
-    const image = await this.options.loadImage(execution.task.ad, signal);
-    return execution.lane.engine.recognize(image, signal);
+    if (!execution.settled) this.onSuccess(execution, outcome);
   }
 
   /** Marks the execution over and frees its slot. */
@@ -846,14 +840,15 @@ export class Orchestrator {
     const lane = execution.lane;
     const stats = this.engineStats.get(lane.engineKind)!;
     this.settle(execution, now);
+    lane.returnController(execution.controller);
     const durationMs = now - execution.startedAt;
     lane.completedCalls++;
     lane.estimator.observe(durationMs / 1000, execution.cold);
-    if (!execution.cold && durationMs > 0) {
+    let measuredInterference = false;
+    if (!execution.cold && durationMs > 0 && this.engineStats.size > 1) {
       // Share of the call during which another engine was busy: ~0 alone, ~1 sharing the Mac.
-      const overlap = (stats.otherBusyMs - execution.otherBusyAtStart) / durationMs;
-      if (overlap <= 0.1) stats.alone.add(durationMs / 1000);
-      else if (overlap >= 0.9) stats.shared.add(durationMs / 1000);
+      stats.interference.add(durationMs / 1000, (stats.otherBusyMs - execution.otherBusyAtStart) / durationMs);
+      measuredInterference = true;
     }
     lane.breaker.onSuccess();
     lane.done++;
@@ -870,7 +865,7 @@ export class Orchestrator {
       blocks: result.blocks,
       durationMs,
     });
-    if (this.policy === 'auto') this.evaluateInterference(now);
+    if (this.policy === 'auto' && measuredInterference) this.evaluateInterference(now);
     this.schedule();
   }
 
@@ -879,6 +874,7 @@ export class Orchestrator {
     const now = this.clock.now();
     const lane = execution.lane;
     this.settle(execution, now);
+    lane.returnController(execution.controller);
     const kind = errorKind(error);
     const message = `${lane.label}: ${kind}: ${errorMessage(error)}`;
     lane.failedCalls++;
@@ -1033,25 +1029,23 @@ export class Orchestrator {
       let loss = 0;
       let strongest = 0;
       let victim: EngineKind | null = null;
+      let percent = 0;
       for (const [engine, stats] of this.engineStats) {
         if (engine === candidate) continue;
-        const { alone, shared } = stats;
-        if (alone.n < this.tuning.interferenceMinSamples || shared.n < this.tuning.interferenceMinSamples) continue;
-        const z = slowdownZ(shared, alone);
-        if (z < (paused ? this.tuning.interferenceReleaseZ : this.tuning.interferencePauseZ)) continue;
+        const slowdown = stats.interference.estimate(this.tuning.interferenceMinSamples, this.tuning.interferenceMinSamples);
+        if (!slowdown || slowdown.z < (paused ? this.tuning.interferenceReleaseZ : this.tuning.interferencePauseZ)) continue;
         const victims = this.lanes.filter((lane) => lane.engineKind === engine && this.feeding(lane, now));
         const workers = victims.reduce((sum, lane) => sum + lane.workers, 0);
-        loss += workers * (1 / alone.geometricMean_s - 1 / shared.geometricMean_s);
-        if (z > strongest) {
-          strongest = z;
+        loss += workers * (1 / slowdown.alone_s - 1 / slowdown.shared_s);
+        if (slowdown.z > strongest) {
+          strongest = slowdown.z;
           victim = engine;
+          percent = Math.round(slowdown.excess * 100);
         }
       }
       const gain = candidateLanes.reduce((sum, lane) => sum + lane.workers / lane.estimator.estimate(), 0);
       const shouldPause = victim !== null && loss > (paused ? 0.8 : 1) * gain;
       if (shouldPause && !paused) {
-        const slowdown = this.engineStats.get(victim!)!;
-        const percent = Math.round((slowdown.shared.geometricMean_s / slowdown.alone.geometricMean_s - 1) * 100);
         const reason = `${candidate} slows ${victim} by ${percent}%: the batch is faster without it`;
         this.notes.set(`interference:${candidate}`, `${candidate} paused: it slows ${victim} by ${percent}% and the batch is faster without it`);
         for (const lane of candidateLanes) {

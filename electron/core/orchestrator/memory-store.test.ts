@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import type { AdResult } from '../../../shared/domain.js';
+import { MemoryRunStore } from './memory-store.js';
+
+const result = (creativeId: string, engine: AdResult['engine'], text = 't'): AdResult => ({
+  runId: 'r',
+  creativeId,
+  status: 'done',
+  engine,
+  laneId: engine,
+  model: 'm',
+  text,
+  blocks: [],
+  durationMs: 1,
+  attempts: [],
+});
+
+describe('MemoryRunStore', () => {
+  it('keeps the first result per ad and says it is finished for any engine', () => {
+    const store = new MemoryRunStore();
+    expect(store.isFinished('r', 'a', null)).toBe(false);
+    store.saveResult(result('a', 'deepseek', 'first'));
+    store.saveResult(result('a', 'deepseek', 'second'));
+    expect(store.isFinished('r', 'a', null)).toBe(true);
+    expect(store.isFinished('r', 'a', 'deepseek')).toBe(true);
+    expect(store.isFinished('r', 'a', 'ollama')).toBe(false);
+    expect(store.isFinished('other-run', 'a', null)).toBe(false);
+    expect(store.resultsOf('r').map((r) => r.text)).toEqual(['first']);
+  });
+
+  it('keeps one result per engine for compare', () => {
+    const store = new MemoryRunStore();
+    store.saveResult(result('a', 'deepseek'));
+    store.saveResult(result('a', 'ollama'));
+    expect(store.isFinished('r', 'a', 'ollama')).toBe(true);
+    expect(store.resultsOf('r').map((r) => r.engine).sort()).toEqual(['deepseek', 'ollama']);
+  });
+
+  it('records attempts and run status', () => {
+    const store = new MemoryRunStore();
+    store.recordAttempt('r', 'a', { laneId: 'l', engine: 'deepseek', startedAt: 0, durationMs: 5, outcome: 'error', error: 'x' });
+    store.recordAttempt('r', 'b', { laneId: 'l', engine: 'deepseek', startedAt: 0, durationMs: 5, outcome: 'ok' });
+    store.setRunStatus('r', 'running');
+    expect(store.attemptsOf('r', 'a')).toHaveLength(1);
+    expect(store.runStatus('r')).toBe('running');
+  });
+});
