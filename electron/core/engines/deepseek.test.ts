@@ -1,19 +1,13 @@
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LaneConfig } from '../../../shared/domain.js';
+import { DEEPSEEK_VENV_PYTHON as VENV_PYTHON, startDeepSeekService, type StartedService } from '../../../scripts/lib/deepseek-service.js';
 import { createDeepSeekEngine, deepseekHealth, errorForStatus, parseDeepSeekSettings, type DeepSeekEngine } from './deepseek.js';
 import { EngineError, type EngineImage } from './types.js';
 
-const REPO = path.resolve(import.meta.dirname, '../../..');
-const VENV_PYTHON = path.join(REPO, 'scripts/deepseek/.venv/bin/python');
-const SERVER_SCRIPT = path.join(REPO, 'scripts/deepseek/server.py');
 
 function lane(endpoint: string, settings: LaneConfig['settings'] = {}): LaneConfig {
   return { id: 'deepseek-test', engine: 'deepseek', endpoint, workers: 2, enabled: true, settings };
@@ -205,40 +199,20 @@ if (!haveVenv && !process.env.CI) {
 }
 
 describe.runIf(haveVenv || process.env.CI)('against the real service (rapidocr backend)', () => {
-  let child: ChildProcessByStdio<null, Readable, Readable> | undefined;
+  let service: StartedService | undefined;
   let base = '';
   let engine: DeepSeekEngine;
 
   beforeAll(async () => {
     if (!haveVenv) throw new Error(`${VENV_PYTHON} is missing: CI must run \`npm run setup:python\` first.`);
-    const started = spawn(VENV_PYTHON, [SERVER_SCRIPT, '--host', '127.0.0.1', '--port', '0', '--backend', 'rapidocr', '--queue-size', '3'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child = started;
-    const stderr: string[] = [];
-    started.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
-    const lines = createInterface({ input: started.stdout });
-    base = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no READY line in 60 s: ${stderr.join('')}`)), 60_000);
-      started.once('exit', (code) => reject(new Error(`service exited with ${code}: ${stderr.join('')}`)));
-      lines.on('line', (line) => {
-        const match = /^READY port=(\d+) /.exec(line);
-        if (match) {
-          clearTimeout(timer);
-          resolve(`http://127.0.0.1:${match[1]}`);
-        } else if (line.startsWith('ERROR')) reject(new Error(line));
-      });
-    });
+    service = await startDeepSeekService({ backend: 'rapidocr', extraArgs: ['--queue-size', '3'] });
+    base = service.baseUrl;
     engine = createDeepSeekEngine({ ...lane(base), workers: 6 });
   }, 90_000);
 
   afterAll(async () => {
     await engine?.close?.();
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child?.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    expect(await service?.stop()).toBe(0);
   });
 
   it('health is ready on the CPU backend', async () => {

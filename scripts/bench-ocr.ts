@@ -1,0 +1,293 @@
+/**
+ * OCR benchmark for any engine, on a folder of images with ground truth:
+ *
+ *   npm run bench:ocr -- --engine deepseek --dataset ../shared/testdata/ads --out bench-results/ocr-deepseek.json
+ *     [--endpoint URL] [--model M] [--workers N] [--limit N] [--mode M] [--backend rapidocr|deepseek]
+ *
+ * DIR holds images and `ground_truth.json` (`[{ file, width, height, text, words }]`). The
+ * engine comes from createEngine, so every engine runs through the same code. For
+ * `--engine deepseek` without `--endpoint`, the script starts the Python service from its
+ * venv (rapidocr backend unless --backend says otherwise) and stops it at the end.
+ * Prints a table and writes `{ engine, backend, images, cer, wordF1, secondsPerImage, peakRssMb, perImage }`.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { EngineKind, type LaneConfig } from '../shared/domain.js';
+import { createEngine } from '../electron/core/engines/create.js';
+import { deepseekHealth } from '../electron/core/engines/deepseek.js';
+import { EngineError, type Engine, type EngineImage } from '../electron/core/engines/types.js';
+import { sniffImageMime } from '../electron/core/fetch/image-type.js';
+import { residentMemoryMb } from '../electron/core/services/proc-info.js';
+import { startDeepSeekService, type StartedService } from './lib/deepseek-service.js';
+import { scoreDataset, scoreImage, type ImageScore } from './lib/ocr-metrics.js';
+
+const GroundTruth = z.array(
+  z.object({
+    file: z.string().min(1),
+    width: z.number().int().positive().optional(),
+    height: z.number().int().positive().optional(),
+    text: z.string(),
+    words: z.array(z.object({ text: z.string() }).passthrough()).optional(),
+  }),
+);
+type GroundTruthEntry = z.infer<typeof GroundTruth>[number];
+
+const USAGE = 'usage: bench-ocr --engine <deepseek|ollama|embedded|openai|apple-vision> --dataset DIR --out FILE.json [--endpoint URL] [--model M] [--workers N] [--limit N] [--mode M] [--backend rapidocr|deepseek]';
+const MAX_OVERLOAD_RETRIES = 20;
+
+interface Options {
+  engine: EngineKind;
+  dataset: string;
+  out: string;
+  endpoint?: string;
+  model?: string;
+  workers: number;
+  limit?: number;
+  mode?: string;
+  backend: 'rapidocr' | 'deepseek';
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      engine: { type: 'string' },
+      dataset: { type: 'string' },
+      out: { type: 'string' },
+      endpoint: { type: 'string' },
+      model: { type: 'string' },
+      workers: { type: 'string' },
+      limit: { type: 'string' },
+      mode: { type: 'string' },
+      backend: { type: 'string' },
+    },
+    allowPositionals: false,
+  });
+  const engine = EngineKind.safeParse(values.engine);
+  if (!engine.success || !values.dataset || !values.out) throw new Error(USAGE);
+  const positiveInt = (name: string, value: string | undefined): number | undefined => {
+    if (value === undefined) return undefined;
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`--${name} must be a positive integer, got ${value}`);
+    return parsed;
+  };
+  const backend = values.backend ?? 'rapidocr';
+  if (backend !== 'rapidocr' && backend !== 'deepseek') throw new Error(`--backend must be rapidocr or deepseek, got ${backend}`);
+  return {
+    engine: engine.data,
+    dataset: path.resolve(values.dataset),
+    out: path.resolve(values.out),
+    endpoint: values.endpoint,
+    model: values.model,
+    workers: positiveInt('workers', values.workers) ?? 1,
+    limit: positiveInt('limit', values.limit),
+    mode: values.mode,
+    backend,
+  };
+}
+
+/** Peak resident memory of this process plus the service it started, sampled every 100 ms. */
+class RssSampler {
+  peakMb = 0;
+  private timer: NodeJS.Timeout | undefined;
+  constructor(private readonly childPid: number | undefined) {}
+  start(): void {
+    void this.sample();
+    this.timer = setInterval(() => void this.sample(), 100);
+  }
+  async sample(): Promise<void> {
+    const own = process.memoryUsage().rss / 1024 / 1024;
+    const child = this.childPid === undefined ? 0 : ((await residentMemoryMb(this.childPid)) ?? 0);
+    this.peakMb = Math.max(this.peakMb, own + child);
+  }
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+interface PerImage {
+  file: string;
+  seconds: number;
+  cer: number;
+  wordF1: number;
+  referenceChars: number;
+  text: string;
+  error?: string;
+}
+
+async function recognizeWithBackoff(engine: Engine, image: EngineImage): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return (await engine.recognize(image, AbortSignal.timeout(10 * 60_000))).text;
+    } catch (error) {
+      if (error instanceof EngineError && error.kind === 'overloaded' && attempt < MAX_OVERLOAD_RETRIES) {
+        await new Promise((resolve) => setTimeout(resolve, error.options.retryAfterMs ?? 1000));
+        continue;
+      }
+      throw error;
+    }
+  }
+}
+
+async function loadImage(dataset: string, entry: GroundTruthEntry): Promise<EngineImage> {
+  const bytes = new Uint8Array(await readFile(path.join(dataset, entry.file)));
+  const mime = sniffImageMime(bytes);
+  if (!mime) throw new EngineError('permanent', `${entry.file} is not an image`);
+  return { bytes, mime, width: entry.width, height: entry.height };
+}
+
+function pad(value: string | number, width: number): string {
+  return String(value).padEnd(width);
+}
+
+function printTable(report: Report, worst: PerImage[]): void {
+  const rows: [string, string][] = [
+    ['engine', report.engine],
+    ['backend', report.backend],
+    ['images', `${report.images} (${report.failed} failed)`],
+    ['workers', String(report.workers)],
+    ['CER (pooled)', report.cer.toFixed(3)],
+    ['CER (mean per image)', report.meanCer.toFixed(3)],
+    ['word F1 (pooled)', report.wordF1.toFixed(3)],
+    ['word F1 (mean per image)', report.meanWordF1.toFixed(3)],
+    ['s/image (wall / images)', report.secondsPerImage.toFixed(3)],
+    ['s/image (mean latency)', report.meanLatencySeconds.toFixed(3)],
+    ['peak RSS (MB)', report.peakRssMb.toFixed(0)],
+  ];
+  console.log('');
+  for (const [name, value] of rows) console.log(`${pad(name, 26)}${value}`);
+  console.log('\nworst images by CER:');
+  console.log(`${pad('file', 14)}${pad('CER', 8)}${pad('F1', 8)}${pad('s', 8)}text`);
+  for (const image of worst) {
+    const text = (image.error ? `ERROR ${image.error}` : image.text).replace(/\s+/g, ' ').slice(0, 60);
+    console.log(`${pad(image.file, 14)}${pad(image.cer.toFixed(2), 8)}${pad(image.wordF1.toFixed(2), 8)}${pad(image.seconds.toFixed(2), 8)}${text}`);
+  }
+}
+
+interface Report {
+  engine: EngineKind;
+  backend: string;
+  model: string | null;
+  endpoint: string | null;
+  dataset: string;
+  images: number;
+  failed: number;
+  workers: number;
+  cer: number;
+  wordF1: number;
+  meanCer: number;
+  meanWordF1: number;
+  secondsPerImage: number;
+  meanLatencySeconds: number;
+  wallSeconds: number;
+  peakRssMb: number;
+  machine: { cpus: number; platform: string; arch: string; node: string };
+  date: string;
+  perImage: PerImage[];
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const truth = GroundTruth.parse(JSON.parse(await readFile(path.join(options.dataset, 'ground_truth.json'), 'utf8')));
+  const entries = truth.slice(0, options.limit ?? truth.length);
+
+  let service: StartedService | undefined;
+  let endpoint = options.endpoint;
+  if (options.engine === 'deepseek' && !endpoint) {
+    console.log(`starting the OCR service (${options.backend} backend)…`);
+    service = await startDeepSeekService({ backend: options.backend, extraArgs: ['--queue-size', String(Math.max(8, options.workers * 2))] });
+    endpoint = service.baseUrl;
+    console.log(service.readyLine);
+  }
+  const sampler = new RssSampler(service?.pid);
+  sampler.start();
+  const lane: LaneConfig = {
+    id: `bench-${options.engine}`,
+    engine: options.engine,
+    workers: options.workers,
+    enabled: true,
+    ...(endpoint ? { endpoint } : {}),
+    ...(options.model ? { model: options.model } : {}),
+    ...(options.mode ? { settings: { mode: options.mode } } : {}),
+  };
+  let engine: Engine | undefined;
+  try {
+    engine = await createEngine(lane, { dataDir: path.join(os.tmpdir(), 'parallel-vision-bench') });
+    let backend = engine.label;
+    if (options.engine === 'deepseek' && endpoint) {
+      const health = await deepseekHealth(endpoint);
+      backend = `${health.backend} (${health.model}, ${health.device})`;
+    }
+    const results: (PerImage & { score: ImageScore })[] = new Array(entries.length);
+    let next = 0;
+    let finished = 0;
+    const started = performance.now();
+    const worker = async (): Promise<void> => {
+      for (let index = next++; index < entries.length; index = next++) {
+        const entry = entries[index]!;
+        const t0 = performance.now();
+        let text = '';
+        let error: string | undefined;
+        try {
+          text = await recognizeWithBackoff(engine!, await loadImage(options.dataset, entry));
+        } catch (caught) {
+          error = caught instanceof EngineError ? `${caught.kind}: ${caught.message}` : String(caught);
+        }
+        const score = scoreImage(entry.text, text);
+        results[index] = {
+          file: entry.file,
+          seconds: (performance.now() - t0) / 1000,
+          cer: score.cer,
+          wordF1: score.wordF1,
+          referenceChars: score.cerCounts.referenceChars,
+          text,
+          ...(error ? { error } : {}),
+          score,
+        };
+        finished++;
+        if (finished % 10 === 0 || finished === entries.length) process.stdout.write(`\r${finished}/${entries.length} images`);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(options.workers, entries.length) }, worker));
+    const wallSeconds = (performance.now() - started) / 1000;
+    await sampler.sample();
+    const totals = scoreDataset(results.map((r) => r.score));
+    const perImage: PerImage[] = results.map(({ score: _score, ...rest }) => rest);
+    const report: Report = {
+      engine: options.engine,
+      backend,
+      model: options.model ?? null,
+      endpoint: endpoint ?? null,
+      dataset: options.dataset,
+      images: entries.length,
+      failed: perImage.filter((r) => r.error).length,
+      workers: options.workers,
+      ...totals,
+      secondsPerImage: wallSeconds / Math.max(1, entries.length),
+      meanLatencySeconds: perImage.reduce((sum, r) => sum + r.seconds, 0) / Math.max(1, perImage.length),
+      wallSeconds,
+      peakRssMb: sampler.peakMb,
+      machine: { cpus: os.cpus().length, platform: process.platform, arch: process.arch, node: process.version },
+      date: new Date().toISOString(),
+      perImage,
+    };
+    const worst = [...perImage].sort((a, b) => b.cer - a.cer).slice(0, 10);
+    printTable(report, worst);
+    await mkdir(path.dirname(options.out), { recursive: true });
+    await writeFile(options.out, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`\nwrote ${options.out}`);
+  } finally {
+    sampler.stop();
+    await engine?.close?.();
+    if (service) await service.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exitCode = 1;
+});

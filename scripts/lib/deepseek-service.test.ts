@@ -1,0 +1,12 @@
+import { describe, expect, it } from 'vitest';
+import { parseReadyLine } from './deepseek-service.js';
+
+describe('parseReadyLine', () => {
+  it('reads the port of a READY line and nothing else', () => {
+    expect(parseReadyLine('READY port=41235 backend=rapidocr device=cpu model=rapidocr-onnxruntime/PP-OCRv4')).toEqual({ port: 41235 });
+    expect(parseReadyLine('READY port=8001')).toEqual({ port: 8001 });
+    expect(parseReadyLine('LISTENING port=8001')).toBeNull();
+    expect(parseReadyLine('READY port=80x')).toBeNull();
+    expect(parseReadyLine('ERROR port=8001 message="cannot bind"')).toBeNull();
+  });
+});

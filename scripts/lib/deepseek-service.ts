@@ -1,0 +1,86 @@
+/**
+ * Starts the Python OCR service (scripts/deepseek/server.py) on a free port for tests and
+ * benchmarks, and waits for its READY line. The app's own supervisor lives in
+ * electron/core/services; this is the small version for scripts.
+ */
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+
+export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+export const DEEPSEEK_VENV_PYTHON = path.join(REPO_ROOT, 'scripts/deepseek/.venv/bin/python');
+export const DEEPSEEK_SERVER_SCRIPT = path.join(REPO_ROOT, 'scripts/deepseek/server.py');
+
+export interface StartedService {
+  baseUrl: string;
+  pid: number;
+  /** The READY line, e.g. `READY port=41235 backend=rapidocr device=cpu model=…`. */
+  readyLine: string;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
+  stop(graceMs?: number): Promise<number | null>;
+}
+
+export interface StartOptions {
+  backend?: 'rapidocr' | 'deepseek';
+  python?: string;
+  extraArgs?: string[];
+  timeoutMs?: number;
+}
+
+/** Parses `READY port=N ...`; null for any other line. */
+export function parseReadyLine(line: string): { port: number } | null {
+  const match = /^READY port=(\d+)(\s|$)/.exec(line);
+  return match ? { port: Number(match[1]) } : null;
+}
+
+export async function startDeepSeekService(options: StartOptions = {}): Promise<StartedService> {
+  const python = options.python ?? DEEPSEEK_VENV_PYTHON;
+  if (!existsSync(python)) throw new Error(`${python} is missing: run \`npm run setup:python\` first.`);
+  const child: ChildProcessByStdio<null, Readable, Readable> = spawn(
+    python,
+    [DEEPSEEK_SERVER_SCRIPT, '--host', '127.0.0.1', '--port', '0', '--backend', options.backend ?? 'rapidocr', ...(options.extraArgs ?? [])],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const stderrTail: string[] = [];
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderrTail.push(chunk.toString());
+    if (stderrTail.length > 20) stderrTail.shift();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const lines = createInterface({ input: child.stdout });
+
+  const stop = async (graceMs = 10_000): Promise<number | null> => {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  };
+
+  try {
+    const readyLine = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no READY line within ${options.timeoutMs ?? 60_000} ms: ${stderrTail.join('')}`)), options.timeoutMs ?? 60_000);
+      void exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`the service exited (code ${code}) before READY: ${stderrTail.join('')}`));
+      });
+      lines.on('line', (line) => {
+        if (parseReadyLine(line)) {
+          clearTimeout(timer);
+          resolve(line);
+        } else if (line.startsWith('ERROR')) {
+          clearTimeout(timer);
+          reject(new Error(line));
+        }
+      });
+    });
+    const { port } = parseReadyLine(readyLine)!;
+    return { baseUrl: `http://127.0.0.1:${port}`, pid: child.pid!, readyLine, stop };
+  } catch (error) {
+    await stop(2_000);
+    throw error;
+  }
+}
