@@ -155,7 +155,7 @@ export async function runServicesCommand(args: string[], io: ServicesCommandIo =
         return await startForeground(manager, name as string, port, out, err, io.signal);
       case 'setup': {
         const unsubscribe = manager.on('setup', (stage) => {
-          const percent = stage.progress === null ? '' : ` ${Math.round(stage.progress * 100)}%`;
+          const percent = stage.progress === null || stage.message.includes('%') ? '' : ` ${Math.round(stage.progress * 100)}%`;
           out(`${stage.service} ${stage.stage}: ${stage.status}${percent} ${stage.message}\n`);
         });
         const logs = manager.on('log', ({ lines }) => err(lines.map((line) => `  ${line}\n`).join('')));

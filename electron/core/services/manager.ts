@@ -124,6 +124,7 @@ export function createServiceManager(options: ServiceManagerOptions): ServiceMan
   const inProcessFor = (name: string): ServiceInfo | undefined => inProcess.find((info) => info.name === name);
   const unknown = (name: string): Error => new Error(`unknown service "${name}" (known: deepseek, ollama, embedded, apple-vision)`);
 
+  // Never rejects: a failed first look leaves the services `stopped`, to be looked at again.
   const ready = (async () => {
     if (options.cleanupOrphans !== false) {
       const outcome = await pidFiles.cleanupOrphans().catch(() => null);
@@ -132,7 +133,9 @@ export function createServiceManager(options: ServiceManagerOptions): ServiceMan
       }
     }
     await Promise.all(Object.values(supervisors).map((supervisor) => supervisor.refresh()));
-  })();
+  })().catch((error: unknown) => {
+    emitter.emit('notice', { name: 'services', message: `could not look at the services: ${String(error)}` });
+  });
 
   const list = (): ServiceInfo[] => [supervisors.deepseek.info(), supervisors.ollama.info(), ...inProcess];
 
@@ -247,7 +250,7 @@ export function createServiceManager(options: ServiceManagerOptions): ServiceMan
       return emitter.on(event, listener);
     },
     async dispose() {
-      await ready.catch(() => undefined);
+      await ready;
       await Promise.all(Object.values(supervisors).map((supervisor) => supervisor.dispose()));
       emitter.removeAll();
     },
