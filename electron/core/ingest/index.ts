@@ -7,10 +7,10 @@ import { createHash } from 'node:crypto';
 import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parse as parseCsv } from 'csv-parse/sync';
 import type { Ad, RejectedRow } from '../../../shared/domain.js';
 import { hasImageExtension, sniffImageMime } from '../fetch/image-type.js';
 import { findFieldColumns, isKnownColumnName, looksLikeUrl, type FieldColumns } from './columns.js';
+import { readCsv } from './csv.js';
 import { decodeListBytes, stripBom } from './decode.js';
 import { delimiterOf, detectListFormat, type ListFormat } from './format.js';
 import { arrayElementLines } from './json-positions.js';
@@ -124,32 +124,21 @@ interface ParsedShape {
 }
 
 function parseDelimited(collector: AdCollector, text: string, format: 'csv' | 'tsv'): ParsedShape {
-  const firstLine = text.slice(0, Math.max(0, text.indexOf('\n')) || text.length);
+  const newline = text.indexOf('\n');
+  const firstLine = newline < 0 ? text : text.slice(0, newline);
   const delimiter = format === 'tsv' ? '\t' : delimiterOf(firstLine);
-  type Parsed = { record: string[]; info: { lines: number }; raw: string };
-  const records = parseCsv(text, {
-    delimiter,
-    info: true,
-    raw: true,
-    relax_quotes: true,
-    relax_column_count: true,
-    skip_empty_lines: true,
-    skip_records_with_error: true,
-    on_skip: (error: { lines?: number; message: string } | undefined, raw: string | undefined) => {
-      const endLine = error?.lines ?? 0;
-      collector.reject(startLineOf(endLine, raw ?? ''), `malformed ${format.toUpperCase()}: ${error?.message ?? 'unreadable row'}`, raw);
-    },
-  }) as unknown as Parsed[];
+  const { records, errors } = readCsv(text, delimiter);
+  for (const error of errors) collector.reject(error.line, `malformed ${format.toUpperCase()}: ${error.reason}`, error.raw);
   if (records.length === 0) return { columns: [], fieldColumns: NO_FIELDS };
 
-  const first = records[0]!.record.map((cell) => cell.trim());
+  const first = records[0]!.fields.map((cell) => cell.trim());
   const hasHeader = first.some(isKnownColumnName) || !first.some(looksLikeUrl);
   const columns = hasHeader ? uniqueColumnNames(first) : first.map((_, i) => `column_${i + 1}`);
   const dataRows = hasHeader ? records.slice(1) : records;
   const fieldColumns = findFieldColumns(columns);
   if (fieldColumns.url === null) {
     // No URL header: take the first column whose first value is a link.
-    const sample = dataRows[0]?.record ?? [];
+    const sample = dataRows[0]?.fields ?? [];
     const index = sample.findIndex((cell) => looksLikeUrl(cell));
     if (index >= 0) fieldColumns.url = columns[index] ?? null;
   }
@@ -157,28 +146,18 @@ function parseDelimited(collector: AdCollector, text: string, format: 'csv' | 't
   const idIndex = indexOf(fieldColumns.id);
   const urlIndex = indexOf(fieldColumns.url);
   const textIndex = indexOf(fieldColumns.text);
+  const extraIndexes = columns.map((_, index) => index).filter((index) => index !== idIndex && index !== urlIndex && index !== textIndex);
 
-  for (const { record, info, raw } of dataRows) {
-    const line = startLineOf(info.lines, raw);
-    if (record.length > columns.length && record.slice(columns.length).some((cell) => cell.trim() !== '')) {
-      collector.reject(line, `row has ${record.length} fields, the header has ${columns.length}`, raw);
+  for (const { fields, line, raw } of dataRows) {
+    if (fields.length > columns.length && fields.slice(columns.length).some((cell) => cell.trim() !== '')) {
+      collector.reject(line, `row has ${fields.length} fields, the header has ${columns.length}`, raw);
       continue;
     }
     const extra: Record<string, string> = {};
-    columns.forEach((column, index) => {
-      if (index !== idIndex && index !== urlIndex && index !== textIndex) extra[column] = record[index] ?? '';
-    });
-    collector.add(line, { id: record[idIndex], url: record[urlIndex], text: record[textIndex], extra }, raw);
+    for (const index of extraIndexes) extra[columns[index]!] = fields[index] ?? '';
+    collector.add(line, { id: fields[idIndex], url: fields[urlIndex], text: fields[textIndex], extra }, raw);
   }
   return { columns, fieldColumns };
-}
-
-/** csv-parse reports the line a record ends on; a quoted field may span several lines. */
-function startLineOf(endLine: number, raw: string): number {
-  const body = raw.replace(/^[\r\n]+/, '').replace(/[\r\n]+$/, '');
-  let newlines = 0;
-  for (let i = 0; i < body.length; i++) if (body.charCodeAt(i) === 10) newlines++;
-  return Math.max(1, endLine - newlines);
 }
 
 function uniqueColumnNames(header: string[]): string[] {
