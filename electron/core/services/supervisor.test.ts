@@ -205,3 +205,30 @@ describe('ServiceSupervisor with a tiny server', () => {
     expect(await supervisor.start()).toMatchObject({ ok: false, reason: 'install it with brew install tiny' });
   });
 });
+
+describe('ServiceSupervisor stop and start racing', () => {
+  it('a start asked while stopping waits for the stop, then starts', async () => {
+    const { supervisor } = await supervise();
+    await supervisor.start();
+    const firstPid = supervisor.pid;
+    const stopping = supervisor.stop();
+    expect(supervisor.info().state.type).toBe('stopping');
+    const restarted = await supervisor.start();
+    await stopping;
+    expect(restarted.ok).toBe(true);
+    expect(supervisor.pid).not.toBe(firstPid);
+    expect(isProcessAlive(firstPid as number)).toBe(false);
+  });
+
+  it('a stop during the start kills the child and ends stopped', async () => {
+    const { supervisor } = await supervise(() => ['--delay', '2000']);
+    const starting = supervisor.start();
+    await waitUntil(() => supervisor.pid !== null, 3000, 'spawn');
+    const pid = supervisor.pid as number;
+    await supervisor.stop();
+    const outcome = await starting;
+    expect(outcome.ok).toBe(false);
+    expect(supervisor.info().state.type).toBe('stopped');
+    expect(isProcessAlive(pid)).toBe(false);
+  });
+});

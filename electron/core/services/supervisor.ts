@@ -227,7 +227,11 @@ export class ServiceSupervisor {
     }
     const current = this.state.type;
     if (current === 'ready' || current === 'external' || current === 'degraded') return { ok: true, info: this.info() };
-    if (current === 'starting' || current === 'stopping') return this.outcome(await this.nextSettled());
+    if (current === 'starting') return this.outcome(await this.nextSettled());
+    if (current === 'stopping') {
+      await this.nextSettled();
+      return this.start(options);
+    }
     this.generation += 1;
     this.budget.reset();
     const port = this.port;
@@ -452,7 +456,8 @@ export class ServiceSupervisor {
   }
 
   private async stopChild(running: RunningChild): Promise<void> {
-    await stopGroup(running.child.pid, { graceMs: this.options.stopGraceMs ?? 5000 });
+    // 4 s, so that quitting stops everything within 5 s even when a child ignores SIGTERM.
+    await stopGroup(running.child.pid, { graceMs: this.options.stopGraceMs ?? 4000 });
     await Promise.race([running.child.exited, new Promise((resolve) => setTimeout(resolve, 1000))]);
     await this.options.pidFiles.remove(this.spec.name).catch(() => undefined);
   }
