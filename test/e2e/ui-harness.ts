@@ -1,20 +1,34 @@
 /**
- * Helpers for the UI's browser tests: the fake-backend harness page served by Vite's dev
- * server (in-process, so nothing is left running), and page actions shared by the tests.
+ * Helpers for the UI's browser tests: the fake-backend harness page (built and served
+ * in-process, so nothing is left running), and page actions shared by the tests.
  */
 import type { Page } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { build, preview } from 'vite';
 
+/**
+ * The harness page as a production build (what users run; React's dev checks would
+ * dominate any timing), served by `vite preview` on 127.0.0.1.
+ */
 export async function startHarnessServer(): Promise<{ url: string; close(): Promise<void> }> {
-  const server: ViteDevServer = await createServer({
+  const outDir = mkdtempSync(path.join(tmpdir(), 'pv-ui-harness-'));
+  await build({
     configFile: 'vite.config.ts',
     logLevel: 'warn',
-    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
+    build: { outDir, emptyOutDir: true, sourcemap: false, rollupOptions: { input: { harness: path.resolve('renderer/test/harness.html') } } },
   });
-  await server.listen();
-  const address = server.httpServer?.address();
-  if (!address || typeof address === 'string') throw new Error('vite dev server has no port');
-  return { url: `http://127.0.0.1:${address.port}/test/harness.html`, close: () => server.close() };
+  const server = await preview({ configFile: 'vite.config.ts', logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: false } });
+  const address = server.httpServer.address();
+  if (!address || typeof address === 'string') throw new Error('vite preview has no port');
+  return {
+    url: `http://127.0.0.1:${address.port}/test/harness.html`,
+    async close() {
+      await server.close();
+      rmSync(outDir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** A CSV of `count` ads plus one row the importer must reject. */
@@ -62,18 +76,18 @@ export async function scrollResultsAndTimeFrames(page: Page, steps = 240): Promi
     const scroller = document.querySelector<HTMLElement>('[data-testid="results-scroll"]');
     if (!scroller) throw new Error('no results table');
     const frames: number[] = [];
-    const nextFrame = () => new Promise<number>((resolve) => requestAnimationFrame(resolve));
-    let last = await nextFrame();
+    // No named helpers in here: tsx would wrap them in a __name() the page does not have.
+    let last = await new Promise<number>((resolve) => requestAnimationFrame(resolve));
     const max = scroller.scrollHeight - scroller.clientHeight;
     for (let i = 1; i <= steps; i++) {
       scroller.scrollTop = (max * i) / steps;
-      const now = await nextFrame();
+      const now = await new Promise<number>((resolve) => requestAnimationFrame(resolve));
       frames.push(now - last);
       last = now;
     }
     // Let the last pages arrive.
     for (let i = 0; i < 20; i++) {
-      const now = await nextFrame();
+      const now = await new Promise<number>((resolve) => requestAnimationFrame(resolve));
       frames.push(now - last);
       last = now;
     }

@@ -9,6 +9,11 @@ import { useResults, type SortKey } from './state.js';
 
 export const ROW_HEIGHT = 34;
 const PAGE_SIZE = 200;
+/**
+ * Rows are keyed by slot, not by index, so scrolling reuses the same DOM nodes and only
+ * their text changes (no unmount/mount of every row on a fast scroll).
+ */
+const SLOTS = 128;
 /** While results stream in, visible rows refresh at most this often. */
 const REFRESH_MS = 400;
 
@@ -43,7 +48,7 @@ export function ResultsTable({ runId }: { runId: string }) {
     count: total ?? 0,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
-    overscan: 12,
+    overscan: 8,
     initialRect: { width: 800, height: 600 },
   });
 
@@ -160,7 +165,7 @@ export function ResultsTable({ runId }: { runId: string }) {
             const isSelected = row != null && row.creativeId === selected;
             return (
               <div
-                key={item.key}
+                key={item.index % Math.max(SLOTS, items.length + 1)}
                 role="row"
                 aria-rowindex={item.index + 2}
                 aria-selected={isSelected}
@@ -193,7 +198,7 @@ export function ResultsTable({ runId }: { runId: string }) {
                     </div>
                   </>
                 ) : (
-                  <div role="cell" className="h-3 w-full animate-pulse rounded bg-zinc-100 dark:bg-zinc-800" />
+                  <div role="cell" className="h-3 w-full rounded bg-zinc-100 dark:bg-zinc-800" />
                 )}
               </div>
             );
