@@ -1,0 +1,544 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Ad, AdResult, EngineKind, LaneConfig, Policy, RecognizeResult, RunProgress, Split } from '../../../shared/domain.js';
+import { EngineError, type Engine } from '../engines/types.js';
+import { apportion } from './quotas.js';
+import { realClock, VirtualClock } from './clock.js';
+import { MemoryRunStore } from './memory-store.js';
+import { startRun, type Comparison, type Orchestrator, type OrchestratorLane, type StartRunOptions } from './orchestrator.js';
+import { parseScenario, type ScenarioInput } from './scenario.js';
+import { SimulatedMac, seededRandom } from './simulation.js';
+
+const makeAds = (count: number): Ad[] => Array.from({ length: count }, (_, i) => ({ creativeId: `ad-${i}`, imageUrl: `sim://${i}` }));
+const nextMacrotask = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+interface SimRun {
+  run: Orchestrator;
+  clock: VirtualClock;
+  mac: SimulatedMac;
+  store: MemoryRunStore;
+  results: AdResult[];
+  /** Creative ids each engine call was made for, in order. */
+  calls: string[];
+}
+
+function simRun(
+  input: ScenarioInput,
+  options: Partial<StartRunOptions> & { seed?: number; store?: MemoryRunStore; clock?: VirtualClock; lanes?: OrchestratorLane[] } = {},
+): SimRun {
+  const scenario = parseScenario(input);
+  const clock = options.clock ?? new VirtualClock();
+  const seed = options.seed ?? 1;
+  const mac = new SimulatedMac(scenario, { clock, seed });
+  const store = options.store ?? new MemoryRunStore();
+  const results: AdResult[] = [];
+  const calls: string[] = [];
+  const lanes = (options.lanes ?? mac.orchestratorLanes()).map((lane) => ({
+    ...lane,
+    engine: {
+      ...lane.engine,
+      recognize: (image: Parameters<Engine['recognize']>[0], signal: AbortSignal) => {
+        calls.push(new TextDecoder().decode(image.bytes));
+        return lane.engine.recognize(image, signal);
+      },
+    },
+  }));
+  const run = startRun({
+    runId: 'run',
+    ads: makeAds(scenario.ads),
+    store,
+    loadImage: mac.loadImage,
+    clock,
+    random: seededRandom(seed + 99),
+    maxAttempts: scenario.maxAttempts,
+    ...options,
+    lanes,
+    onResult: (result) => {
+      results.push(result);
+      options.onResult?.(result);
+    },
+  });
+  return { run, clock, mac, store, results, calls };
+}
+
+const ENGINES = ['deepseek', 'ollama', 'embedded'] as const;
+
+const laneArb = fc.record({
+  engine: fc.constantFrom(...ENGINES),
+  workers: fc.integer({ min: 1, max: 4 }),
+  latency: fc.oneof(
+    fc.record({ min: fc.integer({ min: 1, max: 50 }), span: fc.integer({ min: 0, max: 600 }) }).map(({ min, span }) => ({ dist: 'uniform' as const, min_s: min / 10, max_s: (min + span) / 10 })),
+    fc.record({ median: fc.integer({ min: 1, max: 600 }), sigma: fc.integer({ min: 0, max: 10 }) }).map(({ median, sigma }) => ({ dist: 'lognormal' as const, median_s: median / 10, sigma: sigma / 10 })),
+  ),
+  failureRate: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 40 }).map((p) => p / 100)),
+  coldStart_s: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 30 })),
+  dieAtFraction: fc.option(fc.integer({ min: 0, max: 100 }).map((p) => p / 100), { nil: undefined }),
+  slowdownWhileBusy: fc.option(fc.record({ engine: fc.constantFrom(...ENGINES), factor: fc.integer({ min: 10, max: 30 }).map((f) => f / 10) }), { nil: undefined }),
+});
+
+const scenarioArb = fc.record({
+  name: fc.constant('prop'),
+  ads: fc.integer({ min: 1, max: 40 }),
+  maxAttempts: fc.integer({ min: 1, max: 4 }),
+  lanes: fc.array(laneArb, { minLength: 1, maxLength: 3 }),
+});
+
+const policyArb = fc.constantFrom<Policy>('auto', 'ratio', 'single', 'compare');
+
+function enginesOf(input: ScenarioInput): EngineKind[] {
+  return [...new Set(input.lanes.map((lane) => lane.engine))];
+}
+
+describe('Orchestrator: properties', () => {
+  it('every ad ends exactly once (once per engine in compare), with reasons when it fails, and no lane exceeds its workers', async () => {
+    await fc.assert(
+      fc.asyncProperty(scenarioArb, policyArb, fc.integer({ min: 1, max: 1000 }), async (input, policy, seed) => {
+        const sim = simRun(input, { policy, seed });
+        const summary = await sim.clock.runUntil(sim.run.done);
+        await nextMacrotask();
+        const engines = enginesOf(input);
+        const perAd = policy === 'compare' ? engines.length : 1;
+        expect(summary.status).toBe('finished');
+        expect(summary.total).toBe(input.ads * perAd);
+        expect(summary.done + summary.failed).toBe(summary.total);
+        expect(sim.results).toHaveLength(input.ads * perAd);
+        expect(sim.store.saveCalls).toBe(input.ads * perAd);
+        const keys = new Set(sim.results.map((result) => `${result.creativeId}/${policy === 'compare' ? result.engine : ''}`));
+        expect(keys.size).toBe(input.ads * perAd);
+        for (const result of sim.results) {
+          if (result.status === 'failed') {
+            expect(result.error).toBeTruthy();
+            const errors = result.attempts.filter((attempt) => attempt.outcome === 'error');
+            expect(errors.length).toBeGreaterThanOrEqual(1);
+            expect(errors.length).toBeLessThanOrEqual((input.maxAttempts ?? 3) + 2);
+          } else {
+            expect(result.text).toBe(`text of ${result.creativeId}`);
+            if (policy === 'single') expect(result.engine).toBe(summary.lanes.find((lane) => lane.done > 0)?.engine);
+          }
+        }
+        for (const lane of sim.mac.lanes) {
+          expect(lane.maxActive).toBeLessThanOrEqual(lane.config.workers);
+          expect(lane.active).toBe(0);
+        }
+        expect(sim.run.progress().inFlight).toBe(0);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('ratio gives each engine its share of the ads, ±1', async () => {
+    const healthyLane = laneArb.map((lane) => ({ ...lane, failureRate: 0, dieAtFraction: undefined }));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 60 }),
+        fc.array(healthyLane, { minLength: 1, maxLength: 4 }),
+        fc.array(fc.integer({ min: 0, max: 10 }), { minLength: 3, maxLength: 3 }),
+        async (ads, lanes, weights) => {
+          const input: ScenarioInput = { name: 'ratio', ads, lanes };
+          const engines = enginesOf(input);
+          const split: Split = Object.fromEntries(ENGINES.map((engine, i) => [engine, weights[i]! / 10]));
+          const sim = simRun(input, { policy: 'ratio', split });
+          await sim.clock.runUntil(sim.run.done);
+          const expected = apportion(ads, engines.map((engine) => split[engine]!));
+          engines.forEach((engine, i) => {
+            const done = sim.results.filter((result) => result.engine === engine).length;
+            expect(Math.abs(done - expected[i]!)).toBeLessThanOrEqual(1);
+          });
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('cancel leaves no work in flight and keeps every finished result', async () => {
+    await fc.assert(
+      fc.asyncProperty(scenarioArb, policyArb, fc.integer({ min: 0, max: 300_000 }), async (input, policy, cancelAtMs) => {
+        const sim = simRun(input, { policy });
+        sim.clock.setTimer(cancelAtMs, () => sim.run.cancel());
+        const summary = await sim.clock.runUntil(sim.run.done);
+        await nextMacrotask();
+        expect(sim.run.progress().inFlight).toBe(0);
+        for (const lane of sim.mac.lanes) expect(lane.active).toBe(0);
+        expect(sim.store.resultsOf('run')).toHaveLength(summary.done + summary.failed);
+        expect(sim.store.resultsOf('run')).toHaveLength(sim.results.length);
+        expect(sim.store.runStatus('run')).toBe(summary.status);
+        if (summary.status === 'cancelled') expect(sim.clock.now()).toBe(cancelAtMs);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('a resumed run does not run finished ads again, and ends with every ad once', async () => {
+    await fc.assert(
+      fc.asyncProperty(scenarioArb, fc.constantFrom<Policy>('auto', 'ratio', 'compare'), fc.integer({ min: 0, max: 200_000 }), async (input, policy, cancelAtMs) => {
+        const store = new MemoryRunStore();
+        const first = simRun(input, { policy, store, seed: 1 });
+        first.clock.setTimer(cancelAtMs, () => first.run.cancel());
+        await first.clock.runUntil(first.run.done);
+        const finishedBefore = new Set(store.resultsOf('run').map((result) => `${result.creativeId}/${policy === 'compare' ? result.engine : ''}`));
+        const second = simRun(input, { policy, store, seed: 2 });
+        const summary = await second.clock.runUntil(second.run.done);
+        expect(summary.status).toBe('finished');
+        expect(summary.skipped).toBe(finishedBefore.size);
+        for (const result of second.results) {
+          expect(finishedBefore.has(`${result.creativeId}/${policy === 'compare' ? result.engine : ''}`)).toBe(false);
+        }
+        if (policy !== 'compare') for (const id of second.calls) expect(finishedBefore.has(`${id}/`)).toBe(false);
+        const perAd = policy === 'compare' ? enginesOf(input).length : 1;
+        expect(store.resultsOf('run')).toHaveLength(input.ads * perAd);
+        expect(store.saveCalls).toBe(input.ads * perAd);
+      }),
+      { numRuns: 50 },
+    );
+  });
+});
+
+const seedProfile: ScenarioInput = {
+  name: 'seed',
+  ads: 100,
+  lanes: [
+    { engine: 'deepseek', workers: 2, latency: { dist: 'uniform', min_s: 3, max_s: 5 } },
+    { engine: 'ollama', workers: 2, latency: { dist: 'uniform', min_s: 45, max_s: 90 } },
+  ],
+};
+
+describe('Orchestrator: auto', () => {
+  it('keeps both engines busy and ends close to the lower bound on the seed profile', async () => {
+    const sim = simRun(seedProfile, { policy: 'auto' });
+    const summary = await sim.clock.runUntil(sim.run.done);
+    expect(summary.done).toBe(100);
+    const ollama = summary.lanes.find((lane) => lane.engine === 'ollama')!;
+    expect(ollama.done).toBeGreaterThan(0);
+    // The fluid bound is 188.8 s; 50/50 would take ~1690 s.
+    expect(sim.clock.now() / 1000).toBeLessThan(188.8 * 1.1);
+  });
+
+  it('backs a straggler up on the idle fast lane; the first result wins and the other call is aborted', async () => {
+    const sim = simRun(
+      {
+        name: 'straggler',
+        ads: 200,
+        lanes: [
+          { engine: 'deepseek', workers: 1, latency: { dist: 'fixed', value_s: 1 } },
+          { engine: 'ollama', workers: 1, latency: { dist: 'fixed', value_s: 100 } },
+        ],
+      },
+      { policy: 'auto' },
+    );
+    const summary = await sim.clock.runUntil(sim.run.done);
+    expect(summary.done).toBe(200);
+    const backedUp = sim.results.filter((result) => result.attempts.some((attempt) => attempt.outcome === 'aborted' && attempt.error?.startsWith('superseded')));
+    expect(backedUp.length).toBeGreaterThan(0);
+    expect(sim.results).toHaveLength(200);
+    expect(sim.mac.laneById('ollama-1')!.aborted).toBeGreaterThan(0);
+    expect(summary.notes.some((note) => note.includes('backing up'))).toBe(true);
+    // Without the backup the batch would wait for the slow lane's last call.
+    expect(sim.clock.now() / 1000).toBeLessThan(205);
+  });
+
+  it('stops feeding an engine that slows the faster one down, and says so', async () => {
+    const progress: RunProgress[] = [];
+    const sim = simRun(
+      {
+        ...seedProfile,
+        lanes: [{ ...seedProfile.lanes[0]!, slowdownWhileBusy: { engine: 'ollama', factor: 1.4 } }, seedProfile.lanes[1]!],
+      },
+      { policy: 'auto', onProgress: (p) => progress.push(p) },
+    );
+    const summary = await sim.clock.runUntil(sim.run.done);
+    expect(summary.notes.some((note) => /ollama paused: it slows deepseek/.test(note))).toBe(true);
+    expect(progress.some((p) => p.lanes.some((lane) => lane.engine === 'ollama' && lane.state.type === 'paused-by-scheduler'))).toBe(true);
+    expect(sim.clock.now() / 1000).toBeLessThan(200 * 1.1);
+  });
+
+  it('does not pause an engine that does not interfere', async () => {
+    for (const seed of [1, 2, 3]) {
+      const sim = simRun(seedProfile, { policy: 'auto', seed });
+      const summary = await sim.clock.runUntil(sim.run.done);
+      expect(summary.notes.some((note) => note.includes('paused'))).toBe(false);
+    }
+  });
+});
+
+describe('Orchestrator: failures', () => {
+  const twoLanes: ScenarioInput = {
+    name: 'two',
+    ads: 20,
+    lanes: [
+      { engine: 'deepseek', workers: 2, latency: { dist: 'fixed', value_s: 1 } },
+      { engine: 'embedded', workers: 2, latency: { dist: 'fixed', value_s: 1 } },
+    ],
+  };
+
+  it('fails a bad image at once, without retries, and goes on', async () => {
+    const scenario = parseScenario(twoLanes);
+    const clock = new VirtualClock();
+    const mac = new SimulatedMac(scenario, { clock, seed: 1 });
+    let loads = 0;
+    const sim = simRun(twoLanes, {
+      clock,
+      lanes: mac.orchestratorLanes(),
+      loadImage: (ad) => {
+        loads++;
+        if (ad.creativeId === 'ad-3') return Promise.reject(new EngineError('permanent', 'not an image (text/html)'));
+        return mac.loadImage(ad);
+      },
+    });
+    const summary = await clock.runUntil(sim.run.done);
+    expect(summary.failed).toBe(1);
+    expect(summary.done).toBe(19);
+    const failed = sim.results.find((result) => result.status === 'failed')!;
+    expect(failed.creativeId).toBe('ad-3');
+    expect(failed.attempts).toHaveLength(1);
+    expect(failed.error).toContain('permanent: not an image');
+    expect(loads).toBe(20);
+  });
+
+  it('retries a transient image error with backoff, on the other lane when it can', async () => {
+    const scenario = parseScenario(twoLanes);
+    const clock = new VirtualClock();
+    const mac = new SimulatedMac(scenario, { clock, seed: 1 });
+    let failedOnce = false;
+    const sim = simRun(twoLanes, {
+      clock,
+      lanes: mac.orchestratorLanes(),
+      policy: 'ratio',
+      loadImage: (ad) => {
+        if (ad.creativeId === 'ad-0' && !failedOnce) {
+          failedOnce = true;
+          return Promise.reject(new EngineError('transient', 'connection reset'));
+        }
+        return mac.loadImage(ad);
+      },
+    });
+    const summary = await clock.runUntil(sim.run.done);
+    expect(summary.done).toBe(20);
+    const retried = sim.results.find((result) => result.creativeId === 'ad-0')!;
+    expect(retried.attempts.map((attempt) => attempt.outcome)).toEqual(['error', 'ok']);
+    expect(retried.attempts[1]!.laneId).not.toBe(retried.attempts[0]!.laneId);
+    expect(retried.attempts[1]!.startedAt - retried.attempts[0]!.startedAt).toBeGreaterThanOrEqual(500);
+  });
+
+  it('records an ad that exhausts its attempts as failed with every reason', async () => {
+    const sim = simRun(
+      { name: 'broken', ads: 3, maxAttempts: 3, lanes: [{ engine: 'deepseek', workers: 1, latency: { dist: 'fixed', value_s: 1 }, failureRate: 0.95 }] },
+      { policy: 'auto', seed: 5 },
+    );
+    const summary = await sim.clock.runUntil(sim.run.done);
+    expect(summary.failed).toBeGreaterThan(0);
+    const failed = sim.results.find((result) => result.status === 'failed')!;
+    expect(failed.attempts.filter((attempt) => attempt.outcome === 'error')).toHaveLength(3);
+    expect(failed.error!.split(' | ')).toHaveLength(3);
+  });
+
+  it('cools a failing lane down and moves its work to the healthy lane', async () => {
+    const progress: RunProgress[] = [];
+    const sim = simRun(
+      {
+        name: 'dying',
+        ads: 60,
+        lanes: [
+          { id: 'good', engine: 'deepseek', workers: 2, latency: { dist: 'fixed', value_s: 1 } },
+          { id: 'bad', engine: 'deepseek', workers: 2, latency: { dist: 'fixed', value_s: 1 }, dieAtFraction: 0.2 },
+        ],
+      },
+      { policy: 'auto', onProgress: (p) => progress.push(p) },
+    );
+    const summary = await sim.clock.runUntil(sim.run.done);
+    expect(summary.done).toBe(60);
+    expect(progress.some((p) => p.lanes.some((lane) => lane.laneId === 'bad' && lane.state.type === 'cooling-down'))).toBe(true);
+    // After the breaker opens, the dead lane only sees rare half-open probes.
+    expect(summary.lanes.find((lane) => lane.laneId === 'bad')!.failedCalls).toBeLessThan(10);
+  });
+
+  it('a misconfigured lane stops taking work; with no lane left the remaining ads fail with a reason', async () => {
+    const config: LaneConfig = { id: 'broken', engine: 'ollama', workers: 2, enabled: true };
+    const engine: Engine = { kind: 'ollama', label: 'broken', recognize: () => Promise.reject(new EngineError('config', 'model llava is not pulled')) };
+    const results: AdResult[] = [];
+    const run = startRun({
+      runId: 'r',
+      ads: makeAds(5),
+      lanes: [{ config, engine }],
+      store: new MemoryRunStore(),
+      loadImage: () => Promise.resolve({ bytes: new Uint8Array(1), mime: 'image/png' }),
+      onResult: (result) => results.push(result),
+    });
+    const summary = await run.done;
+    expect(summary.failed).toBe(5);
+    expect(run.progress().lanes[0]!.state).toEqual({ type: 'dead', reason: 'model llava is not pulled' });
+    expect(results.every((result) => result.status === 'failed' && result.error)).toBe(true);
+    expect(summary.notes.some((note) => note.includes('stopped: model llava is not pulled'))).toBe(true);
+  });
+});
+
+describe('Orchestrator: controls and events', () => {
+  it('pause stops new work (calls in flight finish); resume goes on', async () => {
+    const sim = simRun(seedProfile, { policy: 'auto' });
+    let callsAtPause = 0;
+    sim.clock.setTimer(30_000, () => {
+      sim.run.pause();
+      callsAtPause = sim.calls.length;
+    });
+    let callsBeforeResume = 0;
+    sim.clock.setTimer(300_000, () => {
+      callsBeforeResume = sim.calls.length;
+      expect(sim.run.progress().status).toBe('paused');
+      expect(sim.run.progress().inFlight).toBe(0);
+      sim.run.resume();
+    });
+    const summary = await sim.clock.runUntil(sim.run.done);
+    expect(callsBeforeResume).toBe(callsAtPause);
+    expect(summary.done).toBe(100);
+    expect(sim.clock.now()).toBeGreaterThan(300_000);
+  });
+
+  it('setLaneWorkers and setLaneEnabled take effect during the run', async () => {
+    const sim = simRun(
+      { name: 'controls', ads: 200, lanes: [{ engine: 'deepseek', workers: 1, latency: { dist: 'fixed', value_s: 1 } }, { engine: 'embedded', workers: 1, latency: { dist: 'fixed', value_s: 1 } }] },
+      { policy: 'auto' },
+    );
+    let embeddedCallsWhenDisabled = 0;
+    sim.clock.setTimer(10_500, () => sim.run.setLaneWorkers('deepseek-0', 4));
+    sim.clock.setTimer(20_500, () => {
+      sim.run.setLaneEnabled('embedded-1', false);
+      embeddedCallsWhenDisabled = sim.mac.laneById('embedded-1')!.calls;
+    });
+    const summary = await sim.clock.runUntil(sim.run.done);
+    expect(summary.done).toBe(200);
+    expect(sim.mac.laneById('deepseek-0')!.maxActive).toBe(4);
+    expect(sim.mac.laneById('embedded-1')!.calls).toBe(embeddedCallsWhenDisabled);
+    expect(sim.run.progress().lanes.find((lane) => lane.laneId === 'embedded-1')!.state).toEqual({ type: 'disabled' });
+    expect(() => sim.run.setLaneWorkers('deepseek-0', 0)).toThrow(RangeError);
+    expect(() => sim.run.setLaneEnabled('nope', true)).toThrow(/unknown lane/);
+  });
+
+  it('setSplit changes the ratio of the ads not yet handed out', async () => {
+    const sim = simRun(
+      { name: 'split', ads: 100, lanes: [{ engine: 'deepseek', workers: 1, latency: { dist: 'fixed', value_s: 1 } }, { engine: 'embedded', workers: 1, latency: { dist: 'fixed', value_s: 1 } }] },
+      { policy: 'ratio', split: { deepseek: 1, embedded: 0 } },
+    );
+    sim.clock.setTimer(19_500, () => sim.run.setSplit({ deepseek: 0, embedded: 1 }));
+    await sim.clock.runUntil(sim.run.done);
+    const byEngine = (engine: EngineKind): number => sim.results.filter((result) => result.engine === engine).length;
+    expect(byEngine('deepseek')).toBe(20);
+    expect(byEngine('embedded')).toBe(80);
+  });
+
+  it('coalesces progress to at most ~10 events per second, whatever the batch size', async () => {
+    const times: number[] = [];
+    const sim = simRun(
+      { name: 'many', ads: 3000, lanes: [{ engine: 'deepseek', workers: 8, latency: { dist: 'uniform', min_s: 0.01, max_s: 0.05 } }] },
+      { policy: 'auto', onProgress: () => times.push(sim.clock.now()) },
+    );
+    const summary = await sim.clock.runUntil(sim.run.done);
+    const seconds = sim.clock.now() / 1000;
+    expect(summary.done).toBe(3000);
+    expect(times.length).toBeLessThanOrEqual(Math.ceil(seconds * 10) + 3);
+    expect(times.length).toBeGreaterThan(seconds * 5);
+    const last = sim.run.progress();
+    expect(last.done).toBe(3000);
+    expect(last.status).toBe('finished');
+    expect(last.lanes[0]!.p50_s).toBeGreaterThan(0.01);
+    expect(last.lanes[0]!.p95_s).toBeGreaterThanOrEqual(last.lanes[0]!.p50_s!);
+    expect(last.lanes[0]!.share).toBe(1);
+  });
+
+  it('progress shows per-lane state, estimates and an ETA while running', async () => {
+    let mid: RunProgress | null = null;
+    const sim = simRun(seedProfile, { policy: 'auto' });
+    sim.clock.setTimer(60_000, () => {
+      mid = sim.run.progress();
+    });
+    await sim.clock.runUntil(sim.run.done);
+    const snapshot = mid as RunProgress | null;
+    expect(snapshot).not.toBeNull();
+    expect(snapshot!.status).toBe('running');
+    expect(snapshot!.eta_s).toBeGreaterThan(0);
+    expect(snapshot!.inFlight).toBeGreaterThan(0);
+    const deepseek = snapshot!.lanes.find((lane) => lane.engine === 'deepseek')!;
+    expect(deepseek.estimate_s).toBeGreaterThan(3);
+    expect(deepseek.estimate_s).toBeLessThan(5);
+    expect(deepseek.adsPerMinute).toBeGreaterThan(15);
+  });
+
+  it('compare runs every ad on every engine and reports the agreement of their texts', async () => {
+    const textFor: Record<string, string> = { deepseek: 'SALE 50% OFF', ollama: 'SALE 5O% 0FF' };
+    const lanes: OrchestratorLane[] = (['deepseek', 'ollama'] as const).map((engine) => ({
+      config: { id: engine, engine, workers: 1, enabled: true },
+      engine: { kind: engine, label: engine, recognize: (): Promise<RecognizeResult> => Promise.resolve({ text: textFor[engine]!, blocks: [], model: engine, timings: {} }) },
+    }));
+    const comparisons: Comparison[] = [];
+    const run = startRun({
+      runId: 'cmp',
+      ads: makeAds(4),
+      lanes,
+      policy: 'compare',
+      store: new MemoryRunStore(),
+      loadImage: () => Promise.resolve({ bytes: new Uint8Array(1), mime: 'image/png' }),
+      onComparison: (comparison) => comparisons.push(comparison),
+    });
+    const summary = await run.done;
+    expect(summary.total).toBe(8);
+    expect(summary.done).toBe(8);
+    expect(comparisons).toHaveLength(4);
+    for (const comparison of comparisons) {
+      expect(comparison.results.map((result) => result.engine).sort()).toEqual(['deepseek', 'ollama']);
+      expect(comparison.agreement).toHaveLength(1);
+      expect(comparison.agreement[0]!.score).toBeCloseTo(1 - 2 / 12, 10);
+    }
+  });
+
+  it('cancel with the real clock aborts a call that never ends, within a second', async () => {
+    let signalled = false;
+    const engine: Engine = {
+      kind: 'ollama',
+      label: 'stuck',
+      recognize: (_image, signal) => {
+        signal.addEventListener('abort', () => { signalled = true; });
+        return new Promise(() => undefined);
+      },
+    };
+    const store = new MemoryRunStore();
+    const run = startRun({
+      runId: 'stuck',
+      ads: makeAds(3),
+      lanes: [{ config: { id: 'stuck', engine: 'ollama', workers: 2, enabled: true }, engine }],
+      store,
+      clock: realClock,
+      loadImage: () => Promise.resolve({ bytes: new Uint8Array(1), mime: 'image/png' }),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(run.progress().inFlight).toBe(2);
+    const started = Date.now();
+    run.cancel();
+    const summary = await run.done;
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(summary.status).toBe('cancelled');
+    expect(signalled).toBe(true);
+    expect(run.progress().inFlight).toBe(0);
+    expect(store.runStatus('stuck')).toBe('cancelled');
+    expect(store.attemptsOf('stuck', 'ad-0')[0]!.outcome).toBe('aborted');
+  });
+
+  it('an external AbortSignal cancels the run', async () => {
+    const controller = new AbortController();
+    const sim = simRun(seedProfile, { policy: 'auto', signal: controller.signal });
+    sim.clock.setTimer(10_000, () => controller.abort());
+    const summary = await sim.clock.runUntil(sim.run.done);
+    expect(summary.status).toBe('cancelled');
+    expect(sim.clock.now()).toBe(10_000);
+  });
+
+  it('runs each creative id once when the list repeats it', async () => {
+    const ads = [...makeAds(3), { creativeId: 'ad-1', imageUrl: 'again' }];
+    const run = startRun({
+      runId: 'dups',
+      ads,
+      lanes: [{ config: { id: 'l', engine: 'embedded', workers: 1, enabled: true }, engine: { kind: 'embedded', label: 'l', recognize: () => Promise.resolve({ text: 'x', blocks: [], model: 'm', timings: {} }) } }],
+      store: new MemoryRunStore(),
+      loadImage: () => Promise.resolve({ bytes: new Uint8Array(1), mime: 'image/png' }),
+    });
+    const summary = await run.done;
+    expect(summary).toMatchObject({ total: 3, done: 3, duplicates: 1 });
+  });
+});
