@@ -11,8 +11,8 @@ import { BinaryFinder } from './discovery.js';
 import { createServiceManager, type ServiceManager, type ServiceManagerOptions } from './manager.js';
 import { findFreePort } from './ports.js';
 import { isProcessAlive, isProcessGroupAlive } from './proc-info.js';
-import { signalGroup } from './process-group.js';
-import { DEEPSEEK_DIR, FAKE_OLLAMA, NOTHING_INSTALLED, childProcesses, waitUntil } from './test-support.js';
+import { signalGroup, spawnGroup } from './process-group.js';
+import { CRASHING_APP, DEEPSEEK_DIR, FAKE_OLLAMA, NOTHING_INSTALLED, childProcesses, waitUntil } from './test-support.js';
 
 let dataDir: string;
 let managers: ServiceManager[] = [];
@@ -140,19 +140,28 @@ describe('service manager with the fake ollama', () => {
     expect(isProcessGroupAlive(pid)).toBe(false);
   });
 
-  it('stops an orphan left by a crashed app at the next start', async () => {
-    const { manager } = await manage();
-    const pid = pidOf(await manager.start('ollama'));
-    cleanups.push(() => signalGroup(pid, 'SIGKILL'));
-    // Simulate a crash of the app: forget the manager without stopping its children.
-    managers = managers.filter((candidate) => candidate !== manager);
-    expect(isProcessAlive(pid)).toBe(true);
-    const notices: string[] = [];
-    const next = createServiceManager({ dataDir, deepseekDir: DEEPSEEK_DIR, binaries: { ollama: FAKE_OLLAMA, deepseekPython: join(dataDir, 'none') }, ports: { ollama: 1 } });
+  it('after a real crash of the app process (kill -9), the next launch stops the orphaned ollama', async () => {
+    const port = await findFreePort(49_000);
+    const lines: string[] = [];
+    const app = spawnGroup({ file: process.execPath, args: ['--import', 'tsx', CRASHING_APP, dataDir, String(port)], env: process.env, onLines: (batch) => lines.push(...batch) });
+    if (!('pid' in app)) throw new Error(app.spawnError);
+    cleanups.push(() => signalGroup(app.pid, 'SIGKILL'));
+    await waitUntil(() => lines.some((line) => line.startsWith('STARTED')), 20_000, `the app to start ollama (${lines.join(' | ')})`);
+    const orphan = Number(/STARTED pid=(\d+)/.exec(lines.join('\n'))?.[1]);
+    cleanups.push(() => signalGroup(orphan, 'SIGKILL'));
+    process.kill(app.pid, 'SIGKILL'); // the app only, not its children's groups
+    await app.exited;
+    expect(isProcessAlive(orphan)).toBe(true);
+    expect((await fetch(`http://127.0.0.1:${port}/api/version`)).status).toBe(200);
+
+    const next = createServiceManager({ dataDir, deepseekDir: DEEPSEEK_DIR, binaries: { ollama: FAKE_OLLAMA, deepseekPython: join(dataDir, 'none') }, ports: { ollama: port }, memoryPressure: async () => null });
     managers.push(next);
+    const notices: string[] = [];
     next.on('notice', ({ message }) => notices.push(message));
     await next.ready;
-    expect(isProcessAlive(pid)).toBe(false);
-    expect(notices.join('\n')).toContain(`pid ${pid}`);
-  });
+    expect(isProcessAlive(orphan)).toBe(false);
+    expect(notices.join('\n')).toContain(`pid ${orphan}`);
+    // The port is free again, so this launch starts its own ollama rather than adopting the orphan.
+    expect(ollamaInfo(next).state.type).toBe('stopped');
+  }, 30_000);
 });

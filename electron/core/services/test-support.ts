@@ -14,6 +14,7 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
+export const CRASHING_APP = fileURLToPath(new URL('../../../test/fixtures/services/crashing-app.ts', import.meta.url));
 export const FAKE_OLLAMA = fileURLToPath(new URL('../../../test/fixtures/fake-ollama/ollama', import.meta.url));
 export const DEEPSEEK_DIR = fileURLToPath(new URL('../../../scripts/deepseek/', import.meta.url));
 export const DEEPSEEK_TEST_PYTHON = fileURLToPath(new URL('../../../scripts/deepseek/.venv/bin/python', import.meta.url));
