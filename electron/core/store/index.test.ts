@@ -210,3 +210,59 @@ describe('exportRows', () => {
     expect([store.countExportRows(runId, 'all'), store.countExportRows(runId, 'done'), store.countExportRows(runId, 'failed')]).toEqual([4, 1, 1]);
   });
 });
+
+describe('group commit', () => {
+  function committedResults(): number {
+    const reader = new Database(join(dir, 'db', 'pv.db'), { readonly: true });
+    try {
+      return reader.prepare('SELECT count(*) FROM results').pluck().get() as number;
+    } finally {
+      reader.close();
+    }
+  }
+
+  it('commits a lone change at once, groups a burst, and sees queued results everywhere', async () => {
+    store.close();
+    store = openStore(join(dir, 'db', 'pv.db'), { now, groupCommit: { minIntervalMs: 40, maxBatch: 1000 } });
+    const runId = store.createRun({ batchId: store.saveBatch(batchInput).id, policy: 'auto' }).id;
+    const rs = store.runStore;
+    rs.saveResult(result('a1', { runId }));
+    expect(committedResults()).toBe(1);
+    rs.saveResult(result('a2', { runId }));
+    rs.saveResult(result('a2', { runId, text: 'duplicate while queued' }));
+    rs.recordAttempt(runId, 'a3', { laneId: 'embedded', engine: 'embedded', startedAt: 1, durationMs: 2, outcome: 'error', error: 'x' });
+    // Queued, not committed yet, but already finished for the orchestrator.
+    expect(committedResults()).toBe(1);
+    expect(rs.isFinished(runId, 'a2', null)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(committedResults()).toBe(2);
+    expect(store.getResult(runId, 'a2')!.results.map((r) => r.text)).toEqual(['text of a2']);
+    expect(store.getResult(runId, 'a3')!.attempts).toHaveLength(1);
+  });
+
+  it('commits queued changes before a status change, a read and close', () => {
+    store.close();
+    store = openStore(join(dir, 'db', 'pv.db'), { now, groupCommit: { minIntervalMs: 60_000, maxBatch: 1000 } });
+    const runId = store.createRun({ batchId: store.saveBatch(batchInput).id, policy: 'auto' }).id;
+    store.runStore.saveResult(result('a1', { runId }));
+    store.runStore.saveResult(result('a2', { runId }));
+    expect(committedResults()).toBe(1);
+    store.setRunStatus(runId, 'finished');
+    expect(committedResults()).toBe(2);
+    store.runStore.saveResult(result('a3', { runId }));
+    expect(store.pageResults({ runId, status: 'done' }).total).toBe(3);
+    store.runStore.saveResult(result('a4_%', { runId }));
+    store.close();
+    expect(committedResults()).toBe(4);
+  });
+
+  it('groups at most maxBatch changes per transaction', () => {
+    store.close();
+    store = openStore(join(dir, 'db', 'pv.db'), { now, groupCommit: { minIntervalMs: 60_000, maxBatch: 2 } });
+    const runId = store.createRun({ batchId: store.saveBatch(batchInput).id, policy: 'auto' }).id;
+    store.runStore.saveResult(result('a1', { runId }));
+    store.runStore.saveResult(result('a2', { runId }));
+    store.runStore.saveResult(result('a3', { runId }));
+    expect(committedResults()).toBe(3);
+  });
+});

@@ -64,9 +64,25 @@ export interface ExportRow {
 export interface StoreOptions {
   /** Clock for timestamps (tests). */
   now?: () => number;
+  /** How results and attempts are committed (see GroupCommit). */
+  groupCommit?: Partial<GroupCommit>;
   /** Whether a run's owner process still lives (tests). */
   isProcessAlive?: (pid: number) => boolean;
 }
+
+/**
+ * Group commit: a state change that comes less than `minIntervalMs` after the last commit
+ * waits (at most that long) and commits with the others, up to `maxBatch` per transaction.
+ * A change's rows always commit together. At real engine speeds (≤ 100 ads/s) every change
+ * commits at once; at thousands per second they share transactions, and a kill -9 can lose
+ * at most the last few milliseconds — those ads are simply run again on resume.
+ * `minIntervalMs: 0` commits every change on its own.
+ */
+export interface GroupCommit {
+  minIntervalMs: number;
+  maxBatch: number;
+}
+export const DEFAULT_GROUP_COMMIT: GroupCommit = { minIntervalMs: 5, maxBatch: 500 };
 
 const LIVE_STATUSES: readonly RunStatus[] = ['queued', 'running', 'paused', 'cancelling'];
 const RESUMABLE_STATUSES: readonly RunStatus[] = ['interrupted', 'cancelled', 'paused', 'queued', 'failed'];
@@ -202,11 +218,13 @@ export class Store {
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db);
     this.interruptedAtOpen = this.markInterrupted(options.isProcessAlive ?? defaultIsProcessAlive);
-    this.runStore = new SqliteRunStore(this.db, this.now);
+    this.runStore = new SqliteRunStore(this.db, this.now, { ...DEFAULT_GROUP_COMMIT, ...options.groupCommit });
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.runStore.flush();
+    this.db.close();
   }
 
   private markInterrupted(isAlive: (pid: number) => boolean): string[] {
@@ -275,12 +293,14 @@ export class Store {
   }
 
   getRun(runId: string): RunInfo | null {
+    this.runStore.flush();
     const row = this.db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?').get(runId);
     return row ? toRunInfo(row) : null;
   }
 
   /** Newest first, for `parallel-vision runs` and the runs list. */
   listRuns(limit = 100): RunSummary[] {
+    this.runStore.flush();
     return this.db
       .prepare<[number], RunRow & { source: string }>('SELECT r.*, b.source FROM runs r JOIN batches b ON b.id = r.batch_id ORDER BY r.created_at DESC, r.rowid DESC LIMIT ?')
       .all(limit)
@@ -289,6 +309,7 @@ export class Store {
 
   /** The newest run of this batch if it stopped before finishing (to resume); finished ones too when asked. */
   findResumableRun(batchId: string, options: { includeFinished?: boolean } = {}): RunInfo | null {
+    this.runStore.flush();
     const row = this.db.prepare<[string], RunRow>('SELECT * FROM runs WHERE batch_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1').get(batchId);
     if (!row) return null;
     if (!RESUMABLE_STATUSES.includes(row.status) && !(options.includeFinished && row.status === 'finished')) return null;
@@ -301,6 +322,7 @@ export class Store {
 
   /** Forget failed results so a resumed run tries those ads again. */
   resetFailed(runId: string): number {
+    this.runStore.flush();
     return this.db.transaction(() => {
       const removed = this.db.prepare("DELETE FROM results WHERE run_id = ? AND status = 'failed'").run(runId).changes;
       this.db.prepare("UPDATE run_ads SET status = 'pending', engine = NULL, duration_ms = NULL, finished_at = NULL, text = NULL, error = NULL WHERE run_id = ? AND status = 'failed'").run(runId);
@@ -311,6 +333,7 @@ export class Store {
 
   /** Ads of the run without a final result yet, in input order. */
   unfinishedAds(runId: string): Ad[] {
+    this.runStore.flush();
     return this.db
       .prepare<[string], BatchAdRow>(
         "SELECT b.seq, b.creative_id, b.image_url, b.ad_text, b.extra FROM run_ads a JOIN runs r ON r.id = a.run_id JOIN batch_ads b ON b.batch_id = r.batch_id AND b.seq = a.seq WHERE a.run_id = ? AND a.status NOT IN ('done', 'failed') ORDER BY a.seq",
@@ -323,6 +346,7 @@ export class Store {
 
   /** A page of the results table: sort, filter by engine/status, search id, URL and text. */
   pageResults(query: ResultsQuery): ResultsPage {
+    this.runStore.flush();
     const q = ResultsQuery.parse(query);
     const where = ['a.run_id = @runId'];
     const params: Record<string, string | number> = { runId: q.runId, limit: q.limit, offset: q.offset };
@@ -361,6 +385,7 @@ export class Store {
 
   /** One ad with every result (one per engine in compare) and every attempt. */
   getResult(runId: string, creativeId: string): ResultDetail | null {
+    this.runStore.flush();
     const ad = this.db
       .prepare<[string, string], BatchAdRow>('SELECT b.seq, b.creative_id, b.image_url, b.ad_text, b.extra FROM runs r JOIN batch_ads b ON b.batch_id = r.batch_id WHERE r.id = ? AND b.creative_id = ?')
       .get(runId, creativeId);
@@ -380,6 +405,7 @@ export class Store {
 
   /** How many rows an export will write. */
   countExportRows(runId: string, rows: ExportRowFilter): number {
+    this.runStore.flush();
     if (rows === 'all') {
       return this.db.prepare<{ runId: string }, { n: number }>('SELECT count(*) + (SELECT count(*) FROM results WHERE run_id = @runId) - (SELECT count(DISTINCT creative_id) FROM results WHERE run_id = @runId) AS n FROM run_ads WHERE run_id = @runId').get({ runId })!.n;
     }
@@ -445,14 +471,25 @@ function toAdResult(runId: string, row: ResultDbRow, attempts: Attempt[]): AdRes
  * The orchestrator's RunStore on SQLite. Each call is one transaction; a result's rows
  * (results, the ad's state, the run's counters) commit together or not at all.
  */
+type QueuedChange = { kind: 'attempt'; runId: string; creativeId: string; attempt: Attempt } | { kind: 'result'; result: AdResult };
+
 export class SqliteRunStore implements RunStore {
   private readonly policies = new Map<string, Policy>();
   private readonly statements;
-  private readonly saveInTransaction: (result: AdResult) => void;
+  private readonly commitInTransaction: (changes: QueuedChange[]) => void;
+  private queue: QueuedChange[] = [];
+  /** Results queued but not committed yet, so isFinished and idempotency see them. */
+  private readonly queuedAny = new Set<string>();
+  private readonly queuedByEngine = new Set<string>();
+  private lastCommitAt = -Infinity;
+  private timer: NodeJS.Timeout | null = null;
+  /** A commit that failed on the timer, thrown at the next call. */
+  private failure: unknown = null;
 
   constructor(
     private readonly db: Database.Database,
     private readonly now: () => number = Date.now,
+    private readonly groupCommit: GroupCommit = DEFAULT_GROUP_COMMIT,
   ) {
     this.statements = {
       finishedAny: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM results WHERE run_id = ? AND creative_id = ? LIMIT 1'),
@@ -470,7 +507,55 @@ export class SqliteRunStore implements RunStore {
       policy: db.prepare<[string], { policy: Policy }>('SELECT policy FROM runs WHERE id = ?'),
       setStatus: db.prepare('UPDATE runs SET status = @status, owner_pid = @ownerPid, updated_at = @now WHERE id = @runId'),
     };
-    this.saveInTransaction = db.transaction((result: AdResult) => this.saveTransaction(result));
+    this.commitInTransaction = db.transaction((changes: QueuedChange[]) => {
+      for (const change of changes) {
+        if (change.kind === 'attempt') this.insertAttempt(change.runId, change.creativeId, change.attempt);
+        else this.writeResult(change.result);
+      }
+    });
+  }
+
+  /** Commit every queued change now (called before reads, status changes and close). */
+  flush(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.queue.length === 0) return;
+    const changes = this.queue;
+    this.queue = [];
+    try {
+      this.commitInTransaction(changes);
+    } finally {
+      this.queuedAny.clear();
+      this.queuedByEngine.clear();
+      this.lastCommitAt = performance.now();
+    }
+  }
+
+  private throwPendingFailure(): void {
+    if (this.failure === null) return;
+    const failure = this.failure;
+    this.failure = null;
+    throw failure;
+  }
+
+  private enqueue(change: QueuedChange): void {
+    this.throwPendingFailure();
+    this.queue.push(change);
+    const sinceCommit = performance.now() - this.lastCommitAt;
+    if (this.groupCommit.minIntervalMs <= 0 || sinceCommit >= this.groupCommit.minIntervalMs || this.queue.length >= this.groupCommit.maxBatch) {
+      this.flush();
+      return;
+    }
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      try {
+        this.flush();
+      } catch (error) {
+        this.failure = error;
+      }
+    }, Math.max(0, this.groupCommit.minIntervalMs - sinceCommit));
   }
 
   private policyOf(runId: string): Policy {
@@ -485,15 +570,20 @@ export class SqliteRunStore implements RunStore {
   }
 
   isFinished(runId: string, creativeId: string, engine: string | null): boolean {
+    if (engine === null ? this.queuedAny.has(`${runId}\u0000${creativeId}`) : this.queuedByEngine.has(`${runId}\u0000${creativeId}\u0000${engine}`)) return true;
     const row = engine === null ? this.statements.finishedAny.get(runId, creativeId) : this.statements.finishedEngine.get(runId, creativeId, engine);
     return row !== undefined;
   }
 
   recordAttempt(runId: string, creativeId: string, attempt: Attempt): void {
+    this.enqueue({ kind: 'attempt', runId, creativeId, attempt });
+  }
+
+  private insertAttempt(runId: string, creativeId: string, attempt: Attempt): void {
     this.statements.insertAttempt.run(runId, creativeId, attempt.laneId, attempt.engine, attempt.startedAt, attempt.durationMs, attempt.outcome, attempt.error ?? null);
   }
 
-  private readonly saveTransaction = (result: AdResult): void => {
+  private writeResult(result: AdResult): void {
     const compare = this.policyOf(result.runId) === 'compare';
     const engineKey = compare ? (result.engine ?? '') : '';
     const now = this.now();
@@ -518,15 +608,25 @@ export class SqliteRunStore implements RunStore {
     // Attempts usually arrive through recordAttempt; keep the result's own list when they did not.
     const attempts = result.attempts ?? [];
     if (attempts.length > 0 && this.statements.countAttempts.get(result.runId, result.creativeId)!.n === 0) {
-      for (const attempt of attempts) this.recordAttempt(result.runId, result.creativeId, attempt);
+      for (const attempt of attempts) this.insertAttempt(result.runId, result.creativeId, attempt);
     }
-  };
+  }
 
   saveResult(result: AdResult): void {
-    this.saveInTransaction(result);
+    const compare = this.policyOf(result.runId) === 'compare';
+    const anyKey = `${result.runId}\u0000${result.creativeId}`;
+    const engineKey = `${anyKey}\u0000${result.engine ?? ''}`;
+    // Idempotent per (run, ad) — per (run, ad, engine) in compare — also before the commit.
+    if (compare ? this.queuedByEngine.has(engineKey) : this.queuedAny.has(anyKey)) return;
+    this.queuedAny.add(anyKey);
+    this.queuedByEngine.add(engineKey);
+    this.enqueue({ kind: 'result', result });
   }
 
   setRunStatus(runId: string, status: RunStatus): void {
+    this.throwPendingFailure();
+    // A status change comes after every result before it.
+    this.flush();
     const live = LIVE_STATUSES.includes(status);
     this.statements.setStatus.run({ runId, status, ownerPid: live ? process.pid : null, now: this.now() });
   }
