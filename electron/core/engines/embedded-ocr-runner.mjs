@@ -143,7 +143,7 @@ export async function createOcrRunner(options = {}) {
       indices[t] = bestIndex;
       best[t] = bestValue;
     }
-    return { indices, probs: best, inputWidth: targetWidth };
+    return { indices, probs: best, inputWidth: targetWidth, ink: inkColumns(data, targetWidth, REC_HEIGHT) };
   }
 
   async function close() {
@@ -152,6 +152,34 @@ export async function createOcrRunner(options = {}) {
   }
 
   return { recognize, close, dictionaryText };
+}
+
+/**
+ * Which columns of a line crop hold ink: 1 where some pixel in the middle rows differs
+ * clearly from the background (the median of the top and bottom rows). Word gaps are
+ * runs of 0s; the decoder uses them to put spaces where the recognizer put none.
+ */
+function inkColumns(rgba, width, height) {
+  const lum = new Float32Array(width * height);
+  for (let i = 0; i < width * height; i++) lum[i] = 0.299 * rgba[i * 4] + 0.587 * rgba[i * 4 + 1] + 0.114 * rgba[i * 4 + 2];
+  const border = [];
+  for (let x = 0; x < width; x++) border.push(lum[x], lum[(height - 1) * width + x]);
+  border.sort((a, b) => a - b);
+  const background = border[Math.floor(border.length / 2)] ?? 255;
+  const top = Math.floor(height * 0.2);
+  const bottom = Math.ceil(height * 0.8);
+  const contrast = new Float32Array(width);
+  let strongest = 0;
+  for (let x = 0; x < width; x++) {
+    let max = 0;
+    for (let y = top; y < bottom; y++) max = Math.max(max, Math.abs(lum[y * width + x] - background));
+    contrast[x] = max;
+    strongest = Math.max(strongest, max);
+  }
+  const threshold = Math.max(24, strongest * 0.35);
+  const ink = new Uint8Array(width);
+  for (let x = 0; x < width; x++) ink[x] = contrast[x] > threshold ? 1 : 0;
+  return ink;
 }
 
 /**

@@ -29,7 +29,7 @@ if (runner) {
     const { id, bytes, options } = message;
     try {
       const result = await runner.recognize(bytes, options);
-      const transfer = result.lines.flatMap((line) => [line.indices.buffer, line.probs.buffer]);
+      const transfer = result.lines.flatMap((line) => [line.indices.buffer, line.probs.buffer, line.ink.buffer]);
       port.postMessage({ type: 'result', id, result }, transfer);
     } catch (error) {
       const text = String(error?.message ?? error);

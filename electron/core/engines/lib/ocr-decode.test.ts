@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { TextBlock } from '../../../../shared/domain.js';
-import { decodeCtcLine, dictionaryFromText, groupIntoLines, readingOrderText } from './ocr-decode.js';
+import { DEFAULT_DECODE_OPTIONS, decodeCtcLine, dictionaryFromText, groupIntoLines, readingOrderText } from './ocr-decode.js';
 
 const dictionary = dictionaryFromText('a\nb\nc\nd\ne\n');
 const A = 1, B = 2, C = 3, D = 4, E = 5, BLANK = 0;
+const steps = (gapRatio: number, minSteps: number) => ({ ...DEFAULT_DECODE_OPTIONS, spacing: 'steps' as const, spaceGapRatio: gapRatio, minSpaceSteps: minSteps });
 
 function line(steps: number[]) {
   return { indices: steps, probs: steps.map(() => 0.9) };
@@ -18,19 +19,37 @@ describe('dictionaryFromText', () => {
 
 describe('decodeCtcLine', () => {
   it('collapses repeats, drops blanks and keeps a repeat separated by a blank', () => {
-    expect(decodeCtcLine(line([A, A, BLANK, B, B, B, BLANK, B, C]), dictionary, { spaceGapRatio: Infinity, minSpaceSteps: 1 }).text).toBe('abbc');
+    expect(decodeCtcLine(line([A, A, BLANK, B, B, B, BLANK, B, C]), dictionary, steps(Infinity, 1)).text).toBe('abbc');
   });
 
   it('turns a gap much wider than the usual letter gap into a space', () => {
     // letters 1 blank apart, then a 5-blank gap: "ab cd"
-    const steps = [A, BLANK, B, BLANK, BLANK, BLANK, BLANK, BLANK, C, BLANK, D];
-    expect(decodeCtcLine(line(steps), dictionary, { spaceGapRatio: 2.5, minSpaceSteps: 2 }).text).toBe('ab cd');
-    expect(decodeCtcLine(line(steps), dictionary, { spaceGapRatio: Infinity, minSpaceSteps: 2 }).text).toBe('abcd');
+    const gapped = [A, BLANK, B, BLANK, BLANK, BLANK, BLANK, BLANK, C, BLANK, D];
+    expect(decodeCtcLine(line(gapped), dictionary, steps(2.5, 2)).text).toBe('ab cd');
+    expect(decodeCtcLine(line(gapped), dictionary, steps(Infinity, 2)).text).toBe('abcd');
+  });
+
+  it('with ink columns: a blank run much wider than the gaps between letters becomes a space', () => {
+    // 4 characters, 8 px per time step; letters at steps 0, 2, 6, 8 with 2 px gaps, except 20 blank px between b and c.
+    const classes = [A, BLANK, B, BLANK, BLANK, BLANK, C, BLANK, D, BLANK];
+    const ink = new Array<number>(80).fill(1);
+    for (const [from, to] of [[6, 8], [22, 42], [54, 56]] as const) ink.fill(0, from, to);
+    expect(decodeCtcLine({ ...line(classes), ink }, dictionary, DEFAULT_DECODE_OPTIONS).text).toBe('ab cd');
+    // The same steps with evenly spaced letters: one word.
+    const even = new Array<number>(80).fill(1);
+    for (const from of [6, 22, 38, 54]) even.fill(0, from, from + 3);
+    expect(decodeCtcLine({ ...line(classes), ink: even }, dictionary, DEFAULT_DECODE_OPTIONS).text).toBe('abcd');
+  });
+
+  it('never puts a space before closing punctuation or after a currency sign', () => {
+    const dict = dictionaryFromText('1\n.\n7\n$\n');
+    const classes = [1, 0, 0, 0, 0, 0, 2, 3, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 1];
+    expect(decodeCtcLine(line(classes), dict, steps(1, 1)).text).toBe('1.7 $1');
   });
 
   it('keeps spaces the model emitted, without doubling them', () => {
     const space = dictionary.length; // the last class is ' '
-    expect(decodeCtcLine(line([A, BLANK, space, BLANK, BLANK, BLANK, BLANK, B]), dictionary, { spaceGapRatio: 1, minSpaceSteps: 1 }).text).toBe('a b');
+    expect(decodeCtcLine(line([A, BLANK, space, BLANK, BLANK, BLANK, BLANK, B]), dictionary, steps(1, 1)).text).toBe('a b');
   });
 
   it('reports the mean probability of emitted characters', () => {
@@ -41,8 +60,8 @@ describe('decodeCtcLine', () => {
 
   it('never produces leading, trailing or double spaces', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: dictionary.length }), { maxLength: 60 }), fc.double({ min: 0.5, max: 5, noNaN: true }), (steps, ratio) => {
-        const { text } = decodeCtcLine(line(steps), dictionary, { spaceGapRatio: ratio, minSpaceSteps: 1 });
+      fc.property(fc.array(fc.integer({ min: 0, max: dictionary.length }), { maxLength: 60 }), fc.double({ min: 0.5, max: 5, noNaN: true }), (classes, ratio) => {
+        const { text } = decodeCtcLine(line(classes), dictionary, steps(ratio, 1));
         expect(text).toBe(text.trim());
         expect(text).not.toContain('  ');
       }),
