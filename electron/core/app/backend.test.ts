@@ -5,11 +5,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventName } from '../../../shared/api.js';
+import type { CommandName, CommandRequest, CommandResponse, EventName } from '../../../shared/api.js';
 import type { RunProgress, ServiceInfo } from '../../../shared/domain.js';
 import { TEST_ENGINE_ENV } from '../engines/test-engine.js';
 import type { ServiceManager } from '../services/index.js';
 import { createBackend, type Backend } from './backend.js';
+import { createDispatcher } from './dispatch.js';
 
 /** A service manager that knows one in-process service; the real one is tested in services/. */
 function inProcessServices(): ServiceManager {
@@ -58,9 +59,16 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+/** Calls go through the dispatcher, as from the UI: validated, defaults applied. */
+async function call<C extends CommandName>(channel: C, request: CommandRequest<C>): Promise<CommandResponse<C>> {
+  const reply = await createDispatcher(backend.handlers)(channel, request);
+  if (!reply.ok) throw new Error(reply.error.message);
+  return reply.value as CommandResponse<C>;
+}
+
 async function waitForEnd(runId: string): Promise<RunProgress> {
   for (let i = 0; i < 400; i++) {
-    const progress = await backend.handlers['runs.progress']({ runId });
+    const progress = await call('runs.progress', { runId });
     if (progress.status === 'finished' || progress.status === 'cancelled') return progress;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
@@ -70,7 +78,7 @@ async function waitForEnd(runId: string): Promise<RunProgress> {
 describe('backend: a list in, a run, results out', () => {
   it('imports a CSV, reporting the rejected row with its line', async () => {
     const csv = ['creative_id,image_url,ad_text,brand', ...Array.from({ length: 30 }, (_, i) => `c${i},${base}/img/${i}.png,Sale ${i},Acme`), 'bad,ftp://x/y.png,,Acme'].join('\n');
-    const summary = await backend.handlers['ads.importText']({ text: csv, filename: 'ads.csv' });
+    const summary = await call('ads.importText', { text: csv, filename: 'ads.csv' });
     expect(summary.accepted).toBe(30);
     expect(summary.rejected).toEqual([expect.objectContaining({ line: 32, reason: expect.stringMatching(/http/) })]);
     expect(summary.columns).toContain('brand');
@@ -78,14 +86,14 @@ describe('backend: a list in, a run, results out', () => {
   });
 
   it('refuses a list with no ads, saying why', async () => {
-    await expect(backend.handlers['ads.importText']({ text: 'creative_id,image_url\nx,notaurl\n', filename: 'bad.csv' })).rejects.toThrow(/No ads found in bad\.csv \(line 2/);
+    await expect(call('ads.importText', { text: 'creative_id,image_url\nx,notaurl\n', filename: 'bad.csv' })).rejects.toThrow(/No ads found in bad\.csv \(line 2/);
   });
 
   it('runs a batch on two lanes, streams batched results and progress, pages and exports them', async () => {
     const csv = ['creative_id,image_url', ...Array.from({ length: 40 }, (_, i) => `r${i},${base}/img/r${i}.png`)].join('\n');
-    const { batchId } = await backend.handlers['ads.importText']({ text: csv, filename: 'run.csv' });
+    const { batchId } = await call('ads.importText', { text: csv, filename: 'run.csv' });
     events.length = 0;
-    const { runId } = await backend.handlers['runs.start']({
+    const { runId } = await call('runs.start', {
       batchId,
       policy: 'ratio',
       split: { embedded: 0.75, ollama: 0.25 },
@@ -102,54 +110,54 @@ describe('backend: a list in, a run, results out', () => {
     expect(resultEvents.length).toBeLessThan(40); // batched, not one message per ad
     expect(events.some((e) => e.event === 'run.progress')).toBe(true);
 
-    const page = await backend.handlers['results.page']({ runId, offset: 0, limit: 100, sort: 'creativeId', descending: false });
+    const page = await call('results.page', { runId, offset: 0, limit: 100, sort: 'creativeId', descending: false });
     expect(page.total).toBe(40);
     const byEngine = page.rows.reduce<Record<string, number>>((acc, row) => ((acc[row.engine!] = (acc[row.engine!] ?? 0) + 1), acc), {});
     expect(byEngine.embedded).toBeGreaterThanOrEqual(29);
     expect(byEngine.embedded).toBeLessThanOrEqual(31);
 
-    const detail = await backend.handlers['results.get']({ runId, creativeId: 'r3' });
+    const detail = await call('results.get', { runId, creativeId: 'r3' });
     expect(detail.results[0]).toMatchObject({ status: 'done', creativeId: 'r3' });
-    const image = await backend.handlers['results.image']({ runId, creativeId: 'r3' });
+    const image = await call('results.image', { runId, creativeId: 'r3' });
     expect([image.width, image.height]).toEqual([40, 20]);
 
-    const exported = await backend.handlers['export.start']({ runId, format: 'csv', rows: 'all' });
+    const exported = await call('export.start', { runId, format: 'csv', rows: 'all' });
     expect(exported.rows).toBe(40);
     expect(exported.downloadUrl).toBe(`/downloads/${path.basename(exported.path)}`);
     const lines = readFileSync(exported.path, 'utf8').trim().split('\n');
     expect(lines[0]).toContain('_vision_text');
     expect(lines).toHaveLength(41);
 
-    const runsList = await backend.handlers['runs.list']({});
+    const runsList = await call('runs.list', {});
     expect(runsList.find((run) => run.runId === runId)).toMatchObject({ source: 'run.csv', status: 'finished', done: 40 });
   });
 
   it('cancels a run quickly and resumes it without rerunning finished ads', async () => {
     process.env[TEST_ENGINE_ENV] = JSON.stringify({ delayMs: 30 });
     const csv = ['creative_id,image_url', ...Array.from({ length: 60 }, (_, i) => `k${i},${base}/img/k${i}.png`)].join('\n');
-    const { batchId } = await backend.handlers['ads.importText']({ text: csv, filename: 'cancel.csv' });
-    const { runId } = await backend.handlers['runs.start']({ batchId, policy: 'auto', lanes: [{ id: 'fast', engine: 'embedded', workers: 2, enabled: true }], maxAttempts: 3 });
+    const { batchId } = await call('ads.importText', { text: csv, filename: 'cancel.csv' });
+    const { runId } = await call('runs.start', { batchId, policy: 'auto', lanes: [{ id: 'fast', engine: 'embedded', workers: 2, enabled: true }], maxAttempts: 3 });
     await new Promise((resolve) => setTimeout(resolve, 200));
-    await backend.handlers['runs.cancel']({ runId });
+    await call('runs.cancel', { runId });
     const cancelled = await waitForEnd(runId);
     expect(cancelled.status).toBe('cancelled');
     expect(cancelled.done).toBeLessThan(60);
-    const doneBefore = (await backend.handlers['results.page']({ runId, status: 'done', limit: 1000 })).rows.map((row) => row.creativeId);
-    await backend.handlers['runs.resume']({ runId });
+    const doneBefore = (await call('results.page', { runId, status: 'done', limit: 1000 })).rows.map((row) => row.creativeId);
+    await call('runs.resume', { runId });
     const resumed = await waitForEnd(runId);
     expect(resumed.status).toBe('finished');
-    const page = await backend.handlers['results.page']({ runId, limit: 1000 });
+    const page = await call('results.page', { runId, limit: 1000 });
     expect(page.rows.filter((row) => row.status === 'done')).toHaveLength(60);
     expect(doneBefore.length).toBeGreaterThan(0);
     // Every ad, finished before or after the resume, succeeded exactly once.
     for (const creativeId of [...doneBefore.slice(0, 5), 'k59']) {
-      const detail = await backend.handlers['results.get']({ runId, creativeId });
+      const detail = await call('results.get', { runId, creativeId });
       expect(detail.attempts.filter((attempt) => attempt.outcome === 'ok')).toHaveLength(1);
     }
   });
 
   it('says clearly what is wrong with a run it cannot start', async () => {
-    await expect(backend.handlers['runs.start']({ batchId: 'nope', policy: 'auto', lanes: [{ id: 'a', engine: 'embedded', workers: 1, enabled: true }], maxAttempts: 3 })).rejects.toThrow(/No imported ad list/);
-    await expect(backend.handlers['runs.pause']({ runId: 'missing' })).rejects.toThrow(/not running/);
+    await expect(call('runs.start', { batchId: 'nope', policy: 'auto', lanes: [{ id: 'a', engine: 'embedded', workers: 1, enabled: true }], maxAttempts: 3 })).rejects.toThrow(/No imported ad list/);
+    await expect(call('runs.pause', { runId: 'missing' })).rejects.toThrow(/not running/);
   });
 });
