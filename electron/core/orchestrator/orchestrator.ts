@@ -167,7 +167,7 @@ interface Task {
   /** `compare`: the engine this task is for. */
   target: EngineKind | null;
   attempts: Attempt[];
-  /** Failed attempts that count against maxAttempts. */
+  /** Failed attempts that count against maxAttempts (an unavailable lane counts half). */
   failures: number;
   notBefore: number;
   avoidLaneId: string | null;
@@ -206,6 +206,7 @@ class LaneRuntime {
   schedulerPause: string | null = null;
   /** Why the lane is idle although work is queued, for the UI. */
   hold: string | null = null;
+  holdNoted = false;
   /** Ratio group (engine kind or lane id). */
   group = '';
   /** Controllers of calls that ended normally, reused: creating an AbortSignal costs more than a whole zero-latency call. */
@@ -645,6 +646,7 @@ export class Orchestrator {
     const finish = this.listScheduleFinish(faster, queued, now);
     if (now + mine <= finish) return true;
     lane.hold = `the faster lanes finish the remaining ${queued} ads sooner`;
+    lane.holdNoted = true;
     this.notes.set(`hold:${lane.id}`, `${lane.label} takes no more ads: the faster lanes finish the last ${queued} sooner`);
     return false;
   }
@@ -771,6 +773,10 @@ export class Orchestrator {
       otherBusyAtStart: stats.otherBusyMs,
     };
     lane.breaker.onStart(now);
+    if (lane.holdNoted) {
+      this.notes.delete(`hold:${lane.id}`);
+      lane.holdNoted = false;
+    }
     lane.inFlight++;
     lane.executions.add(execution);
     stats.inFlight++;
@@ -890,18 +896,22 @@ export class Orchestrator {
     }
     const task = execution.task;
     if (task.running.length === 0 && !task.finished) {
-      if (kind !== 'config') task.failures++;
+      // A lane that is down is not the ad's fault: it counts half, so the ad survives a dying server but not an outage.
+      if (kind === 'unavailable') task.failures += 0.5;
+      else if (kind !== 'config') task.failures++;
       if (kind === 'permanent' || task.failures >= this.maxAttempts) {
         this.finishFailed(task);
       } else {
         const retryAfter = error instanceof EngineError ? error.options.retryAfterMs : undefined;
-        const delay = kind === 'config' ? 0 : (retryAfter ?? retryDelayMs(task.failures, this.random, this.tuning.retryBaseMs, this.tuning.retryMaxMs));
+        const delay = kind === 'config' ? 0 : (retryAfter ?? retryDelayMs(Math.ceil(task.failures), this.random, this.tuning.retryBaseMs, this.tuning.retryMaxMs));
         task.notBefore = now + delay;
         task.avoidLaneId = lane.id;
         this.retries.push(task);
       }
     }
     if (kind === 'config') this.failStrandedTasks();
+    // A victim that dies or cools down no longer needs protecting from the engine paused for its sake.
+    if (this.policy === 'auto') this.evaluateInterference(now);
     this.schedule();
     this.markDirty();
   }
@@ -1124,6 +1134,7 @@ export class Orchestrator {
     }
     this.endedAt = this.clock.now();
     this.status = 'failed';
+    this.externalSignal?.removeEventListener('abort', this.onExternalAbort);
     this.wakeTimer?.cancel();
     this.progressTimer?.cancel();
     try {
