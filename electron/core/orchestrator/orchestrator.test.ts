@@ -537,6 +537,41 @@ describe('Orchestrator: controls and events', () => {
     expect(store.attemptsOf('stuck', 'ad-0')[0]!.outcome).toBe('aborted');
   });
 
+  it('runs on the real clock with engines that take real time', async () => {
+    const delayed = (engine: EngineKind, ms: number): OrchestratorLane => ({
+      config: { id: engine, engine, workers: 2, enabled: true },
+      prior_s: ms / 1000,
+      coldStart_s: 0,
+      engine: {
+        kind: engine,
+        label: engine,
+        recognize: (_image, signal) =>
+          new Promise<RecognizeResult>((resolve, reject) => {
+            const timer = setTimeout(() => resolve({ text: engine, blocks: [], model: engine, timings: {} }), ms);
+            signal.addEventListener('abort', () => {
+              clearTimeout(timer);
+              reject(new EngineError('aborted', 'aborted'));
+            });
+          }),
+      },
+    });
+    const events: RunProgress[] = [];
+    const started = Date.now();
+    const run = startRun({
+      runId: 'real',
+      ads: makeAds(60),
+      lanes: [delayed('apple-vision', 5), delayed('embedded', 40)],
+      store: new MemoryRunStore(),
+      loadImage: () => Promise.resolve({ bytes: new Uint8Array(1), mime: 'image/png' }),
+      onProgress: (p) => events.push(p),
+    });
+    const summary = await run.done;
+    const elapsed_s = (Date.now() - started) / 1000;
+    expect(summary.done).toBe(60);
+    expect(events.at(-1)!.status).toBe('finished');
+    expect(events.length).toBeLessThanOrEqual(Math.ceil(elapsed_s * 10) + 3);
+  });
+
   it('an external AbortSignal cancels the run', async () => {
     const controller = new AbortController();
     const sim = simRun(seedProfile, { policy: 'auto', signal: controller.signal });
