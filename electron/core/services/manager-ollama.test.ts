@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ServiceInfo, SetupStage } from '../../../shared/domain.js';
+import { ServiceInfo, SetupStage } from '../../../shared/domain.js';
 import { startFakeOllama, type FakeOllama } from '../../../test/fixtures/fake-ollama/start.js';
 import { BinaryFinder } from './discovery.js';
 import { createServiceManager, type ServiceManager, type ServiceManagerOptions } from './manager.js';
@@ -91,6 +91,9 @@ describe('service manager with the fake ollama', () => {
     expect(manager.logs('ollama').some((line) => line.includes('Listening on'))).toBe(true);
     expect((await manager.stop('ollama')).state).toEqual({ type: 'stopped' });
     expect(isProcessAlive(pidOf(info))).toBe(false);
+    // Everything the UI receives passes the contract's schemas.
+    for (const state of states) expect(() => ServiceInfo.parse(state)).not.toThrow();
+    for (const stage of stages) expect(() => SetupStage.parse(stage)).not.toThrow();
   });
 
   it('restarts ollama after kill -9', async () => {
