@@ -90,6 +90,25 @@ function parseOptions(argv: string[]): Options {
   };
 }
 
+/** CPU seconds a process has used (Linux /proc; clock ticks are 100/s there), or null elsewhere. */
+async function processCpuSeconds(pid: number): Promise<number | null> {
+  if (process.platform !== 'linux') return null;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds of this process plus the service, so figures stay comparable on a busy machine. */
+async function cpuSeconds(childPid: number | undefined): Promise<number | null> {
+  const own = process.cpuUsage();
+  const child = childPid === undefined ? 0 : await processCpuSeconds(childPid);
+  return child === null ? null : (own.user + own.system) / 1e6 + child;
+}
+
 /** Peak resident memory of this process plus the service it started, sampled every 100 ms. */
 class RssSampler {
   peakMb = 0;
@@ -156,6 +175,7 @@ function printTable(report: Report, worst: PerImage[]): void {
     ['word F1 (mean per image)', report.meanWordF1.toFixed(3)],
     ['s/image (wall / images)', report.secondsPerImage.toFixed(3)],
     ['s/image (mean latency)', report.meanLatencySeconds.toFixed(3)],
+    ['CPU s/image', report.cpuSecondsPerImage === null ? 'n/a' : report.cpuSecondsPerImage.toFixed(3)],
     ['peak RSS (MB)', report.peakRssMb.toFixed(0)],
   ];
   console.log('');
@@ -182,6 +202,8 @@ interface Report {
   meanCer: number;
   meanWordF1: number;
   secondsPerImage: number;
+  /** CPU time (this process + the service it started) per image; null where not measurable. */
+  cpuSecondsPerImage: number | null;
   meanLatencySeconds: number;
   wallSeconds: number;
   peakRssMb: number;
@@ -226,6 +248,7 @@ async function main(): Promise<void> {
     let next = 0;
     let finished = 0;
     const started = performance.now();
+    const cpuAtStart = await cpuSeconds(service?.pid);
     const worker = async (): Promise<void> => {
       for (let index = next++; index < entries.length; index = next++) {
         const entry = entries[index]!;
@@ -254,6 +277,8 @@ async function main(): Promise<void> {
     };
     await Promise.all(Array.from({ length: Math.min(options.workers, entries.length) }, worker));
     const wallSeconds = (performance.now() - started) / 1000;
+    const cpuAtEnd = await cpuSeconds(service?.pid);
+    const cpuSecondsPerImage = cpuAtStart === null || cpuAtEnd === null ? null : (cpuAtEnd - cpuAtStart) / Math.max(1, entries.length);
     await sampler.sample();
     const totals = scoreDataset(results.map((r) => r.score));
     const perImage: PerImage[] = results.map(({ score: _score, ...rest }) => rest);
@@ -268,6 +293,7 @@ async function main(): Promise<void> {
       workers: options.workers,
       ...totals,
       secondsPerImage: wallSeconds / Math.max(1, entries.length),
+      cpuSecondsPerImage,
       meanLatencySeconds: perImage.reduce((sum, r) => sum + r.seconds, 0) / Math.max(1, perImage.length),
       wallSeconds,
       peakRssMb: sampler.peakMb,

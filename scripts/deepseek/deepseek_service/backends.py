@@ -67,7 +67,11 @@ class RapidOcrBackend:
     def load(self) -> None:
         from rapidocr_onnxruntime import RapidOCR
 
-        self._engine = RapidOCR()
+        # RapidOCR's default scales an image up until its *shorter* side is 736 px; ads are
+        # small banners, and upscaled 3-4x the recogniser drops the spaces between words.
+        # Capping the longer side instead (no upscaling) reads them better and faster
+        # (word F1 0.37 -> 0.54 on a sample of ICDAR 2013 born-digital ads).
+        self._engine = RapidOCR(det_limit_side_len=1280, det_limit_type="max", det_unclip_ratio=2.0)
 
     def recognize(self, image: Image.Image, mode: str, task: str) -> RecognizeOutput:
         if task == "describe":
