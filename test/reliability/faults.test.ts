@@ -1,0 +1,265 @@
+/**
+ * Fault injection through the real orchestrator, with real engines against fake servers:
+ * Ollama answering 500, garbage or hanging; an engine slowing down tenfold mid-run; image
+ * servers timing out, resetting and trickling; the store's disk filling up mid-run (the run
+ * stops with a clear error and resumes once writable). Each scenario ends with every ad
+ * done or failed with a reason: none lost, none finished twice.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AdResult } from '../../shared/domain.js';
+import { createOllamaEngine } from '../../electron/core/engines/ollama.js';
+import { MemoryRunStore } from '../../electron/core/orchestrator/index.js';
+import { openStore } from '../../electron/core/store/index.js';
+import type { Route } from '../fixtures/bad-inputs/corpus.js';
+import { startBadImageServer, type BadImageServer } from '../fixtures/bad-inputs/server.js';
+import { startFakeOllama, type FakeOllama } from '../fixtures/fake-ollama/start.js';
+import { formatFigures, readFigures, recordFigures } from './figures.js';
+import { adPng, answeredTwice, fakeEngine, fakeImageFor, lane, makeAds, newControls, realImageLoader, recordScenario, runScenario, type ScenarioOutcome } from './harness.js';
+
+const workDir = mkdtempSync(join(tmpdir(), 'pv-faults-'));
+let images: BadImageServer;
+const fakes: FakeOllama[] = [];
+const IMAGE_ADS = 200;
+
+function expectNoLossNoDuplicates(outcome: ScenarioOutcome): void {
+  expect(outcome.figures.lost, 'ads lost').toBe(0);
+  expect(outcome.figures.twice, 'ads finished twice').toBe(0);
+  for (const result of outcome.results) {
+    if (result.status === 'failed') expect(result.error, `failure reason of ${result.creativeId}`).toMatch(/\S/);
+  }
+}
+
+beforeAll(async () => {
+  const png = await adPng();
+  const routes: Record<string, Route> = {};
+  for (let i = 0; i < IMAGE_ADS; i++) routes[`ok-${i}`] = { type: 'bytes', body: png, headers: { 'content-type': 'image/png' } };
+  for (let i = 0; i < 4; i++) {
+    routes[`hang-${i}`] = { type: 'hang' };
+    routes[`reset-${i}`] = { type: 'reset' };
+    routes[`trickle-${i}`] = { type: 'trickle', body: png, intervalMs: 100 };
+    routes[`stall-${i}`] = { type: 'stall-mid-body', body: png };
+    routes[`flaky-${i}`] = { type: 'flaky', failures: 1, body: png };
+  }
+  images = await startBadImageServer(routes);
+});
+
+afterAll(async () => {
+  await Promise.all(fakes.map((fake) => fake.stop()));
+  await images?.close();
+  rmSync(workDir, { recursive: true, force: true });
+  console.log(`\nReliability figures so far:\n${formatFigures(readFigures())}\n`);
+});
+
+describe('Ollama failing while another lane works', () => {
+  for (const mode of ['500', 'garbage', 'hang'] as const) {
+    it(`Ollama answering ${mode}: its ads fail over to the healthy lane`, async () => {
+      const bad = await startFakeOllama({ FAKE_OLLAMA_FAIL: mode, FAKE_OLLAMA_DELAY_MS: '10' });
+      const good = await startFakeOllama({ FAKE_OLLAMA_DELAY_MS: '20' });
+      fakes.push(bad, good);
+      const badConfig = lane('ollama-bad', 'ollama', 2, { endpoint: bad.url, model: 'llava', settings: { timeoutMs: 800 } });
+      const goodConfig = lane('ollama-good', 'ollama', 2, { endpoint: good.url, model: 'llava', settings: { timeoutMs: 5000 } });
+      const { fetcher, loadImage } = realImageLoader();
+      const ads = makeAds(40, (i) => `${images.base}/ok-${i}`);
+      try {
+        const outcome = await runScenario({
+          name: `Ollama ${mode} beside a healthy lane`,
+          ads,
+          lanes: [
+            { config: badConfig, engine: createOllamaEngine(badConfig), prior_s: 0.05, coldStart_s: 0 },
+            { config: goodConfig, engine: createOllamaEngine(goodConfig), prior_s: 0.05, coldStart_s: 0 },
+          ],
+          loadImage,
+          store: new MemoryRunStore(),
+          maxAttempts: 4,
+        });
+        expect(outcome.error).toBeNull();
+        expectNoLossNoDuplicates(outcome);
+        const badLane = outcome.summary!.lanes.find((entry) => entry.laneId === 'ollama-bad')!;
+        expect(badLane.failedCalls, 'the fault was exercised').toBeGreaterThan(0);
+        expect(badLane.done).toBe(0);
+        expect(outcome.figures.done, 'the healthy lane did every ad').toBe(ads.length);
+        recordFigures({ ...outcome.figures, note: `${badLane.failedCalls} failed calls on the bad lane` });
+      } finally {
+        await fetcher.close();
+      }
+    });
+  }
+
+  it('Ollama answering 500 with no other lane: every ad fails, with the reason', async () => {
+    const bad = await startFakeOllama({ FAKE_OLLAMA_FAIL: '500', FAKE_OLLAMA_DELAY_MS: '5' });
+    fakes.push(bad);
+    const config = lane('ollama', 'ollama', 2, { endpoint: bad.url, model: 'llava' });
+    const { fetcher, loadImage } = realImageLoader();
+    try {
+      const outcome = await runScenario({
+        name: 'Ollama 500, no other lane',
+        ads: makeAds(8, (i) => `${images.base}/ok-${i}`),
+        lanes: [{ config, engine: createOllamaEngine(config) }],
+        loadImage,
+        store: new MemoryRunStore(),
+        maxAttempts: 2,
+        // A lane that always fails is probed once per cooldown: keep the cooldowns short here.
+        tuning: { breaker: { threshold: 3, baseCooldownMs: 100, maxCooldownMs: 200 } },
+      });
+      expect(outcome.error).toBeNull();
+      expectNoLossNoDuplicates(outcome);
+      expect(outcome.figures.failed).toBe(8);
+      for (const result of outcome.results) expect(result.error).toMatch(/500/);
+      recordFigures(outcome.figures);
+    } finally {
+      await fetcher.close();
+    }
+  });
+});
+
+describe('engines slowing down', () => {
+  it('one engine slows down tenfold mid-run: the run finishes, the fast lane takes the work', async () => {
+    const fast = newControls(4);
+    const slowing = newControls(4);
+    const ads = makeAds(600, (i) => `fake://${i}`);
+    let slowedAt = 0;
+    const outcome = await runScenario({
+      name: 'tenfold slowdown mid-run',
+      ads,
+      lanes: [
+        { config: lane('fast', 'deepseek', 2), engine: fakeEngine('deepseek', fast), prior_s: 0.005, coldStart_s: 0 },
+        { config: lane('slowing', 'openai', 2), engine: fakeEngine('openai', slowing), prior_s: 0.005, coldStart_s: 0 },
+      ],
+      loadImage: async (ad) => fakeImageFor(ad),
+      store: new MemoryRunStore(),
+      onResult: (_result, finished) => {
+        if (finished === 200) {
+          slowing.latencyMs = 40;
+          slowedAt = slowing.answered.size;
+        }
+      },
+    });
+    expect(outcome.error).toBeNull();
+    expectNoLossNoDuplicates(outcome);
+    expect(outcome.figures.done).toBe(ads.length);
+    const slowAfter = slowing.answered.size - slowedAt;
+    const fastAfter = fast.answered.size - (200 - slowedAt);
+    expect(fastAfter, 'after the slowdown the fast lane does most of the work').toBeGreaterThan(slowAfter * 3);
+    recordFigures({ ...outcome.figures, note: `after the slowdown: fast lane ${fastAfter} ads, slowed lane ${slowAfter}; engine answers twice: ${answeredTwice(fast, slowing)}` });
+  });
+});
+
+describe('image servers misbehaving', () => {
+  it('timeouts, resets, trickles and stalls fail with a reason after retries; a flaky server succeeds on retry', async () => {
+    const kinds = ['hang', 'reset', 'trickle', 'stall', 'flaky'] as const;
+    const ads = [...makeAds(20, (i) => `${images.base}/ok-${i}`), ...kinds.flatMap((kind) => makeAds(2, (i) => `${images.base}/${kind}-${i}`, kind))];
+    const engine = newControls(2);
+    const { fetcher, loadImage } = realImageLoader({ headersMs: 300, bodyMs: 300, totalMs: 800 });
+    try {
+      const outcome = await runScenario({
+        name: 'image server hang/reset/trickle/stall/flaky',
+        ads,
+        lanes: [{ config: lane('ocr', 'embedded', 4), engine: fakeEngine('embedded', engine), prior_s: 0.01, coldStart_s: 0 }],
+        loadImage,
+        store: new MemoryRunStore(),
+        maxAttempts: 3,
+        // Image failures count against the lane's breaker (see the known bug below): keep cooldowns short.
+        tuning: { breaker: { threshold: 3, baseCooldownMs: 100, maxCooldownMs: 200 } },
+      });
+      expect(outcome.error).toBeNull();
+      expectNoLossNoDuplicates(outcome);
+      const byId = new Map(outcome.results.map((result) => [result.creativeId, result]));
+      for (const ad of ads) {
+        const result = byId.get(ad.creativeId)!;
+        if (ad.creativeId.startsWith('ad-') || ad.creativeId.startsWith('flaky-')) expect(result.status, ad.creativeId).toBe('done');
+        else {
+          expect(result.status, ad.creativeId).toBe('failed');
+          expect(result.error).toMatch(/timed out|timeout|download failed|terminated|closed/i);
+        }
+      }
+      recordFigures(outcome.figures);
+    } finally {
+      await fetcher.close();
+    }
+  });
+});
+
+describe('image failures and the engine lanes', () => {
+  it.fails('[known bug: a failed image download counts against the engine lane\'s circuit breaker, so a few dead links cool down a healthy OCR lane and stall every good ad for the cooldown (5 s, doubling to 300 s)] good ads are not held up by dead image links', async () => {
+    const ads = [...makeAds(6, (i) => `${images.base}/reset-${i % 4}`, 'dead'), ...makeAds(30, (i) => `${images.base}/ok-${i}`)];
+    const engine = newControls(2);
+    const { fetcher, loadImage } = realImageLoader({ headersMs: 300, bodyMs: 300, totalMs: 800 });
+    const controller = new AbortController();
+    const deadline = setTimeout(() => controller.abort(), 4_000);
+    try {
+      const outcome = await runScenario({
+        name: 'dead image links vs a healthy lane (default breaker)',
+        ads,
+        lanes: [{ config: lane('ocr', 'embedded', 4), engine: fakeEngine('embedded', engine), prior_s: 0.01, coldStart_s: 0 }],
+        loadImage,
+        store: new MemoryRunStore(),
+        maxAttempts: 1,
+        signal: controller.signal,
+        tuning: { breaker: { threshold: 3, baseCooldownMs: 5_000, maxCooldownMs: 300_000 } },
+      });
+      const goodDone = outcome.results.filter((result) => result.creativeId.startsWith('ad-') && result.status === 'done').length;
+      console.log(`dead image links with the default breaker: ${goodDone} of 30 good ads done within 4 s`);
+      expect(goodDone, 'good ads finished within 4 s').toBe(30);
+    } finally {
+      clearTimeout(deadline);
+      await fetcher.close();
+    }
+  });
+});
+
+describe('the store failing', () => {
+  it('disk full mid-run: the run stops with a clear error, and resumes once writable without losing or repeating an ad', async () => {
+    const store = openStore(join(workDir, 'full.db'), { groupCommit: { minIntervalMs: 0 } });
+    try {
+      const ads = makeAds(400, (i) => `https://ads.example/${i}.png`);
+      const batch = store.saveBatch({ source: 'full.csv', format: 'csv', columns: [], fieldColumns: { id: null, url: null, text: null }, ads });
+      const run = store.createRun({ batchId: batch.id, policy: 'auto' });
+      const engine = newControls(1);
+      const lanes = [{ config: lane('ocr', 'embedded', 3), engine: fakeEngine('embedded', engine), prior_s: 0.001, coldStart_s: 0 }];
+      const loadImage = async (ad: (typeof ads)[number]) => fakeImageFor(ad);
+
+      const first = await runScenario({
+        name: 'disk full',
+        runId: run.id,
+        ads,
+        lanes,
+        loadImage,
+        store: store.runStore,
+        onResult: (_result, finished) => {
+          // The database may not grow by another page: the next commits fail with SQLITE_FULL.
+          if (finished === 100) store.db.pragma(`max_page_count = ${store.db.pragma('page_count', { simple: true })}`);
+        },
+      });
+      expect(first.error, 'the run stops').toBeInstanceOf(Error);
+      expect((first.error as Error).message).toMatch(/database or disk is full/);
+      const stored = (runId: string) => store.db.prepare<[string], { creative_id: string; n: number }>('SELECT creative_id, count(*) AS n FROM results WHERE run_id = ? GROUP BY creative_id').all(runId);
+      const savedBefore = stored(run.id).length;
+      expect(savedBefore).toBeGreaterThanOrEqual(100);
+      expect(savedBefore).toBeLessThan(ads.length);
+
+      store.db.pragma('max_page_count = 1073741823');
+      const second = await runScenario({ name: 'disk full (resumed)', runId: run.id, ads, lanes, loadImage, store: store.runStore });
+      expect(second.error).toBeNull();
+      expect(second.summary!.skipped, 'finished ads are not run again').toBe(savedBefore);
+      store.runStore.flush();
+
+      const rows = stored(run.id);
+      expect(rows.every((row) => row.n === 1)).toBe(true);
+      const finals: AdResult[] = store.db
+        .prepare<[string], { creative_id: string; status: 'done' | 'failed'; error: string | null }>('SELECT creative_id, status, error FROM results WHERE run_id = ?')
+        .all(run.id)
+        .map((row) => ({ runId: run.id, creativeId: row.creative_id, status: row.status, engine: null, laneId: null, model: null, text: '', blocks: [], durationMs: null, attempts: [], ...(row.error ? { error: row.error } : {}) }));
+      const reportedTwice = [...first.results, ...second.results].length - new Set([...first.results, ...second.results].map((result) => result.creativeId)).size;
+      const row = recordScenario('store disk full, then resumed', [first.figures, second.figures], ads.map((ad) => ad.creativeId), finals, `stopped with "${(first.error as Error).message}" after ${savedBefore} saved; ${reportedTwice} reported twice`);
+      expect(row.lost).toBe(0);
+      expect(row.twice).toBe(0);
+      expect(row.done).toBe(ads.length);
+      expect(reportedTwice, 'no ad was reported finished in both sessions').toBe(0);
+    } finally {
+      store.close();
+    }
+  });
+});

@@ -1,0 +1,197 @@
+/**
+ * Runs one fault scenario through the real orchestrator and turns what happened into a
+ * row of figures: every final result the run reported is counted per ad, so an ad with
+ * no final result is lost and an ad with two was processed twice. The event loop's worst
+ * stall is measured with perf_hooks.monitorEventLoopDelay while the run goes.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import sharp from 'sharp';
+import type { Ad, AdResult, EngineKind, LaneConfig, RecognizeResult } from '../../shared/domain.js';
+import { EngineError, type Engine, type EngineImage } from '../../electron/core/engines/types.js';
+import { createImageFetcher, prepareImage, type ImageFetcher, type FetchTimeouts } from '../../electron/core/fetch/index.js';
+import { startRun, type Orchestrator, type RunSummary, type StartRunOptions } from '../../electron/core/orchestrator/index.js';
+import { recordFigures, tallyOutcomes, type FigureRow } from './figures.js';
+
+/** Fast scheduler settings for tests: short backoffs and cooldowns, no long warm-up. */
+export const FAST_TUNING: StartRunOptions['tuning'] = {
+  progressIntervalMs: 50,
+  retryBaseMs: 50,
+  retryMaxMs: 400,
+  preferOtherLaneMs: 200,
+  breaker: { threshold: 3, baseCooldownMs: 300, maxCooldownMs: 2_000 },
+  warmupAloneSamples: 2,
+  warmupMaxMs: 300,
+};
+
+export interface ScenarioOptions extends Omit<StartRunOptions, 'runId' | 'onResult'> {
+  name: string;
+  runId?: string;
+  /** Called on every final result, with the orchestrator (to inject a fault mid-run). */
+  onResult?: (result: AdResult, finished: number, orchestrator: Orchestrator) => void;
+  /** Group failure reasons into kinds for the table. */
+  reasonKind?: (error: string) => string;
+}
+
+export interface ScenarioOutcome {
+  summary: RunSummary | null;
+  /** What `done` rejected with (a store that failed, …). */
+  error: unknown;
+  results: AdResult[];
+  figures: FigureRow;
+  maxStallMs: number;
+}
+
+/** "ollama-bad: transient: 127.0.0.1:4567 failed (500): …" → "transient: … failed (500)" (digits, ports and URLs folded). */
+export function defaultReasonKind(error: string): string {
+  const last = error.split(' | ').pop() ?? error;
+  return last
+    .replace(/^[^:]*: /, '')
+    .replace(/https?:\/\/\S+/g, 'URL')
+    .replace(/\b\d{1,3}(\.\d{1,3}){3}(:\d+)?/g, 'HOST')
+    .replace(/\d+(\.\d+)?/g, 'N')
+    .slice(0, 70);
+}
+
+export async function runScenario(options: ScenarioOptions): Promise<ScenarioOutcome> {
+  const { name, onResult, reasonKind = defaultReasonKind, ...start } = options;
+  const results: AdResult[] = [];
+  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  histogram.enable();
+  const started = performance.now();
+  let orchestrator!: Orchestrator;
+  orchestrator = startRun({
+    ...start,
+    runId: options.runId ?? `run-${name.replace(/\W+/g, '-')}`,
+    tuning: { ...FAST_TUNING, ...start.tuning },
+    onResult: (result) => {
+      results.push(result);
+      onResult?.(result, results.length, orchestrator);
+    },
+  });
+  let summary: RunSummary | null = null;
+  let error: unknown = null;
+  try {
+    summary = await orchestrator.done;
+  } catch (caught) {
+    error = caught;
+  }
+  histogram.disable();
+  const maxStallMs = histogram.max / 1e6;
+  const seconds = (performance.now() - started) / 1000;
+  const tally = tallyOutcomes(
+    options.ads.map((ad) => ad.creativeId),
+    results.map((result) => ({ creativeId: result.creativeId, status: result.status, ...(result.error !== undefined ? { error: result.error } : {}) })),
+    reasonKind,
+  );
+  const figures: FigureRow = { scenario: name, ...tally, maxStallMs, seconds };
+  return { summary, error, results, figures, maxStallMs };
+}
+
+/** Records a scenario's row (several sessions of one run, e.g. before and after a resume, are summed). */
+export function recordScenario(name: string, parts: readonly FigureRow[], adIds: readonly string[], finals: readonly AdResult[], note?: string): FigureRow {
+  const tally = tallyOutcomes(
+    adIds,
+    finals.map((result) => ({ creativeId: result.creativeId, status: result.status, ...(result.error !== undefined ? { error: result.error } : {}) })),
+    defaultReasonKind,
+  );
+  const stalls = parts.map((part) => part.maxStallMs).filter((value): value is number => value !== null);
+  const row: FigureRow = {
+    scenario: name,
+    ...tally,
+    maxStallMs: stalls.length ? Math.max(...stalls) : null,
+    seconds: parts.reduce((sum, part) => sum + part.seconds, 0),
+    ...(note ? { note } : {}),
+  };
+  recordFigures(row);
+  return row;
+}
+
+export function makeAds(count: number, urlOf: (index: number) => string, prefix = 'ad'): Ad[] {
+  return Array.from({ length: count }, (_, index) => ({ creativeId: `${prefix}-${String(index).padStart(6, '0')}`, imageUrl: urlOf(index) }));
+}
+
+export function lane(id: string, engine: EngineKind, workers: number, extra: Partial<LaneConfig> = {}): LaneConfig {
+  return { id, engine, workers, enabled: true, ...extra };
+}
+
+/** The app's real image path: undici fetch with limits, then sharp. */
+export function realImageLoader(timeouts: Partial<FetchTimeouts> = {}, retries = 0): { fetcher: ImageFetcher; loadImage: StartRunOptions['loadImage'] } {
+  const fetcher = createImageFetcher({ timeouts: { connectMs: 1000, headersMs: 500, bodyMs: 500, totalMs: 1500, ...timeouts }, retries, retryDelayMs: 20 });
+  return {
+    fetcher,
+    loadImage: async (ad, signal) => {
+      const fetched = await fetcher.fetchImage(ad.imageUrl, signal);
+      return prepareImage(fetched.bytes, { maxSide: 1024 });
+    },
+  };
+}
+
+/** One small ad-like PNG with a text line, for engines that need a real image. */
+export async function adPng(text = 'SUMMER SALE 50%'): Promise<Uint8Array> {
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="360" height="100"><rect width="100%" height="100%" fill="white"/><text x="14" y="64" font-family="DejaVu Sans, sans-serif" font-size="36" fill="black">${text}</text></svg>`;
+  return new Uint8Array(await sharp(Buffer.from(svg)).png().toBuffer());
+}
+
+export interface FakeEngineControls {
+  /** Milliseconds per call; change it mid-run to slow the engine down. */
+  latencyMs: number;
+  /** Share of calls that fail with a transient error (uses `random`). */
+  failureRate: number;
+  calls: number;
+  /** Successful answers per creative id (tests count "processed twice" from it). */
+  answered: Map<string, number>;
+}
+
+/**
+ * An in-process engine with a latency knob and random transient failures. The image's
+ * bytes carry no id, so the ad id comes from `idOf(image)` (the loader puts it in `mime`'s
+ * parameters in these tests).
+ */
+export function fakeEngine(kind: EngineKind, controls: FakeEngineControls, random: () => number = Math.random): Engine {
+  return {
+    kind,
+    label: `fake ${kind}`,
+    async recognize(image: EngineImage, signal: AbortSignal): Promise<RecognizeResult> {
+      controls.calls++;
+      if (controls.latencyMs > 0) {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => {
+            signal.removeEventListener('abort', onAbort);
+            resolve();
+          }, controls.latencyMs);
+          const onAbort = () => {
+            clearTimeout(timer);
+            reject(new EngineError('aborted', 'aborted'));
+          };
+          signal.addEventListener('abort', onAbort, { once: true });
+        });
+      } else if (signal.aborted) {
+        throw new EngineError('aborted', 'aborted');
+      }
+      if (controls.failureRate > 0 && random() < controls.failureRate) throw new EngineError('transient', 'injected failure (HTTP 500)');
+      const id = adIdOf(image);
+      controls.answered.set(id, (controls.answered.get(id) ?? 0) + 1);
+      return { text: `text of ${id}`, blocks: [], model: `fake-${kind}`, timings: { total_ms: controls.latencyMs } };
+    },
+  };
+}
+
+export function newControls(latencyMs: number, failureRate = 0): FakeEngineControls {
+  return { latencyMs, failureRate, calls: 0, answered: new Map() };
+}
+
+/** Fake images carry their ad id in the MIME parameters: `image/png; ad=<id>`. */
+export function fakeImageFor(ad: Ad): EngineImage {
+  return { bytes: FAKE_PIXEL, mime: `image/png; ad=${ad.creativeId}`, width: 1, height: 1 };
+}
+export function adIdOf(image: EngineImage): string {
+  return /; ad=(.+)$/.exec(image.mime)?.[1] ?? '?';
+}
+const FAKE_PIXEL = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** Ads answered successfully by the engines more than once (a backup that also finished is aborted, so this stays 0). */
+export function answeredTwice(...controls: FakeEngineControls[]): number {
+  const total = new Map<string, number>();
+  for (const control of controls) for (const [id, count] of control.answered) total.set(id, (total.get(id) ?? 0) + count);
+  return [...total.values()].filter((count) => count > 1).length;
+}
