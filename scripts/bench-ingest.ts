@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -179,7 +179,8 @@ async function main(): Promise<void> {
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), 'pv-bench-ingest-'));
-  const results: Record<string, unknown> = { ads: AD_COUNT, node: process.version, platform: `${process.platform}-${process.arch}` };
+  // Shared machines skew timings: the load average is recorded with the numbers.
+  const results: Record<string, unknown> = { ads: AD_COUNT, node: process.version, platform: `${process.platform}-${process.arch}`, cores: availableParallelism(), loadAverageAtStart: loadavg()[0] };
   const rows: Array<[string, string, string, string]> = [];
   const row = (name: string, value: string, target: string, ok: boolean | null) => rows.push([name, value, target, ok === null ? '' : ok ? 'ok' : 'MISSED']);
   try {
@@ -223,14 +224,14 @@ async function main(): Promise<void> {
       attemptPlusResultStateChangesPerSecond: mixedPerSecond,
       databaseMb: +(statSync(dbPath).size / 1e6).toFixed(1),
     };
-    row(`store ${AD_COUNT} results (1 transaction each)`, `${perSecond.toLocaleString('en')} /s`, '≥ 5 000 /s', perSecond >= 5000);
-    row('  attempt + result, 2 transactions per ad', `${mixedPerSecond.toLocaleString('en')} /s`, '≥ 5 000 /s', mixedPerSecond >= 5000);
+    row(`store ${AD_COUNT} results (group commit)`, `${perSecond.toLocaleString('en')} /s`, '≥ 5 000 /s', perSecond >= 5000);
+    row('  attempt + result per ad (2 state changes)', `${mixedPerSecond.toLocaleString('en')} /s`, '≥ 5 000 /s', mixedPerSecond >= 5000);
     row(`  save batch of ${AD_COUNT} ads / create run`, `${seconds(batchTime.ms)} s / ${seconds(runTime.ms)} s`, '', null);
 
     // 3. Pages of the results table.
     const queries = {
       'first page, by finish time': { runId, sort: 'finishedAt' as const, limit: 200 },
-      'page at offset 50 000, by duration desc': { runId, sort: 'duration' as const, descending: true, offset: Math.floor(AD_COUNT / 2), limit: 200 },
+      [`page at offset ${Math.floor(AD_COUNT / 2)}, by duration desc`]: { runId, sort: 'duration' as const, descending: true, offset: Math.floor(AD_COUNT / 2), limit: 200 },
       'failed only, by id': { runId, status: 'failed' as const, sort: 'creativeId' as const, limit: 200 },
       'engine deepseek, last page': { runId, engine: 'deepseek' as const, sort: 'finishedAt' as const, offset: Math.floor(AD_COUNT / 3) - 200, limit: 200 },
       'search "offer 4242"': { runId, search: 'Offer 4242', limit: 200 },
@@ -273,8 +274,10 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
 
+  results.loadAverageAtEnd = loadavg()[0];
   const widths = [0, 1, 2].map((column) => Math.max(...rows.map((r) => r[column]!.length), 6));
   const line = (r: readonly string[]) => `${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padStart(widths[1]!)}  ${r[2]!.padEnd(widths[2]!)}  ${r[3]}`;
+  console.log(`${AD_COUNT} ads, ${availableParallelism()} cores, load average ${(results.loadAverageAtStart as number).toFixed(1)} → ${(results.loadAverageAtEnd as number).toFixed(1)}`);
   console.log(line(['measure', 'value', 'target', '']));
   for (const r of rows) console.log(line(r));
   if (values.out) {

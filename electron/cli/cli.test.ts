@@ -177,6 +177,16 @@ describe('parallel-vision export and runs', () => {
     expect(runs).toEqual([expect.objectContaining({ status: 'finished', done: AD_COUNT, source: 'ads.csv' })]);
   });
 
+  it('runs through the bin launcher', async () => {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'parallel-vision.mjs'), 'runs', '--data-dir', join(dir, 'data-kill')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^run\s+status/);
+    expect(stdout).toMatch(/finished\s+30\/30/);
+  });
+
   it('reports usage errors with exit status 2', async () => {
     const io = captureIo();
     expect(await main(['export', 'latest'], io)).toBe(2);

@@ -135,7 +135,11 @@ export function createImageFetcher(options: ImageFetcherOptions = {}): ImageFetc
   const knownUrls = new Map<string, { hash: string; mime: ImageMime }>();
 
   const blobPath = (hash: string) => join(cacheDir!, hash.slice(0, 2), hash);
-  const urlIndexPath = (url: string) => join(cacheDir!, 'urls', createHash('sha256').update(url).digest('hex').slice(0, 40));
+  const urlIndexPath = (url: string) => {
+    const key = createHash('sha256').update(url).digest('hex').slice(0, 40);
+    // Sharded like the blobs: 100 000 URLs must not land in one directory.
+    return join(cacheDir!, 'urls', key.slice(0, 2), key.slice(2));
+  };
 
   async function writeAtomically(path: string, data: Uint8Array | string): Promise<void> {
     const dir = join(path, '..');
