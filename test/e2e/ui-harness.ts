@@ -94,3 +94,45 @@ export async function scrollResultsAndTimeFrames(page: Page, steps = 240): Promi
     return { frames, reachedBottom: Math.abs(scroller.scrollTop - max) < 2 };
   }, steps);
 }
+
+/**
+ * Serves a distinct small PNG ad at /ads/<n>.png on 127.0.0.1: one picture rendered once
+ * by sharp, made unique per n with a tEXt chunk (so no two ads share an image hash).
+ */
+export async function startAdImageServer(): Promise<{ origin: string; requests(): number; close(): Promise<void> }> {
+  const { default: sharp } = await import('sharp');
+  const { createServer: createHttpServer } = await import('node:http');
+  const { crc32 } = await import('node:zlib');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="480" height="240"><rect width="480" height="240" fill="#fde047"/><text x="30" y="110" font-family="sans-serif" font-size="64" font-weight="bold" fill="#b91c1c">SALE 50%</text><text x="30" y="180" font-family="sans-serif" font-size="32" fill="#1f2937">Shop now at example.com</text></svg>`;
+  const base = await sharp(Buffer.from(svg)).png().toBuffer();
+  const IHDR_END = 8 + 25; // signature + IHDR chunk
+  const uniquePng = (n: number): Buffer => {
+    const data = Buffer.from(`Comment\0ad ${n}`, 'latin1');
+    const type = Buffer.from('tEXt', 'latin1');
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(Buffer.concat([type, data])) >>> 0);
+    return Buffer.concat([base.subarray(0, IHDR_END), length, type, data, crc, base.subarray(IHDR_END)]);
+  };
+  let requests = 0;
+  const server = createHttpServer((request, response) => {
+    const match = /^\/ads\/(\d+)\.png$/.exec(request.url ?? '');
+    if (!match) return void response.writeHead(404).end();
+    requests++;
+    const body = uniquePng(Number(match[1]));
+    response.writeHead(200, { 'Content-Type': 'image/png', 'Content-Length': body.length }).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('image server has no port');
+  return {
+    origin: `http://127.0.0.1:${address.port}`,
+    requests: () => requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -21,7 +21,7 @@ try {
     await page.setViewportSize({ width: 1280, height: 1000 });
     await page.goto(`${server.url}?delay=60`);
     await page.getByRole('heading', { name: 'Parallel Vision' }).waitFor();
-    await page.getByRole('checkbox', { name: 'Ollama · llava' }).waitFor();
+    await page.getByRole('checkbox', { name: 'Ollama · llava' }).check();
     const shot = (name: string) => page.screenshot({ path: path.join(outDir, `${scheme}-${name}.png`), fullPage: true });
     await shot('run-empty');
     await dropFile(page, 'ads.csv', adListCsv(400));

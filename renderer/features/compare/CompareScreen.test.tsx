@@ -31,6 +31,8 @@ describe('Compare', () => {
     renderWithApi(<App />, api);
     act(() => useApp.getState().show('compare'));
     fireEvent.change(await screen.findByLabelText(/Quick test/), { target: { value: 'https://a.example/1.png\nhttps://a.example/2.png' } });
+    expect(screen.getByRole('button', { name: 'Compare 2 images' }).hasAttribute('disabled')).toBe(true);
+    fireEvent.click(await screen.findByRole('checkbox', { name: 'O' }));
     fireEvent.click(screen.getByRole('button', { name: 'Compare 2 images' }));
     await waitFor(() => expect(api.calls.some((c) => c.channel === 'runs.start')).toBe(true));
     expect(api.calls.find((c) => c.channel === 'runs.start')?.request).toMatchObject({ policy: 'compare', lanes: [{ engine: 'embedded' }, { engine: 'ollama' }] });

@@ -53,23 +53,35 @@ export function CompareScreen() {
   );
 }
 
-/** Paste a few URLs, run them on every available engine with the `compare` policy. */
+/** Paste a few URLs, run them on the chosen engines with the `compare` policy. */
 function QuickTest() {
   const api = useApi();
+  const lanes = useRun((s) => s.lanes);
+  const engines = useRun((s) => s.engines);
   const [text, setText] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const [chosen, setChosen] = useState<Set<string> | null>(null);
   const urls = extractUrls(text);
+
+  useEffect(() => {
+    if (engines) return;
+    api.invoke('engines.list', {}).then(
+      (list) => useRun.getState().setEngines(list),
+      (e: unknown) => setError(e),
+    );
+  }, [api, engines]);
+
+  const available = lanes.filter((lane) => engines?.find((e) => e.engine === lane.engine)?.availability.type === 'available');
+  const selected = chosen ?? new Set(enabledLanes(lanes).map((l) => l.id));
+  const picked = available.filter((lane) => selected.has(lane.id)).map((lane) => ({ ...lane, enabled: true }));
+
   const start = async () => {
     setBusy(true);
     setError(null);
     try {
-      const engines = useRun.getState().engines ?? (await api.invoke('engines.list', {}));
-      if (!useRun.getState().engines) useRun.getState().setEngines(engines);
-      const lanes = enabledLanes(useRun.getState().lanes);
-      if (lanes.length < 2) throw new Error('Switch on at least two engines on the Run screen to compare them.');
       const summary = await api.invoke('ads.importUrls', { urls });
-      const { runId } = await api.invoke('runs.start', { batchId: summary.batchId, policy: 'compare', lanes });
+      const { runId } = await api.invoke('runs.start', { batchId: summary.batchId, policy: 'compare', lanes: picked });
       useRun.getState().attachRun(runId);
       useResults.getState().selectRun(runId);
       useCompare.getState().setOffset(0);
@@ -81,9 +93,9 @@ function QuickTest() {
     }
   };
   return (
-    <Card className="flex flex-col gap-2">
+    <Card className="flex flex-col gap-3">
       <label htmlFor="quick-test" className="text-sm font-medium">
-        Quick test: paste a few image URLs and run each on every engine
+        Quick test: paste a few image URLs and run each on every chosen engine
       </label>
       <textarea
         id="quick-test"
@@ -93,11 +105,31 @@ function QuickTest() {
         placeholder="https://example.com/ad.png"
         className={`rounded-md border border-zinc-300 bg-white p-2 font-mono text-xs dark:border-zinc-700 dark:bg-zinc-950 ${focusRing}`}
       />
+      <fieldset className="flex flex-wrap items-center gap-x-4 gap-y-1 text-sm">
+        <legend className="sr-only">Engines to compare</legend>
+        {available.map((lane) => (
+          <label key={lane.id} className="flex items-center gap-1.5">
+            <input
+              type="checkbox"
+              checked={selected.has(lane.id)}
+              onChange={(e) => {
+                const next = new Set(selected);
+                if (e.target.checked) next.add(lane.id);
+                else next.delete(lane.id);
+                setChosen(next);
+              }}
+              className={`accent-blue-600 ${focusRing}`}
+            />
+            {lane.label ?? lane.id}
+          </label>
+        ))}
+      </fieldset>
       <div className="flex items-center gap-3">
-        <Button variant="primary" disabled={!urls.length || busy || urls.length > 50} onClick={() => void start()}>
-          {busy ? 'Starting…' : `Compare ${urls.length || ''} image${urls.length === 1 ? '' : 's'}`.replace('  ', ' ')}
+        <Button variant="primary" disabled={!urls.length || busy || urls.length > 50 || picked.length < 2} onClick={() => void start()}>
+          {busy ? 'Starting…' : urls.length ? `Compare ${urls.length} image${urls.length === 1 ? '' : 's'}` : 'Compare'}
         </Button>
-        {urls.length > 50 && <span className="text-xs text-amber-700">A quick test takes up to 50 URLs; import a list on the Run screen for more.</span>}
+        {picked.length < 2 && <span className="text-xs text-zinc-500 dark:text-zinc-400">Choose at least two engines.</span>}
+        {urls.length > 50 && <span className="text-xs text-amber-700 dark:text-amber-400">A quick test takes up to 50 URLs; import a list on the Run screen for more.</span>}
       </div>
       {error != null && <ErrorNotice error={error} action="start the comparison" onDismiss={() => setError(null)} />}
     </Card>

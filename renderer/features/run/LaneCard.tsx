@@ -87,7 +87,7 @@ export function LaneCard({ lane, index, engine, progress, total, targetShare, ru
       </p>
       <ProgressBar value={fraction(progress?.done ?? 0, total)} failed={fraction(progress?.failed ?? 0, total)} colorClass={laneColorClass(index)} label={`${label} progress`} />
       <dl className="grid grid-cols-4 gap-x-3 gap-y-2 text-sm">
-        <Stat label="Done" value={formatCount(progress?.done ?? 0)} />
+        <Stat label="Done" value={<span data-testid="lane-done">{formatCount(progress?.done ?? 0)}</span>} />
         <Stat label="Failed" value={<span className={progress?.failed ? 'text-red-600 dark:text-red-400' : ''}>{formatCount(progress?.failed ?? 0)}</span>} />
         <Stat label="In flight" value={formatCount(progress?.inFlight ?? 0)} />
         <Stat label="Ads / min" value={progress ? progress.adsPerMinute.toFixed(1) : '—'} />

@@ -39,7 +39,11 @@ describe('Run screen', () => {
       ],
       tickMs: 30,
     }));
-    await screen.findByLabelText('Slow fake');
+    // Only the default engine starts switched on.
+    const slow = await screen.findByRole('checkbox', { name: 'Slow fake' });
+    expect((slow as HTMLInputElement).checked).toBe(false);
+    expect((screen.getByRole('checkbox', { name: 'Embedded OCR' }) as HTMLInputElement).checked).toBe(true);
+    fireEvent.click(slow);
     dropCsv(screen.getByTestId('drop-zone'), ['creative_id,image_url', ...Array.from({ length: 400 }, (_, i) => `c${i},https://ads.example/${i}.png`)].join('\n'));
     await screen.findByRole('region', { name: 'Imported ads' });
 

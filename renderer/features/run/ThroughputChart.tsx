@@ -44,7 +44,7 @@ export const ThroughputChart = memo(function ThroughputChart({ history, lanes }:
           return (
             <polyline
               key={lane.laneId}
-              data-lane={lane.laneId}
+              data-series={lane.laneId}
               fill="none"
               stroke={LANE_STROKES[lane.colorIndex % LANE_STROKES.length]}
               strokeWidth={1.75}

@@ -2,14 +2,20 @@
 import type { EngineInfo } from '../../../shared/api.js';
 import type { LaneConfig } from '../../../shared/domain.js';
 
-/** One lane per engine the backend knows; available engines start switched on. */
+/**
+ * One lane per engine the backend knows. Only the default engine starts switched on: the
+ * others need a service running (or an endpoint), so the user opts in.
+ */
 export function lanesFromEngines(engines: readonly EngineInfo[]): LaneConfig[] {
-  return engines.map((engine) => ({
+  const anyDefault = engines.some((engine) => engine.isDefault && engine.availability.type === 'available');
+  // The default engine leads (first card, left end of the split slider); the rest keep the backend's order.
+  const ordered = [...engines.filter((e) => e.isDefault), ...engines.filter((e) => !e.isDefault)];
+  return ordered.map((engine, index) => ({
     id: engine.engine,
     engine: engine.engine,
     label: engine.label,
     workers: engine.defaultWorkers,
-    enabled: engine.availability.type === 'available',
+    enabled: engine.availability.type === 'available' && (engine.isDefault || (!anyDefault && index === ordered.findIndex((e) => e.availability.type === 'available'))),
   }));
 }
 

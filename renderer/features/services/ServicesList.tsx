@@ -4,7 +4,7 @@ import { useApi } from '../../api/context.js';
 import { friendlyError } from '../../common/errors.js';
 import { Button, Card, EmptyState, ErrorNotice, Loading, ProgressBar, focusRing } from '../../common/ui.js';
 import { serviceAction } from './actions.js';
-import { adviseState, canStart, canStop, needsSetup, type StateAdvice } from './advice.js';
+import { adviseState, canPullModel, canStart, canStop, needsSetup, type StateAdvice } from './advice.js';
 import { useServices } from './state.js';
 
 export { describeState } from './advice.js';
@@ -84,7 +84,12 @@ function ServiceCard({ service }: { service: ServiceInfo }) {
                 {pending === 'setup' ? 'Setting up…' : 'Set up'}
               </Button>
             )}
-            {service.managed && !needsSetup(service) && (
+            {canPullModel(service) && (
+              <Button disabled={pending != null} onClick={() => void serviceAction(api, service.name, 'setup')}>
+                {pending === 'setup' ? 'Pulling…' : 'Pull model'}
+              </Button>
+            )}
+            {service.managed && !needsSetup(service) && service.state.type !== 'not-installed' && (
               <>
                 <Button variant="primary" disabled={!canStart(service) || pending != null} onClick={() => void serviceAction(api, service.name, 'start')}>
                   {pending === 'start' ? 'Starting…' : 'Start'}

@@ -63,6 +63,12 @@ export function canStop(service: ServiceInfo): boolean {
   return service.managed && ['ready', 'starting', 'degraded'].includes(service.state.type);
 }
 
+/** The DeepSeek service installs itself (venv, pip, weights); Ollama must be installed by the user. */
 export function needsSetup(service: ServiceInfo): boolean {
-  return service.managed && service.state.type === 'not-installed';
+  return service.managed && service.state.type === 'not-installed' && service.engine !== 'ollama';
+}
+
+/** Ollama's setup is pulling its model, which needs a running server. */
+export function canPullModel(service: ServiceInfo): boolean {
+  return service.engine === 'ollama' && ['ready', 'external'].includes(service.state.type);
 }

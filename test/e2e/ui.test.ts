@@ -1,0 +1,123 @@
+/**
+ * The UI end to end: real Chromium, browser mode, the real backend with deterministic
+ * test engines (PARALLEL_VISION_TEST_ENGINE), ad images served on 127.0.0.1.
+ * Screenshots of each screen go to test-artifacts/ui-*.png.
+ */
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS_DIR, openChromium, startBrowserMode, type BrowserMode } from './harness.js';
+import { adListCsv, dropFile, startAdImageServer } from './ui-harness.js';
+
+let app: BrowserMode;
+let browser: Awaited<ReturnType<typeof openChromium>>;
+let images: Awaited<ReturnType<typeof startAdImageServer>>;
+
+beforeAll(async () => {
+  images = await startAdImageServer();
+  app = await startBrowserMode({ PARALLEL_VISION_TEST_ENGINE: JSON.stringify({ delayByEngine: { embedded: 40, ollama: 400 } }) });
+  browser = await openChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  await app?.stop();
+  await images?.close();
+});
+
+const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS_DIR, `ui-${name}.png`) });
+const progressOf = async (page: Page, label: string) => Number(await page.getByRole('progressbar', { name: label }).getAttribute('aria-valuenow'));
+const laneDone = (text: string | null) => Number((text ?? '').replace(/,/g, ''));
+const shareOf = async (page: Page, laneId: string) => parseFloat((await page.locator(`[data-lane="${laneId}"] [data-testid="lane-share"]`).textContent()) ?? '0');
+
+describe('the UI in real Chromium against the real backend', () => {
+  it('imports, runs two lanes, follows the split, cancels, shows a detail and exports', async () => {
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.setViewportSize({ width: 1280, height: 1000 });
+    await page.goto(app.url);
+    await page.getByRole('heading', { name: 'Parallel Vision' }).waitFor();
+    const slowLane = page.getByRole('checkbox', { name: 'Ollama', exact: true });
+    await slowLane.waitFor();
+    await shot(page, 'run-empty');
+
+    // Drop a CSV: preview and the rejected row.
+    await dropFile(page, 'ads.csv', adListCsv(600, (i) => `${images.origin}/ads/${i}.png`));
+    const preview = page.getByRole('region', { name: 'Imported ads' });
+    await preview.waitFor();
+    expect(await preview.getByTestId('accepted-count').textContent()).toBe('600');
+    const rejected = preview.getByRole('list', { name: 'Rejected rows' });
+    expect(await rejected.textContent()).toMatch(/line 602/);
+
+    // Two lanes (the embedded default and a slow fake), fixed split: 20 % on the fast lane.
+    await slowLane.check();
+    await page.getByText('Fixed split').click();
+    const slider = page.getByRole('slider', { name: 'Split' });
+    await slider.fill('20');
+    expect(await page.getByTestId('split-first').textContent()).toBe('20 %');
+    await shot(page, 'run-imported');
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    await expect.poll(() => progressOf(page, 'PaddleOCR (embedded) progress'), { timeout: 30_000 }).toBeGreaterThan(0);
+    await expect.poll(() => progressOf(page, 'Ollama progress'), { timeout: 30_000 }).toBeGreaterThan(0);
+    const embeddedBefore = await progressOf(page, 'PaddleOCR (embedded) progress');
+    const ollamaBefore = await progressOf(page, 'Ollama progress');
+    await expect.poll(() => progressOf(page, 'PaddleOCR (embedded) progress'), { timeout: 30_000 }).toBeGreaterThan(embeddedBefore);
+    await expect.poll(() => progressOf(page, 'Ollama progress'), { timeout: 30_000 }).toBeGreaterThan(ollamaBefore);
+    await shot(page, 'run-running');
+
+    // The fast lane stops at its 20 % (120 of 600 ads) and waits ...
+    const fastLane = page.locator('[data-lane="embedded"]');
+    await expect.poll(() => fastLane.getAttribute('data-lane-state'), { timeout: 60_000 }).toBe('paused-by-scheduler');
+    expect(laneDone(await fastLane.getByTestId('lane-done').textContent())).toBe(120);
+    const shareBefore = await shareOf(page, 'embedded');
+    await shot(page, 'run-split-held');
+    // ... until the slider gives it 95 % of the rest: it works again and its share climbs.
+    await slider.fill('95');
+    await expect.poll(async () => laneDone(await fastLane.getByTestId('lane-done').textContent()), { timeout: 30_000 }).toBeGreaterThan(140);
+    await expect.poll(() => shareOf(page, 'embedded'), { timeout: 30_000 }).toBeGreaterThan(shareBefore);
+    await shot(page, 'run-split-moved');
+
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.locator('[data-testid="run-status"][data-status="cancelled"]').waitFor({ timeout: 30_000 });
+    const counts = (await page.getByTestId('run-counts').textContent()) ?? '';
+    const finished = Number(/([\d,]+) done/.exec(counts)?.[1]?.replace(/,/g, '')) + Number(/([\d,]+) failed/.exec(counts)?.[1]?.replace(/,/g, ''));
+    expect(finished).toBeGreaterThan(0);
+    expect(finished).toBeLessThan(600);
+    await shot(page, 'run-cancelled');
+
+    // Results: a done row's detail with its image and boxes.
+    await page.getByRole('tab', { name: 'Results' }).click();
+    await page.getByLabel('Status').selectOption('done');
+    const firstRow = page.locator('[role="row"][data-creative]').first();
+    await firstRow.waitFor();
+    await firstRow.click();
+    const detail = page.getByRole('complementary', { name: 'Result detail' });
+    await detail.getByTestId('boxes').waitFor({ timeout: 20_000 });
+    expect(await detail.getByTestId('boxes').locator('rect').count()).toBeGreaterThan(0);
+    expect(await detail.getByRole('img', { name: 'The ad' }).evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+    expect(await detail.getByTestId('result-text').textContent()).toMatch(/\S/);
+    await shot(page, 'results-detail');
+
+    // Export CSV of every row and check it through the download link.
+    await page.getByRole('tab', { name: 'Export' }).click();
+    await page.getByRole('button', { name: 'Export CSV' }).click();
+    const done = page.getByTestId('export-done');
+    await done.waitFor({ timeout: 30_000 });
+    const href = await done.getByRole('link').getAttribute('href');
+    expect(href).toBeTruthy();
+    const csv = await page.evaluate(async (url) => (await fetch(url)).text(), href!);
+    const lines = csv.trim().split(/\r?\n/);
+    expect(lines[0]).toContain('_vision_text');
+    expect(lines.length - 1).toBe(600);
+    expect(await done.textContent()).toContain('Exported 600 rows');
+    await shot(page, 'export');
+
+    for (const screen of ['Compare', 'Services'] as const) {
+      await page.getByRole('tab', { name: screen }).click();
+      await page.waitForTimeout(500);
+      await shot(page, screen.toLowerCase());
+    }
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
