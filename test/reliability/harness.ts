@@ -58,8 +58,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioOut
   const histogram = monitorEventLoopDelay({ resolution: 10 });
   histogram.enable();
   const started = performance.now();
-  let orchestrator!: Orchestrator;
-  orchestrator = startRun({
+  const orchestrator: Orchestrator = startRun({
     ...start,
     runId: options.runId ?? `run-${name.replace(/\W+/g, '-')}`,
     tuning: { ...FAST_TUNING, ...start.tuning },
