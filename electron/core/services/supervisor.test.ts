@@ -232,3 +232,15 @@ describe('ServiceSupervisor stop and start racing', () => {
     expect(isProcessAlive(pid)).toBe(false);
   });
 });
+
+describe('ServiceSupervisor concurrent starts', () => {
+  it('two starts at once spawn one child', async () => {
+    const { supervisor } = await supervise(() => ['--delay', '100']);
+    const starts: string[] = [];
+    supervisor.emitter.on('log', ({ lines }) => starts.push(...lines.filter((line) => line.startsWith('tiny-server starting'))));
+    const [a, b] = await Promise.all([supervisor.start(), supervisor.start()]);
+    expect(a.ok && b.ok).toBe(true);
+    await waitUntil(() => starts.length > 0, 2000, 'log event');
+    expect(starts).toHaveLength(1);
+  });
+});

@@ -100,6 +100,7 @@ export class ServiceSupervisor {
   private pendingLog: string[] = [];
   private logTimer: NodeJS.Timeout | undefined;
   private settleWaiters: Array<(info: ServiceInfo) => void> = [];
+  private startQueue: Promise<unknown> = Promise.resolve();
   private disposed = false;
 
   constructor(options: SupervisorOptions) {
@@ -219,7 +220,15 @@ export class ServiceSupervisor {
     this.scheduleWatch();
   }
 
-  async start(options: { port?: number } = {}): Promise<StartOutcome> {
+  /** Starts are serialised: two clicks on Start never spawn two children. */
+  start(options: { port?: number } = {}): Promise<StartOutcome> {
+    const run = () => this.startNow(options);
+    const next = this.startQueue.then(run, run);
+    this.startQueue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async startNow(options: { port?: number }): Promise<StartOutcome> {
     if (this.disposed) throw new Error(`${this.spec.name}: supervisor disposed`);
     if (options.port !== undefined && options.port !== this.port) {
       if (this.running || this.state.type === 'external') await this.stop();
@@ -230,12 +239,13 @@ export class ServiceSupervisor {
     if (current === 'starting') return this.outcome(await this.nextSettled());
     if (current === 'stopping') {
       await this.nextSettled();
-      return this.start(options);
+      return this.startNow(options);
     }
-    this.generation += 1;
+    const generation = ++this.generation;
     this.budget.reset();
     const port = this.port;
     const probe = await this.probe(port);
+    if (generation !== this.generation) return { ok: false, info: this.info(), reason: `${this.spec.label} was stopped while starting` };
     if (probe.healthy) {
       this.adopt(port);
       return { ok: true, info: this.info() };
@@ -249,8 +259,9 @@ export class ServiceSupervisor {
       this.setState({ type: 'unavailable', reason });
       return { ok: false, info: this.info(), reason, ...(suggestedPort ? { suggestedPort } : {}) };
     }
+    if (generation !== this.generation) return { ok: false, info: this.info(), reason: `${this.spec.label} was stopped while starting` };
     const settled = this.nextSettled();
-    void this.launch(port, this.generation);
+    void this.launch(port, generation);
     return this.outcome(await settled);
   }
 
