@@ -56,7 +56,7 @@ function loadScenarios(): Scenario[] {
   return chosen.sort((a, b) => rank(a.name) - rank(b.name));
 }
 
-async function overhead(adsCount: number): Promise<{ ads: number; wall_s: number; peakRssMb: number }> {
+async function overhead(adsCount: number): Promise<{ ads: number; wall_s: number; cpu_s: number; peakRssMb: number }> {
   const result: RecognizeResult = { text: '', blocks: [], model: 'zero', timings: {} };
   const image = { bytes: new Uint8Array(1), mime: 'image/png' };
   const lanes = (['deepseek', 'ollama'] as const).map((engine) => ({
@@ -65,11 +65,13 @@ async function overhead(adsCount: number): Promise<{ ads: number; wall_s: number
   }));
   const ads = makeAds(adsCount);
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const run = startRun({ runId: 'overhead', ads, lanes, policy: 'auto', store: new MemoryRunStore(), loadImage: () => Promise.resolve(image) });
   const summary = await run.done;
   const wall_s = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   if (summary.done !== adsCount) throw new Error(`overhead run finished ${summary.done}/${adsCount}`);
-  return { ads: adsCount, wall_s, peakRssMb: process.resourceUsage().maxRSS / 1024 };
+  return { ads: adsCount, wall_s, cpu_s: (cpu.user + cpu.system) / 1e6, peakRssMb: process.resourceUsage().maxRSS / 1024 };
 }
 
 interface PolicyResult {
@@ -120,13 +122,40 @@ async function main(): Promise<void> {
     printScenario(report.at(-1)!);
   }
   const simulated_s = (performance.now() - benchStarted) / 1000;
-  if (overheadResult) console.log(`\noverhead: ${overheadResult.ads} ads through zero-latency engines in ${overheadResult.wall_s.toFixed(2)} s wall, peak RSS ${overheadResult.peakRssMb.toFixed(0)} MB`);
+  if (overheadResult) console.log(`\noverhead: ${overheadResult.ads} ads through zero-latency engines in ${overheadResult.wall_s.toFixed(2)} s wall (${overheadResult.cpu_s.toFixed(2)} s CPU), peak RSS ${overheadResult.peakRssMb.toFixed(0)} MB`);
   console.log(`simulations took ${simulated_s.toFixed(1)} s wall`);
+  const checks = targetChecks(report, overheadResult);
+  console.log('\ntargets:');
+  for (const check of checks) console.log(`  ${check.ok ? 'ok  ' : 'MISS'} ${check.target}: ${check.actual}`);
   if (values.out) {
     mkdirSync(dirname(values.out), { recursive: true });
-    writeFileSync(values.out, `${JSON.stringify({ scenarios: report, overhead: overheadResult }, null, 2)}\n`);
+    writeFileSync(values.out, `${JSON.stringify({ scenarios: report, overhead: overheadResult, checks }, null, 2)}\n`);
     console.log(`wrote ${values.out}`);
   }
+}
+
+/** The issue's targets: auto within 5 % of the bound on the seed profiles, 15 % elsewhere, never 2 % behind the best single engine; overhead under 2 s and 300 MB. */
+function targetChecks(
+  report: Array<{ name: string; policies: Record<string, PolicyResult> }>,
+  overheadResult: { wall_s: number; peakRssMb: number } | null,
+): Array<{ target: string; ok: boolean; actual: string }> {
+  const checks: Array<{ target: string; ok: boolean; actual: string }> = [];
+  for (const { name, policies } of report) {
+    const auto = policies['auto'];
+    if (!auto) continue;
+    const limit = name === 'seed-profile' || name === 'seed-profile-10k' ? 1.05 : 1.15;
+    checks.push({ target: `${name}: auto ≤ ${limit} × bound`, ok: auto.ratioToLowerBound <= limit, actual: `${auto.ratioToLowerBound}` });
+    const best = policies['best-single'];
+    if (best) {
+      const behind = auto.makespan_s / best.makespan_s - 1;
+      checks.push({ target: `${name}: auto ≤ 2 % behind best-single`, ok: behind <= 0.02, actual: `${(behind * 100).toFixed(1)} %` });
+    }
+  }
+  if (overheadResult) {
+    checks.push({ target: 'overhead < 2 s wall', ok: overheadResult.wall_s < 2, actual: `${overheadResult.wall_s.toFixed(2)} s` });
+    checks.push({ target: 'overhead < 300 MB peak RSS', ok: overheadResult.peakRssMb < 300, actual: `${overheadResult.peakRssMb.toFixed(0)} MB` });
+  }
+  return checks;
 }
 
 function round(value: number, digits = 1): number {

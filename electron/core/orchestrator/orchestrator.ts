@@ -295,6 +295,8 @@ export class Orchestrator {
   private readonly tuning: SchedulerTuning;
   private readonly maxAttempts: number;
   private readonly lanes: LaneRuntime[];
+  /** The lanes, fastest expected first (re-sorted every pass). */
+  private readonly laneOrder: LaneRuntime[];
   private readonly lanesById = new Map<string, LaneRuntime>();
   private readonly engineStats = new Map<EngineKind, EngineStats>();
   private readonly listeners: { [K in keyof OrchestratorEvents]: Set<Listener<OrchestratorEvents[K]>> } = {
@@ -353,6 +355,7 @@ export class Orchestrator {
     this.split = options.split ?? {};
     if (options.lanes.length === 0) throw new Error('a run needs at least one lane');
     this.lanes = options.lanes.map((lane) => new LaneRuntime(lane, this.tuning.breaker));
+    this.laneOrder = [...this.lanes];
     for (const lane of this.lanes) {
       if (this.lanesById.has(lane.id)) throw new Error(`duplicate lane id ${lane.id}`);
       this.lanesById.set(lane.id, lane);
@@ -533,7 +536,8 @@ export class Orchestrator {
       this.warmupEngine = null;
       this.notes.delete('warmup');
     }
-    const order = this.lanes.slice().sort(byEstimate);
+    // In place: no allocation per pass (a pass runs after every call).
+    const order = this.laneOrder.sort(byEstimate);
     for (const lane of order) {
       lane.hold = null;
       while (this.status === 'running' && lane.inFlight < lane.workers && this.canStart(lane, now)) {
