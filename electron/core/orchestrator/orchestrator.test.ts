@@ -367,6 +367,31 @@ describe('Orchestrator: failures', () => {
     expect(summary.lanes.find((lane) => lane.laneId === 'bad')!.failedCalls).toBeLessThan(10);
   });
 
+  it('treats a malformed engine result as a failed call, not as a result', async () => {
+    let calls = 0;
+    const engine: Engine = {
+      kind: 'embedded',
+      label: 'flaky-shape',
+      recognize: () => {
+        calls++;
+        return Promise.resolve((calls === 1 ? { model: 'm' } : { text: 'ok', blocks: [], model: 'm', timings: {} }) as RecognizeResult);
+      },
+    };
+    const results: AdResult[] = [];
+    const run = startRun({
+      runId: 'shape',
+      ads: makeAds(1),
+      lanes: [{ config: { id: 'l', engine: 'embedded', workers: 1, enabled: true }, engine }],
+      store: new MemoryRunStore(),
+      loadImage: () => Promise.resolve({ bytes: new Uint8Array(1), mime: 'image/png' }),
+      tuning: { retryBaseMs: 1 },
+      onResult: (result) => results.push(result),
+    });
+    await run.done;
+    expect(results[0]!.text).toBe('ok');
+    expect(results[0]!.attempts[0]!.error).toContain('malformed result');
+  });
+
   it('a misconfigured lane stops taking work; with no lane left the remaining ads fail with a reason', async () => {
     const config: LaneConfig = { id: 'broken', engine: 'ollama', workers: 2, enabled: true };
     const engine: Engine = { kind: 'ollama', label: 'broken', recognize: () => Promise.reject(new EngineError('config', 'model llava is not pulled')) };

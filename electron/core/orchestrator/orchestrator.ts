@@ -805,7 +805,13 @@ export class Orchestrator {
       if (!execution.settled) this.onFailure(execution, error);
       return;
     }
-    if (!execution.settled) this.onSuccess(execution, outcome);
+    if (execution.settled) return;
+    // Engines validate their wire formats; this only guards the store against a broken engine.
+    if (typeof outcome?.text !== 'string' || !Array.isArray(outcome.blocks)) {
+      this.onFailure(execution, new EngineError('transient', `${execution.lane.label} returned a malformed result`));
+      return;
+    }
+    this.onSuccess(execution, outcome);
   }
 
   /** Marks the execution over and frees its slot. */
