@@ -175,14 +175,17 @@ export class FakeVisionApi implements VisionApi {
   }
 
   /** A finished run with `count` results, without timers (results-table tests). */
-  addFinishedRun(count: number, engines: EngineKind[] = ['embedded', 'ollama']): string {
+  addFinishedRun(count: number, engines: EngineKind[] = ['embedded', 'ollama'], policy: 'auto' | 'compare' = 'auto'): string {
     const ads = Array.from({ length: count }, (_, i) => ({ creativeId: `ad-${String(i).padStart(6, '0')}`, imageUrl: `https://ads.example/${i}.png` }));
     const { batchId } = this.addBatch(ads);
-    const run = this.createRun(batchId, RunConfig.parse({ batchId, lanes: engines.map((engine) => ({ id: engine, engine, workers: 1 })) }));
+    const run = this.createRun(batchId, RunConfig.parse({ batchId, policy, lanes: engines.map((engine) => ({ id: engine, engine, workers: 1 })) }));
     ads.forEach((ad, i) => {
-      const engine = engines[i % engines.length] ?? 'embedded';
       const failed = i % 10 === 9;
-      run.results.set(ad.creativeId, [this.makeResult(run, ad, engine, failed, 100 + (i % 50) * 10)]);
+      const usedEngines = policy === 'compare' ? engines : [engines[i % engines.length] ?? 'embedded'];
+      run.results.set(
+        ad.creativeId,
+        usedEngines.map((engine, e) => this.makeResult(run, ad, engine, failed, 100 + (i % 50) * 10 + e * 300)),
+      );
     });
     run.next = ads.length;
     run.status = 'finished';

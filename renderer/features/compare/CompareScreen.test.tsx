@@ -13,17 +13,34 @@ afterEach(() => api.dispose());
 describe('Compare', () => {
   it('shows every engine side by side with a summary per engine', async () => {
     api = new FakeVisionApi();
-    const runId = api.addFinishedRun(12, ['embedded', 'ollama']);
+    const runId = api.addFinishedRun(12, ['embedded', 'ollama'], 'compare');
     renderWithApi(<App />, api);
     act(() => {
       useApp.getState().show('compare');
       useResults.getState().selectRun(runId);
     });
     const summary = await screen.findByRole('region', { name: 'Engine summary' });
-    expect(within(summary).getAllByRole('heading').map((h) => h.textContent)).toEqual(['embedded', 'ollama']);
+    await waitFor(() => expect(within(summary).getAllByRole('heading').map((h) => h.textContent)).toEqual(['Embedded OCR', 'Ollama (llava)']));
     const table = screen.getByRole('table', { name: 'Outputs side by side' });
-    expect(within(table).getAllByRole('columnheader').map((h) => h.textContent)).toEqual(['Creative', 'Agreement', 'embedded', 'ollama']);
+    expect(within(table).getAllByRole('columnheader').map((h) => h.textContent)).toEqual(['Creative', 'Agreement', 'Embedded OCR', 'Ollama (llava)']);
     expect(within(table).getAllByRole('row')).toHaveLength(13);
+    const first = within(table).getAllByRole('row')[1]!;
+    expect(first.textContent).toContain('SALE ad-000000');
+    expect(first.textContent).toContain('100 ms');
+    expect(first.textContent).toContain('400 ms');
+    expect(screen.queryByText(/split its ads between the engines/)).toBeNull();
+  });
+
+  it('explains that a split run has one engine per ad', async () => {
+    api = new FakeVisionApi();
+    const runId = api.addFinishedRun(6, ['embedded', 'ollama'], 'auto');
+    renderWithApi(<App />, api);
+    act(() => {
+      useApp.getState().show('compare');
+      useResults.getState().selectRun(runId);
+    });
+    expect(await screen.findByText(/split its ads between the engines/)).toBeTruthy();
+    expect(screen.queryByText('pending')).toBeNull();
   });
 
   it('quick-tests pasted URLs on every engine with the compare policy', async () => {

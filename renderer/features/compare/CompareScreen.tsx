@@ -137,14 +137,24 @@ function QuickTest() {
 }
 
 function CompareTable({ page, offset }: { page: ComparePage; offset: number }) {
+  const runId = useResults((s) => s.runId);
+  const policy = useResults((s) => s.runs?.find((r) => r.runId === runId)?.policy);
+  const known = useRun((s) => s.engines);
+  const label = (engine: EngineKind) => known?.find((e) => e.engine === engine)?.label ?? engine;
   const engines: EngineKind[] = page.summary.map((s) => s.engine);
+  const splitRun = policy != null && policy !== 'compare';
   if (!page.total) return <EmptyState title="This run has no ads." />;
   return (
     <>
+      {splitRun && (
+        <p className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:bg-amber-950/40 dark:text-amber-200">
+          This run split its ads between the engines, so each ad has one engine’s output. To see every engine on the same ads, start a run with the Compare policy or use the quick test.
+        </p>
+      )}
       <section aria-label="Engine summary" className="grid gap-3 sm:grid-cols-2 lg:grid-cols-4">
         {page.summary.map((s) => (
           <Card key={s.engine} data-engine={s.engine} className="flex flex-col gap-1">
-            <h3 className="font-medium">{s.engine}</h3>
+            <h3 className="font-medium">{label(s.engine)}</h3>
             <dl className="grid grid-cols-2 gap-1 text-sm">
               <dt className="text-zinc-500">Mean time</dt>
               <dd className="text-right tabular-nums">{formatMs(s.meanMs)}</dd>
@@ -166,7 +176,7 @@ function CompareTable({ page, offset }: { page: ComparePage; offset: number }) {
               <th className="w-20 px-2 py-1.5 font-medium">Agreement</th>
               {engines.map((engine) => (
                 <th key={engine} className="px-2 py-1.5 font-medium">
-                  {engine}
+                  {label(engine)}
                 </th>
               ))}
             </tr>
@@ -181,7 +191,7 @@ function CompareTable({ page, offset }: { page: ComparePage; offset: number }) {
                   return (
                     <td key={engine} className="px-2 py-1.5">
                       {!output ? (
-                        <span className="text-zinc-400">pending</span>
+                        <span className="text-zinc-400">{splitRun ? '—' : 'pending'}</span>
                       ) : output.status === 'failed' ? (
                         <span className="text-red-600 dark:text-red-400">failed</span>
                       ) : (

@@ -38,6 +38,8 @@ export function ExportScreen() {
   }, [api]);
 
   const browserMode = info?.mode === 'browser';
+  const status = useResults((s) => s.runs?.find((r) => r.runId === runId)?.status);
+  const activeRun = status != null && ['queued', 'running', 'paused', 'cancelling'].includes(status);
   const start = async () => {
     if (!runId) return;
     const store = useExport.getState();
@@ -91,6 +93,7 @@ export function ExportScreen() {
               />
             </label>
           )}
+          {activeRun && <p className="text-sm text-amber-700 dark:text-amber-400">This run is still going: the export holds the ads finished so far.</p>}
           {browserMode && <p className="text-sm text-zinc-500 dark:text-zinc-400">The file is written to the app’s data folder and offered as a download.</p>}
           <div>
             <Button variant="primary" onClick={() => void start()} disabled={running}>

@@ -66,7 +66,8 @@ function ServiceCard({ service }: { service: ServiceInfo }) {
   const actionError = useServices((s) => s.actionErrors[service.name]);
   const stages = useServices((s) => s.setup[service.name]);
   const advice = adviseState(service.state, service.port);
-  const url = service.state.type === 'ready' || service.state.type === 'degraded' || service.state.type === 'external' ? service.state.url : null;
+  const stateUrl = service.state.type === 'ready' || service.state.type === 'degraded' || service.state.type === 'external' ? service.state.url : null;
+  const url = stateUrl && /^https?:/.test(stateUrl) ? stateUrl : null;
   return (
     <div role="listitem" data-service-card={service.name} data-state={service.state.type}>
       <Card className="flex h-full flex-col gap-3">
@@ -103,7 +104,7 @@ function ServiceCard({ service }: { service: ServiceInfo }) {
         </header>
         {advice.todo && (
           <p className={`rounded-md px-3 py-2 text-sm ${advice.tone === 'error' ? 'bg-red-50 text-red-800 dark:bg-red-950/50 dark:text-red-200' : 'bg-amber-50 text-amber-900 dark:bg-amber-950/40 dark:text-amber-200'}`}>
-            {advice.todo}
+            <Linkified text={advice.todo} />
           </p>
         )}
         <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-xs">
@@ -126,7 +127,7 @@ function ServiceCard({ service }: { service: ServiceInfo }) {
         </dl>
         {actionError && <ErrorNotice error={actionError.error} action={`${actionError.action} ${service.label}`} onDismiss={() => useServices.getState().setActionError(service.name, undefined)} />}
         {stages && stages.length > 0 && <SetupStages stages={stages} onRetry={(stage) => void retryStage(api, service.name, stage)} />}
-        <LogTail service={service} />
+        {service.managed && <LogTail service={service} />}
       </Card>
     </div>
   );
@@ -200,5 +201,23 @@ function LogTail({ service }: { service: ServiceInfo }) {
         <p className="mt-1 text-zinc-500">No log lines yet.</p>
       )}
     </details>
+  );
+}
+
+/** Web addresses in a hint become links (Electron opens them in the OS browser). */
+export function Linkified({ text }: { text: string }) {
+  const parts = text.split(/(https?:\/\/[^\s`'")]+[^\s`'").,;:])/g);
+  return (
+    <>
+      {parts.map((part, i) =>
+        i % 2 === 1 ? (
+          <a key={i} href={part} target="_blank" rel="noreferrer" className={`underline ${focusRing}`}>
+            {part}
+          </a>
+        ) : (
+          part
+        ),
+      )}
+    </>
   );
 }

@@ -17,7 +17,7 @@ export function adviseState(state: ServiceState, port: number | null): StateAdvi
     case 'not-installed':
       return { headline: 'Not installed', todo: `${capitalise(state.hint)}${/[.!?]$/.test(state.hint) ? '' : '.'}`, tone: 'warn' };
     case 'unavailable':
-      return { headline: 'Unavailable', todo: explainReason(state.reason, port), tone: 'warn' };
+      return { headline: 'Unavailable', todo: explainReason(state.reason, port), tone: 'idle' };
     case 'stopped':
       return { headline: 'Stopped', tone: 'idle' };
     case 'starting':
