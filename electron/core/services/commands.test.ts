@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { runCommand } from './commands.js';
+
+describe('runCommand', () => {
+  it('returns the output and exit code, failing only when the command could not run', async () => {
+    expect(await runCommand(process.execPath, ['-e', 'process.stdout.write("out"); process.stderr.write("err")'])).toEqual({ exitCode: 0, stdout: 'out', stderr: 'err', failed: false });
+    expect(await runCommand(process.execPath, ['-e', 'process.exit(3)'])).toMatchObject({ exitCode: 3, failed: false });
+    expect(await runCommand('/nonexistent/tool', [])).toMatchObject({ exitCode: null, failed: true });
+  });
+
+  it('kills a command that outlives its timeout', async () => {
+    const startedAt = Date.now();
+    expect(await runCommand(process.execPath, ['-e', 'setTimeout(() => {}, 10000)'], { timeoutMs: 200 })).toMatchObject({ failed: true });
+    expect(Date.now() - startedAt).toBeLessThan(5000);
+  });
+});
