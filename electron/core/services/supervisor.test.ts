@@ -183,6 +183,18 @@ describe('ServiceSupervisor with a tiny server', () => {
     expect(response.status).toBe(200);
   });
 
+  it('notices when an adopted server goes away', async () => {
+    const { supervisor, port } = await supervise();
+    await listenForeign(port, JSON.stringify({ status: 'ok', kind: 'tiny' }));
+    await supervisor.refresh();
+    expect(supervisor.info().state.type).toBe('external');
+    const server = servers.pop() as Server;
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await waitUntil(() => supervisor.info().state.type === 'stopped', 3000, 'stopped');
+    expect(supervisor.logs().some((line) => line.includes('went away (connection refused)'))).toBe(true);
+  });
+
   it('says who holds a busy port and offers the next free one', async () => {
     const { supervisor, port } = await supervise();
     await listenForeign(port, JSON.stringify({ kind: 'something-else' }));
