@@ -166,8 +166,8 @@ function inkColumns(rgba, width, height) {
   for (let x = 0; x < width; x++) border.push(lum[x], lum[(height - 1) * width + x]);
   border.sort((a, b) => a - b);
   const background = border[Math.floor(border.length / 2)] ?? 255;
-  const top = Math.floor(height * 0.2);
-  const bottom = Math.ceil(height * 0.8);
+  const top = Math.floor(height * 0.05);
+  const bottom = Math.ceil(height * 0.95);
   const contrast = new Float32Array(width);
   let strongest = 0;
   for (let x = 0; x < width; x++) {

@@ -41,11 +41,8 @@ describe('embedded OCR engine (PaddleOCR in worker threads)', () => {
 
   it('reads the lines of an ad in reading order with boxes in image pixels', async () => {
     const result = await engine.recognize(ad, never());
-    const lines = result.text.split('\n');
-    expect(lines).toHaveLength(2);
-    expect(lines[0]?.replace(/\s/g, '')).toBe('SUMMERSALE');
-    expect(lines[1]?.toLowerCase()).toContain('off');
-    expect(lines[1]).toContain('50%');
+    // Word spaces come from the gaps in the image (the recognizer itself emits none here).
+    expect(result.text).toBe('SUMMER SALE\n50% OFF today');
     expect(result.blocks.length).toBeGreaterThanOrEqual(2);
     for (const block of result.blocks) {
       const [x1, y1, x2, y2] = block.box;

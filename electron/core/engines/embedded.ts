@@ -63,6 +63,7 @@ const WorkerLine = z.object({
   box: z.tuple([z.number(), z.number(), z.number(), z.number()]),
   indices: z.instanceof(Int32Array),
   probs: z.instanceof(Float32Array),
+  ink: z.instanceof(Uint8Array),
 });
 const WorkerResult = z.object({
   width: z.number(),

@@ -33,7 +33,7 @@ export interface DecodeOptions {
   minSpaceSteps: number;
 }
 
-/** `inkSpacePx` 8 and `inkSpaceRatio` 2.5 measured best on the ICDAR 2013 born-digital ads (word F1 0.66 → 0.83); neighbours within ±0.01. */
+/** `inkSpacePx` 8 and `inkSpaceRatio` 2.5 measured best on the ICDAR 2013 born-digital ads (word F1 0.66 → 0.84); neighbours within 0.01. */
 export const DEFAULT_DECODE_OPTIONS: DecodeOptions = { spacing: 'ink', inkSpacePx: 8, inkSpaceRatio: 2.5, spaceGapRatio: 2, minSpaceSteps: 2 };
 
 export interface DecodedLine {
