@@ -18,7 +18,7 @@ export { realClock, VirtualClock, sleep, type Clock, type Timer } from './clock.
 export { MemoryRunStore } from './memory-store.js';
 export type { RunStore } from './store.js';
 export { textAgreement, editDistance, normalizeWhitespace } from './agreement.js';
-export { LatencyEstimator, LogStats, slowdownZ, type LatencyEstimatorOptions } from './latency.js';
+export { LatencyEstimator, LogStats, InterferenceStats, type LatencyEstimatorOptions, type Slowdown } from './latency.js';
 export { CircuitBreaker, type CircuitBreakerOptions, type BreakerState } from './breaker.js';
 export { apportion, retryDelayMs } from './quotas.js';
 export { Scenario, ScenarioLane, LatencyDistribution, parseScenario, meanLatency_s, type ScenarioInput } from './scenario.js';

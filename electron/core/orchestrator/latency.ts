@@ -167,13 +167,3 @@ export class InterferenceStats {
     return { excess, z: excess / se, alone_s, shared_s: alone_s * (1 + excess) };
   }
 }
-
-/**
- * How many standard errors `slower` is above `faster` in log-latency (Welch); positive when
- * the first set is slower.
- */
-export function slowdownZ(slower: LogStats, faster: LogStats): number {
-  if (slower.n === 0 || faster.n === 0) return 0;
-  const se = Math.sqrt(slower.logVariance / slower.n + faster.logVariance / faster.n);
-  return (slower.logMean - faster.logMean) / se;
-}
