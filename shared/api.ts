@@ -186,6 +186,11 @@ export const commands = {
     response: ComparePage,
   },
   'export.start': { request: ExportRequest, response: ExportResult },
+  /** API key of an OpenAI-compatible lane: kept encrypted by the OS (Electron safeStorage), never echoed back. */
+  'secrets.set': {
+    request: z.object({ laneId: z.string().min(1).max(64), apiKey: z.string().max(4096) }).strict(),
+    response: z.object({ ok: z.literal(true), stored: z.boolean() }),
+  },
 } as const;
 
 /** Every event the UI receives. */

@@ -3,6 +3,7 @@ import * as electron from 'electron';
 import path from 'node:path';
 import { createBackend } from '../core/app/backend.js';
 import { registerAppScheme, startMainApp } from './app.js';
+import { createSecretStore } from './secrets.js';
 
 registerAppScheme(electron);
 void startMainApp(electron, {
@@ -15,6 +16,7 @@ void startMainApp(electron, {
       // Packaged: the Python service ships under Resources/deepseek; in development it is scripts/deepseek.
       pythonServiceDir: electron.app.isPackaged ? path.join(process.resourcesPath, 'deepseek') : path.join(electron.app.getAppPath(), 'scripts', 'deepseek'),
       chooseExportPath,
+      secrets: createSecretStore(dataDir, electron.safeStorage),
     }),
 }).catch((error: unknown) => {
   electron.dialog.showErrorBox('Parallel Vision could not start', error instanceof Error ? error.message : String(error));

@@ -537,6 +537,7 @@ export class FakeVisionApi implements VisionApi {
         }),
       };
     },
+    'secrets.set': async ({ apiKey }) => ({ ok: true, stored: apiKey.length > 0 }),
     'export.start': async ({ runId, format, rows }) => {
       const run = this.run(runId);
       const count = [...run.results.values()].flat().filter((r) => rows === 'all' || r.status === rows).length;

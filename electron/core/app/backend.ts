@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { EventName, ImageData, VisionHandlers } from '../../../shared/api.js';
 import type { EngineKind, ImportSummary } from '../../../shared/domain.js';
 import { listEngineAvailability } from '../engines/availability.js';
+import { OPENAI_KEY_ENV } from '../engines/openai.js';
 import { exportResults } from '../export/index.js';
 import { createImageFetcher, prepareImage, sniffImageMime } from '../fetch/index.js';
 import { importAdsFromFiles, importAdsFromText, importAdsFromUrls, type ImportResult } from '../ingest/index.js';
@@ -29,6 +30,12 @@ export interface Backend {
   dispose(): Promise<void>;
 }
 
+export interface SecretStore {
+  get(key: string): string | undefined;
+  /** An empty value forgets the key. */
+  set(key: string, value: string): void;
+}
+
 export interface BackendOptions {
   mode: 'electron' | 'browser';
   version: string;
@@ -39,8 +46,8 @@ export interface BackendOptions {
   chooseExportPath?: (suggestedName: string) => Promise<string | null>;
   /** Replace the service manager (tests). */
   services?: ServiceManager;
-  /** Secrets such as OpenAI-compatible API keys, by lane id (Electron: safeStorage). */
-  getSecret?: (key: string) => string | undefined;
+  /** Secrets such as OpenAI-compatible API keys, by lane id (Electron: safeStorage). Absent: keys come from the environment. */
+  secrets?: SecretStore;
 }
 
 const PREVIEW_ROWS = 50;
@@ -64,7 +71,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     store,
     fetcher,
     bus,
-    engineDeps: { dataDir: options.dataDir, ...(options.getSecret ? { getSecret: options.getSecret } : {}) },
+    engineDeps: { dataDir: options.dataDir, ...(options.secrets ? { getSecret: (key: string) => options.secrets!.get(key) } : {}) },
     serviceUrl: (engine: EngineKind) => (engine === 'deepseek' || engine === 'ollama' ? services.url(engine) : null),
   });
 
@@ -155,6 +162,11 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       const summary = await exportResults(store, runId, { format, rows }, target, (progress) => bus.emit('export.progress', { runId, ...progress }));
       const downloadable = path.dirname(path.resolve(target)) === path.resolve(exportsDir);
       return { path: target, rows: summary.rows, ...(options.mode === 'browser' && downloadable ? { downloadUrl: `/downloads/${encodeURIComponent(path.basename(target))}` } : {}) };
+    },
+    'secrets.set': async ({ laneId, apiKey }) => {
+      if (!options.secrets) throw new Error(`This mode keeps no API keys: set ${OPENAI_KEY_ENV} in the environment instead.`);
+      options.secrets.set(laneId, apiKey);
+      return { ok: true as const, stored: apiKey.length > 0 };
     },
   };
 
