@@ -13,4 +13,11 @@ describe('runCommand', () => {
     expect(await runCommand(process.execPath, ['-e', 'setTimeout(() => {}, 10000)'], { timeoutMs: 200 })).toMatchObject({ failed: true });
     expect(Date.now() - startedAt).toBeLessThan(5000);
   });
+
+  it('runs a detached command in its own session', async () => {
+    const result = await runCommand(process.execPath, ['-e', 'process.stdout.write(String(require("child_process").execFileSync("ps", ["-o", "sid=", "-p", String(process.pid)])).trim())'], { detached: true });
+    expect(Number(result.stdout)).not.toBe(0);
+    const ownSession = await runCommand('ps', ['-o', 'sid=', '-p', String(process.pid)]);
+    expect(result.stdout.trim()).not.toBe(ownSession.stdout.trim());
+  });
 });

@@ -4,6 +4,7 @@
  * execFile costs about a third of the CPU of execa per call.
  */
 import { execFile } from 'node:child_process';
+import { execa } from 'execa';
 
 export interface CommandResult {
   exitCode: number | null;
@@ -13,10 +14,19 @@ export interface CommandResult {
   failed: boolean;
 }
 
-export type RunCommand = (file: string, args: readonly string[], options?: { timeoutMs?: number; env?: NodeJS.ProcessEnv }) => Promise<CommandResult>;
+export interface RunCommandOptions {
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  /** In its own session, without the terminal: an interactive shell must not take over our tty. */
+  detached?: boolean;
+}
 
-export const runCommand: RunCommand = (file, args, options = {}) =>
-  new Promise((resolve) => {
+export type RunCommand = (file: string, args: readonly string[], options?: RunCommandOptions) => Promise<CommandResult>;
+
+export const runCommand: RunCommand = (file, args, options = {}) => (options.detached ? runDetached(file, args, options) : runAttached(file, args, options));
+
+function runAttached(file: string, args: readonly string[], options: RunCommandOptions): Promise<CommandResult> {
+  return new Promise((resolve) => {
     const child = execFile(
       file,
       args,
@@ -30,6 +40,13 @@ export const runCommand: RunCommand = (file, args, options = {}) =>
         resolve({ exitCode, stdout: stdout ?? '', stderr: stderr ?? '', failed: exitCode === null || error.killed === true });
       },
     );
-    // Nothing to say on stdin; an interactive login shell must not wait for it.
     child.stdin?.end();
   });
+}
+
+/** execFile drops `detached`; execa keeps it (rare calls: the login shell). */
+async function runDetached(file: string, args: readonly string[], options: RunCommandOptions): Promise<CommandResult> {
+  const result = await execa(file, args, { detached: true, reject: false, timeout: options.timeoutMs ?? 5000, env: options.env, stdin: 'ignore', encoding: 'utf8', stripFinalNewline: false });
+  const exitCode = result.exitCode ?? null;
+  return { exitCode, stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? ''), failed: exitCode === null || result.timedOut };
+}

@@ -48,7 +48,8 @@ const PATH_MARKER = '__PARALLEL_VISION_PATH__';
 export async function readLoginShellPath(host: DiscoveryHost, timeoutMs = 3000): Promise<string | null> {
   const shell = host.env.SHELL || (host.platform === 'darwin' ? '/bin/zsh' : '/bin/sh');
   // Markers, because rc files may print banners around our output.
-  const result = await host.run(shell, ['-ilc', `printf '${PATH_MARKER}%s${PATH_MARKER}' "$PATH"`], { timeoutMs, env: { ...host.env, TERM: 'dumb' } });
+  // Detached (as VS Code does): an interactive shell that finds our terminal would take it over.
+  const result = await host.run(shell, ['-ilc', `printf '${PATH_MARKER}%s${PATH_MARKER}' "$PATH"`], { timeoutMs, env: { ...host.env, TERM: 'dumb' }, detached: true });
   if (result.failed) return null;
   const match = new RegExp(`${PATH_MARKER}(.*?)${PATH_MARKER}`, 's').exec(result.stdout);
   return match?.[1] ? match[1] : null;
