@@ -156,6 +156,30 @@ describe('backend: a list in, a run, results out', () => {
     }
   });
 
+  it('compares engines side by side, with their agreement and a summary per engine', async () => {
+    process.env[TEST_ENGINE_ENV] = JSON.stringify({ delayByEngine: { embedded: 2, ollama: 60 } });
+    const csv = ['creative_id,image_url', ...Array.from({ length: 8 }, (_, i) => `m${i},${base}/img/m${i}.png`)].join('\n');
+    const { batchId } = await call('ads.importText', { text: csv, filename: 'compare.csv' });
+    const { runId } = await call('runs.start', {
+      batchId,
+      policy: 'compare',
+      lanes: [
+        { id: 'fast', engine: 'embedded', workers: 2 },
+        { id: 'slow', engine: 'ollama', workers: 2 },
+      ],
+    });
+    await waitForEnd(runId);
+    const page = await call('results.compare', { runId });
+    expect(page.total).toBe(8);
+    for (const row of page.rows) {
+      expect(row.outputs.map((output) => output.engine).sort()).toEqual(['embedded', 'ollama']);
+      expect(row.agreement).toBe(1); // the fake engines read the same text from the same image
+    }
+    const summary = Object.fromEntries(page.summary.map((entry) => [entry.engine, entry]));
+    expect(summary.embedded).toMatchObject({ done: 8, failed: 0, agreement: 1 });
+    expect(summary.ollama!.meanMs).toBeGreaterThan(summary.embedded!.meanMs!);
+  });
+
   it('says clearly what is wrong with a run it cannot start', async () => {
     await expect(call('runs.start', { batchId: 'nope', policy: 'auto', lanes: [{ id: 'a', engine: 'embedded', workers: 1, enabled: true }], maxAttempts: 3 })).rejects.toThrow(/No imported ad list/);
     await expect(call('runs.pause', { runId: 'missing' })).rejects.toThrow(/not running/);
