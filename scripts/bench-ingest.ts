@@ -93,6 +93,8 @@ interface PipelineReport {
   export_s: number;
   adsPerSecond: number;
   peakRssMb: number;
+  /** At the end of the run phase, for telling heap from native memory. */
+  memoryAfterRunMb: Record<string, number>;
 }
 
 /** The whole pipeline in this process; the parent reads our peak RSS. */
@@ -141,6 +143,7 @@ async function pipeline(): Promise<PipelineReport> {
   });
   const summary = await orchestrator.done;
   const runMs = performance.now() - runStarted;
+  const memoryAfterRunMb = Object.fromEntries(Object.entries(process.memoryUsage()).map(([key, bytes]) => [key, Math.round(bytes / 1e6)]));
   const exported = await timedAsync(() => exportResults(store, run.id, { format: 'csv' }, join(dir, 'out.csv')));
   const totalMs = performance.now() - started;
   await fetcher.close();
@@ -158,6 +161,7 @@ async function pipeline(): Promise<PipelineReport> {
     export_s: seconds(exported.ms),
     adsPerSecond: Math.round(AD_COUNT / (runMs / 1000)),
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    memoryAfterRunMb,
   };
 }
 

@@ -59,6 +59,7 @@ export interface ImageFetcher {
 }
 
 export const DEFAULT_MAX_BYTES = 20 * 1024 * 1024;
+const KNOWN_URLS_LIMIT = 10_000;
 const DEFAULT_TIMEOUTS: FetchTimeouts = { connectMs: 10_000, headersMs: 15_000, bodyMs: 15_000, totalMs: 60_000 };
 
 const TRANSIENT_CODES = new Set([
@@ -131,8 +132,16 @@ export function createImageFetcher(options: ImageFetcherOptions = {}): ImageFetc
     keepAliveTimeout: 10_000,
   });
   const cacheDir = options.cacheDir;
-  /** url → content hash, so a URL seen before is read from the cache without a request. */
+  /**
+   * url → content hash, so a URL seen before is read from the cache without a request.
+   * Bounded: the on-disk URL index is the full record, this only saves a file read.
+   */
   const knownUrls = new Map<string, { hash: string; mime: ImageMime }>();
+  const rememberUrl = (url: string, entry: { hash: string; mime: ImageMime }) => {
+    knownUrls.delete(url);
+    knownUrls.set(url, entry);
+    if (knownUrls.size > KNOWN_URLS_LIMIT) knownUrls.delete(knownUrls.keys().next().value!);
+  };
 
   const blobPath = (hash: string) => join(cacheDir!, hash.slice(0, 2), hash);
   const urlIndexPath = (url: string) => {
@@ -164,7 +173,7 @@ export function createImageFetcher(options: ImageFetcherOptions = {}): ImageFetc
     try {
       const bytes = new Uint8Array(await readFile(blobPath(known.hash)));
       if (createHash('sha256').update(bytes).digest('hex') !== known.hash) return null;
-      knownUrls.set(url, known);
+      rememberUrl(url, known);
       return { bytes, ...known };
     } catch {
       return null;
@@ -172,8 +181,8 @@ export function createImageFetcher(options: ImageFetcherOptions = {}): ImageFetc
   }
 
   async function toCache(url: string, bytes: Uint8Array, hash: string, mime: ImageMime): Promise<void> {
-    knownUrls.set(url, { hash, mime });
     if (!cacheDir) return;
+    rememberUrl(url, { hash, mime });
     try {
       const blob = blobPath(hash);
       const exists = await stat(blob).then(() => true, () => false);

@@ -10,6 +10,10 @@ import { describeNonImage, sniffImageMime } from './image-type.js';
 
 export const DEFAULT_MAX_PIXELS = 100_000_000;
 
+// Every image is decoded once: libvips' operation cache would only hold memory (up to
+// 50 MB by default) and open files at 100 000 ads.
+sharp.cache(false);
+
 export interface PrepareOptions {
   /** Longest side after resizing; no upscaling. Omit to keep the size. */
   maxSide?: number;
