@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -89,12 +89,20 @@ describe('runServicesCommand with the fake ollama', () => {
     try {
       await waitUntil(() => lines.some((line) => line.includes('Listening on')), 10_000, 'fake ollama');
       await new PidFiles(join(dataDir, 'services')).record('ollama', child.pid, { port });
+      expect(await runServicesCommand(['status', 'ollama', '--port', String(port), '--data-dir', dataDir], io())).toBe(0);
+      expect(out.join('')).toContain(`ollama: pid ${child.pid} on port ${port} was started by Parallel Vision`);
+      out = [];
       expect(await runServicesCommand(['stop', 'ollama', '--data-dir', dataDir], io())).toBe(0);
       expect(out.join('')).toContain(`ollama (pid ${child.pid}) stopped`);
       expect(isProcessAlive(child.pid)).toBe(false);
       out = [];
       expect(await runServicesCommand(['stop', 'ollama', '--data-dir', dataDir, '--port', String(port)], io())).toBe(0);
       expect(out.join('')).toContain('ollama is not running');
+      out = [];
+      // A record whose process is gone (start time no longer matches) is not reported.
+      await writeFile(join(dataDir, 'services', 'ollama.pid.json'), JSON.stringify({ service: 'ollama', pid: child.pid, startTime: 'gone', port, recordedAt: 0 }));
+      expect(await runServicesCommand(['status', 'ollama', '--data-dir', dataDir], io())).toBe(0);
+      expect(out.join('')).not.toContain('was started by Parallel Vision');
     } finally {
       signalGroup(child.pid, 'SIGKILL');
     }

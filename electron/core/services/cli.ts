@@ -146,7 +146,9 @@ export async function runServicesCommand(args: string[], io: ServicesCommandIo =
           err(`unknown service "${name}"\n`);
           return 2;
         }
-        const recorded = await new PidFiles(join(options.dataDir, 'services')).readAll();
+        const pidFiles = new PidFiles(join(options.dataDir, 'services'));
+        const recorded = [];
+        for (const record of await pidFiles.readAll()) if ((!name || record.service === name) && (await pidFiles.isLive(record))) recorded.push(record);
         out(flags.has('json') ? `${JSON.stringify(services, null, 2)}\n` : `${formatStatusTable(services)}\n`);
         for (const record of recorded) out(`${record.service}: pid ${record.pid} on port ${record.port ?? '?'} was started by Parallel Vision\n`);
         return 0;
