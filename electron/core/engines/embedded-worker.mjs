@@ -20,21 +20,28 @@ try {
 }
 
 if (runner) {
-  port.on('message', async (message) => {
-    if (message?.type === 'close') {
-      await runner.close();
-      port.close();
-      return;
-    }
-    const { id, bytes, options } = message;
-    try {
-      const result = await runner.recognize(bytes, options);
-      const transfer = result.lines.flatMap((line) => [line.indices.buffer, line.probs.buffer, line.ink.buffer]);
-      port.postMessage({ type: 'result', id, result }, transfer);
-    } catch (error) {
-      const text = String(error?.message ?? error);
-      const decode = /unsupported image format|Input buffer|corrupt|VipsJpeg|pngload|gifload|cannot read the image/i.test(text);
-      port.postMessage({ type: 'error', id, message: text, decode });
-    }
+  // One message at a time: a `close` waits for the image in progress, because releasing
+  // an onnxruntime session while it runs aborts the whole process.
+  let queue = Promise.resolve();
+  port.on('message', (message) => {
+    queue = queue.then(() => handle(message));
   });
+}
+
+async function handle(message) {
+  if (message?.type === 'close') {
+    await runner.close();
+    // Ends this worker thread only (not the process); the pool waits for its exit.
+    process.exit(0);
+  }
+  const { id, bytes, options } = message;
+  try {
+    const result = await runner.recognize(bytes, options);
+    const transfer = result.lines.flatMap((line) => [line.indices.buffer, line.probs.buffer, line.ink.buffer]);
+    port.postMessage({ type: 'result', id, result }, transfer);
+  } catch (error) {
+    const text = String(error?.message ?? error);
+    const decode = /unsupported image format|Input buffer|corrupt|VipsJpeg|pngload|gifload|cannot read the image/i.test(text);
+    port.postMessage({ type: 'error', id, message: text, decode });
+  }
 }

@@ -91,3 +91,17 @@ describe('embedded OCR engine (PaddleOCR in worker threads)', () => {
     expect(await engine.availability?.()).toEqual({ type: 'available' });
   });
 });
+
+describe('embedded OCR engine shutdown', () => {
+  it('close lets the image in progress finish, releases the workers, and rejects later calls', async () => {
+    const engine = createEmbeddedEngine({ ...lane, workers: 1 });
+    const ad = await renderAd([{ text: 'CLOSING TIME', y: 90, size: 40 }], 360, 140);
+    await engine.recognize(ad, never());
+    const inFlight = engine.recognize(ad, never());
+    const t0 = Date.now();
+    await engine.close?.();
+    expect(Date.now() - t0).toBeLessThan(8000);
+    await expect(inFlight).rejects.toMatchObject({ kind: 'aborted' });
+    await expect(engine.recognize(ad, never())).rejects.toMatchObject({ kind: 'unavailable' });
+  });
+});

@@ -22,6 +22,7 @@ const BYTES_PER_WORKER = 350 * 1024 * 1024;
 const RESERVED_BYTES = 1024 * 1024 * 1024;
 const MAX_DEFAULT_WORKERS = 8;
 const MAX_RESTARTS = 5;
+const WORKER_CLOSE_TIMEOUT_MS = 10_000;
 
 /**
  * How many OCR workers this machine can afford: one per core (each worker's onnxruntime
@@ -138,6 +139,8 @@ class OcrPool {
   run(bytes: Uint8Array): { id: number; result: Promise<WorkerResult> } {
     const id = this.#nextId++;
     const result = new Promise<WorkerResult>((resolve, reject) => {
+      if (this.#fatal) return reject(this.#fatal);
+      if (this.#closed) return reject(new EngineError('aborted', 'embedded OCR engine closed'));
       this.#queue.push({ id, bytes, resolve, reject });
       this.#dispatch();
     });
@@ -155,11 +158,26 @@ class OcrPool {
     const closing = new EngineError('aborted', 'embedded OCR engine closed');
     for (const job of this.#queue) job.reject(closing);
     this.#queue = [];
-    await Promise.all(this.#workers.map(async (w) => {
-      w.job?.reject(closing);
-      await w.worker.terminate();
-    }));
+    const workers = this.#workers;
     this.#workers = [];
+    await Promise.all(workers.map((w) => this.#stopGracefully(w, closing)));
+  }
+
+  /**
+   * Asks a worker to finish its image and release its models, then waits for it to exit;
+   * terminating a worker in the middle of an onnxruntime call can abort the process.
+   */
+  async #stopGracefully(entry: PoolWorker, reason: EngineError): Promise<void> {
+    entry.job?.reject(reason);
+    entry.job = null;
+    const exited = new Promise<void>((resolve) => entry.worker.once('exit', () => resolve()));
+    if (!entry.ready) {
+      await entry.worker.terminate();
+      return;
+    }
+    entry.worker.postMessage({ type: 'close' });
+    const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), WORKER_CLOSE_TIMEOUT_MS).unref());
+    if ((await Promise.race([exited, timeout])) === 'timeout') await entry.worker.terminate();
   }
 
   #spawn(): void {
