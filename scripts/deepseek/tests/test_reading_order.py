@@ -17,3 +17,12 @@ def test_slightly_taller_neighbour_stays_on_the_row() -> None:
 
 def test_empty() -> None:
     assert reading_order_text([]) == ""
+
+
+def test_small_images_are_enlarged_to_the_target_long_side_at_most_4x() -> None:
+    from deepseek_service.backends import upscale_factor
+
+    assert upscale_factor(400, 200) == 2.0
+    assert upscale_factor(100, 50) == 4.0  # would need 8x: capped
+    assert upscale_factor(800, 10) == 1.0
+    assert upscale_factor(1920, 1080) == 1.0
