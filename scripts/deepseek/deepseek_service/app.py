@@ -6,7 +6,7 @@ import asyncio
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Callable, Literal
+from typing import AsyncIterator, Awaitable, Callable, Literal, TypeVar
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
@@ -18,6 +18,7 @@ from .backends import MODES, TASKS, Backend, UnsupportedOption
 from .images import DEFAULT_MAX_PIXELS, BadImage, decode_image
 from .inference_queue import InferenceQueue, QueueFull
 
+T = TypeVar("T")
 RAW_CONTENT_TYPES = ("application/octet-stream",)
 MULTIPART = "multipart/form-data"
 FILE_FIELDS = ("image", "file")
@@ -227,7 +228,10 @@ def create_app(backend: Backend, settings: Settings | None = None, on_state_chan
 
         chosen_mode, chosen_task = mode, task
         try:
-            timed = await queue.run(lambda: backend.recognize(decoded.image, chosen_mode, chosen_task))
+            timed = await _unless_client_leaves(request, queue.run(lambda: backend.recognize(decoded.image, chosen_mode, chosen_task)))
+        except ClientLeft:
+            # Nobody will read the answer; 499 as nginx does, for the log only.
+            return _error(499, "client-closed", "the client closed the connection")
         except QueueFull as full:
             return _error(429, "queue-full", str(full), retry_after_s=full.retry_after_s)
         except UnsupportedOption as error:
@@ -251,6 +255,30 @@ def create_app(backend: Backend, settings: Settings | None = None, on_state_chan
         )
 
     return app
+
+
+class ClientLeft(Exception):
+    pass
+
+
+DISCONNECT_POLL_S = 0.2
+
+
+async def _unless_client_leaves(request: Request, work: Awaitable[T]) -> T:
+    """Await work, but cancel it when the client disconnects (e.g. the app aborted a
+    straggler's backup): a job still waiting in the queue is then never run."""
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _pending = await asyncio.wait({task}, timeout=DISCONNECT_POLL_S)
+            if done:
+                return task.result()
+            if await request.is_disconnected():
+                task.cancel()
+                raise ClientLeft()
+    finally:
+        if not task.done():
+            task.cancel()
 
 
 def _form_text(value: object) -> str | None:

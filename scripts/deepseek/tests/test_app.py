@@ -200,3 +200,49 @@ def test_inference_exception_is_a_500_for_that_request_only(hello_png: bytes) ->
         failed = client.post("/ocr", content=hello_png, headers={"content-type": "image/png"})
         assert failed.status_code == 500 and "MPS out of memory" in failed.json()["detail"]
         assert client.post("/ocr", content=hello_png, headers={"content-type": "image/png"}).json()["text"] == "ok"
+
+
+def test_a_queued_request_whose_client_left_is_never_run() -> None:
+    """Needs a real server: only a real socket can be closed by the client."""
+    import socket
+
+    import httpx
+    import uvicorn
+
+    backend = GatedBackend()
+    backend.loaded.set()
+    ran: list[int] = []
+    original = backend.recognize
+
+    def counting(image: Image.Image, mode: str, task: str) -> RecognizeOutput:
+        ran.append(image.width)
+        return original(image, mode, task)
+
+    backend.recognize = counting  # type: ignore[method-assign]
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(backend, Settings(queue_capacity=4)), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: server.started)
+        depth = lambda: httpx.get(f"{base}/health").json()["queue_depth"]  # noqa: E731
+        post = lambda width, timeout: httpx.post(  # noqa: E731
+            f"{base}/ocr", content=draw_text_image(["Q"], size=(width, 16)), headers={"content-type": "image/png"}, timeout=timeout
+        )
+        with ThreadPoolExecutor(2) as pool:
+            running = pool.submit(post, 40, 30)
+            wait_until(lambda: depth() == 1)
+            with pytest.raises(httpx.ReadTimeout):
+                post(50, 0.5)  # queued behind the first, then the client gives up
+            wait_until(lambda: depth() == 1, timeout=5)  # its slot is freed while the first still runs
+            backend.release.set()
+            assert running.result(10).json()["text"] == "40x16"
+        assert post(60, 10).json()["text"] == "60x16"
+        assert ran == [40, 60]
+    finally:
+        backend.release.set()
+        server.should_exit = True
+        thread.join(10)
