@@ -1,19 +1,9 @@
 /** Serves the built renderer from app://renderer/ with the CSP header, never outside its folder. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { MIME_TYPES } from '../core/app/web-assets.js';
 import { CONTENT_SECURITY_POLICY } from './security.js';
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.json': 'application/json',
-  '.map': 'application/json',
-  '.woff2': 'font/woff2',
-};
 
 export function resolveRendererFile(rendererDir: string, requestUrl: string): string | null {
   const { pathname } = new URL(requestUrl);
@@ -30,7 +20,7 @@ export async function serveRendererFile(rendererDir: string, requestUrl: string)
     const body = await readFile(file);
     return new Response(body, {
       headers: {
-        'Content-Type': MIME[path.extname(file)] ?? 'application/octet-stream',
+        'Content-Type': MIME_TYPES[path.extname(file)] ?? 'application/octet-stream',
         'Content-Security-Policy': CONTENT_SECURITY_POLICY,
         'X-Content-Type-Options': 'nosniff',
       },

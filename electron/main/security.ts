@@ -3,23 +3,13 @@
  * isolation, sandbox, no Node in the page, a strict CSP, no navigation away, no popups.
  */
 import type { BrowserWindowConstructorOptions, Shell, WebContents } from 'electron';
+import { contentSecurityPolicy } from '../core/app/web-assets.js';
 
 export const APP_SCHEME = 'app';
 export const APP_ORIGIN = `${APP_SCHEME}://renderer`;
 
-/** Strict CSP for the packaged renderer: only our own scripts and styles; images we hand over as data/blob URLs. */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data: blob:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-  "object-src 'none'",
-].join('; ');
+/** The packaged renderer's CSP: see web-assets.ts; no connections beyond the app itself. */
+export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
 
 export function secureWindowOptions(preloadPath: string): BrowserWindowConstructorOptions {
   return {

@@ -13,23 +13,11 @@ import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { WsClientFrame, type WsServerFrame } from '../../../shared/api.js';
 import type { Dispatch } from './dispatch.js';
+import { MIME_TYPES, contentSecurityPolicy } from './web-assets.js';
 
 const COOKIE = 'pv_token';
 const MAX_FRAME_BYTES = 96 * 1024 * 1024;
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.map': 'application/json',
-  '.woff2': 'font/woff2',
-  '.csv': 'text/csv; charset=utf-8',
-  '.json': 'application/json',
-  '.jsonl': 'application/x-ndjson',
-};
 
 export interface BrowserServerOptions {
   rendererDir: string;
@@ -50,19 +38,9 @@ export interface BrowserServer {
   close(): Promise<void>;
 }
 
-export function contentSecurityPolicy(port: number): string {
-  return [
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data: blob:",
-    "font-src 'self'",
-    `connect-src 'self' ws://127.0.0.1:${port} ws://localhost:${port}`,
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-    "object-src 'none'",
-  ].join('; ');
+/** The page may connect back to this server's WebSocket only. */
+export function browserModeCsp(port: number): string {
+  return contentSecurityPolicy([`ws://127.0.0.1:${port}`, `ws://localhost:${port}`]);
 }
 
 function tokensEqual(a: string, b: string): boolean {
@@ -101,9 +79,9 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
       const info = await stat(file);
       if (!info.isFile()) throw new Error('not a file');
       response.writeHead(200, {
-        'Content-Type': MIME[path.extname(file)] ?? 'application/octet-stream',
+        'Content-Type': MIME_TYPES[path.extname(file)] ?? 'application/octet-stream',
         'Content-Length': info.size,
-        'Content-Security-Policy': contentSecurityPolicy(port),
+        'Content-Security-Policy': browserModeCsp(port),
         'X-Content-Type-Options': 'nosniff',
         'Referrer-Policy': 'no-referrer',
         'Cache-Control': 'no-store',
