@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { characterErrorRate, editDistance, normaliseWhitespace, scoreDataset, scoreImage, wordCounts, wordF1 } from './ocr-metrics.js';
+import { characterErrorRate, editDistance, normalizeWhitespace, scoreDataset, scoreImage, wordCounts, wordF1 } from './ocr-metrics.js';
 
 describe('editDistance', () => {
   it('counts insertions, deletions and substitutions', () => {
@@ -29,7 +29,7 @@ describe('editDistance', () => {
 
 describe('characterErrorRate', () => {
   it('ignores how whitespace is laid out', () => {
-    expect(normaliseWhitespace('  SALE\n\n50%  off\t')).toBe('SALE 50% off');
+    expect(normalizeWhitespace('  SALE\n\n50%  off\t')).toBe('SALE 50% off');
     expect(characterErrorRate('BIG SALE\nTODAY', 'BIG  SALE TODAY ')).toBe(0);
   });
 

@@ -5,30 +5,10 @@
  * - word F1 over multisets of lower-cased words (reading order does not matter).
  */
 
-/** Collapse every whitespace run (newlines included) to one space and trim. */
-export function normaliseWhitespace(text: string): string {
-  return text.replace(/\s+/gu, ' ').trim();
-}
+// One edit distance for the app (compare agreement) and the benchmark.
+import { editDistance, normalizeWhitespace } from '../../electron/core/orchestrator/agreement.js';
 
-/** Levenshtein distance over Unicode code points (so `€` or `é` count as one character). */
-export function editDistance(a: string, b: string): number {
-  const left = Array.from(a);
-  const right = Array.from(b);
-  if (left.length === 0) return right.length;
-  if (right.length === 0) return left.length;
-  let previous = new Uint32Array(right.length + 1);
-  let current = new Uint32Array(right.length + 1);
-  for (let j = 0; j <= right.length; j++) previous[j] = j;
-  for (let i = 1; i <= left.length; i++) {
-    current[0] = i;
-    for (let j = 1; j <= right.length; j++) {
-      const substitution = previous[j - 1]! + (left[i - 1] === right[j - 1] ? 0 : 1);
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution);
-    }
-    [previous, current] = [current, previous];
-  }
-  return previous[right.length]!;
-}
+export { editDistance, normalizeWhitespace };
 
 export interface CerCounts {
   /** Edits needed to turn the hypothesis into the reference. */
@@ -38,8 +18,8 @@ export interface CerCounts {
 }
 
 export function cerCounts(reference: string, hypothesis: string): CerCounts {
-  const ref = normaliseWhitespace(reference);
-  const hyp = normaliseWhitespace(hypothesis);
+  const ref = normalizeWhitespace(reference);
+  const hyp = normalizeWhitespace(hypothesis);
   return { edits: editDistance(ref, hyp), referenceChars: Array.from(ref).length };
 }
 
@@ -51,7 +31,7 @@ export function characterErrorRate(reference: string, hypothesis: string): numbe
 }
 
 export function words(text: string): string[] {
-  return normaliseWhitespace(text.toLowerCase()).split(' ').filter((word) => word !== '');
+  return normalizeWhitespace(text.toLowerCase()).split(' ').filter((word) => word !== '');
 }
 
 export interface WordCounts {
