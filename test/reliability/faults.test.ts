@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdResult } from '../../shared/domain.js';
 import { createOllamaEngine } from '../../electron/core/engines/ollama.js';
-import { MemoryRunStore } from '../../electron/core/orchestrator/index.js';
+import { EngineError, type Engine } from '../../electron/core/engines/types.js';
+import { MemoryRunStore, VirtualClock, startRun } from '../../electron/core/orchestrator/index.js';
 import { openStore } from '../../electron/core/store/index.js';
 import type { Route } from '../fixtures/bad-inputs/corpus.js';
 import { startBadImageServer, type BadImageServer } from '../fixtures/bad-inputs/server.js';
@@ -182,31 +183,53 @@ describe('image servers misbehaving', () => {
   });
 });
 
-describe('image failures and the engine lanes', () => {
-  it.fails('[known bug: a failed image download counts against the engine lane\'s circuit breaker, so a few dead links cool down a healthy OCR lane and stall every good ad for the cooldown (5 s, doubling to 300 s)] good ads are not held up by dead image links', async () => {
-    const ads = [...makeAds(6, (i) => `${images.base}/reset-${i % 4}`, 'dead'), ...makeAds(30, (i) => `${images.base}/ok-${i}`)];
-    const engine = newControls(2);
-    const { fetcher, loadImage } = realImageLoader({ headersMs: 300, bodyMs: 300, totalMs: 800 });
-    const controller = new AbortController();
-    const deadline = setTimeout(() => controller.abort(), 4_000);
-    try {
-      const outcome = await runScenario({
-        name: 'dead image links vs a healthy lane (default breaker)',
-        ads,
-        lanes: [{ config: lane('ocr', 'embedded', 4), engine: fakeEngine('embedded', engine), prior_s: 0.01, coldStart_s: 0 }],
-        loadImage,
-        store: new MemoryRunStore(),
-        maxAttempts: 1,
-        signal: controller.signal,
-        tuning: { breaker: { threshold: 3, baseCooldownMs: 5_000, maxCooldownMs: 300_000 } },
-      });
-      const goodDone = outcome.results.filter((result) => result.creativeId.startsWith('ad-') && result.status === 'done').length;
-      console.log(`dead image links with the default breaker: ${goodDone} of 30 good ads done within 4 s`);
-      expect(goodDone, 'good ads finished within 4 s').toBe(30);
-    } finally {
-      clearTimeout(deadline);
-      await fetcher.close();
-    }
+describe('failures that should not hold up the run (virtual clock, default scheduler tuning)', () => {
+  /** 100 ads on one healthy 1 s lane ×2; `deadImages` ads at the top of the list have images that time out; `deadEngine` makes every call fail. */
+  async function simulate(deadImages: number, deadEngine: boolean): Promise<{ minutes: number; done: number; failed: number }> {
+    const clock = new VirtualClock();
+    const ads = makeAds(100, (i) => `https://ads.example/${i}.png`);
+    const engine: Engine = {
+      kind: 'deepseek',
+      label: 'simulated DeepSeek',
+      recognize: () =>
+        deadEngine
+          ? Promise.reject(new EngineError('transient', 'DeepSeek failed (500)'))
+          : new Promise((resolve) => clock.setTimer(1000, () => resolve({ text: 'ok', blocks: [], model: 'sim', timings: {} }))),
+    };
+    const orchestrator = startRun({
+      runId: 'sim',
+      ads,
+      clock,
+      random: () => 0.5,
+      store: new MemoryRunStore(),
+      lanes: [{ config: lane('ds', 'deepseek', 2), engine }],
+      loadImage: async (ad) => {
+        if (Number(ad.creativeId.slice(3)) < deadImages) throw new EngineError('transient', 'image download timed out after 60000 ms');
+        return fakeImageFor(ad);
+      },
+    });
+    const summary = await clock.runUntil(orchestrator.done);
+    return { minutes: summary.elapsed_s / 60, done: summary.done, failed: summary.failed };
+  }
+
+  it('the healthy baseline: 100 ads on a 1 s lane ×2 take under a minute', async () => {
+    const outcome = await simulate(0, false);
+    expect(outcome).toMatchObject({ done: 100, failed: 0 });
+    expect(outcome.minutes).toBeLessThan(1);
+  });
+
+  it.fails('[known bug: a failed image download counts against the engine lane\'s circuit breaker, so dead links at the top of a list cool down a healthy lane again and again (simulated: 10 dead links → 111 min for 90 good 1 s ads, ideal 0.8 min; 30 → 411 min)] good ads are not held up by dead image links', async () => {
+    const outcome = await simulate(10, false);
+    console.log(`10 dead image links first, 90 good ads: ${outcome.minutes.toFixed(1)} simulated minutes`);
+    expect(outcome).toMatchObject({ done: 90, failed: 10 });
+    expect(outcome.minutes, 'simulated minutes').toBeLessThan(2);
+  });
+
+  it.fails('[known bug / design gap: a lane that fails every call is probed once per breaker cooldown (5 s doubling to 300 s), so with no other lane 100 ads take ~24 simulated hours to end failed] a dead only lane fails its ads within 15 minutes', async () => {
+    const outcome = await simulate(0, true);
+    console.log(`dead only lane, 100 ads: ${outcome.minutes.toFixed(0)} simulated minutes until every ad failed`);
+    expect(outcome).toMatchObject({ done: 0, failed: 100 });
+    expect(outcome.minutes, 'simulated minutes').toBeLessThan(15);
   });
 });
 
