@@ -198,6 +198,8 @@ export const events = {
   'service.state': ServiceInfo,
   'service.log': z.object({ name: ServiceName, lines: z.array(z.string()) }),
   'service.setup': SetupStage,
+  /** Something the UI should say in words, e.g. "DeepSeek restarted with 1 worker after running out of memory". */
+  'service.notice': z.object({ name: ServiceName, message: z.string() }),
   'run.progress': RunProgress,
   /** Finished ads, batched by the core (never one message per ad at 100 000 ads). */
   'run.results': z.object({ runId: z.string(), results: z.array(AdResult) }),

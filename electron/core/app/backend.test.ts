@@ -13,6 +13,9 @@ import { createBackend, type Backend } from './backend.js';
 import { createDispatcher } from './dispatch.js';
 
 /** A service manager that knows one in-process service; the real one is tested in services/. */
+const serviceListeners = new Map<string, (payload: unknown) => void>();
+const setWorkersCalls: [string, number][] = [];
+
 function inProcessServices(): ServiceManager {
   const embedded: ServiceInfo = { name: 'embedded', label: 'Embedded OCR', engine: 'embedded', state: { type: 'ready', url: 'in-process' }, port: null, rssMb: null, managed: false, changedAt: 0 };
   return {
@@ -23,10 +26,10 @@ function inProcessServices(): ServiceManager {
     stop: async () => embedded,
     logs: () => [],
     setup: async () => [],
-    setWorkers: () => undefined,
+    setWorkers: (name, workers) => void setWorkersCalls.push([name, workers]),
     url: () => null,
     stopAll: async () => undefined,
-    on: () => () => undefined,
+    on: (event, listener) => (serviceListeners.set(event, listener as (payload: unknown) => void), () => serviceListeners.delete(event)),
     dispose: async () => undefined,
     ready: Promise.resolve(),
   };
@@ -178,6 +181,29 @@ describe('backend: a list in, a run, results out', () => {
     const summary = Object.fromEntries(page.summary.map((entry) => [entry.engine, entry]));
     expect(summary.embedded).toMatchObject({ done: 8, failed: 0, agreement: 1 });
     expect(summary.ollama!.meanMs).toBeGreaterThan(summary.embedded!.meanMs!);
+  });
+
+  it('tells the service how many workers its lanes want, and lowers the lanes when it runs out of memory', async () => {
+    process.env[TEST_ENGINE_ENV] = JSON.stringify({ delayMs: 40 });
+    const csv = ['creative_id,image_url', ...Array.from({ length: 40 }, (_, i) => `w${i},${base}/img/w${i}.png`)].join('\n');
+    const { batchId } = await call('ads.importText', { text: csv, filename: 'oom.csv' });
+    const { runId } = await call('runs.start', {
+      batchId,
+      policy: 'auto',
+      lanes: [
+        { id: 'llava-a', engine: 'ollama', workers: 2 },
+        { id: 'llava-b', engine: 'ollama', workers: 2 },
+      ],
+    });
+    expect(setWorkersCalls).toContainEqual(['ollama', 4]);
+    events.length = 0;
+    serviceListeners.get('workers')!({ name: 'ollama', workers: 2, reason: 'Ollama ran out of memory and restarted with 2 workers.' });
+    const notice = events.find((e) => e.event === 'service.notice')?.payload as { message: string };
+    expect(notice.message).toMatch(/llava-a, llava-b now use 2 workers in all/);
+    const progress = await call('runs.progress', { runId });
+    expect(progress.lanes.map((lane) => lane.workers)).toEqual([1, 1]);
+    await call('runs.cancel', { runId });
+    await waitForEnd(runId);
   });
 
   it('says clearly what is wrong with a run it cannot start', async () => {

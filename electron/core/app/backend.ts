@@ -62,18 +62,27 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
   const store = openStore(paths.database);
   const fetcher = createImageFetcher({ cacheDir: paths.imageCache, allowFileUrls: true });
   const services = options.services ?? createServiceManager({ dataDir: options.dataDir, deepseekDir: options.pythonServiceDir });
-  const unsubscribe = [
-    services.on('state', (info) => bus.emit('service.state', info)),
-    services.on('log', (payload) => bus.emit('service.log', payload)),
-    services.on('setup', (stage) => bus.emit('service.setup', stage)),
-  ];
   const runs = new RunManager({
     store,
     fetcher,
     bus,
     engineDeps: { dataDir: options.dataDir, ...(options.secrets ? { getSecret: (key: string) => options.secrets!.get(key) } : {}) },
     serviceUrl: (engine: EngineKind) => (engine === 'deepseek' || engine === 'ollama' ? services.url(engine) : null),
+    onEngineWorkers: (engine, workers) => {
+      if (engine === 'deepseek' || engine === 'ollama') services.setWorkers(engine, workers);
+    },
   });
+  const unsubscribe = [
+    services.on('state', (info) => bus.emit('service.state', info)),
+    services.on('log', (payload) => bus.emit('service.log', payload)),
+    services.on('setup', (stage) => bus.emit('service.setup', stage)),
+    services.on('notice', (notice) => bus.emit('service.notice', notice)),
+    // Out of memory: the service restarted with fewer workers, and the lanes on it follow.
+    services.on('workers', ({ name, workers, reason }) => {
+      const lanes = name === 'deepseek' || name === 'ollama' ? runs.lowerEngineWorkers(name, workers) : [];
+      bus.emit('service.notice', { name, message: lanes.length ? `${reason} Lanes ${lanes.join(', ')} now use ${workers} worker${workers === 1 ? '' : 's'} in all.` : reason });
+    }),
+  ];
 
   /** Saves an import as a batch and answers what the preview shows. */
   const saveImport = (result: ImportResult, source: string): ImportSummary => {

@@ -21,6 +21,7 @@ export const DEFAULT_MAX_SIDE = 2048;
 
 interface ActiveRun {
   orchestrator: Orchestrator;
+  lanes: LaneConfig[];
   engines: Engine[];
   pendingResults: AdResult[];
   flushTimer: NodeJS.Timeout | null;
@@ -33,6 +34,8 @@ export interface RunManagerOptions {
   engineDeps: EngineDeps;
   /** Where a managed service answers now (it may have moved to another port). */
   serviceUrl(engine: EngineKind): string | null;
+  /** A run's lanes ask this many parallel requests of an engine's server (OLLAMA_NUM_PARALLEL at its next start). */
+  onEngineWorkers?(engine: EngineKind, workers: number): void;
 }
 
 export class RunManager {
@@ -65,7 +68,10 @@ export class RunManager {
     const run = runId ? store.getRun(runId) : store.createRun({ batchId: batch.id, policy: config.policy, config });
     if (!run) throw new Error(`No run ${runId}`);
     const lanes = await this.buildLanes(enabled);
-    const active: ActiveRun = { orchestrator: null as unknown as Orchestrator, engines: lanes.map((lane) => lane.engine), pendingResults: [], flushTimer: null };
+    for (const engine of new Set(enabled.map((lane) => lane.engine))) {
+      this.options.onEngineWorkers?.(engine, enabled.filter((lane) => lane.engine === engine).reduce((sum, lane) => sum + lane.workers, 0));
+    }
+    const active: ActiveRun = { orchestrator: null as unknown as Orchestrator, lanes: lanes.map((lane) => lane.config), engines: lanes.map((lane) => lane.engine), pendingResults: [], flushTimer: null };
     const maxSide = DEFAULT_MAX_SIDE;
     active.orchestrator = startRun({
       runId: run.id,
@@ -140,6 +146,28 @@ export class RunManager {
 
   setLaneWorkers(runId: string, laneId: string, workers: number): void {
     this.get(runId).setLaneWorkers(laneId, workers);
+    const lane = this.active.get(runId)!.lanes.find((candidate) => candidate.id === laneId);
+    if (lane) lane.workers = workers;
+  }
+
+  /**
+   * A service had to lower its workers (it ran out of memory): the lanes on it follow,
+   * shared out so their sum matches. Answers the lanes changed, for the notice.
+   */
+  lowerEngineWorkers(engine: EngineKind, workers: number): string[] {
+    const changed: string[] = [];
+    for (const active of this.active.values()) {
+      const lanes = active.lanes.filter((lane) => lane.engine === engine);
+      lanes.forEach((lane, index) => {
+        const share = Math.max(1, Math.floor(workers / lanes.length) + (index < workers % lanes.length ? 1 : 0));
+        if (share < lane.workers) {
+          lane.workers = share;
+          active.orchestrator.setLaneWorkers(lane.id, share);
+          changed.push(lane.id);
+        }
+      });
+    }
+    return changed;
   }
 
   /** Live progress of a running run; for others, what the store knows. */
