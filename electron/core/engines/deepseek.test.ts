@@ -48,6 +48,13 @@ describe('settings and status mapping', () => {
     expect(() => parseDeepSeekSettings({ mode: 'huge' })).toThrow(/settings are invalid.*mode/);
   });
 
+  it('defaults to 127.0.0.1:8001 and refuses an endpoint that is not http(s)', async () => {
+    const engine = createDeepSeekEngine({ id: 'd', engine: 'deepseek', workers: 1, enabled: true });
+    expect([engine.baseUrl, engine.label]).toEqual(['http://127.0.0.1:8001', 'DeepSeek-OCR (127.0.0.1:8001)']);
+    await engine.close?.();
+    expect(() => createDeepSeekEngine(lane('ftp://127.0.0.1:8001'))).toThrow(/not an http\(s\) URL/);
+  });
+
   it('maps each HTTP status to what the orchestrator should do', () => {
     const body = (kind: string, detail: string) => JSON.stringify({ kind, detail });
     const busy = errorForStatus(429, body('queue-full', 'queue full'), { 'retry-after': '7' }, 's');

@@ -165,6 +165,14 @@ export interface DeepSeekEngine extends Engine {
 export function createDeepSeekEngine(lane: LaneConfig, _deps: EngineDeps = {}): DeepSeekEngine {
   const settings = parseDeepSeekSettings(lane.settings);
   const baseUrl = trimBase(lane.endpoint ?? DEFAULT_DEEPSEEK_URL);
+  let host: string;
+  try {
+    const url = new URL(baseUrl);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported protocol ${url.protocol}`);
+    host = url.host;
+  } catch (error) {
+    throw new EngineError('config', `DeepSeek lane endpoint ${JSON.stringify(baseUrl)} is not an http(s) URL.`, { cause: error });
+  }
   const server = describeServer(baseUrl);
   const responseTimeout = settings.timeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS;
   // Keep-alive pool sized to the lane: one connection per worker plus one for health checks.
@@ -225,7 +233,7 @@ export function createDeepSeekEngine(lane: LaneConfig, _deps: EngineDeps = {}): 
 
   return {
     kind: 'deepseek',
-    label: lane.label ?? `DeepSeek-OCR (${new URL(baseUrl).host})`,
+    label: lane.label ?? `DeepSeek-OCR (${host})`,
     baseUrl,
     recognize,
     availability,
