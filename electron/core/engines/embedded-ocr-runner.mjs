@@ -37,6 +37,8 @@ const REC_HEIGHT = 48;
  * @property {number} [maxSide] large images are downscaled so their longer side fits (time and memory)
  * @property {number} [threshold] probability above which a detection-map pixel is text
  * @property {number} [recMaxWidth] longest recognition input (wider lines are squeezed)
+ * @property {boolean} [retryEmpty] when nothing is found, retry at twice the size (default true)
+ * @property {boolean} [isRetry] internal: this call is the retry
  */
 
 /** @param {RunnerOptions} options */
@@ -111,7 +113,14 @@ export async function createOcrRunner(options = {}) {
       lines.push({ box, ...out });
     }
     const t3 = performance.now();
-    return { width, height, lines, timings: { decode_ms: t1 - t0, detect_ms: t2 - t1, recognize_ms: t3 - t2 } };
+    const timings = { decode_ms: t1 - t0, detect_ms: t2 - t1, recognize_ms: t3 - t2 };
+    // Nothing found: small or faint text is often missed at the native size, so look
+    // once more at twice the size with a lower threshold (costs only on empty images).
+    if (lines.length === 0 && opts.retryEmpty !== false && !opts.isRetry) {
+      const retry = await recognize(bytes, { ...opts, minSide: Math.min(width, height) * 2, threshold: Math.min(threshold, 0.2), isRetry: true });
+      return { ...retry, timings: { ...timings, retry_ms: retry.timings.decode_ms + retry.timings.detect_ms + retry.timings.recognize_ms } };
+    }
+    return { width, height, lines, timings };
   }
 
   /** Runs the recognizer on one line crop (RGBA); returns arg-max class and probability per time step. */
