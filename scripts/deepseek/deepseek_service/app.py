@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -129,9 +130,22 @@ def create_app(backend: Backend, settings: Settings | None = None, on_state_chan
             on_state_change(state, backend)
 
     async def load_backend() -> None:
-        try:
-            await asyncio.to_thread(backend.load)
-        except Exception as error:  # noqa: BLE001 - any load failure is reported, not raised
+        # A daemon thread, not the loop's executor: a SIGTERM while big weights load must not
+        # wait for the load to finish before the process can exit.
+        loop = asyncio.get_running_loop()
+        outcome: asyncio.Future[BaseException | None] = loop.create_future()
+
+        def load() -> None:
+            try:
+                backend.load()
+            except BaseException as error:  # noqa: BLE001 - any load failure is reported, not raised
+                loop.call_soon_threadsafe(_settle, outcome, error)
+            else:
+                loop.call_soon_threadsafe(_settle, outcome, None)
+
+        threading.Thread(target=load, name="load-backend", daemon=True).start()
+        error = await outcome
+        if error is not None:
             set_state("error", f"{type(error).__name__}: {error}")
         else:
             set_state("ready")
@@ -255,6 +269,11 @@ def create_app(backend: Backend, settings: Settings | None = None, on_state_chan
         )
 
     return app
+
+
+def _settle(future: "asyncio.Future[BaseException | None]", value: BaseException | None) -> None:
+    if not future.done():
+        future.set_result(value)
 
 
 class ClientLeft(Exception):

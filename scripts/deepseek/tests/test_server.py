@@ -112,3 +112,34 @@ def test_sigterm_during_a_request_finishes_it_and_exits_cleanly() -> None:
     assert code == 0
     assert response.status_code == 200 and "GOODBYE" in response.text
     assert running.lines[-1].startswith("STOPPED")
+
+
+def test_sigterm_while_the_model_loads_exits_at_once(tmp_path: Path) -> None:
+    """A backend whose load never ends (like big weights on a slow disk) must not block shutdown."""
+    slow = tmp_path / "slow_server.py"
+    slow.write_text(
+        "import sys, time\n"
+        f"sys.path.insert(0, {str(SERVER.parent)!r})\n"
+        "import deepseek_service.backends as backends\n"
+        "class Slow(backends.RapidOcrBackend):\n"
+        "    def load(self):\n"
+        "        time.sleep(600)\n"
+        "backends.make_backend = lambda name, model_path=None: Slow()\n"
+        "import server\n"
+        "server.make_backend = backends.make_backend\n"
+        "sys.exit(server.main())\n"
+    )
+    process = subprocess.Popen([sys.executable, str(slow), "--port", "0", "--backend", "rapidocr"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        port = re.search(r"LISTENING port=(\d+)", line).group(1)  # type: ignore[union-attr]
+        assert httpx.get(f"http://127.0.0.1:{port}/health").json()["status"] == "loading"
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(15) == 0
+        assert time.monotonic() - started < 10
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
