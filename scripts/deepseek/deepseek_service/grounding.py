@@ -19,6 +19,7 @@ _GROUNDING = re.compile(
 # Special tokens the decoder may leave in the text (full-width bars are DeepSeek's own).
 _SPECIAL_TOKENS = re.compile(r"<｜[^｜]*｜>|<\|(?:end_of_sentence|grounding|image)\|>")
 NORMALISED_MAX = 999.0
+PICTURE_LABELS = frozenset({"image", "figure", "chart", "photo"})
 
 
 @dataclass(frozen=True)
@@ -66,12 +67,18 @@ def parse_grounding(raw: str, width: int, height: int) -> tuple[str, list[Ground
     matches = list(_GROUNDING.finditer(cleaned))
     if not matches:
         return cleaned.strip(), []
+    followings = [
+        cleaned[match.end():(matches[index + 1].start() if index + 1 < len(matches) else len(cleaned))].strip()
+        for index, match in enumerate(matches)
+    ]
+    # Markdown layout output: labels are categories, so a picture region is no text.
+    layout_mode = any(followings)
     blocks: list[GroundedBlock] = []
     lines: list[str] = []
-    for index, match in enumerate(matches):
-        next_start = matches[index + 1].start() if index + 1 < len(matches) else len(cleaned)
-        following = cleaned[match.end():next_start].strip()
+    for match, following in zip(matches, followings):
         label = match.group("label").strip()
+        if layout_mode and not following and label.lower() in PICTURE_LABELS:
+            continue
         text = following if following else label
         if not text:
             continue

@@ -31,8 +31,14 @@ def test_markdown_output_takes_the_text_after_the_tag_and_keeps_every_box() -> N
     assert "# Big Summer Sale" in text and "Up to 50% off" in text
     body = [b for b in blocks if b.text == "Up to 50% off"]
     assert len(body) == 2 and body[0].box != body[1].box
-    # A figure region with no text falls back to its label.
-    assert blocks[-1].text == "image"
+    # A picture region in layout output is not text.
+    assert "image" not in text and all(b.text != "image" for b in blocks)
+    assert len(blocks) == 3
+
+
+def test_in_ocr_output_a_label_that_reads_image_is_still_text() -> None:
+    text, blocks = parse_grounding("<|ref|>image<|/ref|><|det|>[[0, 0, 10, 10]]<|/det|>", 999, 999)
+    assert text == "image" and len(blocks) == 1
 
 
 def test_plain_output_without_tags_is_text_without_blocks() -> None:
