@@ -136,12 +136,15 @@ def create_app(backend: Backend, settings: Settings | None = None, on_state_chan
         outcome: asyncio.Future[BaseException | None] = loop.create_future()
 
         def load() -> None:
+            result: BaseException | None = None
             try:
                 backend.load()
             except BaseException as error:  # noqa: BLE001 - any load failure is reported, not raised
-                loop.call_soon_threadsafe(_settle, outcome, error)
-            else:
-                loop.call_soon_threadsafe(_settle, outcome, None)
+                result = error
+            try:
+                loop.call_soon_threadsafe(_settle, outcome, result)
+            except RuntimeError:
+                pass  # the server stopped while the model loaded: nobody is waiting
 
         threading.Thread(target=load, name="load-backend", daemon=True).start()
         error = await outcome
