@@ -16,6 +16,7 @@ const PAGE_SIZE = 200;
 const SLOTS = 128;
 /** While results stream in, visible rows refresh at most this often. */
 const REFRESH_MS = 400;
+const MAX_IN_FLIGHT = 2;
 
 const COLUMNS: { key: SortKey | null; label: string; className: string }[] = [
   { key: 'creativeId', label: 'Creative', className: 'w-44 shrink-0' },
@@ -56,39 +57,60 @@ export function ResultsTable({ runId }: { runId: string }) {
   const first = items[0]?.index ?? 0;
   const last = items[items.length - 1]?.index ?? PAGE_SIZE - 1;
 
+  // At most MAX_IN_FLIGHT page requests at a time, always for the rows wanted *now*: a fast
+  // scroll through 100 000 rows must not queue a request for every page it passed over.
+  const wanted = useRef({ first: 0, last: PAGE_SIZE - 1 });
+  const inFlight = useRef(0);
+  const pump = useCallback(() => {
+    while (inFlight.current < MAX_IN_FLIGHT) {
+      const [page] = cache.pagesToLoad(wanted.current.first, wanted.current.last);
+      if (page === undefined) return;
+      const current = generation.current;
+      cache.markLoading(page);
+      inFlight.current++;
+      api
+        .invoke('results.page', {
+          runId,
+          offset: page * PAGE_SIZE,
+          limit: PAGE_SIZE,
+          sort: query.sort,
+          descending: query.descending,
+          engine: query.engine,
+          status: query.status,
+          search: query.search || undefined,
+        })
+        .then(
+          (result) => {
+            if (current !== generation.current) return;
+            cache.store(page, result.rows, result.total);
+            setTotal(result.total);
+            setError(null);
+            rerender();
+          },
+          (e: unknown) => {
+            if (current !== generation.current) return;
+            cache.failed(page);
+            setError(e);
+          },
+        )
+        .finally(() => {
+          inFlight.current--;
+          // The latest pump: after a query change it asks with the new query.
+          latestPump.current();
+        });
+    }
+  }, [api, cache, runId, query]);
+  const latestPump = useRef(pump);
+  useEffect(() => {
+    latestPump.current = pump;
+  }, [pump]);
+
   const load = useCallback(
     (from: number, to: number) => {
-      const current = generation.current;
-      for (const page of cache.pagesToLoad(from, Math.max(from, to))) {
-        cache.markLoading(page);
-        api
-          .invoke('results.page', {
-            runId,
-            offset: page * PAGE_SIZE,
-            limit: PAGE_SIZE,
-            sort: query.sort,
-            descending: query.descending,
-            engine: query.engine,
-            status: query.status,
-            search: query.search || undefined,
-          })
-          .then(
-            (result) => {
-              if (current !== generation.current) return;
-              cache.store(page, result.rows, result.total);
-              setTotal(result.total);
-              setError(null);
-              rerender();
-            },
-            (e: unknown) => {
-              if (current !== generation.current) return;
-              cache.failed(page);
-              setError(e);
-            },
-          );
-      }
+      wanted.current = { first: Math.max(0, from), last: Math.max(from, to) };
+      pump();
     },
-    [api, cache, runId, query],
+    [pump],
   );
 
   // A different run or query: start over from the top.

@@ -85,6 +85,17 @@ export function LaneCard({ lane, index, engine, progress, total, targetShare, ru
         <span className={`size-2 shrink-0 rounded-full ${dot}`} aria-hidden />
         <span data-testid="lane-status">{status}</span>
       </p>
+      {(progress || lane.enabled !== false) && (
+        <LaneStats lane={lane} index={index} label={label} progress={progress} total={total} finished={finished} targetShare={targetShare} />
+      )}
+    </Card>
+  );
+}
+
+/** The numbers of a lane that is on (an off lane is just its header, to keep the screen calm). */
+function LaneStats({ index, label, progress, total, finished, targetShare }: { lane: LaneConfig; index: number; label: string; progress: LaneProgress | undefined; total: number; finished: number; targetShare: number | null }) {
+  return (
+    <>
       <ProgressBar value={fraction(progress?.done ?? 0, total)} failed={fraction(progress?.failed ?? 0, total)} colorClass={laneColorClass(index)} label={`${label} progress`} />
       <dl className="grid grid-cols-4 gap-x-3 gap-y-2 text-sm">
         <Stat label="Done" value={<span data-testid="lane-done">{formatCount(progress?.done ?? 0)}</span>} />
@@ -100,6 +111,6 @@ export function LaneCard({ lane, index, engine, progress, total, targetShare, ru
         />
         <Stat label={targetShare != null ? 'Target' : 'Estimate'} value={targetShare != null ? formatPercent(targetShare) : formatSeconds(progress?.estimate_s)} />
       </dl>
-    </Card>
+    </>
   );
 }
