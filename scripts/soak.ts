@@ -4,6 +4,7 @@
  * the loss/duplicate counts, writes the whole report as JSON, and exits 1 on any loss.
  *
  *   npx tsx scripts/soak.ts --ads 1000000 --failure-rate 0.01 --latency-ms 0 --store sqlite --out soak.json
+ *   node --expose-gc --import tsx scripts/soak.ts …   (collects garbage before each sample: the heap column shows live data)
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
