@@ -2,6 +2,7 @@ import type { LaneConfig, LaneProgress, LaneState } from '../../../shared/domain
 import type { EngineInfo } from '../../../shared/api.js';
 import { formatCount, formatPercent, formatSeconds, fraction } from '../../common/format.js';
 import { Card, ProgressBar, Stat, focusRing, laneColorClass } from '../../common/ui.js';
+import { HAS_MODEL, NEEDS_ENDPOINT, laneProblem } from './lanes.js';
 
 export function describeLaneState(state: LaneState): string {
   switch (state.type) {
@@ -40,9 +41,10 @@ interface Props {
   running: boolean;
   onToggle(enabled: boolean): void;
   onWorkers(workers: number): void;
+  onSettings(patch: { endpoint?: string; model?: string }): void;
 }
 
-export function LaneCard({ lane, index, engine, progress, total, targetShare, running, onToggle, onWorkers }: Props) {
+export function LaneCard({ lane, index, engine, progress, total, targetShare, running, onToggle, onWorkers, onSettings }: Props) {
   const unavailable = engine?.availability.type === 'unavailable' ? engine.availability.reason : null;
   const label = lane.label ?? lane.engine;
   const status: string = progress ? describeLaneState(progress.state) : unavailable ? `Unavailable — ${unavailable}` : lane.enabled === false ? 'Off' : 'Ready';
@@ -85,6 +87,7 @@ export function LaneCard({ lane, index, engine, progress, total, targetShare, ru
         <span className={`size-2 shrink-0 rounded-full ${dot}`} aria-hidden />
         <span data-testid="lane-status">{status}</span>
       </p>
+      {lane.enabled !== false && !running && (NEEDS_ENDPOINT.has(lane.engine) || HAS_MODEL.has(lane.engine)) && <LaneSettings lane={lane} onSettings={onSettings} />}
       {(progress || lane.enabled !== false) && (
         <LaneStats lane={lane} index={index} label={label} progress={progress} total={total} finished={finished} targetShare={targetShare} />
       )}
@@ -112,5 +115,28 @@ function LaneStats({ index, label, progress, total, finished, targetShare }: { l
         <Stat label={targetShare != null ? 'Target' : 'Estimate'} value={targetShare != null ? formatPercent(targetShare) : formatSeconds(progress?.estimate_s)} />
       </dl>
     </>
+  );
+}
+
+const fieldClass = `min-w-0 flex-1 rounded-md border border-zinc-300 bg-white px-2 py-1 font-mono text-xs dark:border-zinc-700 dark:bg-zinc-950 ${focusRing}`;
+
+function LaneSettings({ lane, onSettings }: { lane: LaneConfig; onSettings(patch: { endpoint?: string; model?: string }): void }) {
+  const problem = laneProblem(lane);
+  return (
+    <div className="flex flex-col gap-2 text-xs">
+      {NEEDS_ENDPOINT.has(lane.engine) && (
+        <label className="flex items-center gap-2">
+          <span className="w-16 text-zinc-500 dark:text-zinc-400">Endpoint</span>
+          <input type="url" value={lane.endpoint ?? ''} placeholder="http://127.0.0.1:8000/v1" onChange={(e) => onSettings({ endpoint: e.target.value.trim() || undefined })} className={fieldClass} />
+        </label>
+      )}
+      {HAS_MODEL.has(lane.engine) && (
+        <label className="flex items-center gap-2">
+          <span className="w-16 text-zinc-500 dark:text-zinc-400">Model</span>
+          <input type="text" value={lane.model ?? ''} placeholder={lane.engine === 'ollama' ? 'llava (default)' : 'deepseek-ai/DeepSeek-OCR'} onChange={(e) => onSettings({ model: e.target.value.trim() || undefined })} className={fieldClass} />
+        </label>
+      )}
+      {problem && <p className="text-amber-700 dark:text-amber-400">{problem}</p>}
+    </div>
   );
 }

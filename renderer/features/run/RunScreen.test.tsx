@@ -105,4 +105,41 @@ describe('Run screen', () => {
     await screen.findByRole('region', { name: 'Imported ads' });
     expect(api.calls.find((c) => c.channel === 'ads.importUrls')?.request).toEqual({ urls: ['https://a.example/1.png', 'https://a.example/2.png'] });
   });
+
+  it('imports dropped image files as base64', async () => {
+    ({ api } = renderWithApi(<App />));
+    const png = new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3])], 'banner.png', { type: 'image/png' });
+    fireEvent.drop(screen.getByTestId('drop-zone'), { dataTransfer: { files: [png], getData: () => '' } });
+    await screen.findByRole('region', { name: 'Imported ads' });
+    const request = api.calls.find((c) => c.channel === 'ads.importImages')?.request as { images: { name: string; base64: string }[] };
+    expect(request.images).toEqual([{ name: 'banner.png', base64: btoa(String.fromCharCode(0x89, 0x50, 0x4e, 0x47, 1, 2, 3)) }]);
+  });
+
+  it('asks for the address of an OpenAI-compatible endpoint and adds more endpoints as lanes', async () => {
+    ({ api } = renderWithApi(<App />, {
+      engines: [
+        { engine: 'embedded', label: 'Embedded OCR', delayMs: 5, isDefault: true },
+        { engine: 'openai', label: 'OpenAI-compatible', delayMs: 5 },
+      ],
+    }));
+    dropCsv(await screen.findByTestId('drop-zone'));
+    await screen.findByRole('region', { name: 'Imported ads' });
+    fireEvent.click(await screen.findByRole('checkbox', { name: 'OpenAI-compatible' }));
+    expect(screen.getByText('OpenAI-compatible needs the address of its server.')).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Start' }));
+    expect((await screen.findByRole('alert')).textContent).toContain('needs the address of its server');
+    expect(api.calls.some((c) => c.channel === 'runs.start')).toBe(false);
+
+    fireEvent.change(screen.getByLabelText('Endpoint'), { target: { value: 'http://127.0.0.1:8000/v1' } });
+    fireEvent.change(screen.getByLabelText('Model'), { target: { value: 'deepseek-ocr' } });
+    fireEvent.click(screen.getByRole('button', { name: '+ Add an OpenAI-compatible endpoint' }));
+    expect(screen.getByRole('checkbox', { name: 'OpenAI-compatible 2' })).toBeTruthy();
+    fireEvent.click(screen.getByRole('checkbox', { name: 'OpenAI-compatible 2' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Start' }));
+    await waitFor(() => expect(api?.calls.some((c) => c.channel === 'runs.start')).toBe(true));
+    expect((api.calls.find((c) => c.channel === 'runs.start')?.request as { lanes: unknown[] }).lanes).toEqual([
+      { id: 'embedded', engine: 'embedded', label: 'Embedded OCR', workers: 1, enabled: true },
+      { id: 'openai', engine: 'openai', label: 'OpenAI-compatible', workers: 1, enabled: true, endpoint: 'http://127.0.0.1:8000/v1', model: 'deepseek-ocr' },
+    ]);
+  });
 });

@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import { useApi } from '../../api/context.js';
-import { Card, ErrorNotice, Loading } from '../../common/ui.js';
+import type { LaneConfig } from '../../../shared/domain.js';
+import { Button, Card, ErrorNotice, Loading } from '../../common/ui.js';
 import { useResults } from '../results/state.js';
 import { DropZone } from './DropZone.js';
 import { ImportPreview } from './ImportPreview.js';
@@ -53,6 +54,22 @@ export function RunScreen() {
     }
   };
 
+  const renderLane = (lane: LaneConfig) => (
+    <LaneCard
+      key={lane.id}
+      lane={lane}
+      index={lanes.indexOf(lane)}
+      engine={engines?.find((e) => e.engine === lane.engine)}
+      progress={progress?.lanes.find((p) => p.laneId === lane.id)}
+      total={progress?.total ?? summary?.accepted ?? 0}
+      targetShare={targets && lane.enabled !== false ? (targets[lane.id] ?? null) : null}
+      running={running}
+      onToggle={(enabled) => useRun.getState().updateLane(lane.id, { enabled })}
+      onWorkers={(workers) => setWorkers(lane.id, workers)}
+      onSettings={(patch) => useRun.getState().updateLane(lane.id, patch)}
+    />
+  );
+
   return (
     <div className="grid gap-5 xl:grid-cols-[minmax(0,26rem)_minmax(0,1fr)]">
       <div className="flex flex-col gap-4">
@@ -74,25 +91,22 @@ export function RunScreen() {
           {enginesError != null && <ErrorNotice error={enginesError} action="list the engines" />}
           {engines == null && enginesError == null && <Loading>Looking for engines…</Loading>}
           {engines != null && lanes.length === 0 && <p className="text-sm text-zinc-500">No engines are known to the backend.</p>}
-          <div className="grid gap-3 lg:grid-cols-2">
-            {shownLanes.map((lane) => {
-              const index = lanes.indexOf(lane);
-              return (
-                <LaneCard
-                  key={lane.id}
-                  lane={lane}
-                  index={index}
-                  engine={engines?.find((e) => e.engine === lane.engine)}
-                  progress={progress?.lanes.find((p) => p.laneId === lane.id)}
-                  total={progress?.total ?? summary?.accepted ?? 0}
-                  targetShare={targets && lane.enabled !== false ? (targets[lane.id] ?? null) : null}
-                  running={running}
-                  onToggle={(enabled) => useRun.getState().updateLane(lane.id, { enabled })}
-                  onWorkers={(workers) => setWorkers(lane.id, workers)}
-                />
-              );
-            })}
+          <div className="grid items-start gap-3 lg:grid-cols-2">
+            {shownLanes.filter((lane) => lane.enabled !== false || progress?.lanes.some((p) => p.laneId === lane.id)).map(renderLane)}
           </div>
+          {!running && shownLanes.some((lane) => lane.enabled === false) && (
+            <div className="flex flex-col gap-2">
+              <h3 className="text-xs font-medium uppercase tracking-wide text-zinc-500 dark:text-zinc-400">Other engines</h3>
+              <div className="grid items-start gap-2 lg:grid-cols-2">{shownLanes.filter((lane) => lane.enabled === false).map(renderLane)}</div>
+            </div>
+          )}
+          {!running && lanes.some((lane) => lane.engine === 'openai') && (
+            <div>
+              <Button variant="ghost" onClick={() => useRun.getState().addLane('openai')}>
+                + Add an OpenAI-compatible endpoint
+              </Button>
+            </div>
+          )}
         </section>
         {progress && (
           <Card className="flex flex-col gap-2">

@@ -1,7 +1,7 @@
 /** Run commands with the busy flag and friendly errors handled in one place. */
 import type { VisionApi } from '../../../shared/api.js';
 import { normalizeSplit } from './split.js';
-import { enabledLanes } from './lanes.js';
+import { enabledLanes, laneProblem } from './lanes.js';
 import { useRun } from './state.js';
 import { useResults } from '../results/state.js';
 
@@ -24,6 +24,8 @@ export function startRun(api: VisionApi): Promise<void> {
     if (!summary) throw new Error('no ads: import an ad list first');
     const active = enabledLanes(lanes);
     if (!active.length) throw new Error('Switch on at least one engine.');
+    const problem = active.map(laneProblem).find((p) => p != null);
+    if (problem) throw new Error(problem);
     const single = policy === 'single' ? active[0]?.engine : undefined;
     const { runId } = await api.invoke('runs.start', {
       batchId: summary.batchId,

@@ -30,3 +30,21 @@ export function mergeLanes(current: readonly LaneConfig[], fresh: readonly LaneC
 export function enabledLanes(lanes: readonly LaneConfig[]): LaneConfig[] {
   return lanes.filter((lane) => lane.enabled !== false);
 }
+
+/** Engines whose lanes talk to a server named by the user. */
+export const NEEDS_ENDPOINT: ReadonlySet<string> = new Set(['openai']);
+/** Engines where the model is a choice (Ollama: llava, deepseek-ocr, …). */
+export const HAS_MODEL: ReadonlySet<string> = new Set(['openai', 'ollama']);
+
+/** What keeps a switched-on lane from starting, in words; null when it is ready. */
+export function laneProblem(lane: LaneConfig): string | null {
+  if (lane.enabled === false || !NEEDS_ENDPOINT.has(lane.engine)) return null;
+  if (!lane.endpoint) return `${lane.label ?? lane.id} needs the address of its server.`;
+  try {
+    const url = new URL(lane.endpoint);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
+  } catch {
+    return `${lane.label ?? lane.id}: “${lane.endpoint}” is not an http(s) address.`;
+  }
+  return null;
+}

@@ -28,7 +28,9 @@ export interface RunState {
 
   setEngines(engines: EngineInfo[]): void;
   setEnginesError(error: unknown): void;
-  updateLane(id: string, patch: Partial<Pick<LaneConfig, 'enabled' | 'workers'>>): void;
+  updateLane(id: string, patch: Partial<Pick<LaneConfig, 'enabled' | 'workers' | 'endpoint' | 'model'>>): void;
+  /** Another lane of an engine that can have several (each OpenAI-compatible endpoint is a lane). */
+  addLane(engine: LaneConfig['engine']): void;
   setPolicy(policy: Policy): void;
   setSplit(split: Record<string, number>): void;
   startImport(): void;
@@ -69,6 +71,17 @@ export const useRun = create<RunState>((set) => ({
     }),
   setEnginesError: (enginesError) => set({ enginesError }),
   updateLane: (id, patch) => set((state) => ({ lanes: state.lanes.map((lane) => (lane.id === id ? { ...lane, ...patch } : lane)) })),
+  addLane: (engine) =>
+    set((state) => {
+      const template = state.lanes.find((lane) => lane.engine === engine);
+      let n = 2;
+      while (state.lanes.some((lane) => lane.id === `${engine}-${n}`)) n++;
+      const lane: LaneConfig = { id: `${engine}-${n}`, engine, label: `${template?.label ?? engine} ${n}`, workers: template?.workers ?? 1, enabled: true };
+      const at = state.lanes.map((l) => l.engine).lastIndexOf(engine);
+      const lanes = [...state.lanes];
+      lanes.splice(at === -1 ? lanes.length : at + 1, 0, lane);
+      return { lanes, split: { ...state.split, [lane.id]: 0.5 } };
+    }),
   setPolicy: (policy) => set({ policy }),
   setSplit: (split) => set((state) => ({ split: { ...state.split, ...split } })),
   startImport: () => set({ importing: true, importError: null, importNotes: [] }),
