@@ -365,18 +365,21 @@ export class Store {
     }
     const direction = q.descending ? 'DESC' : 'ASC';
     const filter = where.join(' AND ');
-    const order = `${SORT_COLUMNS[q.sort]} ${direction}, a.seq ${direction}`;
+    // With a filter, sort through the filter's index (status/engine + finish time) rather than
+    // walking the whole sort index and testing every row: `+column` keeps SQLite off the latter.
+    const sortColumn = (q.engine || q.status) && q.sort !== 'finishedAt' ? `+${SORT_COLUMNS[q.sort]}` : SORT_COLUMNS[q.sort];
+    const order = `${sortColumn} ${direction}, a.seq ${direction}`;
     const total = this.db.prepare<Record<string, string | number>, { n: number }>(`SELECT count(*) AS n FROM run_ads a WHERE ${filter}`).get(params)!.n;
     const batchId = this.db.prepare<[string], { batch_id: string }>('SELECT batch_id FROM runs WHERE id = ?').get(q.runId)?.batch_id;
     if (batchId === undefined) return { total: 0, rows: [] };
-    // Skip `offset` rows on run_ads' own indexes first, then join only the page: joining
-    // before the OFFSET would read the ads table for every skipped row.
+    // Skip `offset` rows on run_ads' own indexes first, then join only the page (CROSS JOIN
+    // fixes that order): joining before the OFFSET would read every skipped row.
     const rows = this.db
       .prepare<Record<string, string | number>, { creative_id: string; image_url: string; status: ResultRow['status']; engine: EngineKind | null; duration_ms: number | null; excerpt: string | null; error: string | null }>(
         `WITH page AS (SELECT a.seq FROM run_ads a WHERE ${filter} ORDER BY ${order} LIMIT @limit OFFSET @offset)
          SELECT a.creative_id, b.image_url, a.status, a.engine, a.duration_ms, substr(a.text, 1, ${EXCERPT_LENGTH}) AS excerpt, a.error
-         FROM page JOIN run_ads a ON a.run_id = @runId AND a.seq = page.seq JOIN batch_ads b ON b.batch_id = @batchId AND b.seq = a.seq
-         ORDER BY ${order}`,
+         FROM page CROSS JOIN run_ads a ON a.run_id = @runId AND a.seq = page.seq CROSS JOIN batch_ads b ON b.batch_id = @batchId AND b.seq = a.seq
+         ORDER BY ${SORT_COLUMNS[q.sort]} ${direction}, a.seq ${direction}`,
       )
       .all({ ...params, batchId });
     return {
