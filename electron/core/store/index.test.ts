@@ -190,6 +190,12 @@ describe('pageResults', () => {
     expect(store.pageResults({ runId, search: '_%' }).rows.map((row) => row.creativeId)).toEqual(['a4_%']);
     expect(store.pageResults({ runId, search: 'a_' }).total).toBe(0);
   });
+
+  it('sorts filtered pages by any column', () => {
+    expect(store.pageResults({ runId, status: 'done', sort: 'creativeId', descending: true }).rows.map((row) => row.creativeId)).toEqual(['a3', 'a1']);
+    expect(store.pageResults({ runId, status: 'done', sort: 'duration', offset: 1, limit: 1 }).rows.map((row) => row.creativeId)).toEqual(['a3']);
+    expect(store.pageResults({ runId, engine: 'embedded', sort: 'engine' }).rows.map((row) => row.creativeId)).toEqual(['a1']);
+  });
 });
 
 describe('exportRows', () => {
