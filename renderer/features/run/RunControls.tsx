@@ -4,6 +4,7 @@ import { formatCount, formatSeconds, fraction } from '../../common/format.js';
 import { Button, ErrorNotice, ProgressBar } from '../../common/ui.js';
 import { controlRun, startRun } from './actions.js';
 import { enabledLanes } from './lanes.js';
+import { honestEta } from './eta.js';
 import { isActive, useRun } from './state.js';
 
 const STATUS_TEXT: Record<RunStatus, string> = {
@@ -64,7 +65,7 @@ export function RunControls() {
             </span>
             <span className="tabular-nums text-zinc-500 dark:text-zinc-400">{formatSeconds(progress.elapsed_s)} elapsed</span>
             <span className="tabular-nums text-zinc-500 dark:text-zinc-400" data-testid="run-eta">
-              ETA: {describeEta(progress.status, progress.eta_s, finished)}
+              ETA: {describeEta(progress.status, honestEta(progress), finished)}
             </span>
           </div>
           <ProgressBar value={fraction(progress.done, progress.total)} failed={fraction(progress.failed, progress.total)} label="Overall progress" />
