@@ -105,3 +105,20 @@ describe('embedded OCR engine shutdown', () => {
     await expect(engine.recognize(ad, never())).rejects.toMatchObject({ kind: 'unavailable' });
   });
 });
+
+describe('embedded OCR engine when its worker cannot start', () => {
+  it('reports the lane unavailable instead of crashing or hanging', async () => {
+    const previous = process.env.PARALLEL_VISION_EMBEDDED_WORKER;
+    process.env.PARALLEL_VISION_EMBEDDED_WORKER = '/nonexistent/embedded-worker.mjs';
+    try {
+      const engine = createEmbeddedEngine({ ...lane, workers: 1 });
+      const availability = await engine.availability?.();
+      expect(availability).toMatchObject({ type: 'unavailable', reason: expect.stringMatching(/keep failing/) });
+      await expect(engine.recognize({ bytes: new Uint8Array([1]), mime: 'image/png' }, never())).rejects.toMatchObject({ kind: 'unavailable' });
+      await engine.close?.();
+    } finally {
+      if (previous === undefined) delete process.env.PARALLEL_VISION_EMBEDDED_WORKER;
+      else process.env.PARALLEL_VISION_EMBEDDED_WORKER = previous;
+    }
+  });
+});
