@@ -1,12 +1,15 @@
-import { useRef, useState, type ClipboardEvent, type DragEvent } from 'react';
+import { memo, useRef, useState, type ClipboardEvent, type DragEvent } from 'react';
 import { useApi } from '../../api/context.js';
 import { Button, ErrorNotice, Loading, focusRing } from '../../common/ui.js';
 import { NothingToImportError, importDataTransfer, importFiles, importText, type ImportOutcome } from './importAds.js';
 import { useRun } from './state.js';
 
-export function DropZone() {
+/** Memoised: the Run screen re-renders at every progress event, the drop zone need not. */
+export const DropZone = memo(function DropZone() {
   const api = useApi();
-  const { importing, importError, importNotes } = useRun();
+  const importing = useRun((s) => s.importing);
+  const importError = useRun((s) => s.importError);
+  const importNotes = useRun((s) => s.importNotes);
   const [dragging, setDragging] = useState(false);
   const [pasteOpen, setPasteOpen] = useState(false);
   const [pasted, setPasted] = useState('');
@@ -123,4 +126,4 @@ export function DropZone() {
       {importError != null && <ErrorNotice error={importError} action="import the ads" onDismiss={() => useRun.setState({ importError: null })} />}
     </div>
   );
-}
+});

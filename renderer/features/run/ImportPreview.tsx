@@ -1,9 +1,10 @@
+import { memo } from 'react';
 import { formatCount } from '../../common/format.js';
 import { useRun } from './state.js';
 
 const PREVIEW_ROWS = 8;
 
-export function ImportPreview() {
+export const ImportPreview = memo(function ImportPreview() {
   const summary = useRun((s) => s.summary);
   if (!summary) return null;
   const { accepted, rejected, preview, source } = summary;
@@ -60,4 +61,4 @@ export function ImportPreview() {
       )}
     </div>
   );
-}
+});
