@@ -1,5 +1,6 @@
 // Bundles the Electron main process, the preload and the CLI with esbuild.
 // Main and preload are CommonJS (Electron's sandboxed preload must be), the CLI is ESM.
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const external = ['electron', 'better-sqlite3', 'sharp', 'onnxruntime-node', '@gutenye/ocr-node', '@napi-rs/system-ocr', 'ws', 'bufferutil', 'utf-8-validate'];
@@ -16,3 +17,9 @@ await Promise.all([
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   }),
 ]);
+
+// The embedded OCR engine's worker threads load these files beside the bundle that runs them.
+for (const outDir of ['dist/electron', 'dist/cli']) {
+  mkdirSync(outDir, { recursive: true });
+  for (const file of ['embedded-worker.mjs', 'embedded-ocr-runner.mjs']) copyFileSync(`electron/core/engines/${file}`, `${outDir}/${file}`);
+}
