@@ -2,15 +2,15 @@
  * Runs one fault scenario through the real orchestrator and turns what happened into a
  * row of figures: every final result the run reported is counted per ad, so an ad with
  * no final result is lost and an ad with two was processed twice. The event loop's worst
- * stall is measured with perf_hooks.monitorEventLoopDelay while the run goes.
+ * stall (blocked by this process's own work, see loop-monitor.ts) is measured while the run goes.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import sharp from 'sharp';
 import type { Ad, AdResult, EngineKind, LaneConfig, RecognizeResult } from '../../shared/domain.js';
 import { EngineError, type Engine, type EngineImage } from '../../electron/core/engines/types.js';
 import { createImageFetcher, prepareImage, type ImageFetcher, type FetchTimeouts } from '../../electron/core/fetch/index.js';
 import { startRun, type Orchestrator, type RunSummary, type StartRunOptions } from '../../electron/core/orchestrator/index.js';
 import { recordFigures, tallyOutcomes, type FigureRow } from './figures.js';
+import { startLoopMonitor } from './loop-monitor.js';
 
 /** Fast scheduler settings for tests: short backoffs and cooldowns, no long warm-up. */
 export const FAST_TUNING: StartRunOptions['tuning'] = {
@@ -55,8 +55,7 @@ export function defaultReasonKind(error: string): string {
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioOutcome> {
   const { name, onResult, reasonKind = defaultReasonKind, ...start } = options;
   const results: AdResult[] = [];
-  const histogram = monitorEventLoopDelay({ resolution: 10 });
-  histogram.enable();
+  const monitor = startLoopMonitor();
   const started = performance.now();
   const orchestrator: Orchestrator = startRun({
     ...start,
@@ -74,8 +73,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioOut
   } catch (caught) {
     error = caught;
   }
-  histogram.disable();
-  const maxStallMs = histogram.max / 1e6;
+  const { maxStallMs } = monitor.stop();
   const seconds = (performance.now() - started) / 1000;
   const tally = tallyOutcomes(
     options.ads.map((ad) => ad.creativeId),

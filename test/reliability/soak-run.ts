@@ -8,13 +8,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Ad, EngineKind, RecognizeResult } from '../../shared/domain.js';
 import { EngineError, type Engine, type EngineImage } from '../../electron/core/engines/types.js';
 import { MemoryRunStore, seededRandom, startRun, type RunStore } from '../../electron/core/orchestrator/index.js';
 import { openStore, type Store } from '../../electron/core/store/index.js';
 import { describeReasons, type FigureRow } from './figures.js';
 import { defaultReasonKind } from './harness.js';
+import { ownStall, startLoopMonitor, type LoopGap } from './loop-monitor.js';
 
 export interface SoakOptions {
   ads: number;
@@ -125,7 +125,6 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
   const counters = { calls: 0, injected: 0 };
   const image: EngineImage = { bytes: new Uint8Array([0x89, 0x50, 0x4e, 0x47]), mime: 'image/png', width: 1, height: 1 };
   const samples: MemorySample[] = [];
-  const histogram = monitorEventLoopDelay({ resolution: 10 });
   const started = performance.now();
   // With --expose-gc the heap figure is live data, not garbage V8 has not collected yet.
   const collect = (globalThis as { gc?: () => void }).gc;
@@ -138,21 +137,13 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
   const sampler = setInterval(sample, options.sampleEveryMs);
   const startupGap: Gap = { ms: 0, cpuMs: 0, atS: 0, finished: 0 };
   const steadyGap: Gap = { ms: 0, cpuMs: 0, atS: 0, finished: 0 };
-  let lastTick = performance.now();
-  let lastCpu = process.cpuUsage();
   let finishedAtTick = 0;
-  const ticker = setInterval(() => {
-    const now = performance.now();
-    const cpu = process.cpuUsage(lastCpu);
-    const gap: Gap = { ms: now - lastTick, cpuMs: (cpu.user + cpu.system) / 1000, atS: (lastTick - started) / 1000, finished: finishedAtTick };
+  let loop: ReturnType<typeof monitor.stop> | undefined;
+  const monitor = startLoopMonitor((gap: LoopGap) => {
     const worst = finishedAtTick < options.ads / 100 ? startupGap : steadyGap;
-    // Judged by the CPU this process burnt in the gap: that is what blocked its own loop.
-    if (Math.min(gap.ms, gap.cpuMs) > Math.min(worst.ms, worst.cpuMs)) Object.assign(worst, gap);
-    lastTick = now;
-    lastCpu = process.cpuUsage();
+    if (ownStall(gap) > ownStall(worst)) Object.assign(worst, gap, { finished: finishedAtTick });
     finishedAtTick = done + failed;
-  }, 10);
-  histogram.enable();
+  });
   try {
     const orchestrator = startRun({
       runId,
@@ -180,9 +171,8 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     });
     await orchestrator.done;
   } finally {
-    histogram.disable();
+    loop = monitor.stop();
     clearInterval(sampler);
-    clearInterval(ticker);
   }
   sample();
   const seconds = (performance.now() - started) / 1000;
@@ -202,9 +192,9 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     if (count === 0) lost++;
     if (count > 1) twice++;
   }
-  const histogramMaxMs = histogram.max / 1e6;
+  const histogramMaxMs = loop!.histogramMaxMs;
   // A stall is the loop blocked by this process's own work: on a shared machine the wall-clock gap also counts other processes' turns.
-  const maxStallMs = Math.max(...[startupGap, steadyGap].map((gap) => Math.min(gap.ms, gap.cpuMs)));
+  const maxStallMs = loop!.maxStallMs;
   const quarter = samples.find((entry) => entry.finished >= options.ads / 4) ?? samples[0]!;
   const peakRssMb = Math.max(...samples.map((entry) => entry.rssMb));
   const figures: FigureRow = {

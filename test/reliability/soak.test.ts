@@ -4,9 +4,11 @@
  * exactly once, no event-loop stall over 200 ms, coalesced progress events and bounded
  * memory. `scripts/soak.ts` runs bigger or slower variants.
  */
-import { describe, expect, it } from 'vitest';
-import { recordFigures } from './figures.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { formatFigures, readFigures, recordFigures } from './figures.js';
 import { describeSoak, runSoak } from './soak-run.js';
+
+afterAll(() => console.log(`\nReliability figures so far:\n${formatFigures(readFigures())}\n`));
 
 describe('soak', () => {
   it('100 000 ads, 1% random failures: finishes, nothing lost or doubled, no stall over 200 ms, memory bounded', async () => {
