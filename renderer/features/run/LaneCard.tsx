@@ -1,8 +1,9 @@
-import type { LaneConfig, LaneProgress, LaneState } from '../../../shared/domain.js';
+import type { LaneConfig, LaneProgress, LaneState, ServiceInfo } from '../../../shared/domain.js';
 import type { EngineInfo } from '../../../shared/api.js';
 import { formatCount, formatPercent, formatSeconds, fraction } from '../../common/format.js';
 import { Card, ProgressBar, Stat, focusRing, laneColorClass } from '../../common/ui.js';
 import { HAS_MODEL, NEEDS_ENDPOINT, laneProblem } from './lanes.js';
+import { describeState } from '../services/advice.js';
 
 export function describeLaneState(state: LaneState): string {
   switch (state.type) {
@@ -39,16 +40,27 @@ interface Props {
   /** The ratio policy's target for this lane, 0..1. */
   targetShare: number | null;
   running: boolean;
+  /** The service this lane talks to, when the backend supervises one. */
+  service?: ServiceInfo;
   onToggle(enabled: boolean): void;
   onWorkers(workers: number): void;
   onSettings(patch: { endpoint?: string; model?: string }): void;
 }
 
-export function LaneCard({ lane, index, engine, progress, total, targetShare, running, onToggle, onWorkers, onSettings }: Props) {
+export function LaneCard({ lane, index, engine, progress, total, targetShare, running, service, onToggle, onWorkers, onSettings }: Props) {
   const unavailable = engine?.availability.type === 'unavailable' ? engine.availability.reason : null;
   const label = lane.label ?? lane.engine;
-  const status: string = progress ? describeLaneState(progress.state) : unavailable ? `Unavailable — ${unavailable}` : lane.enabled === false ? 'Off' : 'Ready';
-  const dot = progress ? STATE_DOT[progress.state.type] : unavailable ? 'bg-red-400' : lane.enabled === false ? STATE_DOT.disabled : 'bg-blue-400';
+  const serviceDown = service && !['ready', 'external', 'degraded'].includes(service.state.type) ? service : null;
+  const status: string = progress
+    ? describeLaneState(progress.state)
+    : unavailable
+      ? `Unavailable — ${unavailable}`
+      : lane.enabled === false
+        ? 'Off'
+        : serviceDown
+          ? `${serviceDown.label}: ${describeState(serviceDown.state).toLowerCase()} — start it on the Services screen`
+          : 'Ready';
+  const dot = progress ? STATE_DOT[progress.state.type] : unavailable ? 'bg-red-400' : lane.enabled === false ? STATE_DOT.disabled : serviceDown ? 'bg-amber-500' : 'bg-blue-400';
   const finished = progress ? progress.done + progress.failed : 0;
   const checkboxId = `lane-on-${lane.id}`;
   const workersId = `lane-workers-${lane.id}`;

@@ -142,4 +142,12 @@ describe('Run screen', () => {
       { id: 'openai', engine: 'openai', label: 'OpenAI-compatible', workers: 1, enabled: true, endpoint: 'http://127.0.0.1:8000/v1', model: 'deepseek-ocr' },
     ]);
   });
+
+  it("says when a lane's service is not running", async () => {
+    ({ api } = renderWithApi(<App />));
+    fireEvent.click(await screen.findByRole('checkbox', { name: 'Ollama (llava)' }));
+    const lane = document.querySelector<HTMLElement>('[data-lane="ollama"]')!;
+    await waitFor(() => expect(within(lane).getByTestId('lane-status').textContent).toBe('Ollama: stopped — start it on the Services screen'));
+    expect(within(document.querySelector<HTMLElement>('[data-lane="embedded"]')!).getByTestId('lane-status').textContent).toBe('Ready');
+  });
 });

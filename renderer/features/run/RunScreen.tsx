@@ -3,6 +3,7 @@ import { useApi } from '../../api/context.js';
 import type { LaneConfig } from '../../../shared/domain.js';
 import { Button, Card, ErrorNotice, Loading } from '../../common/ui.js';
 import { useResults } from '../results/state.js';
+import { useServices } from '../services/state.js';
 import { DropZone } from './DropZone.js';
 import { ImportPreview } from './ImportPreview.js';
 import { LaneCard } from './LaneCard.js';
@@ -16,6 +17,7 @@ import { isActive, useRun, ACTIVE_STATUSES } from './state.js';
 export function RunScreen() {
   const api = useApi();
   const { engines, enginesError, lanes, progress, history, policy, split, summary } = useRun();
+  const services = useServices((s) => s.services);
 
   useEffect(() => {
     let live = true;
@@ -64,6 +66,7 @@ export function RunScreen() {
       total={progress?.total ?? summary?.accepted ?? 0}
       targetShare={targets && lane.enabled !== false ? (targets[lane.id] ?? null) : null}
       running={running}
+      service={services.find((service) => service.name === lane.id || service.name === `openai:${lane.id}` || (service.engine === lane.engine && service.name === lane.engine))}
       onToggle={(enabled) => useRun.getState().updateLane(lane.id, { enabled })}
       onWorkers={(workers) => setWorkers(lane.id, workers)}
       onSettings={(patch) => useRun.getState().updateLane(lane.id, patch)}
