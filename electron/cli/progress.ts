@@ -48,7 +48,9 @@ export function terminalReporter(stream: NodeJS.WriteStream, fps = 8): ProgressR
   let drawnLines = 0;
   let lastDraw = 0;
   const draw = (progress: RunProgress) => {
-    const lines = renderProgressLines(progress, stream.columns ?? 80);
+    // Some terminals (and `script`) report 0 columns.
+    const columns = stream.columns && stream.columns >= 40 ? stream.columns : 100;
+    const lines = renderProgressLines(progress, columns);
     const up = drawnLines > 0 ? `\x1b[${drawnLines}F` : '';
     stream.write(`${up}${lines.map((line) => `\x1b[2K${line}`).join('\n')}\n`);
     // Clear what remains of a taller previous frame.
