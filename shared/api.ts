@@ -238,7 +238,7 @@ export const RpcReply = z.discriminatedUnion('ok', [
 export type RpcReply = z.infer<typeof RpcReply>;
 
 /** WebSocket frames of browser mode. */
-export const WsClientFrame = z.object({ id: z.number().int().nonnegative(), channel: z.string().max(64), payload: z.unknown() }).strict();
+export const WsClientFrame = z.object({ id: z.number().int().nonnegative(), channel: z.string().max(64), payload: z.unknown().optional() }).strict();
 export const WsServerFrame = z.union([
   z.object({ type: z.literal('reply'), id: z.number().int(), reply: RpcReply }),
   z.object({ type: z.literal('event'), event: z.string(), payload: z.unknown() }),

@@ -96,3 +96,21 @@ describe('browser mode server', () => {
     await expect(openSocket(`?token=${server.token}`, 'https://evil.example')).rejects.toThrow();
   });
 });
+
+describe('browser mode server, hostile requests', () => {
+  it('answers a malformed %-escape with 400 and keeps serving', async () => {
+    const bad = await get(`/%E0%A4%A?token=${server.token}`);
+    expect(bad.status).toBe(400);
+    expect((await get(`/?token=${server.token}`)).status).toBe(200);
+  });
+
+  it('answers a malformed frame on the id the caller gave', async () => {
+    const ws = await openSocket(`?token=${server.token}`);
+    const replies: { id: number; reply: { ok: boolean } }[] = [];
+    ws.on('message', (data) => replies.push(JSON.parse(String(data))));
+    ws.send(JSON.stringify({ id: 7, channel: 'services.list', payload: {}, extra: true }));
+    await expect.poll(() => replies.length).toBe(1);
+    expect(replies[0]).toMatchObject({ id: 7, reply: { ok: false } });
+    ws.close();
+  });
+});

@@ -93,10 +93,19 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
     }
   };
 
-  const within = (root: string, relative: string): string | null => {
+  /** A file under `root` for a URL path, or null for a path that is malformed or leaves the folder. */
+  const within = (root: string, urlPath: string): string | null => {
+    let relative: string;
+    try {
+      relative = decodeURIComponent(urlPath);
+    } catch {
+      return null; // a malformed %-escape
+    }
     const file = path.resolve(root, `.${relative}`);
     return file.startsWith(path.resolve(root) + path.sep) ? file : null;
   };
+  const refuse = (response: ServerResponse, status: number, message: string) =>
+    response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`${message}\n`);
 
   const server = http.createServer((request, response) => {
     const url = new URL(request.url ?? '/', `http://${host}:${port}`);
@@ -108,13 +117,13 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
     }
     const cookie = `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`;
     if (url.pathname.startsWith('/downloads/') && options.downloadsDir) {
-      const file = within(options.downloadsDir, decodeURIComponent(url.pathname.slice('/downloads'.length)));
-      if (!file) return void response.writeHead(403).end();
+      const file = within(options.downloadsDir, url.pathname.slice('/downloads'.length));
+      if (!file) return void refuse(response, 400, 'Bad path');
       void sendFile(response, file, { 'Content-Disposition': `attachment; filename="${path.basename(file).replace(/"/g, '')}"` });
       return;
     }
-    const file = within(options.rendererDir, url.pathname === '/' ? '/index.html' : decodeURIComponent(url.pathname));
-    if (!file) return void response.writeHead(403).end();
+    const file = within(options.rendererDir, url.pathname === '/' ? '/index.html' : url.pathname);
+    if (!file) return void refuse(response, 400, 'Bad path');
     void sendFile(response, file, { 'Set-Cookie': cookie });
   });
 
@@ -135,14 +144,21 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
     };
     const unsubscribe = options.subscribe((event, payload) => send({ type: 'event', event, payload }));
     ws.on('message', (data) => {
-      let frame;
+      let raw: unknown;
       try {
-        frame = WsClientFrame.parse(JSON.parse(String(data)));
+        raw = JSON.parse(String(data));
       } catch {
-        send({ type: 'reply', id: -1, reply: { ok: false, error: { code: 'invalid-request', message: 'Malformed frame: expected {"id", "channel", "payload"}' } } });
+        raw = undefined;
+      }
+      const frame = WsClientFrame.safeParse(raw);
+      if (!frame.success) {
+        // Answer on the caller's id when it gave one, so its pending call ends with the reason.
+        const id = typeof (raw as { id?: unknown })?.id === 'number' && Number.isInteger((raw as { id: number }).id) ? (raw as { id: number }).id : -1;
+        send({ type: 'reply', id, reply: { ok: false, error: { code: 'invalid-request', message: 'Malformed frame: expected {"id", "channel", "payload"}' } } });
         return;
       }
-      void options.dispatch(frame.channel, frame.payload).then((reply) => send({ type: 'reply', id: frame.id, reply }));
+      const { id, channel, payload } = frame.data;
+      void options.dispatch(channel, payload).then((reply) => send({ type: 'reply', id, reply }));
     });
     ws.on('close', unsubscribe);
     ws.on('error', unsubscribe);
