@@ -11,17 +11,25 @@ export function describeRun(run: { source: string; status: string; done: number;
 /** Loads the list of runs once per mount (the pickers of Results, Compare and Export). */
 export function useRunsList() {
   const api = useApi();
+  const runId = useResults((s) => s.runId);
   useEffect(() => {
     let live = true;
-    api.invoke('runs.list', {}).then(
-      (runs) => live && useResults.getState().setRuns(runs),
-      (error: unknown) => live && useResults.getState().setRunsError(error),
-    );
+    const load = () =>
+      api.invoke('runs.list', {}).then(
+        (runs) => live && useResults.getState().setRuns(runs),
+        (error: unknown) => live && useResults.getState().setRunsError(error),
+      );
+    void load();
+    // Counts and statuses in the picker move while runs go.
+    const timer = setInterval(() => void load(), RUNS_REFRESH_MS);
     return () => {
       live = false;
+      clearInterval(timer);
     };
-  }, [api]);
+  }, [api, runId]);
 }
+
+const RUNS_REFRESH_MS = 5000;
 
 /** Which run the Results, Compare and Export screens show. */
 export function RunPicker({ label = 'Run' }: { label?: string }) {

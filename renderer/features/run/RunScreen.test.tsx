@@ -1,7 +1,7 @@
 import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 import { App } from '../../app/App.js';
-import type { FakeVisionApi } from '../../test/fake-api.js';
+import { FakeVisionApi } from '../../test/fake-api.js';
 import { renderWithApi } from '../../test/render.js';
 
 let api: FakeVisionApi | null = null;
@@ -149,5 +149,16 @@ describe('Run screen', () => {
     const lane = document.querySelector<HTMLElement>('[data-lane="ollama"]')!;
     await waitFor(() => expect(within(lane).getByTestId('lane-status').textContent).toBe('Ollama: stopped — start it on the Services screen'));
     expect(within(document.querySelector<HTMLElement>('[data-lane="embedded"]')!).getByTestId('lane-status').textContent).toBe('Ready');
+  });
+
+  it('re-attaches to a run that is already going, with lanes this window never configured', async () => {
+    const fake = new FakeVisionApi({ engines: [{ engine: 'embedded', label: 'Embedded OCR', delayMs: 50, workers: 1, isDefault: true }], tickMs: 30 });
+    const batch = fake.addBatch(Array.from({ length: 200 }, (_, i) => ({ creativeId: `r${i}`, imageUrl: `https://x.example/${i}.png` })));
+    await fake.invoke('runs.start', { batchId: batch.batchId, lanes: [{ id: 'embedded-2', engine: 'embedded', label: 'Second embedded', workers: 1 }] });
+    ({ api } = renderWithApi(<App />, fake));
+    await waitFor(() => expect(screen.getByTestId('run-status').getAttribute('data-status')).toBe('running'));
+    const lane = document.querySelector<HTMLElement>('[data-lane="embedded-2"]');
+    expect(lane?.textContent).toContain('Second embedded');
+    await waitFor(() => expect(Number(within(lane!).getByTestId('lane-done').textContent)).toBeGreaterThan(0));
   });
 });

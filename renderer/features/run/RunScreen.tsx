@@ -46,7 +46,11 @@ export function RunScreen() {
   const running = isActive(progress);
   const laneIds = enabledLanes(lanes).map((l) => l.id);
   const targets = (running ? progress?.policy : policy) === 'ratio' ? normalizeSplit(split, laneIds) : null;
-  const shownLanes = running && progress ? lanes.filter((lane) => progress.lanes.some((p) => p.laneId === lane.id)) : lanes;
+  // While a run goes, its own lanes (also ones this window never configured, after a reload).
+  const shownLanes: LaneConfig[] =
+    running && progress
+      ? progress.lanes.map((p) => lanes.find((lane) => lane.id === p.laneId) ?? { id: p.laneId, engine: p.engine, label: p.label, workers: p.workers, enabled: true })
+      : lanes;
 
   const setWorkers = (laneId: string, workers: number) => {
     useRun.getState().updateLane(laneId, { workers });
@@ -56,11 +60,15 @@ export function RunScreen() {
     }
   };
 
+  const colorIndex = (laneId: string) => {
+    const index = lanes.findIndex((lane) => lane.id === laneId);
+    return index === -1 ? lanes.length + (progress?.lanes.findIndex((p) => p.laneId === laneId) ?? 0) : index;
+  };
   const renderLane = (lane: LaneConfig) => (
     <LaneCard
       key={lane.id}
       lane={lane}
-      index={lanes.indexOf(lane)}
+      index={colorIndex(lane.id)}
       engine={engines?.find((e) => e.engine === lane.engine)}
       progress={progress?.lanes.find((p) => p.laneId === lane.id)}
       total={progress?.total ?? summary?.accepted ?? 0}
@@ -114,7 +122,7 @@ export function RunScreen() {
         {progress && (
           <Card className="flex flex-col gap-2">
             <h2 className="text-base font-semibold">Throughput</h2>
-            <ThroughputChart history={history} lanes={progress.lanes.map((l) => ({ laneId: l.laneId, label: l.label, colorIndex: Math.max(0, lanes.findIndex((c) => c.id === l.laneId)) }))} />
+            <ThroughputChart history={history} lanes={progress.lanes.map((l) => ({ laneId: l.laneId, label: l.label, colorIndex: colorIndex(l.laneId) }))} />
           </Card>
         )}
       </div>
