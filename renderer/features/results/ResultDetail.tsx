@@ -45,7 +45,12 @@ export function ResultDetail({ runId, creativeId }: { runId: string; creativeId:
   const result = detail.type === 'ready' ? detail.value.results[engineIndex] : undefined;
 
   return (
-    <aside aria-label="Result detail" className="flex min-h-0 flex-col gap-3 overflow-auto rounded-lg border border-zinc-200 bg-white p-4 dark:border-zinc-800 dark:bg-zinc-900">
+    <aside
+      aria-label="Result detail"
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') useResults.getState().select(null);
+      }}
+      className="flex min-h-0 flex-col gap-3 overflow-auto rounded-lg border border-zinc-200 bg-white p-4 dark:border-zinc-800 dark:bg-zinc-900">
       <header className="flex items-start gap-2">
         <div className="min-w-0 flex-1">
           <h3 className="truncate font-mono text-sm font-semibold">{creativeId}</h3>

@@ -88,7 +88,7 @@ describe('Results screen', () => {
     // A failed ad shows its error in words and the attempt's error.
     fireEvent.click(screen.getByText('ad-000009'));
     await within(detail).findByText(/The model service is not answering/);
-    fireEvent.click(within(detail).getByRole('button', { name: 'Close detail' }));
+    fireEvent.keyDown(within(detail).getByRole('button', { name: 'Close detail' }), { key: 'Escape' });
     expect(screen.queryByRole('complementary', { name: 'Result detail' })).toBeNull();
   });
 
