@@ -181,7 +181,11 @@ export function ImageWithBoxes({ image, blocks }: { image: ImageData; blocks: Ad
   const src = `data:${image.mime};base64,${image.base64}`;
   return (
     <figure className="flex flex-col gap-1">
-      <div className="relative w-full overflow-hidden rounded-md bg-zinc-100 dark:bg-zinc-950" style={{ aspectRatio: `${image.width} / ${image.height}` }}>
+      {/* Sized by the image's own ratio (at most half the window high), so the boxes stay on their words. */}
+      <div
+        className="relative mx-auto overflow-hidden rounded-md bg-zinc-100 dark:bg-zinc-950"
+        style={{ aspectRatio: `${image.width} / ${image.height}`, width: `min(100%, calc(50vh * ${image.height > 0 ? image.width / image.height : 1}))` }}
+      >
         <img src={src} alt="The ad" className="absolute inset-0 h-full w-full object-contain" />
         {showBoxes && blocks.length > 0 && (
           <svg data-testid="boxes" viewBox={`0 0 ${image.width} ${image.height}`} preserveAspectRatio="none" className="absolute inset-0 h-full w-full" aria-hidden>
