@@ -114,11 +114,19 @@ describe('the UI in real Chromium against the real backend', () => {
     expect(await done.textContent()).toContain('Exported 600 rows');
     await shot(page, 'export');
 
-    for (const screen of ['Compare', 'Services'] as const) {
-      await page.getByRole('tab', { name: screen }).click();
-      await page.waitForTimeout(500);
-      await shot(page, screen.toLowerCase());
-    }
+    // Compare: a quick test of three URLs on both engines, side by side.
+    await page.getByRole('tab', { name: 'Compare' }).click();
+    await page.getByLabel(/Quick test/).fill([0, 1, 2].map((i) => `${images.origin}/ads/${9000 + i}.png`).join('\n'));
+    await page.getByRole('button', { name: 'Compare 3 images' }).click();
+    const table = page.getByRole('table', { name: 'Outputs side by side' });
+    await expect.poll(async () => (await table.getByRole('columnheader').allTextContents()).join('|'), { timeout: 30_000 }).toBe('Creative|Agreement|PaddleOCR (embedded)|Ollama');
+    // Every ad done on both engines; the test engines read the same text, so they agree fully.
+    await expect.poll(async () => (await table.locator('tbody tr').allTextContents()).filter((row) => row.includes('100 %')).length, { timeout: 30_000 }).toBe(3);
+    await shot(page, 'compare');
+
+    await page.getByRole('tab', { name: 'Services' }).click();
+    await page.locator('[data-service-card="deepseek"]').waitFor();
+    await shot(page, 'services');
     expect(errors).toEqual([]);
     await page.close();
   });

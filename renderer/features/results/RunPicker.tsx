@@ -3,6 +3,7 @@ import { useApi } from '../../api/context.js';
 import { formatCount } from '../../common/format.js';
 import { focusRing } from '../../common/ui.js';
 import { useResults } from './state.js';
+import { useRun } from '../run/state.js';
 
 export function describeRun(run: { source: string; status: string; done: number; total: number; runId: string }): string {
   return `${run.source || run.runId} — ${run.status}, ${formatCount(run.done)}/${formatCount(run.total)}`;
@@ -12,6 +13,8 @@ export function describeRun(run: { source: string; status: string; done: number;
 export function useRunsList() {
   const api = useApi();
   const runId = useResults((s) => s.runId);
+  // A run that starts, pauses or ends changes its line in the picker at once.
+  const liveStatus = useRun((s) => s.progress?.status);
   useEffect(() => {
     let live = true;
     const load = () =>
@@ -26,7 +29,7 @@ export function useRunsList() {
       live = false;
       clearInterval(timer);
     };
-  }, [api, runId]);
+  }, [api, runId, liveStatus]);
 }
 
 const RUNS_REFRESH_MS = 5000;
