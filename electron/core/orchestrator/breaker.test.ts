@@ -48,3 +48,26 @@ describe('CircuitBreaker', () => {
     expect(breaker.allows(10)).toBe(true);
   });
 });
+
+describe('CircuitBreaker: how long a lane has been failing', () => {
+  it('remembers the first failure of the streak and counts failed probes; a success forgets both', () => {
+    const breaker = new CircuitBreaker({ threshold: 2, baseCooldownMs: 100 });
+    expect(breaker.failingSince).toBeNull();
+    breaker.onFailure(50);
+    breaker.onFailure(60);
+    expect(breaker.failingSince).toBe(50);
+    expect(breaker.failedProbes).toBe(0);
+    breaker.onStart(160);
+    breaker.onFailure(170);
+    breaker.onStart(370);
+    breaker.onFailure(380);
+    expect(breaker.failedProbes).toBe(2);
+    expect(breaker.failingSince).toBe(50);
+    breaker.onStart(780);
+    breaker.onSuccess();
+    expect(breaker.failingSince).toBeNull();
+    expect(breaker.failedProbes).toBe(0);
+    breaker.onFailure(900);
+    expect(breaker.failingSince).toBe(900);
+  });
+});

@@ -2,6 +2,8 @@
  * Per-lane circuit breaker: after `threshold` failures in a row the lane cools down; when
  * the cooldown is over it may run one probe call (half-open). A good probe closes the
  * breaker, a bad one opens it again for twice as long (up to `maxCooldownMs`).
+ * It also remembers how long the lane has failed without a single success, so the
+ * scheduler can tell an outage (give up on the ads) from a blip (wait for the lane).
  */
 
 export interface CircuitBreakerOptions {
@@ -21,6 +23,7 @@ export class CircuitBreaker {
   private readonly maxCooldownMs: number;
   private failuresInARow = 0;
   private trips = 0;
+  private firstFailureAt: number | null = null;
   private current: BreakerState = { type: 'closed' };
 
   constructor(options: CircuitBreakerOptions = {}) {
@@ -48,6 +51,7 @@ export class CircuitBreaker {
 
   onSuccess(): void {
     this.failuresInARow = 0;
+    this.firstFailureAt = null;
     this.trips = 0;
     this.current = { type: 'closed' };
   }
@@ -55,6 +59,7 @@ export class CircuitBreaker {
   /** A failure the lane is to blame for. Returns true when the breaker (re)opened. */
   onFailure(now: number): boolean {
     this.failuresInARow++;
+    this.firstFailureAt ??= now;
     const state = this.state(now);
     if (state.type === 'half-open' || (state.type === 'closed' && this.failuresInARow >= this.threshold)) {
       const cooldown = Math.min(this.maxCooldownMs, this.baseCooldownMs * 2 ** this.trips);
@@ -63,6 +68,16 @@ export class CircuitBreaker {
       return true;
     }
     return false;
+  }
+
+  /** When the current run of failures began (null after a success, or before any failure). */
+  get failingSince(): number | null {
+    return this.firstFailureAt;
+  }
+
+  /** Half-open probes that failed since the last success (each one reopened the breaker). */
+  get failedProbes(): number {
+    return Math.max(0, this.trips - 1);
   }
 
   /** A call that ended without a verdict (aborted) releases the probe slot. */

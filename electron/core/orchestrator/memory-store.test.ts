@@ -36,6 +36,23 @@ describe('MemoryRunStore', () => {
     expect(store.resultsOf('r').map((r) => r.engine).sort()).toEqual(['deepseek', 'ollama']);
   });
 
+  it('finishedIds answers, in one call, what isFinished answers per ad', () => {
+    const store = new MemoryRunStore();
+    store.saveResult(result('a', 'deepseek'));
+    store.saveResult(result('a', 'ollama'));
+    store.saveResult(result('b', 'ollama'));
+    store.saveResult(result('c', null));
+    store.saveResult({ ...result('d', 'deepseek'), runId: 'other-run' });
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    for (const engine of [null, 'deepseek', 'ollama', 'embedded']) {
+      const expected = ids.filter((id) => store.isFinished('r', id, engine));
+      expect([...store.finishedIds('r', engine)].sort(), String(engine)).toEqual(expected);
+    }
+    expect([...store.finishedIds('r', null)].sort()).toEqual(['a', 'b', 'c']);
+    expect([...store.finishedIds('r', 'deepseek')]).toEqual(['a']);
+    expect(store.finishedIds('no-such-run', null).size).toBe(0);
+  });
+
   it('records attempts and run status', () => {
     const store = new MemoryRunStore();
     store.recordAttempt('r', 'a', { laneId: 'l', engine: 'deepseek', startedAt: 0, durationMs: 5, outcome: 'error', error: 'x' });

@@ -36,6 +36,14 @@ export class MemoryRunStore implements RunStore {
     return Array.isArray(entry) ? entry.some((result) => result.engine === engine) : entry.engine === engine;
   }
 
+  finishedIds(runId: string, engine: string | null): Set<string> {
+    const ids = new Set<string>();
+    for (const [creativeId, entry] of this.runs.get(runId)?.results ?? []) {
+      if (engine === null || (Array.isArray(entry) ? entry.some((result) => result.engine === engine) : entry.engine === engine)) ids.add(creativeId);
+    }
+    return ids;
+  }
+
   recordAttempt(runId: string, creativeId: string, attempt: Attempt): void {
     const records = this.run(runId);
     records.attemptAds.push(creativeId);

@@ -109,7 +109,8 @@ describe('Orchestrator: properties', () => {
           if (result.status === 'failed') {
             expect(result.error).toBeTruthy();
             const errors = result.attempts.filter((attempt) => attempt.outcome === 'error');
-            expect(errors.length).toBeGreaterThanOrEqual(1);
+            // Ads still queued when every lane for them has been failing for minutes fail untried, saying so.
+            if (errors.length === 0) expect(result.error).toMatch(/^no engine could process it: .+: (unavailable|transient): /);
             // An unavailable lane counts half against the ad; a backup's failure does not count while the original runs.
             const weighted = errors.reduce((sum, attempt) => sum + (attempt.error?.includes(': unavailable:') ? 0.5 : 1), 0);
             expect(weighted).toBeLessThanOrEqual((input.maxAttempts ?? 3) + 2);

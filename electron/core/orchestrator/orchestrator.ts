@@ -66,6 +66,15 @@ export interface SchedulerTuning {
   /** A retried ad avoids the lane it failed on for this long after its backoff, if another lane can take it. */
   preferOtherLaneMs: number;
   breaker: CircuitBreakerOptions;
+  /**
+   * An outage, not a blip: when every enabled lane that could take an ad has failed every
+   * call for this long, with at least `giveUpMinFailedProbes` failed half-open probes each,
+   * the ads still queued for them fail ("no engine could process it") instead of waiting
+   * hours for ever-longer cooldowns. Time, not a probe count alone, so that short test
+   * cooldowns still ride through a service restart.
+   */
+  giveUpAfterMs: number;
+  giveUpMinFailedProbes: number;
   /** auto: measure the fastest engine alone for this many calls before starting the others… */
   warmupAloneSamples: number;
   /** …or for at most this long. */
@@ -85,6 +94,8 @@ export const DEFAULT_TUNING: SchedulerTuning = {
   retryMaxMs: 30_000,
   preferOtherLaneMs: 5_000,
   breaker: { threshold: 3, baseCooldownMs: 5_000, maxCooldownMs: 300_000 },
+  giveUpAfterMs: 300_000,
+  giveUpMinFailedProbes: 3,
   warmupAloneSamples: 8,
   warmupMaxMs: 20_000,
   interferencePauseZ: 2.5,
@@ -464,7 +475,13 @@ export class Orchestrator {
     }
     const store = this.options.store;
     const pendingFor = (engine: EngineKind | null): Int32Array => {
-      const pending = unique.filter((i) => !store.isFinished(this.runId, ads[i]!.creativeId, engine));
+      // One query instead of one per ad: a 1M-ad resume would otherwise block the event loop for seconds.
+      const finished = store.finishedIds?.(this.runId, engine);
+      const pending = finished
+        ? finished.size === 0
+          ? unique
+          : unique.filter((i) => !finished.has(ads[i]!.creativeId))
+        : unique.filter((i) => !store.isFinished(this.runId, ads[i]!.creativeId, engine));
       this.skipped += unique.length - pending.length;
       return Int32Array.from(pending);
     };
@@ -796,10 +813,16 @@ export class Orchestrator {
    */
   private async execute(execution: Execution): Promise<void> {
     const { signal } = execution.controller;
+    let image: EngineImage;
+    try {
+      image = await this.options.loadImage(execution.task.ad, signal);
+    } catch (error) {
+      if (!execution.settled) this.onImageFailure(execution, error);
+      return;
+    }
+    if (execution.settled) return;
     let outcome: RecognizeResult;
     try {
-      const image = await this.options.loadImage(execution.task.ad, signal);
-      if (execution.settled) return;
       outcome = await execution.lane.engine.recognize(image, signal);
     } catch (error) {
       if (!execution.settled) this.onFailure(execution, error);
@@ -909,24 +932,55 @@ export class Orchestrator {
       // A lane that is down is not the ad's fault: it counts half, so the ad survives a dying server but not an outage.
       if (kind === 'unavailable') task.failures += 0.5;
       else if (kind !== 'config') task.failures++;
-      if (kind === 'permanent' || task.failures >= this.maxAttempts) {
-        this.finishFailed(task);
-      } else {
-        const retryAfter = error instanceof EngineError ? error.options.retryAfterMs : undefined;
-        const delay = kind === 'config' ? 0 : (retryAfter ?? retryDelayMs(Math.ceil(task.failures), this.random, this.tuning.retryBaseMs, this.tuning.retryMaxMs));
-        task.notBefore = now + delay;
-        task.avoidLaneId = lane.id;
-        this.retries.push(task);
-      }
+      this.retryOrFail(task, lane, kind === 'permanent', kind === 'config' ? 0 : null, error, now);
     }
-    if (kind === 'config') this.failStrandedTasks();
+    // A dead lane, or one that has been failing for long, may leave ads that nothing can run.
+    if (kind === 'config' || lane.breaker.failingSince !== null) this.failStrandedTasks();
     // A victim that dies or cools down no longer needs protecting from the engine paused for its sake.
     if (this.policy === 'auto') this.evaluateInterference(now);
     this.schedule();
     this.markDirty();
   }
 
-  private finishFailed(task: Task): void {
+  /**
+   * The image could not be fetched or prepared, so the engine was never called: that is the
+   * ad's (or its image server's) problem, and the lane's breaker and failure count stay as
+   * they were. A permanent error fails the ad at once; anything else retries it with backoff.
+   */
+  private onImageFailure(execution: Execution, error: unknown): void {
+    if (execution.settled || this.endedAt !== null) return;
+    const now = this.clock.now();
+    const lane = execution.lane;
+    this.settle(execution, now);
+    lane.returnController(execution.controller);
+    // Frees the half-open probe slot if this call held it: the probe never reached the engine.
+    lane.breaker.onAbandon(now);
+    const kind = errorKind(error);
+    this.recordAttempt(execution, now, 'error', `image: ${kind}: ${errorMessage(error)}`);
+    const task = execution.task;
+    if (task.running.length === 0 && !task.finished) {
+      task.failures++;
+      this.retryOrFail(task, lane, kind === 'permanent' || kind === 'config', null, error, now);
+    }
+    this.schedule();
+    this.markDirty();
+  }
+
+  /** After a failed attempt: fail the ad, or queue it again after a backoff (`delayMs` null: computed). */
+  private retryOrFail(task: Task, lane: LaneRuntime, permanent: boolean, delayMs: number | null, error: unknown, now: number): void {
+    if (permanent || task.failures >= this.maxAttempts) {
+      this.finishFailed(task);
+      return;
+    }
+    const retryAfter = error instanceof EngineError ? error.options.retryAfterMs : undefined;
+    const delay = delayMs ?? retryAfter ?? retryDelayMs(Math.ceil(task.failures), this.random, this.tuning.retryBaseMs, this.tuning.retryMaxMs);
+    task.notBefore = now + delay;
+    task.avoidLaneId = lane.id;
+    this.retries.push(task);
+  }
+
+  /** `reason` replaces the attempts' errors (used when the run gives up on the ad). */
+  private finishFailed(task: Task, reason?: string): void {
     const reasons = task.attempts.filter((attempt) => attempt.outcome === 'error').map((attempt) => attempt.error ?? 'error');
     this.finishTask(task, {
       status: 'failed',
@@ -937,7 +991,7 @@ export class Orchestrator {
       description: undefined,
       blocks: [],
       durationMs: null,
-      error: reasons.length > 0 ? reasons.join(' | ') : 'no lane could run it',
+      error: reason ?? (reasons.length > 0 ? reasons.join(' | ') : 'no lane could run it'),
     });
   }
 
@@ -992,19 +1046,32 @@ export class Orchestrator {
     this.emit('comparison', { runId: this.runId, creativeId: task.ad.creativeId, results: pending.results, agreement });
   }
 
-  /** Tasks no lane can ever run (every eligible lane dead) fail now instead of waiting forever. */
+  /**
+   * Tasks no lane can ever run (every eligible lane dead) fail now instead of waiting forever;
+   * so do tasks whose every enabled eligible lane has been failing for long (an outage: see
+   * `giveUpAfterMs`). Calls in flight end on their own and land here again if they fail.
+   */
   private failStrandedTasks(): void {
     if (this.status !== 'running' && this.status !== 'paused') return;
-    const hasLane = (engine: EngineKind | null): boolean =>
-      this.lanes.some((lane) => lane.dead === null && (engine === null || lane.engineKind === engine) && (this.policy !== 'single' || lane.engineKind === this.singleEngine));
+    const now = this.clock.now();
+    const verdicts = new Map<EngineKind | null, { stranded: boolean; reason?: string }>();
+    const verdictFor = (engine: EngineKind | null): { stranded: boolean; reason?: string } => {
+      let verdict = verdicts.get(engine);
+      if (!verdict) {
+        verdict = this.strandedVerdict(engine, now);
+        verdicts.set(engine, verdict);
+      }
+      return verdict;
+    };
     const failQueue = (key: string, engine: EngineKind | null): void => {
-      if (hasLane(engine)) return;
+      const verdict = verdictFor(engine);
+      if (!verdict.stranded) return;
       const queue = this.fresh.get(key);
       if (!queue) return;
       while (queue.head < queue.indices.length && this.status !== 'finished') {
         const adIndex = queue.indices[queue.head++]!;
         const task: Task = { adIndex, ad: this.options.ads[adIndex]!, target: engine, attempts: [], failures: 0, notBefore: 0, avoidLaneId: null, running: [], finished: false };
-        this.finishFailed(task);
+        this.finishFailed(task, verdict.reason);
       }
     };
     if (this.policy === 'compare') {
@@ -1014,11 +1081,34 @@ export class Orchestrator {
     }
     for (let i = this.retries.length - 1; i >= 0; i--) {
       const task = this.retries[i]!;
-      if (!hasLane(task.target)) {
+      const verdict = verdictFor(task.target);
+      if (verdict.stranded) {
         this.retries.splice(i, 1);
-        this.finishFailed(task);
+        this.finishFailed(task, verdict.reason);
       }
     }
+  }
+
+  /** Whether tasks for `engine` (null: any engine the policy uses) can never run, and the reason to give. */
+  private strandedVerdict(engine: EngineKind | null, now: number): { stranded: boolean; reason?: string } {
+    const candidates = this.lanes.filter(
+      (lane) => lane.dead === null && (engine === null || lane.engineKind === engine) && (this.policy !== 'single' || lane.engineKind === this.singleEngine),
+    );
+    // No lane at all: the attempts' own errors say why (or "no lane could run it").
+    if (candidates.length === 0) return { stranded: true };
+    // Disabled lanes are the user's call; only lanes that are trying count towards an outage.
+    const trying = candidates.filter((lane) => lane.enabled);
+    if (trying.length === 0 || !trying.every((lane) => this.givenUp(lane, now))) return { stranded: false };
+    const errors = [...new Set(trying.map((lane) => lane.lastError))].join('; ');
+    const minutes = Math.round(this.tuning.giveUpAfterMs / 60_000);
+    this.notes.set(`gave-up:${engine ?? ''}`, `the remaining ads failed: ${trying.length === 1 ? 'the only lane' : 'every lane'} that could run them failed every call for over ${minutes} min (${errors})`);
+    return { stranded: true, reason: `no engine could process it: ${errors}` };
+  }
+
+  /** A lane in an outage: failing every call for `giveUpAfterMs`, with enough failed probes that a clock jump alone cannot trigger it. */
+  private givenUp(lane: LaneRuntime, now: number): boolean {
+    const since = lane.breaker.failingSince;
+    return since !== null && lane.breaker.failedProbes >= this.tuning.giveUpMinFailedProbes && now - since >= this.tuning.giveUpAfterMs;
   }
 
   // ---------------------------------------------------------------- interference

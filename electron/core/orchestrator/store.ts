@@ -12,6 +12,12 @@ export interface RunStore {
    * normal policies (any engine's result counts) and the engine kind in `compare`.
    */
   isFinished(runId: string, creativeId: string, engine: string | null): boolean;
+  /**
+   * Optional: the creative ids `isFinished` would answer true for, in one query. The
+   * orchestrator uses it (when present) for the resume check at the start of a run, which
+   * would otherwise make one call per ad and block the event loop on large runs.
+   */
+  finishedIds?(runId: string, engine: string | null): Set<string>;
   /** An attempt started / ended (kept for the detail view and for resume accounting). */
   recordAttempt(runId: string, creativeId: string, attempt: Attempt): void;
   /** The final result of one ad (per engine in `compare`). Idempotent per (run, ad, engine-or-null). */
