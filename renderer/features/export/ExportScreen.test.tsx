@@ -1,4 +1,4 @@
-import { act, fireEvent, screen, within } from '@testing-library/react';
+import { act, cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 import { App } from '../../app/App.js';
 import { useApp } from '../../app/state.js';
@@ -41,5 +41,31 @@ describe('Export', () => {
   it('refuses download URLs that are not http(s)', () => {
     expect(resolveDownloadUrl('/downloads/a.csv', 'http://127.0.0.1:5000/app/')).toBe('http://127.0.0.1:5000/downloads/a.csv');
     expect(() => resolveDownloadUrl('javascript:alert(1)', 'http://127.0.0.1:5000/')).toThrow(/refusing/);
+  });
+
+  it('treats a closed save dialog as no error, and explains real failures', async () => {
+    api = new FakeVisionApi({ failures: { 'export.start': 'Export cancelled.' } });
+    const runId = api.addFinishedRun(5);
+    renderWithApi(<App />, api);
+    act(() => {
+      useApp.getState().show('export');
+      useResults.getState().selectRun(runId);
+    });
+    fireEvent.click(await screen.findByRole('button', { name: 'Export CSV' }));
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Export CSV' }).hasAttribute('disabled')).toBe(false));
+    expect(api.calls.some((c) => c.channel === 'export.start')).toBe(true);
+    expect(screen.queryByRole('alert')).toBeNull();
+
+    api.dispose();
+    api = new FakeVisionApi({ failures: { 'export.start': "EACCES: permission denied, open '/Volumes/ro/out.csv'" } });
+    const other = api.addFinishedRun(5);
+    cleanup();
+    renderWithApi(<App />, api);
+    act(() => {
+      useApp.getState().show('export');
+      useResults.getState().selectRun(other);
+    });
+    fireEvent.click(await screen.findByRole('button', { name: 'Export CSV' }));
+    expect((await screen.findByRole('alert')).textContent).toContain('Could not export the results. Permission denied.');
   });
 });

@@ -48,7 +48,9 @@ export function ExportScreen() {
       const result = await api.invoke('export.start', { runId, format, rows, path: !browserMode && path.trim() ? path.trim() : undefined });
       useExport.getState().finished(result);
     } catch (e) {
-      useExport.getState().failed(e);
+      // Closing Electron's save dialog is a choice, not an error.
+      if (e instanceof Error && /^Export cancelled/i.test(e.message)) useExport.setState({ running: false });
+      else useExport.getState().failed(e);
     }
   };
 
