@@ -262,6 +262,35 @@ describe('group commit', () => {
     expect(committedResults()).toBe(4);
   });
 
+  it('finishedIds answers in one query what isFinished answers per ad, queued results included', () => {
+    store.close();
+    store = openStore(join(dir, 'db', 'pv.db'), { now, groupCommit: { minIntervalMs: 60_000, maxBatch: 1000 } });
+    const batchId = store.saveBatch(batchInput).id;
+    const compare = store.createRun({ batchId, policy: 'compare' }).id;
+    const auto = store.createRun({ batchId, policy: 'auto' }).id;
+    const rs = store.runStore;
+    rs.saveResult(result('a1', { runId: compare, engine: 'embedded' }));
+    rs.saveResult(result('a2', { runId: compare, engine: 'deepseek' }));
+    rs.saveResult(result('a3', { runId: auto, status: 'failed', text: '', error: 'x', engine: null, laneId: null, model: null, durationMs: null }));
+    expect(committedResults(), 'one committed, two queued').toBe(1);
+    rs.saveResult(result('a2', { runId: compare, engine: 'embedded' }));
+    const ids = ads.map((ad) => ad.creativeId);
+    const check = (): void => {
+      for (const runId of [compare, auto]) {
+        for (const engine of [null, 'embedded', 'deepseek', 'ollama']) {
+          expect([...rs.finishedIds(runId, engine)].sort(), `${runId} ${engine}`).toEqual(ids.filter((id) => rs.isFinished(runId, id, engine)).sort());
+        }
+      }
+    };
+    check();
+    expect([...rs.finishedIds(compare, 'embedded')].sort()).toEqual(['a1', 'a2']);
+    expect([...rs.finishedIds(auto, null)]).toEqual(['a3']);
+    rs.flush();
+    expect(committedResults()).toBe(4);
+    check();
+    expect(rs.finishedIds('no-such-run', null).size).toBe(0);
+  });
+
   it('groups at most maxBatch changes per transaction', () => {
     store.close();
     store = openStore(join(dir, 'db', 'pv.db'), { now, groupCommit: { minIntervalMs: 60_000, maxBatch: 2 } });

@@ -503,6 +503,8 @@ export class SqliteRunStore implements RunStore {
     this.statements = {
       finishedAny: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM results WHERE run_id = ? AND creative_id = ? LIMIT 1'),
       finishedEngine: db.prepare<[string, string, string], { one: number }>('SELECT 1 AS one FROM results WHERE run_id = ? AND creative_id = ? AND engine = ? LIMIT 1'),
+      finishedAnyIds: db.prepare<[string], string>('SELECT creative_id FROM results WHERE run_id = ?').pluck(),
+      finishedEngineIds: db.prepare<[string, string], string>('SELECT creative_id FROM results WHERE run_id = ? AND engine = ?').pluck(),
       insertAttempt: db.prepare('INSERT INTO attempts (run_id, creative_id, lane_id, engine, started_at, duration_ms, outcome, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       countAttempts: db.prepare<[string, string], { n: number }>('SELECT count(*) AS n FROM attempts WHERE run_id = ? AND creative_id = ?'),
       insertResult: db.prepare(
@@ -582,6 +584,16 @@ export class SqliteRunStore implements RunStore {
     if (engine === null ? this.queuedAny.has(`${runId}\u0000${creativeId}`) : this.queuedByEngine.has(`${runId}\u0000${creativeId}\u0000${engine}`)) return true;
     const row = engine === null ? this.statements.finishedAny.get(runId, creativeId) : this.statements.finishedEngine.get(runId, creativeId, engine);
     return row !== undefined;
+  }
+
+  /** What isFinished answers true for, in one query (the orchestrator's resume check on large runs). */
+  finishedIds(runId: string, engine: string | null): Set<string> {
+    const ids = new Set(engine === null ? this.statements.finishedAnyIds.all(runId) : this.statements.finishedEngineIds.all(runId, engine));
+    // Results queued but not committed yet count, as they do for isFinished.
+    for (const change of this.queue) {
+      if (change.kind === 'result' && change.result.runId === runId && (engine === null || change.result.engine === engine)) ids.add(change.result.creativeId);
+    }
+    return ids;
   }
 
   recordAttempt(runId: string, creativeId: string, attempt: Attempt): void {
