@@ -97,11 +97,12 @@ describe('embedded OCR engine shutdown', () => {
     const engine = createEmbeddedEngine({ ...lane, workers: 1 });
     const ad = await renderAd([{ text: 'CLOSING TIME', y: 90, size: 40 }], 360, 140);
     await engine.recognize(ad, never());
-    const inFlight = engine.recognize(ad, never());
+    // Attach the expectation before closing: the call may settle while close() runs.
+    const inFlight = expect(engine.recognize(ad, never())).rejects.toMatchObject({ kind: 'aborted' });
     const t0 = Date.now();
     await engine.close?.();
     expect(Date.now() - t0).toBeLessThan(8000);
-    await expect(inFlight).rejects.toMatchObject({ kind: 'aborted' });
+    await inFlight;
     await expect(engine.recognize(ad, never())).rejects.toMatchObject({ kind: 'unavailable' });
   });
 });
