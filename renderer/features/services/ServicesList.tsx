@@ -34,8 +34,8 @@ export function ServicesStrip({ onOpen }: { onOpen?: () => void }) {
               title={`${service.label}: ${advice.headline}`}
               className={`flex items-center gap-1.5 rounded-full border border-zinc-200 px-2 py-0.5 text-xs hover:bg-zinc-100 dark:border-zinc-800 dark:hover:bg-zinc-800 ${focusRing}`}
             >
-              <span className={`size-2 rounded-full ${TONE_DOT[advice.tone]}`} aria-hidden />
-              {service.label}
+              <span className={`size-2 shrink-0 rounded-full ${TONE_DOT[advice.tone]}`} aria-hidden />
+              <span className="max-w-[11rem] truncate">{service.label}</span>
               <span className="sr-only">: {advice.headline}</span>
             </button>
           </li>
