@@ -413,6 +413,134 @@ describe('Orchestrator: failures', () => {
   });
 });
 
+describe('Orchestrator: failures that must not hold up the run', () => {
+  /** One lane of `workers` whose calls take `latencyMs` (virtual) and fail while `failing(now)` says so. */
+  function laneOn(clock: VirtualClock, id: string, workers: number, latencyMs: number, failing: (now: number) => boolean = () => false): OrchestratorLane {
+    const engine: Engine = {
+      kind: 'deepseek',
+      label: id,
+      recognize: () =>
+        new Promise((resolve, reject) =>
+          clock.setTimer(latencyMs, () => (failing(clock.now()) ? reject(new EngineError('transient', 'DeepSeek failed (500)')) : resolve({ text: 'ok', blocks: [], model: 'sim', timings: {} }))),
+        ),
+    };
+    return { config: { id, engine: 'deepseek', workers, enabled: true }, engine, prior_s: latencyMs / 1000, coldStart_s: 0 };
+  }
+  const image = { bytes: new Uint8Array(1), mime: 'image/png' };
+
+  it('image download failures do not cool the engine lane down: good ads run at full speed, dead links fail with the image error', async () => {
+    const clock = new VirtualClock();
+    const progress: RunProgress[] = [];
+    const results: AdResult[] = [];
+    const run = startRun({
+      runId: 'links',
+      ads: makeAds(60),
+      clock,
+      random: () => 0.5,
+      store: new MemoryRunStore(),
+      lanes: [laneOn(clock, 'ds', 2, 1000)],
+      loadImage: (ad) => (Number(ad.creativeId.slice(3)) % 3 === 0 ? Promise.reject(new EngineError('transient', 'image download timed out')) : Promise.resolve(image)),
+      onProgress: (p) => progress.push(p),
+      onResult: (result) => results.push(result),
+    });
+    const summary = await clock.runUntil(run.done);
+    expect(summary).toMatchObject({ done: 40, failed: 20 });
+    // 40 good ads on 2 workers of 1 s: 20 s, plus nothing for the 20 dead links.
+    expect(summary.elapsed_s).toBeLessThan(25);
+    expect(progress.some((p) => p.lanes[0]!.state.type === 'cooling-down')).toBe(false);
+    expect(summary.lanes[0]!.failedCalls, 'image failures are not engine failures').toBe(0);
+    for (const result of results.filter((r) => r.status === 'failed')) {
+      expect(result.attempts).toHaveLength(3);
+      expect(result.error).toMatch(/^image: transient: image download timed out/);
+    }
+  });
+
+  it('a lane that fails every call ends its ads after the give-up time with the reason, not after hours of cooldowns', async () => {
+    const clock = new VirtualClock();
+    const results: AdResult[] = [];
+    const run = startRun({
+      runId: 'outage',
+      ads: makeAds(100),
+      clock,
+      random: () => 0.5,
+      store: new MemoryRunStore(),
+      lanes: [laneOn(clock, 'ds', 2, 100, () => true)],
+      loadImage: () => Promise.resolve(image),
+      onResult: (result) => results.push(result),
+    });
+    const summary = await clock.runUntil(run.done);
+    expect(summary).toMatchObject({ done: 0, failed: 100 });
+    expect(summary.elapsed_s).toBeGreaterThanOrEqual(300);
+    expect(summary.elapsed_s).toBeLessThan(600);
+    const givenUp = results.filter((result) => result.error?.startsWith('no engine could process it: ds: transient: DeepSeek failed (500)'));
+    expect(givenUp.length, 'most ads were never tried').toBeGreaterThan(80);
+    expect(summary.notes.some((note) => note.includes('failed every call for over 5 min'))).toBe(true);
+  });
+
+  it('rides through an outage shorter than the give-up time', async () => {
+    const clock = new VirtualClock();
+    const run = startRun({
+      runId: 'blip',
+      ads: makeAds(100),
+      clock,
+      random: () => 0.5,
+      store: new MemoryRunStore(),
+      // Down from 10 s to 4 min: long enough for several failed probes, shorter than giveUpAfterMs.
+      lanes: [laneOn(clock, 'ds', 2, 1000, (now) => now > 10_000 && now < 240_000)],
+      loadImage: () => Promise.resolve(image),
+      maxAttempts: 10,
+    });
+    const summary = await clock.runUntil(run.done);
+    expect(summary.done).toBe(100);
+  });
+
+  it('does not give up while another lane carries the work, however long the dead one fails', async () => {
+    const clock = new VirtualClock();
+    const run = startRun({
+      runId: 'one-dead',
+      ads: makeAds(400),
+      clock,
+      random: () => 0.5,
+      store: new MemoryRunStore(),
+      lanes: [laneOn(clock, 'healthy', 2, 3000), laneOn(clock, 'dead', 2, 100, () => true)],
+      loadImage: () => Promise.resolve(image),
+    });
+    const summary = await clock.runUntil(run.done);
+    expect(summary.elapsed_s, 'long enough for the dead lane to be failing past the give-up time').toBeGreaterThan(500);
+    expect(summary).toMatchObject({ done: 400, failed: 0 });
+  });
+
+  it('the resume check asks the store once (finishedIds) instead of once per ad', async () => {
+    class CountingStore extends MemoryRunStore {
+      perAdChecks = 0;
+      override isFinished(runId: string, creativeId: string, engine: string | null): boolean {
+        this.perAdChecks++;
+        return super.isFinished(runId, creativeId, engine);
+      }
+    }
+    const store = new CountingStore();
+    const ads = makeAds(50);
+    for (const ad of ads.slice(0, 20)) store.saveResult({ runId: 'resume', creativeId: ad.creativeId, status: 'done', engine: 'deepseek', laneId: 'ds', model: 'm', text: 'old', blocks: [], durationMs: 1, attempts: [] });
+    const clock = new VirtualClock();
+    const calls: string[] = [];
+    const run = startRun({
+      runId: 'resume',
+      ads,
+      clock,
+      store,
+      lanes: [laneOn(clock, 'ds', 2, 10)],
+      loadImage: (ad) => {
+        calls.push(ad.creativeId);
+        return Promise.resolve(image);
+      },
+    });
+    const summary = await clock.runUntil(run.done);
+    expect(summary).toMatchObject({ skipped: 20, done: 50, failed: 0 });
+    expect(store.perAdChecks).toBe(0);
+    expect(calls.sort()).toEqual(ads.slice(20).map((ad) => ad.creativeId).sort());
+  });
+});
+
 describe('Orchestrator: controls and events', () => {
   it('pause stops new work (calls in flight finish); resume goes on', async () => {
     const sim = simRun(seedProfile, { policy: 'auto' });
