@@ -19,6 +19,7 @@ Commands:
   run LIST [LIST…]            run an ad list (CSV/TSV/JSON/JSONL/TXT or image files); resumes an interrupted run
   export RUN --out FILE       export a run's results (RUN: a run id or "latest"); --format csv|json|jsonl, --rows all|done|failed
   runs                        list runs
+  engines                     which engines this machine can run, and the default in-process one (--json)
   serve                       browser mode (the app UI on 127.0.0.1)
   services status|start|stop [NAME]   the DeepSeek and Ollama services
 
@@ -87,13 +88,6 @@ async function runsCommand(args: string[], io: CliIo): Promise<number> {
   }
 }
 
-interface ServeModule {
-  runServe(args: string[]): Promise<number | void>;
-}
-interface ServicesModule {
-  runServicesCommand(args: string[]): Promise<number>;
-}
-
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   const [command, ...args] = argv;
   try {
@@ -104,16 +98,16 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
         return await exportCommand(args, io);
       case 'runs':
         return await runsCommand(args, io);
-      case 'serve': {
-        // Browser mode lives in its own module (loaded only when asked for).
-        const serveModulePath = './serve.js';
-        const serve = (await import(serveModulePath)) as ServeModule;
-        return (await serve.runServe(args)) ?? 0;
-      }
-      case 'services': {
-        const servicesModulePath = '../core/services/index.js';
-        const services = (await import(servicesModulePath)) as ServicesModule;
-        return await services.runServicesCommand(args);
+      case 'serve':
+        // Loaded only when asked for; literal paths so the bundler includes them.
+        return await (await import('./serve.js')).runServe(args);
+      case 'services':
+        return await (await import('../core/services/index.js')).runServicesCommand(args);
+      case 'engines': {
+        const { formatEngineAvailability, listEngineAvailability } = await import('../core/engines/availability.js');
+        const entries = await listEngineAvailability();
+        io.out(args.includes('--json') ? `${JSON.stringify(entries)}\n` : `${formatEngineAvailability(entries)}\n`);
+        return 0;
       }
       case undefined:
       case 'help':
