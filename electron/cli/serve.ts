@@ -2,25 +2,21 @@
  * `parallel-vision serve` / `npm run serve`: browser mode. Serves the built renderer and
  * the VisionApi on 127.0.0.1 and prints the link with this launch's token.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createBackend } from '../core/app/backend.js';
 import { startBrowserServer } from '../core/app/browser-server.js';
 import { createDispatcher } from '../core/app/dispatch.js';
-import { defaultDataDir } from '../core/paths.js';
+import { defaultDataDir, findUpwards } from '../core/paths.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** dist/renderer from the sources (electron/cli) or from the bundle (dist/cli). */
+/** dist/renderer, from the sources (electron/cli) or from the bundle (dist/cli). */
 export function findRendererDir(): string | null {
-  const candidates = [path.resolve(here, '../../dist/renderer'), path.resolve(here, '../renderer')];
-  return candidates.find((dir) => existsSync(path.join(dir, 'index.html'))) ?? null;
-}
-
-export function findProjectRoot(): string {
-  return [path.resolve(here, '../..'), path.resolve(here, '..', '..')].find((dir) => existsSync(path.join(dir, 'package.json'))) ?? process.cwd();
+  const indexHtml = findUpwards(here, path.join('dist', 'renderer', 'index.html'));
+  return indexHtml ? path.dirname(indexHtml) : null;
 }
 
 export async function runServe(args: string[]): Promise<number> {
@@ -50,9 +46,8 @@ export async function runServe(args: string[]): Promise<number> {
   const dataDir = values['data-dir'] ?? defaultDataDir();
   const downloadsDir = path.join(dataDir, 'exports');
   mkdirSync(downloadsDir, { recursive: true });
-  const root = findProjectRoot();
   const version = process.env.npm_package_version ?? '0.1.0';
-  const backend = await createBackend({ mode: 'browser', version, dataDir, pythonServiceDir: path.join(root, 'scripts', 'deepseek') });
+  const backend = await createBackend({ mode: 'browser', version, dataDir, pythonServiceDir: findUpwards(here, path.join('scripts', 'deepseek')) ?? path.join(process.cwd(), 'scripts', 'deepseek') });
   const server = await startBrowserServer({
     rendererDir,
     downloadsDir,

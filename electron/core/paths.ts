@@ -2,8 +2,9 @@
  * Where the app keeps its database, image cache and logs. Shared by the CLI and
  * Electron main so both open the same data folder.
  */
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface DataDirEnv {
   platform?: NodeJS.Platform;
@@ -24,4 +25,16 @@ export function defaultDataDir({ platform = process.platform, env = process.env,
 /** The files inside a data folder. */
 export function dataPaths(dataDir: string): { database: string; imageCache: string } {
   return { database: join(dataDir, 'parallel-vision.db'), imageCache: join(dataDir, 'cache', 'images') };
+}
+
+/**
+ * The first `<dir>/<relative>` that exists, from `startDir` up to the file-system root:
+ * finds the project's folders the same way from the sources and from a bundle in dist/.
+ */
+export function findUpwards(startDir: string, relative: string): string | null {
+  for (let dir = startDir; ; dir = dirname(dir)) {
+    const candidate = join(dir, relative);
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return null;
+  }
 }

@@ -1,13 +1,14 @@
 /** Entry of the Electron main process: a few lines that wire core to the window. */
 import * as electron from 'electron';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createBackend } from '../core/app/backend.js';
 import { registerAppScheme, startMainApp } from './app.js';
 import { createSecretStore } from './secrets.js';
 
 registerAppScheme(electron);
 void startMainApp(electron, {
-  distDir: __dirname,
+  distDir: path.dirname(fileURLToPath(import.meta.url)),
   createBackend: (dataDir, chooseExportPath) =>
     createBackend({
       mode: 'electron',

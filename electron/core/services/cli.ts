@@ -3,9 +3,9 @@
  * `start` runs in the foreground (like `ollama serve`): Ctrl-C stops what it started.
  */
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ServiceInfo } from '../../../shared/domain.js';
-import { defaultDataDir } from '../paths.js';
+import { defaultDataDir, findUpwards } from '../paths.js';
 import { createServiceManager, type ServiceManagerOptions } from './manager.js';
 import { PidFiles } from './pid-files.js';
 import { stopGroup } from './process-group.js';
@@ -25,7 +25,8 @@ const USAGE = `usage: parallel-vision services <command> [NAME] [options]
   setup NAME [STAGE]       first-run setup (deepseek: venv, pip-base, pip-model, verify, weights; ollama: pull [MODEL])
 options: --data-dir DIR, --backend deepseek|rapidocr, --json`;
 
-export const DEFAULT_DEEPSEEK_DIR = fileURLToPath(new URL('../../../scripts/deepseek/', import.meta.url));
+/** scripts/deepseek of this checkout, found from the sources or from the bundle in dist/cli. */
+export const DEFAULT_DEEPSEEK_DIR = findUpwards(dirname(fileURLToPath(import.meta.url)), join('scripts', 'deepseek')) ?? join(process.cwd(), 'scripts', 'deepseek');
 
 interface ParsedArgs {
   command: string | undefined;
