@@ -13,9 +13,11 @@ import { EngineError } from '../engines/types.js';
 import { HostLimiter } from './host-limiter.js';
 import { describeNonImage, sniffImageMime, type ImageMime } from './image-type.js';
 import { DEFAULT_MAX_PIXELS, readImageSize } from './prepare.js';
+import { hasCredentials, redactCredentials, withoutCredentials } from './url-credentials.js';
 
 export { prepareImage, readImageSize, DEFAULT_MAX_PIXELS, type PrepareOptions } from './prepare.js';
 export { sniffImageMime, type ImageMime } from './image-type.js';
+export { hasCredentials, redactCredentials } from './url-credentials.js';
 
 export interface FetchTimeouts {
   connectMs: number;
@@ -110,8 +112,10 @@ function checkFetchUrl(raw: string, allowFile: boolean): URL {
   try {
     url = new URL(raw);
   } catch {
-    throw new EngineError('permanent', `bad image URL: ${raw.slice(0, 200)}`);
+    throw new EngineError('permanent', `bad image URL: ${redactCredentials(raw.slice(0, 200))}`);
   }
+  // Checked for redirect targets too: a Location with user:password@ is refused the same way.
+  if (hasCredentials(url)) throw new EngineError('permanent', `image URL contains credentials (user name or password), refused: ${withoutCredentials(url).slice(0, 200)}`);
   if (url.protocol === 'http:' || url.protocol === 'https:') return url;
   if (url.protocol === 'file:' && allowFile) return url;
   throw new EngineError('permanent', `image URL must be http(s), got ${url.protocol}`);

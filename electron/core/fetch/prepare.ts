@@ -1,7 +1,10 @@
 /**
  * Decode, orient and resize an image for an engine. sharp decodes with a pixel limit
  * (a 1 KB PNG can claim 100 000 × 100 000 pixels), applies the EXIF orientation and
- * shrinks to the engine's longest side. Images that need nothing keep their bytes.
+ * shrinks to the engine's longest side. Images that need nothing keep their bytes — but
+ * only after every pixel decoded: a PNG or JPEG cut short has a perfect header, and the
+ * engine would get broken bytes. (Fetching only reads the header; every image that reaches
+ * an engine goes through here.)
  */
 import sharp from 'sharp';
 import { EngineError, type EngineImage } from '../engines/types.js';
@@ -9,6 +12,12 @@ import { decodeBmp } from './bmp.js';
 import { describeNonImage, sniffImageMime } from './image-type.js';
 
 export const DEFAULT_MAX_PIXELS = 100_000_000;
+/**
+ * Above this many pixels the decode check streams through libvips' statistics instead of
+ * decoding into a buffer (one byte per pixel), so memory stays flat; below it the buffer
+ * is faster. Ads resized for an engine (longest side ≤ 2048) are always below.
+ */
+const BUFFERED_DECODE_MAX_PIXELS = 16_000_000;
 
 // Every image is decoded once: libvips' operation cache would only hold memory (up to
 // 50 MB by default) and open files at 100 000 ads.
@@ -75,6 +84,31 @@ export async function readImageSize(bytes: Uint8Array, maxPixels = DEFAULT_MAX_P
   return orientation >= 5 ? { width: height, height: width, orientation } : { width, height, orientation };
 }
 
+/**
+ * Decode every pixel once, failing on a truncated or corrupt image (libvips stops at the
+ * header for metadata, and a cut-off image decodes as grey without `failOn`).
+ */
+export async function checkImageDecodes(bytes: Uint8Array, size: ImageSize, maxPixels = DEFAULT_MAX_PIXELS): Promise<void> {
+  try {
+    const pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' });
+    if (size.width * size.height > BUFFERED_DECODE_MAX_PIXELS) await pipeline.stats();
+    else await pipeline.extractChannel(0).raw().toBuffer();
+  } catch (error) {
+    throw decodeError(error);
+  }
+}
+
+/** The IEND chunk: empty, so always these 12 bytes (length 0, type, fixed CRC). */
+const PNG_END = Buffer.from([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
+
+/**
+ * Whether a PNG still has its end chunk. libpng decodes a PNG whose last bytes are cut
+ * as long as the pixels are complete; stricter decoders (Go's, inside Ollama) refuse it.
+ */
+function hasPngEnd(bytes: Uint8Array): boolean {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).lastIndexOf(PNG_END) >= 0;
+}
+
 export async function prepareImage(bytes: Uint8Array, options: PrepareOptions = {}): Promise<EngineImage> {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const mime = sniffImageMime(bytes);
@@ -82,8 +116,12 @@ export async function prepareImage(bytes: Uint8Array, options: PrepareOptions = 
   const size = await readImageSize(bytes, maxPixels);
   const needsResize = options.maxSide !== undefined && Math.max(size.width, size.height) > options.maxSide;
   const needsRotate = size.orientation > 1;
-  const engineReadable = mime === 'image/png' || mime === 'image/jpeg';
-  if (!needsResize && !needsRotate && engineReadable) return { bytes, mime, width: size.width, height: size.height };
+  // A PNG without its end is re-encoded (its pixels are complete if it decodes).
+  const engineReadable = mime === 'image/jpeg' || (mime === 'image/png' && hasPngEnd(bytes));
+  if (!needsResize && !needsRotate && engineReadable) {
+    await checkImageDecodes(bytes, size, maxPixels);
+    return { bytes, mime, width: size.width, height: size.height };
+  }
 
   try {
     let pipeline = open(bytes, mime, maxPixels).rotate();

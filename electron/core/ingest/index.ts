@@ -9,10 +9,12 @@ import { basename, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Ad, RejectedRow } from '../../../shared/domain.js';
 import { hasImageExtension, sniffImageMime } from '../fetch/image-type.js';
+import { hasCredentials, redactCredentials, withoutCredentials } from '../fetch/url-credentials.js';
 import { findFieldColumns, isKnownColumnName, looksLikeUrl, type FieldColumns } from './columns.js';
 import { readCsv } from './csv.js';
 import { decodeListBytes, stripBom } from './decode.js';
 import { delimiterOf, detectListFormat, type ListFormat } from './format.js';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 import { arrayElementLines } from './json-positions.js';
 
 export type { FieldColumns } from './columns.js';
@@ -37,7 +39,7 @@ export interface ImportTextOptions {
 const MAX_RAW_IN_REPORT = 200;
 const NO_FIELDS: FieldColumns = { id: null, url: null, text: null };
 
-type UrlCheck = { ok: true; url: string } | { ok: false; reason: string };
+type UrlCheck = { ok: true; url: string } | { ok: false; reason: string; hasCredentials?: true };
 
 /** Lists may only point at http(s): a `file:` URL in a list could read any local file. */
 export function checkListUrl(value: string): UrlCheck {
@@ -47,10 +49,14 @@ export function checkListUrl(value: string): UrlCheck {
   try {
     url = new URL(trimmed);
   } catch {
-    return { ok: false, reason: `not a valid URL: ${truncate(trimmed, 80)}` };
+    return { ok: false, reason: `not a valid URL: ${truncate(redactCredentials(trimmed), 80)}` };
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { ok: false, reason: `not an http(s) URL: ${truncate(trimmed, 80)}` };
-  if (!url.hostname) return { ok: false, reason: `URL has no host: ${truncate(trimmed, 80)}` };
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { ok: false, reason: `not an http(s) URL: ${truncate(redactCredentials(trimmed), 80)}` };
+  if (!url.hostname) return { ok: false, reason: `URL has no host: ${truncate(redactCredentials(trimmed), 80)}` };
+  // The password would travel to the image server and sit in the store, logs and exports.
+  if (hasCredentials(url)) {
+    return { ok: false, reason: `URL contains credentials (user name or password); remove them: ${truncate(withoutCredentials(url), 80)}`, hasCredentials: true };
+  }
   return { ok: true, url: trimmed };
 }
 
@@ -62,6 +68,9 @@ function truncate(text: string, max: number): string {
 export function generatedAdId(url: string): string {
   return `ad-${createHash('sha1').update(url).digest('hex').slice(0, 12)}`;
 }
+
+/** The row's source text for the report; a function when making it costs (only called for rejected rows). */
+type RawText = string | (() => string | undefined) | undefined;
 
 interface RowFields {
   id?: string;
@@ -75,22 +84,27 @@ class AdCollector {
   readonly ads: Ad[] = [];
   readonly rejected: RejectedRow[] = [];
   private readonly firstLineById = new Map<string, number>();
+  /** Generated id → the next `-n` suffix to try, so N copies of one URL cost O(N), not O(N²). */
+  private readonly nextSuffixById = new Map<string, number>();
   private sourceLabel = '';
 
   setSource(label: string): void {
     this.sourceLabel = label;
   }
 
-  reject(line: number, reason: string, raw?: string): void {
+  reject(line: number, reason: string, raw?: RawText): void {
     const row: RejectedRow = { line, reason: this.sourceLabel ? `${this.sourceLabel}: ${reason}` : reason };
-    if (raw !== undefined) row.raw = truncate(raw.replace(/[\r\n]+$/, ''), MAX_RAW_IN_REPORT);
+    const text = typeof raw === 'function' ? raw() : raw;
+    if (text !== undefined) row.raw = truncate(text.replace(/[\r\n]+$/, ''), MAX_RAW_IN_REPORT);
     this.rejected.push(row);
   }
 
-  add(line: number, fields: RowFields, raw?: string): void {
+  add(line: number, fields: RowFields, raw?: RawText): void {
     const checked = checkListUrl(fields.url ?? '');
-    if (!checked.ok) return this.reject(line, checked.reason, raw);
-    this.push(line, fields, checked.url, raw);
+    if (checked.ok) return this.push(line, fields, checked.url, raw);
+    // Never keep the password in the report, not even in the row's source text.
+    const shown = checked.hasCredentials ? () => redactCredentials((typeof raw === 'function' ? raw() : raw) ?? '') : raw;
+    this.reject(line, checked.reason, shown);
   }
 
   /** For dropped images: the URL was made from a local path by us, not read from a list. */
@@ -98,15 +112,17 @@ class AdCollector {
     this.push(line, { id }, fileUrl, undefined);
   }
 
-  private push(line: number, fields: RowFields, url: string, raw: string | undefined): void {
+  private push(line: number, fields: RowFields, url: string, raw: RawText): void {
     const givenId = fields.id?.trim();
     let id = givenId || generatedAdId(url);
     const firstLine = this.firstLineById.get(id);
     if (firstLine !== undefined) {
       if (givenId) return this.reject(line, `duplicate id "${truncate(id, 80)}" (first on line ${firstLine})`, raw);
-      // The same URL listed twice without ids: keep both, with distinct stable ids.
-      let n = 2;
+      // The same URL listed again without an id: keep each row (the user listed it so),
+      // with distinct ids stable for the list's order: -2, -3, …
+      let n = this.nextSuffixById.get(id) ?? 2;
       while (this.firstLineById.has(`${id}-${n}`)) n++;
+      this.nextSuffixById.set(id, n + 1);
       id = `${id}-${n}`;
     }
     this.firstLineById.set(id, line);
@@ -178,8 +194,10 @@ function stringifyValue(value: unknown): string {
 }
 
 /** One JSON value (array element or JSONL line) into the collector; columns grow in first-seen order. */
-function addJsonValue(collector: AdCollector, line: number, value: unknown, raw: string, columns: Set<string>): void {
+function addJsonValue(collector: AdCollector, line: number, value: unknown, raw: RawText, columns: Set<string>): void {
   if (typeof value === 'string') return collector.add(line, { url: value }, raw);
+  // JSON.parse takes any depth, JSON.stringify (for the extra columns and the report) overflows the stack.
+  if (exceedsJsonDepth(value, MAX_JSON_DEPTH)) return collector.reject(line, `not an ad: JSON nested more than ${MAX_JSON_DEPTH} levels deep`);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return collector.reject(line, 'not an ad: expected an object or a URL string', raw);
   }
@@ -206,7 +224,7 @@ function parseJson(collector: AdCollector, text: string): ParsedShape {
   const columns = new Set<string>();
   if (Array.isArray(value)) {
     const lines = arrayElementLines(text);
-    value.forEach((element, index) => addJsonValue(collector, lines[index] ?? index + 1, element, JSON.stringify(element) ?? '', columns));
+    value.forEach((element, index) => addJsonValue(collector, lines[index] ?? index + 1, element, () => JSON.stringify(element) ?? '', columns));
   } else {
     addJsonValue(collector, 1, value, text, columns);
   }
