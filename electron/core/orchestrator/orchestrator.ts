@@ -116,7 +116,11 @@ export interface StartRunOptions {
   singleEngine?: EngineKind;
   maxAttempts?: number;
   store: RunStore;
-  /** Fetches and prepares an ad's image. Throw EngineError 'permanent' for a bad image, 'transient' for a hiccup. */
+  /**
+   * Fetches and prepares an ad's image. Throw EngineError 'permanent' for a bad image (the ad
+   * fails at once), 'transient' for a hiccup (retried with backoff). Image failures are the
+   * ad's problem: they never count against the lane's circuit breaker or its failed calls.
+   */
   loadImage: (ad: Ad, signal: AbortSignal) => Promise<EngineImage>;
   clock?: Clock;
   /** Source of jitter (default Math.random); seeded in simulations. */
