@@ -71,4 +71,12 @@ describe('App', () => {
     // 60 ads left at 2 ads/s: 30 s, longer than the backend's 15 s.
     await waitFor(() => expect(screen.getByTestId('run-eta').textContent).toBe('ETA: about 30 s left'));
   });
+
+  it('says what a service did, by its name, as news rather than an error', async () => {
+    ({ api } = renderWithApi(<App />));
+    await screen.findByRole('list', { name: 'Model services' });
+    act(() => api.emit('service.notice', { name: 'deepseek', message: 'Restarted with 1 worker after running out of memory.' }));
+    expect((await screen.findByText('DeepSeek-OCR: Restarted with 1 worker after running out of memory.')).closest('[role="status"]')).toBeTruthy();
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
 });

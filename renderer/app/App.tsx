@@ -1,6 +1,6 @@
 import { useRef, type KeyboardEvent } from 'react';
 import { useApi } from '../api/context.js';
-import { ErrorNotice, focusRing } from '../common/ui.js';
+import { ErrorNotice, InfoNotice, focusRing } from '../common/ui.js';
 import { CompareScreen } from '../features/compare/CompareScreen.js';
 import { ExportScreen } from '../features/export/ExportScreen.js';
 import { ResultsScreen } from '../features/results/ResultsScreen.js';
@@ -61,9 +61,13 @@ export function App() {
       </header>
       {notices.length > 0 && (
         <div className="flex flex-col gap-2 px-5 pt-3">
-          {notices.map((notice) => (
-            <ErrorNotice key={notice.id} error={notice.message} action={notice.where ? describeWhere(notice.where) : undefined} onDismiss={() => useApp.getState().dismiss(notice.id)} />
-          ))}
+          {notices.map((notice) =>
+            notice.kind === 'info' ? (
+              <InfoNotice key={notice.id} message={notice.message} onDismiss={() => useApp.getState().dismiss(notice.id)} />
+            ) : (
+              <ErrorNotice key={notice.id} error={notice.message} action={notice.where ? describeWhere(notice.where) : undefined} onDismiss={() => useApp.getState().dismiss(notice.id)} />
+            ),
+          )}
         </div>
       )}
       <main id="screen" role="tabpanel" aria-labelledby={`tab-${screen}`} className={`min-h-0 flex-1 p-5 ${screen === 'results' ? 'flex flex-col overflow-hidden' : 'overflow-auto'}`}>

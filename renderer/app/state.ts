@@ -6,6 +6,8 @@ export type Screen = (typeof SCREENS)[number];
 
 export interface AppNotice {
   id: number;
+  /** Errors get the error style; `info` is news worth a sentence (a service restarted, …). */
+  kind: 'error' | 'info';
   message: string;
   where?: string;
 }
@@ -14,7 +16,7 @@ interface AppState {
   screen: Screen;
   notices: AppNotice[];
   show(screen: Screen): void;
-  notify(message: string, where?: string): void;
+  notify(message: string, where?: string, kind?: AppNotice['kind']): void;
   dismiss(id: number): void;
 }
 
@@ -25,11 +27,11 @@ export const useApp = create<AppState>((set) => ({
   screen: 'run',
   notices: [],
   show: (screen) => set({ screen }),
-  notify: (message, where) =>
+  notify: (message, where, kind = 'error') =>
     set((state) => {
       // The same error repeating (a crash loop) is one notice, not a wall of them.
       if (state.notices.some((n) => n.message === message && n.where === where)) return {};
-      return { notices: [...state.notices, { id: nextNotice++, message, where }].slice(-MAX_NOTICES) };
+      return { notices: [...state.notices, { id: nextNotice++, kind, message, where }].slice(-MAX_NOTICES) };
     }),
   dismiss: (id) => set((state) => ({ notices: state.notices.filter((n) => n.id !== id) })),
 }));

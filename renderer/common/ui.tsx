@@ -82,6 +82,19 @@ export function ErrorNotice({ error, action, onDismiss }: { error: unknown; acti
   );
 }
 
+export function InfoNotice({ message, onDismiss }: { message: string; onDismiss?: () => void }) {
+  return (
+    <div role="status" className="flex items-start gap-3 rounded-md border border-blue-200 bg-blue-50 px-3 py-2 text-sm text-blue-900 dark:border-blue-900 dark:bg-blue-950/50 dark:text-blue-100">
+      <p className="flex-1">{message}</p>
+      {onDismiss && (
+        <Button variant="ghost" className="-my-1 px-2" onClick={onDismiss} aria-label="Dismiss">
+          ✕
+        </Button>
+      )}
+    </div>
+  );
+}
+
 export function EmptyState({ title, children }: { title: string; children?: ReactNode }) {
   return (
     <div className="flex flex-col items-center justify-center gap-2 rounded-lg border border-dashed border-zinc-300 px-6 py-10 text-center text-sm text-zinc-500 dark:border-zinc-700 dark:text-zinc-400">

@@ -1,7 +1,9 @@
 import type { LaneConfig, LaneProgress, LaneState, ServiceInfo } from '../../../shared/domain.js';
 import type { EngineInfo } from '../../../shared/api.js';
 import { formatCount, formatPercent, formatSeconds, fraction } from '../../common/format.js';
-import { Card, ProgressBar, Stat, focusRing, laneColorClass } from '../../common/ui.js';
+import { useState } from 'react';
+import { useApi } from '../../api/context.js';
+import { Button, Card, ErrorNotice, ProgressBar, Stat, focusRing, laneColorClass } from '../../common/ui.js';
 import { HAS_MODEL, NEEDS_ENDPOINT, laneProblem } from './lanes.js';
 import { describeState } from '../services/advice.js';
 
@@ -148,7 +150,46 @@ function LaneSettings({ lane, onSettings }: { lane: LaneConfig; onSettings(patch
           <input type="text" value={lane.model ?? ''} placeholder={lane.engine === 'ollama' ? 'llava (default)' : 'deepseek-ai/DeepSeek-OCR'} onChange={(e) => onSettings({ model: e.target.value.trim() || undefined })} className={fieldClass} />
         </label>
       )}
+      {NEEDS_ENDPOINT.has(lane.engine) && <ApiKeyField laneId={lane.id} />}
       {problem && <p className="text-amber-700 dark:text-amber-400">{problem}</p>}
     </div>
+  );
+}
+
+/** The key goes to the backend (kept encrypted by the OS) and is never read back into the page. */
+function ApiKeyField({ laneId }: { laneId: string }) {
+  const api = useApi();
+  const [key, setKey] = useState('');
+  const [state, setState] = useState<{ type: 'idle' } | { type: 'saving' } | { type: 'saved'; stored: boolean } | { type: 'error'; error: unknown }>({ type: 'idle' });
+  const save = async () => {
+    setState({ type: 'saving' });
+    try {
+      const { stored } = await api.invoke('secrets.set', { laneId, apiKey: key });
+      setKey('');
+      setState({ type: 'saved', stored });
+    } catch (error) {
+      setState({ type: 'error', error });
+    }
+  };
+  return (
+    <>
+      <form
+        className="flex items-center gap-2"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void save();
+        }}
+      >
+        <label className="flex min-w-0 flex-1 items-center gap-2">
+          <span className="w-16 text-zinc-500 dark:text-zinc-400">API key</span>
+          <input type="password" autoComplete="off" value={key} placeholder="optional" onChange={(e) => setKey(e.target.value)} className={fieldClass} />
+        </label>
+        <Button type="submit" className="px-2 py-0.5 text-xs" disabled={state.type === 'saving'}>
+          {key ? 'Save key' : 'Clear key'}
+        </Button>
+      </form>
+      {state.type === 'saved' && <p className="text-emerald-700 dark:text-emerald-400">{state.stored ? 'Key saved, encrypted by the system.' : 'Key removed.'}</p>}
+      {state.type === 'error' && <ErrorNotice error={state.error} action="save the API key" onDismiss={() => setState({ type: 'idle' })} />}
+    </>
   );
 }

@@ -130,6 +130,11 @@ describe('Run screen', () => {
     expect((await screen.findByRole('alert')).textContent).toContain('needs the address of its server');
     expect(api.calls.some((c) => c.channel === 'runs.start')).toBe(false);
 
+    fireEvent.change(screen.getByLabelText('API key'), { target: { value: 'sk-test' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save key' }));
+    expect(await screen.findByText('Key saved, encrypted by the system.')).toBeTruthy();
+    expect(api.calls.find((c) => c.channel === 'secrets.set')?.request).toEqual({ laneId: 'openai', apiKey: 'sk-test' });
+    expect((screen.getByLabelText('API key') as HTMLInputElement).value).toBe('');
     fireEvent.change(screen.getByLabelText('Endpoint'), { target: { value: 'http://127.0.0.1:8000/v1' } });
     fireEvent.change(screen.getByLabelText('Model'), { target: { value: 'deepseek-ocr' } });
     fireEvent.click(screen.getByRole('button', { name: '+ Add an OpenAI-compatible endpoint' }));
