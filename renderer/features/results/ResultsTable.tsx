@@ -155,7 +155,7 @@ export function ResultsTable({ runId }: { runId: string }) {
   };
 
   return (
-    <div className="flex min-h-0 flex-1 flex-col overflow-hidden rounded-lg border border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-900" role="table" aria-label="Results" aria-rowcount={total ?? -1}>
+    <div className="flex min-h-0 flex-1 flex-col overflow-hidden rounded-lg border border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-900" role="grid" aria-label="Results" aria-rowcount={total ?? -1}>
       <div role="rowgroup" className="border-b border-zinc-200 bg-zinc-50 text-xs text-zinc-500 dark:border-zinc-800 dark:bg-zinc-900/80 dark:text-zinc-400">
         <div role="row" className="flex items-center gap-3 px-3 py-1.5">
           {COLUMNS.map((column) => (
@@ -203,24 +203,24 @@ export function ResultsTable({ runId }: { runId: string }) {
               >
                 {row ? (
                   <>
-                    <div role="cell" className="w-44 shrink-0 truncate font-mono text-xs">
+                    <div role="gridcell" className="w-44 shrink-0 truncate font-mono text-xs">
                       {row.creativeId}
                     </div>
-                    <div role="cell" className={`w-20 shrink-0 text-xs font-medium ${STATUS_STYLE[row.status]}`}>
+                    <div role="gridcell" className={`w-20 shrink-0 text-xs font-medium ${STATUS_STYLE[row.status]}`}>
                       {row.status}
                     </div>
-                    <div role="cell" className="w-28 shrink-0 truncate text-xs">
+                    <div role="gridcell" className="w-28 shrink-0 truncate text-xs">
                       {row.engine ?? '—'}
                     </div>
-                    <div role="cell" className="w-20 shrink-0 text-right text-xs tabular-nums">
+                    <div role="gridcell" className="w-20 shrink-0 text-right text-xs tabular-nums">
                       {formatMs(row.durationMs)}
                     </div>
-                    <div role="cell" className="min-w-0 flex-1 truncate text-xs text-zinc-600 dark:text-zinc-400" title={row.error ?? row.excerpt}>
+                    <div role="gridcell" className="min-w-0 flex-1 truncate text-xs text-zinc-600 dark:text-zinc-400" title={row.error ?? row.excerpt}>
                       {row.status === 'failed' ? <span className="text-red-600 dark:text-red-400">{row.error ?? 'failed'}</span> : row.excerpt.replace(/\s+/g, ' ')}
                     </div>
                   </>
                 ) : (
-                  <div role="cell" className="h-3 w-full rounded bg-zinc-100 dark:bg-zinc-800" />
+                  <div role="gridcell" className="h-3 w-full rounded bg-zinc-100 dark:bg-zinc-800" />
                 )}
               </div>
             );
