@@ -1104,8 +1104,8 @@ export class Orchestrator {
     const trying = candidates.filter((lane) => lane.enabled);
     if (trying.length === 0 || !trying.every((lane) => this.givenUp(lane, now))) return { stranded: false };
     const errors = [...new Set(trying.map((lane) => lane.lastError))].join('; ');
-    const minutes = Math.round(this.tuning.giveUpAfterMs / 60_000);
-    this.notes.set(`gave-up:${engine ?? ''}`, `the remaining ads failed: ${trying.length === 1 ? 'the only lane' : 'every lane'} that could run them failed every call for over ${minutes} min (${errors})`);
+    const span = this.tuning.giveUpAfterMs >= 60_000 ? `${Math.round(this.tuning.giveUpAfterMs / 60_000)} min` : `${Math.round(this.tuning.giveUpAfterMs / 1000)} s`;
+    this.notes.set(`gave-up:${engine ?? ''}`, `the remaining ads failed: ${trying.length === 1 ? 'the only lane' : 'every lane'} that could run them failed every call for over ${span} (${errors})`);
     return { stranded: true, reason: `no engine could process it: ${errors}` };
   }
 
