@@ -162,7 +162,7 @@ describe('image servers misbehaving', () => {
         loadImage,
         store: new MemoryRunStore(),
         maxAttempts: 3,
-        // Image failures count against the lane's breaker (see the known bug below): keep cooldowns short.
+        // Short cooldowns keep this real-clock test quick.
         tuning: { breaker: { threshold: 3, baseCooldownMs: 100, maxCooldownMs: 200 } },
       });
       expect(outcome.error).toBeNull();
