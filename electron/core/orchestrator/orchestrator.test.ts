@@ -632,6 +632,20 @@ describe('Orchestrator: controls and events', () => {
     expect(deepseek.adsPerMinute).toBeGreaterThan(15);
   });
 
+  it('ratio: the ETA waits for the slowest share, not the fastest lane', async () => {
+    let mid: RunProgress | null = null;
+    const sim = simRun(seedProfile, { policy: 'ratio', split: { deepseek: 0.5, ollama: 0.5 } });
+    sim.clock.setTimer(60_000, () => {
+      mid = sim.run.progress();
+    });
+    await sim.clock.runUntil(sim.run.done);
+    const end_s = sim.clock.now() / 1000;
+    const snapshot = mid as RunProgress | null;
+    // 50 ads on LLaVA at ~67 s with 2 workers: about 1690 s in all, so ~1630 s left at 60 s.
+    expect(snapshot!.eta_s).toBeGreaterThan(0.7 * (end_s - 60));
+    expect(snapshot!.eta_s).toBeLessThan(1.5 * (end_s - 60));
+  });
+
   it('compare runs every ad on every engine and reports the agreement of their texts', async () => {
     const textFor: Record<string, string> = { deepseek: 'SALE 50% OFF', ollama: 'SALE 5O% 0FF' };
     const lanes: OrchestratorLane[] = (['deepseek', 'ollama'] as const).map((engine) => ({

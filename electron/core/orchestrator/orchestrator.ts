@@ -1301,6 +1301,20 @@ export class Orchestrator {
     this.emit('progress', this.snapshot());
   }
 
+  /** `ratio`: every engine must work through its own share, so the run ends when the slowest share does. */
+  private ratioEta_s(): number | null {
+    let eta = 0;
+    for (const group of this.ratioGroups.values()) {
+      const working = group.lanes.filter((lane) => lane.enabled && lane.dead === null);
+      const left = group.quota - group.assigned + working.reduce((sum, lane) => sum + lane.inFlight, 0);
+      if (left <= 0) continue;
+      const rate = working.reduce((sum, lane) => sum + lane.workers / lane.estimator.estimate(), 0);
+      if (rate <= 0) return null;
+      eta = Math.max(eta, left / rate);
+    }
+    return eta;
+  }
+
   private laneState(lane: LaneRuntime, now: number): LaneState {
     if (!lane.enabled) return { type: 'disabled' };
     if (lane.dead !== null) return { type: 'dead', reason: lane.dead };
@@ -1351,7 +1365,7 @@ export class Orchestrator {
       failed: this.failedCount,
       inFlight: this.inFlightTotal,
       elapsed_s: elapsedMs / 1000,
-      eta_s: !running ? (remaining === 0 ? 0 : null) : rate > 0 ? remaining / rate : null,
+      eta_s: !running ? (remaining === 0 ? 0 : null) : this.policy === 'ratio' ? this.ratioEta_s() : rate > 0 ? remaining / rate : null,
       lanes,
       notes: [...this.notes.values()],
     };
