@@ -88,6 +88,32 @@ describe('exportResults', () => {
     ]);
   });
 
+  it('neutralises formulas in CSV cells (header, input columns, OCR text) but keeps numbers and JSON exact', async () => {
+    const hostileList = 'creative_id,image_url,ad_text,=cmd(),change\nc1,https://x.test/1.png,"=HYPERLINK(""http://evil.example"",""x"")",@SUM(1),-5\nc2,https://x.test/2.png,-2+3,+1 555 0100,+2.5\n';
+    const imported = importAdsFromText(hostileList, { filename: 'hostile.csv' });
+    const batch = store.saveBatch({ source: 'hostile.csv', format: imported.format, columns: imported.columns, fieldColumns: imported.fieldColumns, ads: imported.ads });
+    const run = store.createRun({ batchId: batch.id, policy: 'auto' });
+    for (const [creativeId, text] of [['c1', '=1+1'], ['c2', '\t@x']] as const) {
+      store.runStore.saveResult({ runId: run.id, creativeId, status: 'done', engine: 'deepseek', laneId: 'ds', model: 'm', text, blocks: [], durationMs: 5, attempts: [] });
+    }
+    store.runStore.flush();
+
+    await exportResults(store, run.id, { format: 'csv' }, join(dir, 'hostile.csv'));
+    const rows = parse(await readFile(join(dir, 'hostile.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(Object.keys(rows[0]!).slice(0, 5)).toEqual(['creative_id', 'image_url', 'ad_text', "'=cmd()", 'change']);
+    expect(rows.map((row) => [row.ad_text, row["'=cmd()"], row.change, row._vision_text, row._vision_time])).toEqual([
+      ['\'=HYPERLINK("http://evil.example","x")', "'@SUM(1)", '-5', "'=1+1", '0.005'],
+      ["'-2+3", "'+1 555 0100", '+2.5', "'\t@x", '0.005'],
+    ]);
+
+    await exportResults(store, run.id, { format: 'jsonl' }, join(dir, 'hostile.jsonl'));
+    const lines = (await readFile(join(dir, 'hostile.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map((line) => [line.ad_text, line['=cmd()'], line.change, line._vision_text])).toEqual([
+      ['=HYPERLINK("http://evil.example","x")', '@SUM(1)', '-5', '=1+1'],
+      ['-2+3', '+1 555 0100', '+2.5', '\t@x'],
+    ]);
+  });
+
   it('streams with backpressure and reports progress', async () => {
     const rows = Array.from({ length: 2500 }, (_, i) => `c${i},https://x.test/${i}.png`).join('\n');
     const runId = runOf(`id,url\n${rows}\n`, 'big.csv');

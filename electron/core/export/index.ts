@@ -4,6 +4,10 @@
  * keeps the input columns and adds the prototype's fields (`_vision_model`,
  * `_vision_text`, `_vision_time` in seconds) plus status, error, description and, in
  * JSON/JSONL, the text boxes.
+ *
+ * CSV cells that a spreadsheet would run as a formula (`=…`, `+…`, `-…`, `@…`) get a
+ * leading `'` — header and every text cell, input columns and OCR text alike; plain
+ * numbers such as `-5` stay numbers (see spreadsheet-safe.ts). JSON and JSONL are exact.
  */
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
@@ -13,8 +17,10 @@ import type { Writable } from 'node:stream';
 import type { ExportFormat } from '../../../shared/domain.js';
 import type { ExportRow, ExportRowFilter, Store } from '../store/index.js';
 import { csvLine } from './csv-line.js';
+import { neutralizeFormula } from './spreadsheet-safe.js';
 
 export { csvLine } from './csv-line.js';
+export { neutralizeFormula } from './spreadsheet-safe.js';
 
 export interface ExportOptions {
   format: ExportFormat;
@@ -86,12 +92,14 @@ async function writeRows(store: Store, runId: string, options: ExportOptions, ou
     buffer = '';
   };
 
-  if (options.format === 'csv') buffer += csvLine([...columns, ...VISION_FIELDS]);
+  /** A CSV record that is safe to open in a spreadsheet. */
+  const csvRecord = (cells: string[]) => csvLine(cells.map(neutralizeFormula));
+  if (options.format === 'csv') buffer += csvRecord([...columns, ...VISION_FIELDS]);
   if (options.format === 'json') buffer += '[';
   for (const row of store.exportRows(runId, rows)) {
     if (options.format === 'csv') {
       const vision = visionFields(row);
-      buffer += csvLine([...columns.map((column) => valueOf(row, column)), ...VISION_FIELDS.map((field) => (vision[field] === null ? '' : String(vision[field])))]);
+      buffer += csvRecord([...columns.map((column) => valueOf(row, column)), ...VISION_FIELDS.map((field) => (vision[field] === null ? '' : String(vision[field])))]);
     } else {
       const record: Record<string, unknown> = {};
       for (const column of columns) record[column] = valueOf(row, column);

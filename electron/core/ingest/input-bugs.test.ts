@@ -91,6 +91,13 @@ describe('URLs with credentials', () => {
     expect(csv.rejected[0]).toMatchObject({ line: 2, raw: 'c1,https://***@ads.example/a.png,hello' });
   });
 
+  it('leaves out the raw text when the credentials cannot be masked in it', () => {
+    const result = importAdsFromText('creative_id\timage_url\nc1\t"https://me:s3cr\t3t@ads.example/a.png"\n', { filename: 'odd.tsv' });
+    expect(result.rejected).toHaveLength(1);
+    expect(result.rejected[0]!.reason).toMatch(/URL contains credentials/);
+    expect(JSON.stringify(result.rejected)).not.toMatch(/s3cr|3t@/);
+  });
+
   it('keeps the password out of the reason of an otherwise invalid URL', () => {
     const checked = checkListUrl('ftp://me:s3cr3t-pw@ads.example/a.png');
     expect(checked).toMatchObject({ ok: false, reason: expect.stringMatching(/not an http\(s\) URL/) });
