@@ -210,7 +210,9 @@ export class Store {
   constructor(dbPath: string, options: StoreOptions = {}) {
     if (dbPath !== ':memory:') mkdirSync(dirname(dbPath), { recursive: true });
     this.now = options.now ?? Date.now;
-    this.db = new Database(dbPath);
+    // `npm start` hands Electron a better-sqlite3 built for its ABI (node_modules has Node's).
+    const nativeBinding = process.env.PARALLEL_VISION_SQLITE_BINDING;
+    this.db = new Database(dbPath, nativeBinding ? { nativeBinding } : {});
     this.db.pragma('journal_mode = WAL');
     // WAL + NORMAL: a commit survives a process crash (kill -9); only an OS crash may lose the last ones.
     this.db.pragma('synchronous = NORMAL');
