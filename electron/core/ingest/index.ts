@@ -39,8 +39,7 @@ export interface ImportTextOptions {
 const MAX_RAW_IN_REPORT = 200;
 const NO_FIELDS: FieldColumns = { id: null, url: null, text: null };
 
-/** `secrets`: the user name and password of a URL refused for carrying them, to keep out of the report. */
-type UrlCheck = { ok: true; url: string } | { ok: false; reason: string; secrets?: string[] };
+type UrlCheck = { ok: true; url: string } | { ok: false; reason: string; hasCredentials?: true };
 
 /** Lists may only point at http(s): a `file:` URL in a list could read any local file. */
 export function checkListUrl(value: string): UrlCheck {
@@ -56,8 +55,7 @@ export function checkListUrl(value: string): UrlCheck {
   if (!url.hostname) return { ok: false, reason: `URL has no host: ${truncate(redactCredentials(trimmed), 80)}` };
   // The password would travel to the image server and sit in the store, logs and exports.
   if (hasCredentials(url)) {
-    const secrets = [url.username, url.password].filter((secret) => secret !== '');
-    return { ok: false, reason: `URL contains credentials (user name or password); remove them: ${truncate(withoutCredentials(url), 80)}`, secrets };
+    return { ok: false, reason: `URL contains credentials (user name or password); remove them: ${truncate(withoutCredentials(url), 80)}`, hasCredentials: true };
   }
   return { ok: true, url: trimmed };
 }
@@ -66,10 +64,15 @@ function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
-/** A rejected row's source text with the URL's credentials masked; none at all if they still show (odd spellings). */
-function withoutSecrets(raw: RawText, secrets: readonly string[]): string | undefined {
+/**
+ * A rejected row's source text with the credentials of `url` masked; none at all if they
+ * still show (odd spellings the mask does not recognise).
+ */
+function rawWithoutCredentials(raw: RawText, url: string): string | undefined {
   const text = typeof raw === 'function' ? raw() : raw;
   if (text === undefined) return undefined;
+  const { username, password } = new URL(url.trim());
+  const secrets = [username, password].filter((secret) => secret !== '');
   const redacted = redactCredentials(text);
   return secrets.some((secret) => redacted.includes(secret) || redacted.includes(decodeURIComponentSafely(secret))) ? undefined : redacted;
 }
@@ -120,7 +123,8 @@ class AdCollector {
   add(line: number, fields: RowFields, raw?: RawText): void {
     const checked = checkListUrl(fields.url ?? '');
     if (checked.ok) return this.push(line, fields, checked.url, raw);
-    this.reject(line, checked.reason, checked.secrets ? () => withoutSecrets(raw, checked.secrets!) : raw);
+    // Never keep the password in the report, not even in the row's source text.
+    this.reject(line, checked.reason, checked.hasCredentials ? () => rawWithoutCredentials(raw, fields.url!) : raw);
   }
 
   /** For dropped images: the URL was made from a local path by us, not read from a list. */
