@@ -208,7 +208,8 @@ async function execute(store: Store, context: ExecuteContext): Promise<number> {
     run = store.getRun(run.id)!;
     io.err(`Resuming run ${run.id} (${run.status}): ${run.done} done, ${run.failed} failed of ${run.total}\n`);
   } else {
-    run = store.createRun({ batchId: batch.id, policy, config: { engines: lanes.map((lane) => lane.config), policy, split: split ?? null } });
+    const tasksPerAd = policy === 'compare' ? new Set(lanes.map((lane) => lane.config.engine)).size : 1;
+    run = store.createRun({ batchId: batch.id, policy, config: { engines: lanes.map((lane) => lane.config), policy, split: split ?? null }, tasksPerAd });
     io.err(`Run ${run.id}: ${run.total} ads on ${lanes.map((lane) => `${lane.config.engine}×${lane.config.workers}`).join(', ')} (${policy})\n`);
   }
 

@@ -172,6 +172,12 @@ describe('backend: a list in, a run, results out', () => {
       ],
     });
     await waitForEnd(runId);
+    const listed = (await call('runs.list', {})).find((run) => run.runId === runId)!;
+    expect(listed).toMatchObject({ total: 16, done: 16, failed: 0 }); // 8 ads × 2 engines
+    const firstPage = await call('results.compare', { runId, limit: 3 });
+    expect(firstPage.rows).toHaveLength(3);
+    // The summary covers the whole run, not the page.
+    expect(firstPage.summary.find((entry) => entry.engine === 'embedded')).toMatchObject({ done: 8 });
     const page = await call('results.compare', { runId });
     expect(page.total).toBe(8);
     for (const row of page.rows) {
@@ -206,8 +212,67 @@ describe('backend: a list in, a run, results out', () => {
     await waitForEnd(runId);
   });
 
+  it('a run whose lane cannot start leaves nothing behind', async () => {
+    const saved = process.env[TEST_ENGINE_ENV];
+    delete process.env[TEST_ENGINE_ENV];
+    try {
+      const { batchId } = await call('ads.importText', { text: `creative_id,image_url\nz1,${base}/img/z1.png\n`, filename: 'z.csv' });
+      const before = (await call('runs.list', {})).length;
+      await expect(call('runs.start', { batchId, lanes: [{ id: 'remote', engine: 'openai', workers: 1 }] })).rejects.toThrow(/^Lane remote: /);
+      expect(await call('runs.list', {})).toHaveLength(before);
+    } finally {
+      process.env[TEST_ENGINE_ENV] = saved;
+    }
+  });
+
+  it('refuses export paths it cannot honour', async () => {
+    const runId = (await call('runs.list', {}))[0]!.runId;
+    await expect(call('export.start', { runId, format: 'csv', path: '/tmp/x.csv' })).rejects.toThrow(/download link/);
+    await expect(call('ads.importFiles', { paths: ['/etc'] })).rejects.toThrow(/local paths are not accepted/);
+  });
+
   it('says clearly what is wrong with a run it cannot start', async () => {
     await expect(call('runs.start', { batchId: 'nope', policy: 'auto', lanes: [{ id: 'a', engine: 'embedded', workers: 1, enabled: true }], maxAttempts: 3 })).rejects.toThrow(/No imported ad list/);
     await expect(call('runs.pause', { runId: 'missing' })).rejects.toThrow(/not running/);
+  });
+});
+
+describe('backend: quitting mid-run', () => {
+  it('leaves the run interrupted, and the next start resumes it without redoing finished ads', async () => {
+    process.env[TEST_ENGINE_ENV] = JSON.stringify({ delayMs: 25 });
+    const quitDir = mkdtempSync(path.join(tmpdir(), 'pv-backend-quit-'));
+    try {
+      const first = await createBackend({ mode: 'browser', version: 'test', dataDir: quitDir, pythonServiceDir: '/nonexistent', services: inProcessServices() });
+      const dispatch = createDispatcher(first.handlers);
+      const csv = ['creative_id,image_url', ...Array.from({ length: 80 }, (_, i) => `q${i},${base}/img/q${i}.png`)].join('\n');
+      const imported = await dispatch('ads.importText', { text: csv, filename: 'quit.csv' });
+      if (!imported.ok) throw new Error(imported.error.message);
+      const started = await dispatch('runs.start', { batchId: (imported.value as { batchId: string }).batchId, lanes: [{ id: 'fast', engine: 'embedded', workers: 2 }] });
+      if (!started.ok) throw new Error(started.error.message);
+      const runId = (started.value as { runId: string }).runId;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await first.dispose();
+
+      const second = await createBackend({ mode: 'browser', version: 'test', dataDir: quitDir, pythonServiceDir: '/nonexistent', services: inProcessServices() });
+      const again = createDispatcher(second.handlers);
+      const listed = await again('runs.list', {});
+      const run = (listed.ok ? (listed.value as { runId: string; status: string; done: number }[]) : []).find((r) => r.runId === runId)!;
+      expect(run.status).toBe('interrupted');
+      expect(run.done).toBeGreaterThan(0);
+      expect(run.done).toBeLessThan(80);
+      expect((await again('runs.resume', { runId })).ok).toBe(true);
+      for (let i = 0; i < 400; i++) {
+        const progress = await again('runs.progress', { runId });
+        if (progress.ok && (progress.value as { status: string }).status === 'finished') break;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      const detail = await again('results.get', { runId, creativeId: 'q0' });
+      expect(detail.ok && (detail.value as { attempts: { outcome: string }[] }).attempts.filter((a) => a.outcome === 'ok')).toHaveLength(1);
+      const done = await again('results.page', { runId, status: 'done', limit: 1000 });
+      expect(done.ok && (done.value as { total: number }).total).toBe(80);
+      await second.dispose();
+    } finally {
+      rmSync(quitDir, { recursive: true, force: true });
+    }
   });
 });

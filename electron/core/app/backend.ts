@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import path from 'node:path';
 import type { EventName, ImageData, VisionHandlers } from '../../../shared/api.js';
 import type { EngineKind, ImportSummary } from '../../../shared/domain.js';
@@ -51,6 +52,13 @@ export interface BackendOptions {
 }
 
 const PREVIEW_ROWS = 50;
+
+/** `~/x.csv` or an absolute path; a relative path would land in the app's working folder (`/` when packaged). */
+function absoluteExportPath(requested: string): string {
+  const expanded = requested.startsWith('~/') ? path.join(homedir(), requested.slice(2)) : requested;
+  if (!path.isAbsolute(expanded)) throw new Error(`Choose a full path for the export (like ~/Desktop/results.csv), not "${requested}".`);
+  return expanded;
+}
 const MAX_REJECTED_IN_SUMMARY = 1000;
 
 export async function createBackend(options: BackendOptions): Promise<Backend> {
@@ -116,7 +124,11 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     'services.setup': async ({ name, stage }) => services.setup(name, stage),
     'engines.list': async () => (await listEngineAvailability()).map(({ inProcess: _inProcess, ...info }) => info),
     'ads.importText': async ({ text, filename }) => saveImport(importAdsFromText(text, filename ? { filename } : {}), filename ?? 'pasted text'),
-    'ads.importFiles': async ({ paths: files }) => saveImport(await importAdsFromFiles(files), files.map((file) => path.basename(file)).join(', ')),
+    'ads.importFiles': async ({ paths: files }) => {
+      // Reading local paths is for the desktop app's own window; a browser page sends file contents instead.
+      if (options.mode === 'browser') throw new Error('Browser mode reads dropped files in the page; local paths are not accepted.');
+      return saveImport(await importAdsFromFiles(files), files.map((file) => path.basename(file)).join(', '));
+    },
     'ads.importUrls': async ({ urls }) => saveImport(importAdsFromUrls(urls), urls.length === 1 ? urls[0]! : `${urls.length} URLs`),
     'ads.importImages': async ({ images }) => {
       // Dropped image files arrive as bytes (browser mode has no paths): keep them by content hash.
@@ -162,7 +174,8 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     'export.start': async ({ runId, format, rows, path: requested }) => {
       requireRun(runId);
       const name = `${runId}-${rows}.${format}`;
-      let target = requested ?? null;
+      if (requested && options.mode === 'browser') throw new Error('Browser mode exports to a download link; a path on the server is not accepted.');
+      let target = requested ? absoluteExportPath(requested) : null;
       if (!target && options.chooseExportPath) {
         target = await options.chooseExportPath(name);
         if (!target) throw new Error('Export cancelled.');

@@ -3,7 +3,7 @@
  * orchestrator recording into SQLite, and its progress and results turned into
  * VisionApi events (results batched, never one message per ad).
  */
-import type { AdResult, EngineKind, LaneConfig, RunConfigResolved, RunProgress, Split } from '../../../shared/domain.js';
+import { RunConfig, type AdResult, type EngineKind, type LaneConfig, type RunConfigResolved, type RunProgress, type Split } from '../../../shared/domain.js';
 import type { ComparePage } from '../../../shared/api.js';
 import { createEngine, type EngineDeps } from '../engines/create.js';
 import { dedupeByImageHash } from '../engines/dedupe.js';
@@ -22,9 +22,33 @@ export const DEFAULT_MAX_SIDE = 2048;
 interface ActiveRun {
   orchestrator: Orchestrator;
   lanes: LaneConfig[];
-  engines: Engine[];
   pendingResults: AdResult[];
   flushTimer: NodeJS.Timeout | null;
+  /** Set when the app quits: the run ends as `interrupted`, resumable later. */
+  interrupting: boolean;
+  /** Settles once the run has ended and its engines are closed. */
+  ended: Promise<void>;
+}
+
+interface CompareOutput {
+  engine: EngineKind;
+  text: string;
+  durationMs: number | null;
+  status: 'done' | 'failed';
+}
+
+/** Pairwise text agreement between the engines that succeeded on one ad. */
+function meanAgreement(outputs: readonly CompareOutput[]): { mean: number | null; pairs: { a: EngineKind; b: EngineKind; score: number }[] } {
+  const pairs: { a: EngineKind; b: EngineKind; score: number }[] = [];
+  const done = outputs.filter((output) => output.status === 'done');
+  for (let i = 0; i < done.length; i++) {
+    for (let j = i + 1; j < done.length; j++) pairs.push({ a: done[i]!.engine, b: done[j]!.engine, score: textAgreement(done[i]!.text, done[j]!.text) });
+  }
+  return { mean: pairs.length ? pairs.reduce((sum, pair) => sum + pair.score, 0) / pairs.length : null, pairs };
+}
+
+async function closeEngines(engines: Engine[]): Promise<void> {
+  await Promise.all(engines.map((engine) => engine.close?.().catch(() => undefined)));
 }
 
 export interface RunManagerOptions {
@@ -40,18 +64,25 @@ export interface RunManagerOptions {
 
 export class RunManager {
   private readonly active = new Map<string, ActiveRun>();
+  /** Runs whose engines are being built (a second resume must not start them twice). */
+  private readonly starting = new Set<string>();
 
   constructor(private readonly options: RunManagerOptions) {}
 
-  /** Builds each enabled lane's engine; a lane whose engine cannot be created fails the start with its reason. */
+  /** Builds each enabled lane's engine; a lane that cannot be built fails the start with its reason (and closes the others). */
   private async buildLanes(configs: LaneConfig[]): Promise<OrchestratorLane[]> {
     const testSettings = testEngineSettings();
     const lanes: OrchestratorLane[] = [];
     for (const config of configs) {
       const endpoint = config.endpoint ?? this.options.serviceUrl(config.engine) ?? undefined;
       const resolved: LaneConfig = endpoint ? { ...config, endpoint } : config;
-      const engine = testSettings ? createTestEngine(resolved, testSettings) : dedupeByImageHash(await createEngine(resolved, this.options.engineDeps));
-      lanes.push({ config: resolved, engine });
+      try {
+        const engine = testSettings ? createTestEngine(resolved, testSettings) : dedupeByImageHash(await createEngine(resolved, this.options.engineDeps));
+        lanes.push({ config: resolved, engine });
+      } catch (error) {
+        await closeEngines(lanes.map((lane) => lane.engine));
+        throw new Error(`Lane ${config.label ?? config.id}: ${error instanceof Error ? error.message : String(error)}`);
+      }
     }
     return lanes;
   }
@@ -65,13 +96,22 @@ export class RunManager {
     if (config.policy === 'single' && config.singleEngine && !enabled.some((lane) => lane.engine === config.singleEngine)) {
       throw new Error(`The "single" policy needs a lane of ${config.singleEngine}, which is off.`);
     }
-    const run = runId ? store.getRun(runId) : store.createRun({ batchId: batch.id, policy: config.policy, config });
-    if (!run) throw new Error(`No run ${runId}`);
-    const lanes = await this.buildLanes(enabled);
+    if (runId && (this.active.has(runId) || this.starting.has(runId))) throw new Error(`Run ${runId} is already running.`);
+    if (runId && !store.getRun(runId)) throw new Error(`No run ${runId}`);
+    // Engines first: a lane that cannot start must not leave a run behind that nothing drives.
+    if (runId) this.starting.add(runId);
+    let lanes: OrchestratorLane[];
+    try {
+      lanes = await this.buildLanes(enabled);
+    } finally {
+      if (runId) this.starting.delete(runId);
+    }
+    const engineCount = new Set(enabled.map((lane) => lane.engine)).size;
+    const run = runId ? store.getRun(runId)! : store.createRun({ batchId: batch.id, policy: config.policy, config, tasksPerAd: config.policy === 'compare' ? engineCount : 1 });
     for (const engine of new Set(enabled.map((lane) => lane.engine))) {
       this.options.onEngineWorkers?.(engine, enabled.filter((lane) => lane.engine === engine).reduce((sum, lane) => sum + lane.workers, 0));
     }
-    const active: ActiveRun = { orchestrator: null as unknown as Orchestrator, lanes: lanes.map((lane) => lane.config), engines: lanes.map((lane) => lane.engine), pendingResults: [], flushTimer: null };
+    const active: ActiveRun = { orchestrator: null as unknown as Orchestrator, lanes: lanes.map((lane) => lane.config), pendingResults: [], flushTimer: null, interrupting: false, ended: Promise.resolve() };
     const maxSide = DEFAULT_MAX_SIDE;
     active.orchestrator = startRun({
       runId: run.id,
@@ -87,16 +127,22 @@ export class RunManager {
       onResult: (result) => this.queueResult(run.id, active, result),
     });
     this.active.set(run.id, active);
-    void active.orchestrator.done
-      .catch((error: unknown) => {
-        this.options.bus.emit('app.error', { message: `Run ${run.id} stopped: ${error instanceof Error ? error.message : String(error)}`, where: 'run' });
-        store.setRunStatus(run.id, 'failed');
-      })
+    active.ended = active.orchestrator.done
+      .then(
+        () => {
+          // Quitting the app interrupts runs (resumable at the next start) rather than cancelling them.
+          if (active.interrupting) store.setRunStatus(run.id, 'interrupted');
+        },
+        (error: unknown) => {
+          this.options.bus.emit('app.error', { message: `Run ${run.id} stopped: ${error instanceof Error ? error.message : String(error)}`, where: 'run' });
+          store.setRunStatus(run.id, 'failed');
+        },
+      )
       .finally(async () => {
         this.flush(run.id, active);
-        this.options.bus.emit('run.progress', active.orchestrator.progress());
+        this.options.bus.emit('run.progress', active.interrupting ? { ...active.orchestrator.progress(), status: 'interrupted' } : active.orchestrator.progress());
         this.active.delete(run.id);
-        await Promise.all(active.engines.map((engine) => engine.close?.().catch(() => undefined)));
+        await closeEngines(lanes.map((lane) => lane.engine));
       });
     return run.id;
   }
@@ -133,11 +179,19 @@ export class RunManager {
     const run = this.options.store.getRun(runId);
     if (!run) throw new Error(`No run ${runId}`);
     if (run.status === 'finished') throw new Error(`Run ${runId} has finished; nothing to resume.`);
-    await this.start(run.config as RunConfigResolved, runId);
+    const config = RunConfig.safeParse(run.config);
+    if (!config.success) throw new Error(`Run ${runId} was started from the command line: resume it with the same \`parallel-vision run\` command.`);
+    await this.start(config.data, runId);
   }
 
+  /** Cancels a running run; a run the database still calls live but nothing drives (a stale owner) is marked cancelled. */
   cancel(runId: string): void {
-    this.get(runId).cancel();
+    const active = this.active.get(runId);
+    if (active) return active.orchestrator.cancel();
+    const run = this.options.store.getRun(runId);
+    if (!run || !['queued', 'running', 'paused', 'cancelling'].includes(run.status)) throw new Error(`Run ${runId} is not running.`);
+    this.options.store.setRunStatus(runId, 'cancelled');
+    this.options.bus.emit('run.progress', this.progress(runId));
   }
 
   setSplit(runId: string, split: Split): void {
@@ -191,23 +245,30 @@ export class RunManager {
     };
   }
 
-  /** A compare run's ads side by side, with the agreement between engines and a summary per engine. */
+  /** A compare run's ads side by side (one page), with the agreement between engines and a summary per engine over the whole run. */
   compare(runId: string, offset: number, limit: number): ComparePage {
     const { store } = this.options;
     const page = store.pageResults({ runId, offset, limit, sort: 'creativeId' });
+    const rows = page.rows.map((row) => {
+      const outputs = (store.getResult(runId, row.creativeId)?.results ?? [])
+        .filter((result) => result.engine !== null)
+        .map((result) => ({ engine: result.engine!, text: result.text, durationMs: result.durationMs, status: result.status }));
+      return { creativeId: row.creativeId, outputs, agreement: meanAgreement(outputs).mean };
+    });
+    return { total: page.total, rows, summary: this.compareSummary(runId) };
+  }
+
+  private compareSummary(runId: string): ComparePage['summary'] {
     const perEngine = new Map<EngineKind, { totalMs: number; timed: number; agreement: number; pairs: number; done: number; failed: number }>();
     const statsOf = (engine: EngineKind) => {
       let stats = perEngine.get(engine);
       if (!stats) perEngine.set(engine, (stats = { totalMs: 0, timed: 0, agreement: 0, pairs: 0, done: 0, failed: 0 }));
       return stats;
     };
-    const rows = page.rows.map((row) => {
-      const detail = store.getResult(runId, row.creativeId);
-      const outputs = (detail?.results ?? [])
-        .filter((result) => result.engine !== null)
-        .map((result) => ({ engine: result.engine!, text: result.text, durationMs: result.durationMs, status: result.status }));
-      let sum = 0;
-      let pairs = 0;
+    // Engines are listed from the run's own lanes, so an engine with no result yet still has its column.
+    const config = RunConfig.safeParse(this.options.store.getRun(runId)?.config);
+    if (config.success) for (const lane of config.data.lanes) if (lane.enabled) statsOf(lane.engine);
+    const account = (outputs: CompareOutput[]) => {
       for (const output of outputs) {
         const stats = statsOf(output.engine);
         if (output.status === 'done') stats.done++;
@@ -217,40 +278,41 @@ export class RunManager {
           stats.timed++;
         }
       }
-      for (let i = 0; i < outputs.length; i++) {
-        for (let j = i + 1; j < outputs.length; j++) {
-          const a = outputs[i]!;
-          const b = outputs[j]!;
-          if (a.status !== 'done' || b.status !== 'done') continue;
-          const score = textAgreement(a.text, b.text);
-          sum += score;
-          pairs++;
-          for (const engine of [a.engine, b.engine]) {
-            const stats = statsOf(engine);
-            stats.agreement += score;
-            stats.pairs++;
-          }
+      for (const { a, b, score } of meanAgreement(outputs).pairs) {
+        for (const engine of [a, b]) {
+          const stats = statsOf(engine);
+          stats.agreement += score;
+          stats.pairs++;
         }
       }
-      return { creativeId: row.creativeId, outputs, agreement: pairs ? sum / pairs : null };
-    });
-    return {
-      total: page.total,
-      rows,
-      summary: [...perEngine].map(([engine, s]) => ({
-        engine,
-        meanMs: s.timed ? s.totalMs / s.timed : null,
-        agreement: s.pairs ? s.agreement / s.pairs : null,
-        done: s.done,
-        failed: s.failed,
-      })),
     };
+    let current: string | null = null;
+    let outputs: CompareOutput[] = [];
+    for (const output of this.options.store.resultOutputs(runId)) {
+      if (output.creativeId !== current) {
+        account(outputs);
+        current = output.creativeId;
+        outputs = [];
+      }
+      outputs.push(output);
+    }
+    account(outputs);
+    return [...perEngine].map(([engine, s]) => ({
+      engine,
+      meanMs: s.timed ? s.totalMs / s.timed : null,
+      agreement: s.pairs ? s.agreement / s.pairs : null,
+      done: s.done,
+      failed: s.failed,
+    }));
   }
 
-  /** Cancel every run (finished results are already stored) and wait for them to stop. */
+  /** App quit: stop every run as `interrupted` (finished results are already stored) and wait until their engines are closed. */
   async stopAll(): Promise<void> {
     const runs = [...this.active.values()];
-    for (const run of runs) run.orchestrator.cancel();
-    await Promise.allSettled(runs.map((run) => run.orchestrator.done));
+    for (const run of runs) {
+      run.interrupting = true;
+      run.orchestrator.cancel();
+    }
+    await Promise.allSettled(runs.map((run) => run.ended));
   }
 }

@@ -280,7 +280,8 @@ export class Store {
 
   // ---- runs ----
 
-  createRun(input: { batchId: string; policy: Policy; config?: unknown; runId?: string }): RunInfo {
+  /** `tasksPerAd`: results each ad gets (the number of engines in `compare`, else 1), so done + failed reach total. */
+  createRun(input: { batchId: string; policy: Policy; config?: unknown; runId?: string; tasksPerAd?: number }): RunInfo {
     const batch = this.getBatch(input.batchId);
     if (!batch) throw new Error(`unknown batch ${input.batchId}`);
     const id = input.runId ?? `run_${this.now().toString(36)}_${randomUUID().slice(0, 8)}`;
@@ -288,7 +289,7 @@ export class Store {
     this.db.transaction(() => {
       this.db
         .prepare('INSERT INTO runs (id, batch_id, status, policy, config, total, owner_pid, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(id, batch.id, 'queued', input.policy, JSON.stringify(input.config ?? null), batch.adCount, process.pid, now, now);
+        .run(id, batch.id, 'queued', input.policy, JSON.stringify(input.config ?? null), batch.adCount * (input.tasksPerAd ?? 1), process.pid, now, now);
       this.db.prepare('INSERT INTO run_ads (run_id, seq, creative_id) SELECT ?, seq, creative_id FROM batch_ads WHERE batch_id = ?').run(id, batch.id);
     })();
     return this.getRun(id)!;
@@ -392,6 +393,28 @@ export class Store {
         return out;
       }),
     };
+  }
+
+  /**
+   * Every final result of a run as (ad, engine, status, text, time), ad by ad — what the
+   * compare summary needs — streamed in chunks so a large run is never held in memory.
+   */
+  *resultOutputs(runId: string, chunk = 2000): Generator<{ creativeId: string; engine: EngineKind; status: 'done' | 'failed'; text: string; durationMs: number | null }> {
+    this.runStore.flush();
+    const statement = this.db.prepare<[string, string, string, number], { creative_id: string; engine_key: string; engine: EngineKind | null; status: 'done' | 'failed'; text: string; duration_ms: number | null }>(
+      'SELECT creative_id, engine_key, engine, status, text, duration_ms FROM results WHERE run_id = ? AND (creative_id, engine_key) > (?, ?) ORDER BY creative_id, engine_key LIMIT ?',
+    );
+    let after: [string, string] = ['', ''];
+    for (;;) {
+      const rows = statement.all(runId, after[0], after[1], chunk);
+      for (const row of rows) {
+        const engine = row.engine ?? (row.engine_key as EngineKind);
+        yield { creativeId: row.creative_id, engine, status: row.status, text: row.text, durationMs: row.duration_ms };
+      }
+      if (rows.length < chunk) return;
+      const last = rows[rows.length - 1]!;
+      after = [last.creative_id, last.engine_key];
+    }
   }
 
   /** One ad with every result (one per engine in compare) and every attempt. */

@@ -25,11 +25,15 @@ export function RunScreen() {
       (list) => live && useRun.getState().setEngines(list),
       (error: unknown) => live && useRun.getState().setEnginesError(error),
     );
-    // Re-attach to a run that is still going (a reload, or a run started elsewhere).
+    // Re-attach to a run that is still going (a reload, or a run started elsewhere), or to the
+    // newest run if a quit or crash interrupted it, so that Resume is one click.
     if (!useRun.getState().runId) {
       api.invoke('runs.list', {}).then(
         async (runs) => {
-          const activeRun = runs.filter((r) => ACTIVE_STATUSES.has(r.status)).sort((a, b) => b.createdAt - a.createdAt)[0];
+          const newest = [...runs].sort((a, b) => b.createdAt - a.createdAt)[0];
+          const activeRun =
+            runs.filter((r) => ACTIVE_STATUSES.has(r.status)).sort((a, b) => b.createdAt - a.createdAt)[0] ??
+            (newest?.status === 'interrupted' ? newest : undefined);
           if (!live || !activeRun || useRun.getState().runId) return;
           const current = await api.invoke('runs.progress', { runId: activeRun.runId });
           useRun.getState().attachRun(activeRun.runId, current);
