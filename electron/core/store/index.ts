@@ -90,12 +90,17 @@ const SORT_COLUMNS = { creativeId: 'a.creative_id', status: 'a.status', engine: 
 const EXCERPT_LENGTH = 200;
 const EXPORT_CHUNK = 2000;
 
+/**
+ * Whether a run's owner may still be running. A pid we may not signal (EPERM) belongs to
+ * another user — after a reboot often a system process that reused the number — so it is
+ * not the app that owned the run.
+ */
 export function defaultIsProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  } catch {
+    return false;
   }
 }
 
