@@ -3,6 +3,9 @@ import type { VisionApi } from '../../../shared/api.js';
 import type { ImportSummary } from '../../../shared/domain.js';
 import { MAX_IMAGES_PER_IMPORT, extractUrls, readFileBase64, readFileText, sortFiles } from '../../common/files.js';
 
+/** Bytes of dropped images sent in one import (the browser-mode WebSocket takes frames up to 96 MB). */
+export const MAX_IMAGE_BYTES_PER_IMPORT = 64 * 1024 * 1024;
+
 export interface ImportOutcome {
   summary: ImportSummary;
   notes: string[];
@@ -30,8 +33,15 @@ export async function importFiles(api: VisionApi, files: readonly File[]): Promi
     return { summary: await api.invoke('ads.importText', { text, filename: list.name }), notes };
   }
   if (images.length) {
-    const taken = images.slice(0, MAX_IMAGES_PER_IMPORT);
-    if (images.length > taken.length) notes.push(`Imported the first ${MAX_IMAGES_PER_IMPORT} of ${images.length} images; for more, use an ad list with URLs or paths.`);
+    // One message carries the images: keep it under the transport's frame limit (base64 adds a third).
+    const taken: File[] = [];
+    let bytes = 0;
+    for (const image of images.slice(0, MAX_IMAGES_PER_IMPORT)) {
+      if (taken.length > 0 && bytes + image.size > MAX_IMAGE_BYTES_PER_IMPORT) break;
+      taken.push(image);
+      bytes += image.size;
+    }
+    if (images.length > taken.length) notes.push(`Imported the first ${taken.length} of ${images.length} images; for more, use an ad list with URLs or paths.`);
     const payload = await Promise.all(taken.map(async (file) => ({ name: file.name, base64: await readFileBase64(file) })));
     return { summary: await api.invoke('ads.importImages', { images: payload }), notes };
   }
