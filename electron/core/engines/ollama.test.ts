@@ -6,7 +6,8 @@ import sharp from 'sharp';
 import type { LaneConfig } from '../../../shared/domain.js';
 import { FAKE_OLLAMA_BIN, startFakeOllama, type FakeOllama } from '../../../test/fixtures/fake-ollama/start.js';
 import { createOllamaEngine, listOllamaModels, ollamaModelHasVision, pullOllamaModel, type OllamaPullProgress } from './ollama.js';
-import { EngineError, type EngineImage } from './types.js';
+import type { EngineImage } from './types.js';
+import { failure } from '../../../test/helpers/engine-error.js';
 
 const started: FakeOllama[] = [];
 async function fake(env: Record<string, string> = {}): Promise<FakeOllama> {
@@ -28,15 +29,6 @@ function lane(endpoint: string, extra: Partial<LaneConfig> = {}): LaneConfig {
   return { id: 'ollama-1', engine: 'ollama', endpoint, model: 'llava', workers: 1, enabled: true, ...extra };
 }
 
-async function failure(promise: Promise<unknown>): Promise<EngineError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(EngineError);
-    return error as EngineError;
-  }
-  throw new Error('expected a failure');
-}
 
 const never = () => new AbortController().signal;
 

@@ -15,6 +15,7 @@ import { errorMessageFromBody, networkError, parseRetryAfter } from './lib/http-
 import { toAcceptedFormat } from './lib/image-format.js';
 import { NdjsonParseError, readNdjson } from './lib/ndjson.js';
 import { AD_ANSWER_SCHEMA, parseVisionAnswer, promptPresetFor } from './lib/vision-prompt.js';
+import { stringSetting, numberSetting, booleanSetting } from './lib/lane-settings.js';
 
 export const DEFAULT_OLLAMA_URL = 'http://127.0.0.1:11434';
 export const DEFAULT_OLLAMA_MODEL = 'llava';
@@ -246,20 +247,8 @@ export async function pullOllamaModel(
   if (!succeeded) throw new EngineError('transient', `Download of "${model}" ended before Ollama reported success.`);
 }
 
-function stringSetting(lane: LaneConfig, key: string): string | undefined {
-  const value = lane.settings?.[key];
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
 
-function numberSetting(lane: LaneConfig, key: string): number | undefined {
-  const value = lane.settings?.[key];
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
-}
 
-function booleanSetting(lane: LaneConfig, key: string): boolean | undefined {
-  const value = lane.settings?.[key];
-  return typeof value === 'boolean' ? value : undefined;
-}
 
 /**
  * Lane settings: `prompt` (string), `structured` (boolean: ask for JSON via `format`),

@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import type { LaneConfig } from '../../../shared/domain.js';
 import { createOpenAIEngine, OPENAI_KEY_ENV, openAIBaseUrl } from './openai.js';
 import { EngineError, type EngineImage } from './types.js';
+import { failure } from '../../../test/helpers/engine-error.js';
 
 const KEY = 'sk-test-SECRETSECRET123';
 
@@ -66,15 +67,6 @@ function lane(extra: Partial<LaneConfig> = {}): LaneConfig {
 const never = () => new AbortController().signal;
 const withKey = { getSecret: (id: string) => (id === 'gpu-1' ? KEY : undefined) };
 
-async function failure(promise: Promise<unknown>): Promise<EngineError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(EngineError);
-    return error as EngineError;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('openAIBaseUrl', () => {
   it('accepts a base URL with or without /v1 and a full completions URL', () => {

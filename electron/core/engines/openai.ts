@@ -16,6 +16,7 @@ import { EngineError } from './types.js';
 import { errorMessageFromBody, networkError, parseRetryAfter, redactSecrets } from './lib/http-errors.js';
 import { toAcceptedFormat } from './lib/image-format.js';
 import { AD_ANSWER_SCHEMA, parseVisionAnswer, promptPresetFor } from './lib/vision-prompt.js';
+import { stringSetting, numberSetting } from './lib/lane-settings.js';
 
 export const OPENAI_KEY_ENV = 'PARALLEL_VISION_OPENAI_KEY';
 const DEFAULT_TIMEOUT_MS = 120_000;
@@ -63,15 +64,7 @@ export function openAIHttpError(status: number, message: string, server: string,
   return new EngineError('permanent', `${server} rejected the request (${status}): ${message}`, options);
 }
 
-function stringSetting(lane: LaneConfig, key: string): string | undefined {
-  const value = lane.settings?.[key];
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
 
-function numberSetting(lane: LaneConfig, key: string): number | undefined {
-  const value = lane.settings?.[key];
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
-}
 
 function contentText(content: z.infer<typeof ChatCompletion>['choices'][number]['message']['content']): string {
   if (typeof content === 'string') return content;

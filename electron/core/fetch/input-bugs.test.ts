@@ -3,23 +3,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EngineError } from '../engines/types.js';
 import { createImageFetcher, prepareImage, redactCredentials } from './index.js';
 import { hasCredentials } from './url-credentials.js';
+import { failure } from '../../../test/helpers/engine-error.js';
 
 const text = (label: string) =>
   Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="240" height="80"><rect width="240" height="80" fill="white"/><text x="8" y="50" font-size="30">${label}</text></svg>`);
 let png: Buffer;
 let jpeg: Buffer;
-
-async function failure(promise: Promise<unknown>): Promise<EngineError> {
-  const error = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(EngineError);
-  return error as EngineError;
-}
 
 beforeAll(async () => {
   png = await sharp(text('SALE 50%')).png().toBuffer();
