@@ -138,7 +138,11 @@ export async function createOcrRunner(options = {}) {
     const probs = /** @type {Float32Array} */ (tensor.data);
     const indices = new Int32Array(steps);
     const best = new Float32Array(steps);
+    // Probability of the space class (the dictionary's last) per step: the recognizer
+    // often sees a word gap without making the space its first choice.
+    const space = new Float32Array(steps);
     for (let t = 0; t < steps; t++) {
+      space[t] = probs[t * classes + classes - 1];
       let bestIndex = 0;
       let bestValue = -Infinity;
       const base = t * classes;
@@ -152,7 +156,7 @@ export async function createOcrRunner(options = {}) {
       indices[t] = bestIndex;
       best[t] = bestValue;
     }
-    return { indices, probs: best, inputWidth: targetWidth, ink: inkColumns(data, targetWidth, REC_HEIGHT) };
+    return { indices, probs: best, space, inputWidth: targetWidth, ink: inkColumns(data, targetWidth, REC_HEIGHT) };
   }
 
   async function close() {

@@ -65,6 +65,7 @@ const WorkerLine = z.object({
   indices: z.instanceof(Int32Array),
   probs: z.instanceof(Float32Array),
   ink: z.instanceof(Uint8Array),
+  space: z.instanceof(Float32Array).optional(),
 });
 const WorkerResult = z.object({
   width: z.number(),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { TextBlock } from '../../../../shared/domain.js';
-import { DEFAULT_DECODE_OPTIONS, decodeCtcLine, dictionaryFromText, groupIntoLines, readingOrderText } from './ocr-decode.js';
+import { DEFAULT_DECODE_OPTIONS, decodeCtcLine, dictionaryFromText, groupIntoLines, readingOrderText, restoreCurrencySymbols } from './ocr-decode.js';
 
 const dictionary = dictionaryFromText('a\nb\nc\nd\ne\n');
 const A = 1, B = 2, C = 3, D = 4, E = 5, BLANK = 0;
@@ -39,6 +39,30 @@ describe('decodeCtcLine', () => {
     const even = new Array<number>(80).fill(1);
     for (const from of [6, 22, 38, 54]) even.fill(0, from, from + 3);
     expect(decodeCtcLine({ ...line(classes), ink: even }, dictionary, DEFAULT_DECODE_OPTIONS).text).toBe('abcd');
+  });
+
+  it('with the space class probability: a gap where the recognizer half-saw a space becomes a space', () => {
+    // Evenly inked letters (no layout gap): only the space probability between b and c tells the words apart.
+    const classes = [A, BLANK, B, BLANK, C, BLANK, D];
+    const ink = new Array<number>(70).fill(1);
+    const space = [0, 0.01, 0, 0.2, 0, 0.01, 0];
+    const options = { ...DEFAULT_DECODE_OPTIONS, spaceProb: 0.1 };
+    expect(decodeCtcLine({ ...line(classes), ink, space }, dictionary, options).text).toBe('ab cd');
+    expect(decodeCtcLine({ ...line(classes), ink, space }, dictionary, { ...options, spaceProb: 0.5 }).text).toBe('abcd');
+    expect(decodeCtcLine({ ...line(classes), ink }, dictionary, options).text).toBe('abcd');
+  });
+
+  it('puts back a € or £ the dictionary lacks, only in words that are prices', () => {
+    const dict = dictionaryFromText('1\n4\n.\n9\ne\nf\n');
+    const [one, four, dot, nine, e, f] = [1, 2, 3, 4, 5, 6];
+    const space = dict.length;
+    const classes = [one, four, e, dot, 0, space, 0, f, nine, dot, nine, 0, nine, 0, space, f, e, 0, e];
+    expect(decodeCtcLine(line(classes), dict, { ...DEFAULT_DECODE_OPTIONS, spacing: 'none' }).text).toBe('14€. £9.99 fee');
+    expect(decodeCtcLine(line(classes), dict, { ...DEFAULT_DECODE_OPTIONS, spacing: 'none', restoreCurrency: false }).text).toBe('14e. f9.99 fee');
+  });
+
+  it('restoreCurrencySymbols changes prices only', () => {
+    expect(restoreCurrencySymbols('only 30e and f122.97, 2e10 free f12 e5 one')).toBe('only 30€ and £122.97, 2e10 free f12 e5 one');
   });
 
   it('never puts a space before closing punctuation or after a currency sign', () => {
