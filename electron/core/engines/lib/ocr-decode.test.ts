@@ -52,6 +52,17 @@ describe('decodeCtcLine', () => {
     expect(decodeCtcLine({ ...line(classes), ink }, dictionary, options).text).toBe('abcd');
   });
 
+  it('with the space class probability and an ink ratio: only a gap wider than the usual letter gap can become a space', () => {
+    // 10 px per step; letters at steps 0, 2, 4, 6; 3 px letter gaps, except 6 px between b and c.
+    const classes = [A, BLANK, B, BLANK, C, BLANK, D];
+    const ink = new Array<number>(70).fill(1);
+    for (const [from, to] of [[12, 15], [32, 38], [52, 55]] as const) ink.fill(0, from, to);
+    const space = [0, 0.2, 0, 0.2, 0, 0.2, 0];
+    const options = { ...DEFAULT_DECODE_OPTIONS, spaceProb: 0.1, spaceProbInkRatio: 1.5 };
+    expect(decodeCtcLine({ ...line(classes), ink, space }, dictionary, options).text).toBe('ab cd');
+    expect(decodeCtcLine({ ...line(classes), ink, space }, dictionary, { ...options, spaceProbInkRatio: 0 }).text).toBe('a b c d');
+  });
+
   it('puts back a € or £ the dictionary lacks, only in words that are prices', () => {
     const dict = dictionaryFromText('1\n4\n.\n9\ne\nf\n');
     const [one, four, dot, nine, e, f] = [1, 2, 3, 4, 5, 6];

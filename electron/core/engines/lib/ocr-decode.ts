@@ -35,17 +35,20 @@ export interface DecodeOptions {
   minSpaceSteps: number;
   /** A gap whose steps give the space class at least this probability is a word gap too (Infinity: never). */
   spaceProb?: number;
+  /** …when its blank ink run is at least this many times the line's usual one. */
+  spaceProbInkRatio?: number;
   /** Put back € and £ the dictionary lacks (see restoreCurrencySymbols). */
   restoreCurrency?: boolean;
 }
 
 /**
  * Measured on the ICDAR 2013 born-digital ads: `inkSpacePx` 8 and `inkSpaceRatio` 2.5
- * (word F1 0.66 → 0.84; neighbours within 0.01); `spaceProb` 0.04 (0.835 → 0.850, better
+ * (word F1 0.66 → 0.84; neighbours within 0.01); `spaceProb` 0.04 alone (0.835 → 0.850, better
  * on both the odd and the even half of the images; 0.03–0.1 all within 0.005);
- * `restoreCurrency` (→ 0.854, both halves).
+ * `restoreCurrency` (→ 0.854, both halves); `spaceProb` 0.03 with `spaceProbInkRatio` 1.5
+ * (→ 0.857, both halves; 0.02–0.04 × 1.25–1.5 all within 0.0015).
  */
-export const DEFAULT_DECODE_OPTIONS: DecodeOptions = { spacing: 'ink', inkSpacePx: 8, inkSpaceRatio: 2.5, spaceGapRatio: 2, minSpaceSteps: 2, spaceProb: 0.04, restoreCurrency: true };
+export const DEFAULT_DECODE_OPTIONS: DecodeOptions = { spacing: 'ink', inkSpacePx: 8, inkSpaceRatio: 2.5, spaceGapRatio: 2, minSpaceSteps: 2, spaceProb: 0.03, spaceProbInkRatio: 1.5, restoreCurrency: true };
 
 export interface DecodedLine {
   text: string;
@@ -101,9 +104,9 @@ export function decodeCtcLine(line: CtcLine, dictionary: readonly string[], opti
   }
   const confidence = emitted.length ? emitted.reduce((sum, e) => sum + e.prob, 0) / emitted.length : 0;
 
-  const byLayout = wordGapTest(emitted, line, options);
+  const { byLayout, widerThanUsual } = wordGapTest(emitted, line, options);
   const spaceProb = options.spaceProb ?? Infinity;
-  const isWordGap = (i: number): boolean => byLayout(i) || (line.space !== undefined && spaceProb < Infinity && maxSpaceProb(line.space, emitted, i) >= spaceProb);
+  const isWordGap = (i: number): boolean => byLayout(i) || (line.space !== undefined && spaceProb < Infinity && maxSpaceProb(line.space, emitted, i) >= spaceProb && widerThanUsual(i, options.spaceProbInkRatio ?? 0));
   let text = '';
   for (let i = 0; i < emitted.length; i++) {
     const current = emitted[i];
@@ -117,7 +120,7 @@ export function decodeCtcLine(line: CtcLine, dictionary: readonly string[], opti
 }
 
 /** Returns whether the gap after emitted character i is a word gap. */
-function wordGapTest(emitted: Emitted[], line: CtcLine, options: DecodeOptions): (i: number) => boolean {
+function wordGapTest(emitted: Emitted[], line: CtcLine, options: DecodeOptions): { byLayout: (i: number) => boolean; widerThanUsual: (i: number, ratio: number) => boolean } {
   const pairs = emitted.slice(1).map((b, i) => [emitted[i] as Emitted, b] as const);
   if (options.spacing === 'ink' && line.ink && line.ink.length > 0 && line.indices.length > 0) {
     const ink = line.ink;
@@ -126,13 +129,13 @@ function wordGapTest(emitted: Emitted[], line: CtcLine, options: DecodeOptions):
     const runs = pairs.map(([a, b]) => longestBlankRun(ink, Math.ceil(center(a)), Math.floor(center(b))));
     const usual = median(runs.filter((_, i) => !isSpace(pairs[i]?.[0].char ?? '') && !isSpace(pairs[i]?.[1].char ?? '')));
     const spaceAt = Math.max(options.inkSpacePx, options.inkSpaceRatio * usual);
-    return (i) => (runs[i] ?? 0) >= spaceAt;
+    return { byLayout: (i) => (runs[i] ?? 0) >= spaceAt, widerThanUsual: (i, ratio) => (runs[i] ?? 0) >= ratio * usual };
   }
-  if (options.spacing === 'none') return () => false;
+  if (options.spacing === 'none') return { byLayout: () => false, widerThanUsual: () => true };
   const gaps = pairs.map(([a, b]) => b.start - a.end - 1);
   const usual = median(gaps.filter((_, i) => !isSpace(pairs[i]?.[0].char ?? '') && !isSpace(pairs[i]?.[1].char ?? '')));
   const spaceAt = Math.max(options.minSpaceSteps, options.spaceGapRatio * Math.max(usual, 0.5));
-  return (i) => (gaps[i] ?? 0) >= spaceAt;
+  return { byLayout: (i) => (gaps[i] ?? 0) >= spaceAt, widerThanUsual: (i, ratio) => (gaps[i] ?? 0) >= ratio * usual };
 }
 
 /** Highest space-class probability from the last step of character i to the first of character i + 1. */
