@@ -38,7 +38,9 @@ const REC_HEIGHT = 48;
  * @property {number} [threshold] probability above which a detection-map pixel is text
  * @property {number} [recMaxWidth] longest recognition input (wider lines are squeezed)
  * @property {boolean} [retryEmpty] when nothing is found, retry at twice the size (default true)
+ * @property {number} [secondPassBelow] images whose shorter side is below this are also read at twice the size; the reading with more confident text wins (0 = never)
  * @property {boolean} [isRetry] internal: this call is the retry
+ * @property {boolean} [isSecondPass] internal: this call is the second pass
  */
 
 /** @param {RunnerOptions} options */
@@ -120,6 +122,14 @@ export async function createOcrRunner(options = {}) {
       const retry = await recognize(bytes, { ...opts, minSide: Math.min(width, height) * 2, threshold: Math.min(threshold, 0.2), isRetry: true });
       return { ...retry, timings: { ...timings, retry_ms: retry.timings.decode_ms + retry.timings.detect_ms + retry.timings.recognize_ms } };
     }
+    // Small images: small text is often missed or misread at the native size, so read
+    // them again at twice the size and keep the reading with more confident text.
+    if ((opts.secondPassBelow ?? 0) > 0 && !opts.isRetry && !opts.isSecondPass && Math.min(width, height) * scale < opts.secondPassBelow) {
+      const second = await recognize(bytes, { ...opts, minSide: Math.min(width, height) * scale * 2, isSecondPass: true });
+      const secondTimings = { ...timings, second_pass_ms: second.timings.decode_ms + second.timings.detect_ms + second.timings.recognize_ms };
+      if (confidentText(second.lines) > confidentText(lines)) return { ...second, timings: secondTimings };
+      return { width, height, lines, timings: secondTimings };
+    }
     return { width, height, lines, timings };
   }
 
@@ -165,6 +175,26 @@ export async function createOcrRunner(options = {}) {
   }
 
   return { recognize, close, dictionaryText };
+}
+
+/**
+ * How much confident text a reading holds: the summed probability of the characters of
+ * lines read with mean probability ≥ 0.5 (lower ones are dropped as noise downstream).
+ */
+function confidentText(lines) {
+  let score = 0;
+  for (const line of lines) {
+    let sum = 0;
+    let count = 0;
+    for (let t = 0; t < line.indices.length; t++) {
+      if (line.indices[t] === 0 || line.indices[t] === line.indices[t - 1]) continue;
+      sum += line.probs[t];
+      count++;
+    }
+    if (!count || sum / count < 0.5) continue;
+    score += sum;
+  }
+  return score;
 }
 
 /**

@@ -67,6 +67,24 @@ describe('embedded OCR engine (PaddleOCR in worker threads)', () => {
     expect(results.map((r) => r.text.trim())).toEqual(words);
   });
 
+  it('reads a small image a second time at twice the size, and a large one once', async () => {
+    const small = await renderAd([{ text: 'BIG SALE', y: 40, size: 18 }], 150, 60);
+    const smallResult = await engine.recognize(small, never());
+    expect(smallResult.text).toBe('BIG SALE');
+    expect(smallResult.timings.second_pass_ms).toBeGreaterThan(0);
+    const large = await renderAd([{ text: 'BIG SALE', y: 120, size: 30 }], 420, 240);
+    const largeResult = await engine.recognize(large, never());
+    expect(largeResult.text).toBe('BIG SALE');
+    expect(largeResult.timings.second_pass_ms).toBeUndefined();
+    const once = createEmbeddedEngine({ ...lane, workers: 1, settings: { secondPassBelow: 0 } });
+    try {
+      const onceResult = await once.recognize(small, never());
+      expect(onceResult.timings.second_pass_ms).toBeUndefined();
+    } finally {
+      await once.close?.();
+    }
+  });
+
   it('returns empty text for an image without text', async () => {
     const blank = await sharp({ create: { width: 200, height: 100, channels: 3, background: '#88aacc' } }).png().toBuffer();
     const result = await engine.recognize({ bytes: blank, mime: 'image/png' }, never());

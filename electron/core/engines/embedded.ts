@@ -44,6 +44,13 @@ export interface EmbeddedOptions {
   maxSide: number;
   /** Detection probability threshold. */
   threshold: number;
+  /**
+   * Images whose shorter side is below this are also read at twice the size and the
+   * reading with more confident text is kept (0 = never). 200 measured best on the
+   * ICDAR 2013 born-digital ads (word F1 0.857 → 0.866, better on both the odd and the
+   * even half of the images; 180–240 within 0.001).
+   */
+  secondPassBelow: number;
   /** Feed the recognizer [0, 1] pixels instead of PaddleOCR's [-1, 1] (measured better with these models). */
   recUnitRange: boolean;
   /** Lines whose mean character probability is below this are dropped as noise. */
@@ -55,6 +62,7 @@ export const DEFAULT_EMBEDDED_OPTIONS: EmbeddedOptions = {
   minSide: 0,
   maxSide: 1600,
   threshold: 0.3,
+  secondPassBelow: 200,
   recUnitRange: true,
   minConfidence: 0.5,
   decode: DEFAULT_DECODE_OPTIONS,
@@ -248,7 +256,7 @@ class OcrPool {
       // A copy, transferred: the caller keeps its bytes.
       const copy = job.bytes.slice();
       entry.worker.postMessage(
-        { id: job.id, bytes: copy, options: { minSide: this.options.minSide, maxSide: this.options.maxSide, threshold: this.options.threshold, recUnitRange: this.options.recUnitRange } },
+        { id: job.id, bytes: copy, options: { minSide: this.options.minSide, maxSide: this.options.maxSide, threshold: this.options.threshold, secondPassBelow: this.options.secondPassBelow, recUnitRange: this.options.recUnitRange } },
         [copy.buffer],
       );
     }
@@ -273,13 +281,14 @@ export function toRecognizeResult(raw: WorkerResult, dictionary: readonly string
 }
 
 /**
- * Lane settings (numbers): `minSide`, `maxSide`, `threshold`, `minConfidence` override
+ * Lane settings (numbers): `minSide`, `maxSide`, `threshold`, `secondPassBelow`, `minConfidence` override
  * DEFAULT_EMBEDDED_OPTIONS.
  */
 export function createEmbeddedEngine(lane: LaneConfig, _deps: EngineDeps = {}): Engine {
   const options: EmbeddedOptions = {
     ...DEFAULT_EMBEDDED_OPTIONS,
     minSide: numberSetting(lane, 'minSide') ?? DEFAULT_EMBEDDED_OPTIONS.minSide,
+    secondPassBelow: numberSetting(lane, 'secondPassBelow') ?? DEFAULT_EMBEDDED_OPTIONS.secondPassBelow,
     maxSide: numberSetting(lane, 'maxSide') ?? DEFAULT_EMBEDDED_OPTIONS.maxSide,
     threshold: numberSetting(lane, 'threshold') ?? DEFAULT_EMBEDDED_OPTIONS.threshold,
     minConfidence: numberSetting(lane, 'minConfidence') ?? DEFAULT_EMBEDDED_OPTIONS.minConfidence,
