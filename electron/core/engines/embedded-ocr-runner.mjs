@@ -39,6 +39,7 @@ const REC_HEIGHT = 48;
  * @property {number} [recMaxWidth] longest recognition input (wider lines are squeezed)
  * @property {boolean} [retryEmpty] when nothing is found, retry at twice the size (default true)
  * @property {number} [secondPassBelow] images whose shorter side is below this are also read at twice the size; the reading with more confident text wins (0 = never)
+ * @property {number} [minLineConfidence] lines below this mean character probability do not count when comparing the two passes (the decoder drops them)
  * @property {boolean} [isRetry] internal: this call is the retry
  * @property {boolean} [isSecondPass] internal: this call is the second pass
  */
@@ -127,7 +128,7 @@ export async function createOcrRunner(options = {}) {
     if ((opts.secondPassBelow ?? 0) > 0 && !opts.isRetry && !opts.isSecondPass && Math.min(width, height) * scale < opts.secondPassBelow) {
       const second = await recognize(bytes, { ...opts, minSide: Math.min(width, height) * scale * 2, isSecondPass: true });
       const secondTimings = { ...timings, second_pass_ms: second.timings.decode_ms + second.timings.detect_ms + second.timings.recognize_ms };
-      if (confidentText(second.lines) > confidentText(lines)) return { ...second, timings: secondTimings };
+      if (confidentText(second.lines, opts.minLineConfidence ?? 0.5) > confidentText(lines, opts.minLineConfidence ?? 0.5)) return { ...second, timings: secondTimings };
       return { width, height, lines, timings: secondTimings };
     }
     return { width, height, lines, timings };
@@ -179,9 +180,9 @@ export async function createOcrRunner(options = {}) {
 
 /**
  * How much confident text a reading holds: the summed probability of the characters of
- * lines read with mean probability ≥ 0.5 (lower ones are dropped as noise downstream).
+ * lines read with mean probability ≥ minLineConfidence (lower ones are dropped as noise downstream).
  */
-function confidentText(lines) {
+function confidentText(lines, minLineConfidence) {
   let score = 0;
   for (const line of lines) {
     let sum = 0;
@@ -191,7 +192,7 @@ function confidentText(lines) {
       sum += line.probs[t];
       count++;
     }
-    if (!count || sum / count < 0.5) continue;
+    if (!count || sum / count < minLineConfidence) continue;
     score += sum;
   }
   return score;

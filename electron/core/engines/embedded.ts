@@ -53,7 +53,11 @@ export interface EmbeddedOptions {
   secondPassBelow: number;
   /** Feed the recognizer [0, 1] pixels instead of PaddleOCR's [-1, 1] (measured better with these models). */
   recUnitRange: boolean;
-  /** Lines whose mean character probability is below this are dropped as noise. */
+  /**
+   * Lines whose mean character probability is below this are dropped as noise. 0.7
+   * measured on the ICDAR 2013 born-digital ads: word F1 0.866 → 0.872 (both halves
+   * better) with the same recall (0.870; 0.8 and above start losing real words).
+   */
   minConfidence: number;
   decode: DecodeOptions;
 }
@@ -64,7 +68,7 @@ export const DEFAULT_EMBEDDED_OPTIONS: EmbeddedOptions = {
   threshold: 0.3,
   secondPassBelow: 200,
   recUnitRange: true,
-  minConfidence: 0.5,
+  minConfidence: 0.7,
   decode: DEFAULT_DECODE_OPTIONS,
 };
 
@@ -256,7 +260,7 @@ class OcrPool {
       // A copy, transferred: the caller keeps its bytes.
       const copy = job.bytes.slice();
       entry.worker.postMessage(
-        { id: job.id, bytes: copy, options: { minSide: this.options.minSide, maxSide: this.options.maxSide, threshold: this.options.threshold, secondPassBelow: this.options.secondPassBelow, recUnitRange: this.options.recUnitRange } },
+        { id: job.id, bytes: copy, options: { minSide: this.options.minSide, maxSide: this.options.maxSide, threshold: this.options.threshold, secondPassBelow: this.options.secondPassBelow, minLineConfidence: this.options.minConfidence, recUnitRange: this.options.recUnitRange } },
         [copy.buffer],
       );
     }
