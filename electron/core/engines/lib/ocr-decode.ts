@@ -46,7 +46,7 @@ export interface DecodeOptions {
  * (word F1 0.66 → 0.84; neighbours within 0.01); `spaceProb` 0.04 alone (0.835 → 0.850, better
  * on both the odd and the even half of the images; 0.03–0.1 all within 0.005);
  * `restoreCurrency` (→ 0.854, both halves); `spaceProb` 0.03 with `spaceProbInkRatio` 1.5
- * (→ 0.857, both halves; 0.02–0.04 × 1.25–1.5 all within 0.0015).
+ * (→ 0.856, both halves; 0.02–0.04 × 1.25–1.5 all within 0.0015).
  */
 export const DEFAULT_DECODE_OPTIONS: DecodeOptions = { spacing: 'ink', inkSpacePx: 8, inkSpaceRatio: 2.5, spaceGapRatio: 2, minSpaceSteps: 2, spaceProb: 0.03, spaceProbInkRatio: 1.5, restoreCurrency: true };
 
