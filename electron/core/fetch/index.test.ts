@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EngineError } from '../engines/types.js';
 import { encodeBmp24 } from './bmp.js';
 import { createImageFetcher, prepareImage, sniffImageMime, type ImageFetcherOptions } from './index.js';
+import { failure } from '../../../test/helpers/engine-error.js';
 
 let png: Buffer;
 let otherPng: Buffer;
@@ -100,16 +100,6 @@ afterAll(async () => {
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
 });
-
-async function failure(promise: Promise<unknown>): Promise<EngineError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(EngineError);
-    return error as EngineError;
-  }
-  throw new Error('expected a failure');
-}
 
 function fetcher(options: ImageFetcherOptions = {}) {
   return createImageFetcher({ retries: 2, retryDelayMs: 5, ...options });
