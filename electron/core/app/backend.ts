@@ -151,11 +151,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     'runs.cancel': async ({ runId }) => (runs.cancel(runId), { ok: true as const }),
     'runs.setSplit': async ({ runId, split }) => (runs.setSplit(runId, split), { ok: true as const }),
     'runs.setLaneWorkers': async ({ runId, laneId, workers }) => (runs.setLaneWorkers(runId, laneId, workers), { ok: true as const }),
-    'runs.list': async () =>
-      store.listRuns().map((run) => {
-        const source = store.getBatch(run.batchId)?.source ?? run.batchId;
-        return { runId: run.runId, batchId: run.batchId, source, status: run.status, policy: run.policy, total: run.total, done: run.done, failed: run.failed, createdAt: run.createdAt };
-      }),
+    'runs.list': async () => store.listRuns(),
     'runs.progress': async ({ runId }) => runs.progress(runId),
     'results.page': async (query) => (requireRun(query.runId), store.pageResults(query)),
     'results.get': async ({ runId, creativeId }) => {
