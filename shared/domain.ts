@@ -108,6 +108,12 @@ export type LaneProgress = z.infer<typeof LaneProgress>;
 export const RunStatus = z.enum(['queued', 'running', 'paused', 'cancelling', 'cancelled', 'finished', 'interrupted', 'failed']);
 export type RunStatus = z.infer<typeof RunStatus>;
 
+/** Statuses of a run that something is (or should be) driving: it can be paused or cancelled. */
+export const LIVE_RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'paused', 'cancelling'];
+export function isLiveRunStatus(status: RunStatus): boolean {
+  return LIVE_RUN_STATUSES.includes(status);
+}
+
 export const RunProgress = z.object({
   runId: z.string(),
   status: RunStatus,

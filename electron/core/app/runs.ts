@@ -3,7 +3,7 @@
  * orchestrator recording into SQLite, and its progress and results turned into
  * VisionApi events (results batched, never one message per ad).
  */
-import { RunConfig, type AdResult, type EngineKind, type LaneConfig, type RunConfigResolved, type RunProgress, type Split } from '../../../shared/domain.js';
+import { RunConfig, isLiveRunStatus, type AdResult, type EngineKind, type LaneConfig, type RunConfigResolved, type RunProgress, type Split } from '../../../shared/domain.js';
 import type { ComparePage } from '../../../shared/api.js';
 import { createEngine, type EngineDeps } from '../engines/create.js';
 import { dedupeByImageHash } from '../engines/dedupe.js';
@@ -189,7 +189,7 @@ export class RunManager {
     const active = this.active.get(runId);
     if (active) return active.orchestrator.cancel();
     const run = this.options.store.getRun(runId);
-    if (!run || !['queued', 'running', 'paused', 'cancelling'].includes(run.status)) throw new Error(`Run ${runId} is not running.`);
+    if (!run || !isLiveRunStatus(run.status)) throw new Error(`Run ${runId} is not running.`);
     this.options.store.setRunStatus(runId, 'cancelled');
     this.options.bus.emit('run.progress', this.progress(runId));
   }

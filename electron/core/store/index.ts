@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ResultsQuery, type ResultDetail, type ResultRow, type ResultsPage, type RunSummary } from '../../../shared/api.js';
-import { type Ad, type AdResult, type Attempt, type EngineKind, type Policy, type RunStatus, type TextBlock } from '../../../shared/domain.js';
+import { LIVE_RUN_STATUSES, type Ad, type AdResult, type Attempt, type EngineKind, type Policy, type RunStatus, type TextBlock } from '../../../shared/domain.js';
 import type { FieldColumns } from '../ingest/columns.js';
 import type { RunStore } from '../orchestrator/store.js';
 import { migrate } from './migrations.js';
@@ -84,7 +84,6 @@ export interface GroupCommit {
 }
 export const DEFAULT_GROUP_COMMIT: GroupCommit = { minIntervalMs: 5, maxBatch: 500 };
 
-const LIVE_STATUSES: readonly RunStatus[] = ['queued', 'running', 'paused', 'cancelling'];
 const RESUMABLE_STATUSES: readonly RunStatus[] = ['interrupted', 'cancelled', 'paused', 'queued', 'failed'];
 const SORT_COLUMNS = { creativeId: 'a.creative_id', status: 'a.status', engine: 'a.engine', duration: 'a.duration_ms', finishedAt: 'a.finished_at' } as const;
 const EXCERPT_LENGTH = 200;
@@ -235,8 +234,8 @@ export class Store {
   }
 
   private markInterrupted(isAlive: (pid: number) => boolean): string[] {
-    const placeholders = LIVE_STATUSES.map(() => '?').join(',');
-    const live = this.db.prepare<unknown[], { id: string; owner_pid: number | null }>(`SELECT id, owner_pid FROM runs WHERE status IN (${placeholders})`).all(...LIVE_STATUSES);
+    const placeholders = LIVE_RUN_STATUSES.map(() => '?').join(',');
+    const live = this.db.prepare<unknown[], { id: string; owner_pid: number | null }>(`SELECT id, owner_pid FROM runs WHERE status IN (${placeholders})`).all(...LIVE_RUN_STATUSES);
     const orphans = live.filter((run) => run.owner_pid === null || (run.owner_pid !== process.pid && !isAlive(run.owner_pid)));
     const mark = this.db.prepare('UPDATE runs SET status = ?, owner_pid = NULL, updated_at = ? WHERE id = ?');
     this.db.transaction(() => orphans.forEach((run) => mark.run('interrupted', this.now(), run.id)))();
@@ -678,7 +677,7 @@ export class SqliteRunStore implements RunStore {
     this.throwPendingFailure();
     // A status change comes after every result before it.
     this.flush();
-    const live = LIVE_STATUSES.includes(status);
+    const live = LIVE_RUN_STATUSES.includes(status);
     this.statements.setStatus.run({ runId, status, ownerPid: live ? process.pid : null, now: this.now() });
   }
 }

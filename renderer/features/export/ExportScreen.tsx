@@ -6,7 +6,7 @@ import { Button, Card, EmptyState, ErrorNotice, ProgressBar, focusRing } from '.
 import { RunPicker } from '../results/RunPicker.js';
 import { useResults } from '../results/state.js';
 import { resolveDownloadUrl, useExport, type ExportRows } from './state.js';
-import type { ExportFormat } from '../../../shared/domain.js';
+import { isLiveRunStatus, type ExportFormat } from '../../../shared/domain.js';
 
 const FORMATS: { value: ExportFormat; label: string; hint: string }[] = [
   { value: 'csv', label: 'CSV', hint: 'For spreadsheets; keeps the _vision_model, _vision_text and _vision_time columns.' },
@@ -39,7 +39,7 @@ export function ExportScreen() {
 
   const browserMode = info?.mode === 'browser';
   const status = useResults((s) => s.runs?.find((r) => r.runId === runId)?.status);
-  const activeRun = status != null && ['queued', 'running', 'paused', 'cancelling'].includes(status);
+  const activeRun = status != null && isLiveRunStatus(status);
   const start = async () => {
     if (!runId) return;
     const store = useExport.getState();

@@ -12,7 +12,8 @@ import { SplitControl } from './SplitControl.js';
 import { ThroughputChart } from './ThroughputChart.js';
 import { enabledLanes } from './lanes.js';
 import { normalizeSplit } from './split.js';
-import { isActive, useRun, ACTIVE_STATUSES } from './state.js';
+import { isActive, useRun } from './state.js';
+import { isLiveRunStatus } from '../../../shared/domain.js';
 
 export function RunScreen() {
   const api = useApi();
@@ -32,7 +33,7 @@ export function RunScreen() {
         async (runs) => {
           const newest = [...runs].sort((a, b) => b.createdAt - a.createdAt)[0];
           const activeRun =
-            runs.filter((r) => ACTIVE_STATUSES.has(r.status)).sort((a, b) => b.createdAt - a.createdAt)[0] ??
+            runs.filter((r) => isLiveRunStatus(r.status)).sort((a, b) => b.createdAt - a.createdAt)[0] ??
             (newest?.status === 'interrupted' ? newest : undefined);
           if (!live || !activeRun || useRun.getState().runId) return;
           const current = await api.invoke('runs.progress', { runId: activeRun.runId });

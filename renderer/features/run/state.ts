@@ -1,7 +1,7 @@
 /** The Run screen's slice: engines and lanes, the imported batch, the live run. */
 import { create } from 'zustand';
 import type { EngineInfo } from '../../../shared/api.js';
-import type { ImportSummary, LaneConfig, Policy, RunProgress } from '../../../shared/domain.js';
+import { isLiveRunStatus, type ImportSummary, type LaneConfig, type Policy, type RunProgress } from '../../../shared/domain.js';
 import { mergeLanes, lanesFromEngines } from './lanes.js';
 import { appendSample, type ThroughputSample } from './throughput.js';
 
@@ -95,8 +95,7 @@ export const useRun = create<RunState>((set) => ({
   reset: () => set(initial),
 }));
 
-export const ACTIVE_STATUSES = new Set(['queued', 'running', 'paused', 'cancelling']);
 
 export function isActive(progress: RunProgress | null): boolean {
-  return progress != null && ACTIVE_STATUSES.has(progress.status);
+  return progress != null && isLiveRunStatus(progress.status);
 }
