@@ -1,16 +1,13 @@
 /** Serves the built renderer from app://renderer/ with the CSP header, never outside its folder. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { MIME_TYPES } from '../core/app/web-assets.js';
+import { MIME_TYPES, fileWithin } from '../core/app/web-assets.js';
 import { CONTENT_SECURITY_POLICY } from './security.js';
 
 
 export function resolveRendererFile(rendererDir: string, requestUrl: string): string | null {
   const { pathname } = new URL(requestUrl);
-  const relative = decodeURIComponent(pathname === '/' ? '/index.html' : pathname);
-  const file = path.resolve(rendererDir, `.${relative}`);
-  const root = path.resolve(rendererDir) + path.sep;
-  return file.startsWith(root) ? file : null;
+  return fileWithin(rendererDir, pathname === '/' ? '/index.html' : pathname);
 }
 
 export async function serveRendererFile(rendererDir: string, requestUrl: string): Promise<Response> {

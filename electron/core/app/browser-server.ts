@@ -13,7 +13,7 @@ import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { WsClientFrame, type WsServerFrame } from '../../../shared/api.js';
 import type { Dispatch } from './dispatch.js';
-import { MIME_TYPES, contentSecurityPolicy } from './web-assets.js';
+import { MIME_TYPES, contentSecurityPolicy, fileWithin } from './web-assets.js';
 
 const COOKIE = 'pv_token';
 const MAX_FRAME_BYTES = 96 * 1024 * 1024;
@@ -93,17 +93,6 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
     }
   };
 
-  /** A file under `root` for a URL path, or null for a path that is malformed or leaves the folder. */
-  const within = (root: string, urlPath: string): string | null => {
-    let relative: string;
-    try {
-      relative = decodeURIComponent(urlPath);
-    } catch {
-      return null; // a malformed %-escape
-    }
-    const file = path.resolve(root, `.${relative}`);
-    return file.startsWith(path.resolve(root) + path.sep) ? file : null;
-  };
   const refuse = (response: ServerResponse, status: number, message: string) =>
     response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`${message}\n`);
 
@@ -117,12 +106,12 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
     }
     const cookie = `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`;
     if (url.pathname.startsWith('/downloads/') && options.downloadsDir) {
-      const file = within(options.downloadsDir, url.pathname.slice('/downloads'.length));
+      const file = fileWithin(options.downloadsDir, url.pathname.slice('/downloads'.length));
       if (!file) return void refuse(response, 400, 'Bad path');
       void sendFile(response, file, { 'Content-Disposition': `attachment; filename="${path.basename(file).replace(/"/g, '')}"` });
       return;
     }
-    const file = within(options.rendererDir, url.pathname === '/' ? '/index.html' : url.pathname);
+    const file = fileWithin(options.rendererDir, url.pathname === '/' ? '/index.html' : url.pathname);
     if (!file) return void refuse(response, 400, 'Bad path');
     void sendFile(response, file, { 'Set-Cookie': cookie });
   });

@@ -1,4 +1,5 @@
-/** What both ways of serving the renderer share: content types and the Content-Security-Policy. */
+/** What both ways of serving the renderer share: content types, the Content-Security-Policy, path containment. */
+import path from 'node:path';
 
 export const MIME_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -31,4 +32,16 @@ export function contentSecurityPolicy(extraConnectSources: readonly string[] = [
     "frame-ancestors 'none'",
     "object-src 'none'",
   ].join('; ');
+}
+
+/** The file under `root` that a URL path names, or null for a malformed path or one that leaves the folder. */
+export function fileWithin(root: string, urlPath: string): string | null {
+  let relative: string;
+  try {
+    relative = decodeURIComponent(urlPath);
+  } catch {
+    return null; // a malformed %-escape
+  }
+  const file = path.resolve(root, `.${relative}`);
+  return file.startsWith(path.resolve(root) + path.sep) ? file : null;
 }
