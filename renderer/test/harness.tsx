@@ -3,11 +3,8 @@
  * timing in Chromium before (or without) the real backend. Served by Vite's dev server
  * from test scripts only; the product build never includes it.
  */
-import { StrictMode } from 'react';
-import { createRoot } from 'react-dom/client';
 import '../styles.css';
-import { ApiProvider } from '../api/context.js';
-import { App } from '../app/App.js';
+import { mountApp } from '../app/mount.js';
 import { FakeVisionApi } from './fake-api.js';
 
 const params = new URLSearchParams(window.location.search);
@@ -24,12 +21,4 @@ const finished = Number(params.get('finished') ?? '0');
 if (finished > 0) api.addFinishedRun(finished);
 (window as unknown as { fakeApi: FakeVisionApi }).fakeApi = api;
 
-const root = document.getElementById('root');
-if (!root) throw new Error('harness.html lacks #root');
-createRoot(root).render(
-  <StrictMode>
-    <ApiProvider api={api}>
-      <App />
-    </ApiProvider>
-  </StrictMode>,
-);
+mountApp(api);
