@@ -91,7 +91,10 @@ export const LaneProgress = z.object({
   engine: EngineKind,
   label: z.string(),
   state: LaneState,
+  /** The lane's ceiling: user-set, or the engine's safe maximum. */
   workers: z.number().int(),
+  /** In-flight work the scheduler allows now (≤ workers); under `auto` it tunes itself. */
+  concurrency: z.number().int(),
   done: z.number().int(),
   failed: z.number().int(),
   inFlight: z.number().int(),

@@ -43,8 +43,8 @@ const progress: RunProgress = {
   elapsed_s: 75,
   eta_s: 3700,
   lanes: [
-    { laneId: 'deepseek', engine: 'deepseek', label: 'DeepSeek-OCR', state: { type: 'busy' }, workers: 2, done: 30, failed: 0, inFlight: 2, share: 0.75, adsPerMinute: 24, p50_s: 4.2, p95_s: 6, estimate_s: 4 },
-    { laneId: 'ollama', engine: 'ollama', label: 'Ollama llava', state: { type: 'paused-by-scheduler', reason: 'slow' }, workers: 1, done: 10, failed: 0, inFlight: 1, share: 0.25, adsPerMinute: 1, p50_s: null, p95_s: null, estimate_s: 60 },
+    { laneId: 'deepseek', engine: 'deepseek', label: 'DeepSeek-OCR', state: { type: 'busy' }, workers: 2, concurrency: 2, done: 30, failed: 0, inFlight: 2, share: 0.75, adsPerMinute: 24, p50_s: 4.2, p95_s: 6, estimate_s: 4 },
+    { laneId: 'ollama', engine: 'ollama', label: 'Ollama llava', state: { type: 'paused-by-scheduler', reason: 'slow' }, workers: 1, concurrency: 1, done: 10, failed: 0, inFlight: 1, share: 0.25, adsPerMinute: 1, p50_s: null, p95_s: null, estimate_s: 60 },
   ],
   notes: ['ollama paused: it slows the batch'],
 };

@@ -49,7 +49,7 @@ describe('App', () => {
       engine,
       label: laneId,
       state: { type: 'busy' as const },
-      workers: 1,
+      workers: 1, concurrency: 1,
       done,
       failed: 0,
       inFlight: 1,

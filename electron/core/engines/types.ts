@@ -51,6 +51,11 @@ export interface Engine {
   recognize(image: EngineImage, signal: AbortSignal): Promise<RecognizeResult>;
   /** Cheap check used by the services list and before a run. */
   availability?(): Promise<EngineAvailability>;
+  /**
+   * The scheduler's in-flight limit for this lane changed (1 ≤ n ≤ the lane's workers).
+   * In-process engines size their worker pool to it; HTTP engines may ignore it.
+   */
+  setConcurrency?(n: number): void | Promise<void>;
   /** Release workers, sockets, models. */
   close?(): Promise<void>;
 }

@@ -1340,6 +1340,7 @@ export class Orchestrator {
         label: lane.label,
         state: this.laneState(lane, now),
         workers: lane.workers,
+        concurrency: lane.workers,
         done: lane.done,
         failed: lane.failedCalls,
         inFlight: lane.inFlight,

@@ -7,7 +7,7 @@ const lane = (laneId: string, adsPerMinute: number, state: LaneProgress['state']
   engine: 'embedded',
   label: laneId,
   state,
-  workers: 1,
+  workers: 1, concurrency: 1,
   done: 0,
   failed: 0,
   inFlight: 0,

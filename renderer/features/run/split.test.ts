@@ -7,7 +7,7 @@ const lane = (laneId: string, done: number, failed = 0): LaneProgress => ({
   engine: 'embedded',
   label: laneId,
   state: { type: 'busy' },
-  workers: 1,
+  workers: 1, concurrency: 1,
   done,
   failed,
   inFlight: 0,

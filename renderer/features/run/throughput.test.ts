@@ -14,7 +14,7 @@ function progress(elapsed: number, done: Record<string, number>): RunProgress {
     elapsed_s: elapsed,
     eta_s: null,
     notes: [],
-    lanes: Object.entries(done).map(([laneId, d]) => ({ laneId, engine: 'embedded', label: laneId, state: { type: 'busy' }, workers: 1, done: d, failed: 0, inFlight: 0, share: 0, adsPerMinute: 0, p50_s: null, p95_s: null, estimate_s: null })),
+    lanes: Object.entries(done).map(([laneId, d]) => ({ laneId, engine: 'embedded', label: laneId, state: { type: 'busy' }, workers: 1, concurrency: 1, done: d, failed: 0, inFlight: 0, share: 0, adsPerMinute: 0, p50_s: null, p95_s: null, estimate_s: null })),
   };
 }
 
