@@ -257,8 +257,9 @@ class OcrPool {
       const job = this.#queue.shift();
       if (!job) return;
       entry.job = job;
-      // A copy, transferred: the caller keeps its bytes.
-      const copy = job.bytes.slice();
+      // A copy in its own ArrayBuffer, transferred: the caller keeps its bytes (a Buffer's
+      // slice() is a view, often of Node's shared pool, which cannot be transferred).
+      const copy = new Uint8Array(job.bytes);
       entry.worker.postMessage(
         { id: job.id, bytes: copy, options: { minSide: this.options.minSide, maxSide: this.options.maxSide, threshold: this.options.threshold, secondPassBelow: this.options.secondPassBelow, minLineConfidence: this.options.minConfidence, recUnitRange: this.options.recUnitRange } },
         [copy.buffer],
