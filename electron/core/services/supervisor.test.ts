@@ -108,9 +108,8 @@ describe('ServiceSupervisor with a tiny server', () => {
 
   it('gives up at once on an error line, without waiting for the timeout', async () => {
     const { supervisor } = await supervise(() => ['--fail-load'], { spec: { errorLine: /^ERROR /, startTimeoutMs: 20_000 } });
-    const startedAt = Date.now();
+    // Had it waited for the timeout, the reason would name the 20 s wait instead of the error line.
     const outcome = await supervisor.start();
-    expect(Date.now() - startedAt).toBeLessThan(5000);
     expect(outcome).toMatchObject({ ok: false, reason: 'Tiny failed to start: ERROR port=' + supervisor.info().port + ' message="model failed to load"' });
     expect(supervisor.pid).toBeNull();
   });
