@@ -16,7 +16,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdResult, ServiceInfo } from '../../shared/domain.js';
 import { createDeepSeekEngine } from '../../electron/core/engines/deepseek.js';
 import { TEST_ENGINE_ENV } from '../../electron/core/engines/test-engine.js';
-import { MemoryRunStore } from '../../electron/core/orchestrator/index.js';
 import { createServiceManager, type ServiceManager } from '../../electron/core/services/manager.js';
 import { findFreePort } from '../../electron/core/services/ports.js';
 import { DEEPSEEK_DIR, DEEPSEEK_TEST_PYTHON, waitUntil } from '../../electron/core/services/test-support.js';
@@ -88,7 +87,6 @@ describe.skipIf(!haveVenv)('the DeepSeek service killed mid-run', () => {
         ads: makeAds(24, (i) => `${images.base}/text-${i}`),
         lanes: [{ config, engine, prior_s: 0.5, coldStart_s: 0 }],
         loadImage,
-        store: new MemoryRunStore(),
         maxAttempts: 10,
         // Enough retries to ride through a restart of the Python service (seconds on a busy machine).
         tuning: { retryBaseMs: 200, retryMaxMs: 3000, breaker: { threshold: 3, baseCooldownMs: 300, maxCooldownMs: 1500 } },

@@ -67,7 +67,18 @@ export class RunManager {
   /** Runs whose engines are being built (a second resume must not start them twice). */
   private readonly starting = new Set<string>();
 
-  constructor(private readonly options: RunManagerOptions) {}
+  constructor(private readonly options: RunManagerOptions) {
+    // A grouped commit failed (disk full, …): its results are kept, not reported; the runs
+    // that wrote them pause with the reason, and Resume retries the commit first.
+    options.store.runStore.onCommitFailure((failure) => {
+      for (const runId of failure.runIds) {
+        const active = this.active.get(runId);
+        if (!active) continue;
+        active.orchestrator.pause();
+        this.options.bus.emit('app.error', { message: `Run ${runId} paused: ${failure.message}`, where: 'run' });
+      }
+    });
+  }
 
   /** Builds each enabled lane's engine; a lane that cannot be built fails the start with its reason (and closes the others). */
   private async buildLanes(configs: LaneConfig[]): Promise<OrchestratorLane[]> {
@@ -175,7 +186,11 @@ export class RunManager {
   /** Resumes a paused run, or restarts an interrupted/cancelled one: finished ads are not run again. */
   async resume(runId: string): Promise<void> {
     const active = this.active.get(runId);
-    if (active) return active.orchestrator.resume();
+    if (active) {
+      // Results a failed commit kept are saved first; if they still cannot be, the run stays paused and says why.
+      this.options.store.runStore.retry();
+      return active.orchestrator.resume();
+    }
     const run = this.options.store.getRun(runId);
     if (!run) throw new Error(`No run ${runId}`);
     if (run.status === 'finished') throw new Error(`Run ${runId} has finished; nothing to resume.`);

@@ -229,8 +229,9 @@ export class Store {
 
   close(): void {
     if (!this.db.open) return;
-    this.runStore.flush();
+    const failure = this.runStore.flush() ? null : this.runStore.pendingFailure();
     this.db.close();
+    if (failure) throw new CommitFailedError(failure);
   }
 
   private markInterrupted(isAlive: (pid: number) => boolean): string[] {
@@ -509,20 +510,45 @@ function toAdResult(runId: string, row: ResultDbRow, attempts: Attempt[]): AdRes
  * The orchestrator's RunStore on SQLite. Each call is one transaction; a result's rows
  * (results, the ad's state, the run's counters) commit together or not at all.
  */
-type QueuedChange = { kind: 'attempt'; runId: string; creativeId: string; attempt: Attempt } | { kind: 'result'; result: AdResult };
+type QueuedChange = { kind: 'attempt'; runId: string; creativeId: string; attempt: Attempt } | { kind: 'result'; result: AdResult; durable: () => void };
+
+/** A grouped commit that failed: its changes are kept in memory and retried (see SqliteRunStore.retry). */
+export interface CommitFailure {
+  /** The runs with changes waiting. */
+  runIds: string[];
+  /** Results (not attempts) waiting to be saved. */
+  waiting: number;
+  /** What to show the user: what happened, how many results wait, what to do. */
+  message: string;
+  error: unknown;
+}
+
+/** Thrown where a caller needs its changes durable and they are not (a run finishing, a retry that failed again). */
+export class CommitFailedError extends Error {
+  constructor(readonly failure: CommitFailure) {
+    super(failure.message);
+    this.name = 'CommitFailedError';
+  }
+}
+
+function isDiskFull(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_FULL' || (error instanceof Error && /database or disk is full|ENOSPC/i.test(error.message));
+}
 
 export class SqliteRunStore implements RunStore {
   private readonly policies = new Map<string, Policy>();
   private readonly statements;
   private readonly commitInTransaction: (changes: QueuedChange[]) => void;
   private queue: QueuedChange[] = [];
-  /** Results queued but not committed yet, so isFinished and idempotency see them. */
-  private readonly queuedAny = new Set<string>();
-  private readonly queuedByEngine = new Set<string>();
+  /** Results queued but not committed yet (key → when it is durable), so isFinished and idempotency see them. */
+  private readonly queuedAny = new Map<string, Promise<void>>();
+  private readonly queuedByEngine = new Map<string, Promise<void>>();
   private lastCommitAt = -Infinity;
   private timer: NodeJS.Timeout | null = null;
-  /** A commit that failed on the timer, thrown at the next call. */
+  /** The last commit failed: its changes are still queued, and no commit is tried again until a flush/retry. */
   private failure: unknown = null;
+  private readonly failureListeners = new Set<(failure: CommitFailure) => void>();
 
   constructor(
     private readonly db: Database.Database,
@@ -555,34 +581,85 @@ export class SqliteRunStore implements RunStore {
     });
   }
 
-  /** Commit every queued change now (called before reads, status changes and close). */
-  flush(): void {
+  /**
+   * Commit every queued change now (called before reads, status changes and close). Answers
+   * whether everything is durable; a failed commit keeps the changes for the next try and
+   * tells the failure listeners (it does not throw: reads go on with what is committed).
+   */
+  flush(): boolean {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.queue.length === 0) return;
+    if (this.queue.length === 0) return true;
     const changes = this.queue;
     this.queue = [];
     try {
       this.commitInTransaction(changes);
-    } finally {
-      this.queuedAny.clear();
-      this.queuedByEngine.clear();
+    } catch (error) {
+      // Kept, in order, ahead of anything queued meanwhile.
+      this.queue = changes.concat(this.queue);
       this.lastCommitAt = performance.now();
+      const first = this.failure === null;
+      this.failure = error;
+      if (first && this.failureListeners.size > 0) {
+        const failure = this.describeFailure();
+        // Listeners pause runs, which calls back into the store: not from inside a commit.
+        queueMicrotask(() => this.failureListeners.forEach((listener) => listener(failure)));
+      }
+      return false;
     }
+    this.failure = null;
+    this.lastCommitAt = performance.now();
+    for (const change of changes) {
+      if (change.kind !== 'result') continue;
+      this.queuedAny.delete(`${change.result.runId}\u0000${change.result.creativeId}`);
+      this.queuedByEngine.delete(`${change.result.runId}\u0000${change.result.creativeId}\u0000${change.result.engine ?? ''}`);
+      change.durable();
+    }
+    return true;
   }
 
-  private throwPendingFailure(): void {
-    if (this.failure === null) return;
-    const failure = this.failure;
-    this.failure = null;
-    throw failure;
+  /** Retries the kept changes of a failed commit (resume); throws CommitFailedError if they still cannot be saved. */
+  retry(): void {
+    if (!this.flush()) throw new CommitFailedError(this.describeFailure());
+  }
+
+  /** The failed commit now waiting to be retried, if any. */
+  pendingFailure(): CommitFailure | null {
+    return this.failure === null ? null : this.describeFailure();
+  }
+
+  /** Called (once per failure, until a commit succeeds again) when a commit fails; answers an unsubscribe. */
+  onCommitFailure(listener: (failure: CommitFailure) => void): () => void {
+    this.failureListeners.add(listener);
+    return () => this.failureListeners.delete(listener);
+  }
+
+  private describeFailure(): CommitFailure {
+    const runIds = new Set<string>();
+    let waiting = 0;
+    for (const change of this.queue) {
+      if (change.kind === 'result') {
+        waiting++;
+        runIds.add(change.result.runId);
+      } else runIds.add(change.runId);
+    }
+    const cause = this.failure instanceof Error ? this.failure.message : String(this.failure);
+    const results = `${waiting} result${waiting === 1 ? ' is' : 's are'} waiting to be saved`;
+    const message = isDiskFull(this.failure)
+      ? `the disk is full: ${results}; free some disk space, then resume the run to save them (${cause})`
+      : `saving results failed: ${results}; resume the run to try again (${cause})`;
+    return { runIds: [...runIds], waiting, message, error: this.failure };
   }
 
   private enqueue(change: QueuedChange): void {
-    this.throwPendingFailure();
     this.queue.push(change);
+    if (this.failure !== null) {
+      // Kept with the others; a run nobody pauses stops here with the reason.
+      if (this.failureListeners.size === 0) throw new CommitFailedError(this.describeFailure());
+      return;
+    }
     const sinceCommit = performance.now() - this.lastCommitAt;
     if (this.groupCommit.minIntervalMs <= 0 || sinceCommit >= this.groupCommit.minIntervalMs || this.queue.length >= this.groupCommit.maxBatch) {
       this.flush();
@@ -590,11 +667,7 @@ export class SqliteRunStore implements RunStore {
     }
     this.timer ??= setTimeout(() => {
       this.timer = null;
-      try {
-        this.flush();
-      } catch (error) {
-        this.failure = error;
-      }
+      this.flush();
     }, Math.max(0, this.groupCommit.minIntervalMs - sinceCommit));
   }
 
@@ -662,23 +735,37 @@ export class SqliteRunStore implements RunStore {
     }
   }
 
-  saveResult(result: AdResult): void {
+  /**
+   * Queues the result; the promise settles once it is committed (at once at real engine
+   * speeds, within `minIntervalMs` in a burst, or after a failed commit only when a retry
+   * succeeds). The orchestrator reports a result done only then.
+   */
+  saveResult(result: AdResult): Promise<void> {
     const compare = this.policyOf(result.runId) === 'compare';
     const anyKey = `${result.runId}\u0000${result.creativeId}`;
     const engineKey = `${anyKey}\u0000${result.engine ?? ''}`;
     // Idempotent per (run, ad) — per (run, ad, engine) in compare — also before the commit.
-    if (compare ? this.queuedByEngine.has(engineKey) : this.queuedAny.has(anyKey)) return;
-    this.queuedAny.add(anyKey);
-    this.queuedByEngine.add(engineKey);
-    this.enqueue({ kind: 'result', result });
+    const queued = compare ? this.queuedByEngine.get(engineKey) : this.queuedAny.get(anyKey);
+    if (queued) return queued;
+    let durable!: () => void;
+    const promise = new Promise<void>((resolve) => (durable = resolve));
+    this.queuedAny.set(anyKey, promise);
+    this.queuedByEngine.set(engineKey, promise);
+    this.enqueue({ kind: 'result', result, durable });
+    return promise;
   }
 
   setRunStatus(runId: string, status: RunStatus): void {
-    this.throwPendingFailure();
-    // A status change comes after every result before it.
-    this.flush();
+    // A status change comes after every result before it; a run is never marked finished with results unsaved.
+    const durable = this.flush();
+    if (!durable && (status === 'finished' || status === 'running')) throw new CommitFailedError(this.describeFailure());
     const live = LIVE_RUN_STATUSES.includes(status);
-    this.statements.setStatus.run({ runId, status, ownerPid: live ? process.pid : null, now: this.now() });
+    try {
+      this.statements.setStatus.run({ runId, status, ownerPid: live ? process.pid : null, now: this.now() });
+    } catch (error) {
+      // With the disk full the status may not be writable either; the kept results are what matters.
+      if (durable) throw error;
+    }
   }
 }
 
