@@ -131,6 +131,58 @@ describe('SqliteRunStore', () => {
     expect(store.countExportRows(run.id, 'all')).toBe(5);
   });
 
+  it('stores each compare ad’s agreement with its last engine result and pages compare views from it', () => {
+    const run = store.createRun({ batchId: store.saveBatch(batchInput).id, policy: 'compare', tasksPerAd: 3 });
+    const rs = store.runStore;
+    const pairs = () => (rs.flush(), store.db.prepare('SELECT creative_id, engine_a, engine_b, score FROM pair_agreement WHERE run_id = ? ORDER BY 1, 2, 3').all(run.id));
+    rs.saveResult(result('a1', { runId: run.id, engine: 'embedded', text: 'SALE 50%' }));
+    rs.saveResult(result('a1', { runId: run.id, engine: 'deepseek', text: 'SALE 50%', durationMs: 300 }));
+    expect(pairs(), 'not before the last engine').toEqual([]);
+    expect(store.comparePage(run.id, 0, 10).rows[0]).toMatchObject({ creativeId: 'a1', agreement: null });
+    rs.saveResult(result('a1', { runId: run.id, engine: 'ollama', text: 'SALE 5O%' }));
+    rs.saveResult(result('a2', { runId: run.id, engine: 'embedded', text: 'x' }));
+    rs.saveResult(result('a2', { runId: run.id, engine: 'deepseek', status: 'failed', text: '', error: 'boom' }));
+    rs.saveResult(result('a2', { runId: run.id, engine: 'ollama', text: 'y' }));
+    expect(pairs()).toEqual([
+      { creative_id: 'a1', engine_a: 'deepseek', engine_b: 'embedded', score: 1 },
+      { creative_id: 'a1', engine_a: 'deepseek', engine_b: 'ollama', score: 0.875 },
+      { creative_id: 'a1', engine_a: 'embedded', engine_b: 'ollama', score: 0.875 },
+      { creative_id: 'a2', engine_a: 'embedded', engine_b: 'ollama', score: 0 },
+    ]);
+    // Read, not recomputed: a text changed behind the store's back does not move the agreement.
+    store.db.prepare("UPDATE results SET text = 'changed' WHERE run_id = ? AND creative_id = 'a1' AND engine = 'ollama'").run(run.id);
+    const page = store.comparePage(run.id, 0, 2);
+    expect(page.total).toBe(4);
+    expect(page.rows.map((row) => [row.creativeId, row.agreement])).toEqual([
+      ['a1', (1 + 0.875 + 0.875) / 3],
+      ['a2', 0],
+    ]);
+    expect(page.rows[0]!.outputs.map((output) => output.engine)).toEqual(['deepseek', 'embedded', 'ollama']);
+    expect(store.comparePage(run.id, 2, 2).rows.map((row) => [row.creativeId, row.outputs.length, row.agreement])).toEqual([
+      ['a3', 0, null],
+      ['a4_%', 0, null],
+    ]);
+    expect(store.compareSummary(run.id)).toEqual([
+      { engine: 'deepseek', done: 1, failed: 1, meanMs: 200, agreement: (1 + 0.875) / 2 },
+      { engine: 'embedded', done: 2, failed: 0, meanMs: 100, agreement: (1 + 0.875 + 0) / 3 },
+      { engine: 'ollama', done: 2, failed: 0, meanMs: 100, agreement: (0.875 + 0.875 + 0) / 3 },
+    ]);
+  });
+
+  it('gives compare runs stored before agreement was kept theirs at the upgrade', () => {
+    const path = join(dir, 'db', 'pv.db');
+    const run = store.createRun({ batchId: store.saveBatch(batchInput).id, policy: 'compare', tasksPerAd: 2 });
+    store.runStore.saveResult(result('a1', { runId: run.id, engine: 'embedded', text: 'abcd' }));
+    store.runStore.saveResult(result('a1', { runId: run.id, engine: 'deepseek', text: 'abcx' }));
+    store.runStore.saveResult(result('a2', { runId: run.id, engine: 'embedded' }));
+    store.runStore.flush();
+    store.db.exec('DROP TABLE pair_agreement');
+    store.db.pragma('user_version = 1');
+    store.close();
+    store = openStore(path, { now });
+    expect(store.db.prepare('SELECT creative_id, engine_a, engine_b, score FROM pair_agreement').all()).toEqual([{ creative_id: 'a1', engine_a: 'deepseek', engine_b: 'embedded', score: 0.75 }]);
+  });
+
   it('returns attempts with the result detail, and keeps a result’s own attempts when none were recorded', () => {
     const run = store.createRun({ batchId: store.saveBatch(batchInput).id, policy: 'auto' });
     const rs = store.runStore;

@@ -12,7 +12,8 @@ import { ResultsQuery, type ResultDetail, type ResultRow, type ResultsPage, type
 import { LIVE_RUN_STATUSES, type Ad, type AdResult, type Attempt, type EngineKind, type Policy, type RunStatus, type TextBlock } from '../../../shared/domain.js';
 import type { FieldColumns } from '../ingest/columns.js';
 import type { RunStore } from '../orchestrator/store.js';
-import { migrate } from './migrations.js';
+import { textAgreement } from '../orchestrator/agreement.js';
+import { migrate, PAIR_AGREEMENT_STEP } from './migrations.js';
 
 export type ExportRowFilter = 'all' | 'done' | 'failed';
 
@@ -59,6 +60,13 @@ export interface ExportRow {
   blocks: TextBlock[];
   durationMs: number | null;
   error: string | null;
+}
+
+/** One ad of a compare page (shared/api's CompareRow). */
+export interface CompareRowData {
+  creativeId: string;
+  outputs: { engine: EngineKind; text: string; durationMs: number | null; status: 'done' | 'failed' }[];
+  agreement: number | null;
 }
 
 export interface StoreOptions {
@@ -222,9 +230,11 @@ export class Store {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
-    migrate(this.db);
+    const { from } = migrate(this.db);
     this.interruptedAtOpen = this.markInterrupted(options.isProcessAlive ?? defaultIsProcessAlive);
     this.runStore = new SqliteRunStore(this.db, this.now, { ...DEFAULT_GROUP_COMMIT, ...options.groupCommit });
+    // Compare runs stored before agreement was kept get theirs once, at the upgrade.
+    if (from <= PAIR_AGREEMENT_STEP && from > 0) this.runStore.backfillAgreement();
   }
 
   close(): void {
@@ -422,6 +432,51 @@ export class Store {
     }
   }
 
+  /**
+   * A page of a compare run, ad by ad in creative-id order: every engine's output and the
+   * ad's mean pairwise agreement as stored with its last engine result (null until then, or
+   * with fewer than two successes). Three queries per page, whatever the run's size.
+   */
+  comparePage(runId: string, offset: number, limit: number): { total: number; rows: CompareRowData[] } {
+    const page = this.pageResults({ runId, offset, limit, sort: 'creativeId' });
+    const ids = page.rows.map((row) => row.creativeId);
+    if (ids.length === 0) return { total: page.total, rows: [] };
+    const marks = ids.map(() => '?').join(',');
+    const outputs = this.db
+      .prepare<unknown[], { creative_id: string; engine: EngineKind; text: string; duration_ms: number | null; status: 'done' | 'failed' }>(
+        `SELECT creative_id, engine, text, duration_ms, status FROM results WHERE run_id = ? AND engine IS NOT NULL AND creative_id IN (${marks}) ORDER BY creative_id, engine_key`,
+      )
+      .all(runId, ...ids);
+    const means = new Map(
+      this.db
+        .prepare<unknown[], { creative_id: string; mean: number }>(`SELECT creative_id, avg(score) AS mean FROM pair_agreement WHERE run_id = ? AND creative_id IN (${marks}) GROUP BY creative_id`)
+        .all(runId, ...ids)
+        .map((row) => [row.creative_id, row.mean]),
+    );
+    const byAd = new Map<string, CompareRowData['outputs']>(ids.map((id) => [id, []]));
+    for (const row of outputs) byAd.get(row.creative_id)?.push({ engine: row.engine, text: row.text, durationMs: row.duration_ms, status: row.status });
+    return { total: page.total, rows: ids.map((id) => ({ creativeId: id, outputs: byAd.get(id)!, agreement: means.get(id) ?? null })) };
+  }
+
+  /** Per engine over the whole run, in SQL: results done and failed, mean duration, mean agreement with the others. */
+  compareSummary(runId: string): { engine: EngineKind; meanMs: number | null; agreement: number | null; done: number; failed: number }[] {
+    this.runStore.flush();
+    const totals = this.db
+      .prepare<[string], { engine: EngineKind; done: number; failed: number; mean_ms: number | null }>(
+        "SELECT engine, sum(status = 'done') AS done, sum(status = 'failed') AS failed, avg(duration_ms) AS mean_ms FROM results WHERE run_id = ? AND engine IS NOT NULL GROUP BY engine ORDER BY engine",
+      )
+      .all(runId);
+    const agreement = new Map(
+      this.db
+        .prepare<[string, string], { engine: EngineKind; mean: number }>(
+          'SELECT engine, avg(score) AS mean FROM (SELECT engine_a AS engine, score FROM pair_agreement WHERE run_id = ? UNION ALL SELECT engine_b AS engine, score FROM pair_agreement WHERE run_id = ?) GROUP BY engine',
+        )
+        .all(runId, runId)
+        .map((row) => [row.engine, row.mean]),
+    );
+    return totals.map((row) => ({ engine: row.engine, meanMs: row.mean_ms, agreement: agreement.get(row.engine) ?? null, done: row.done, failed: row.failed }));
+  }
+
   /** One ad with every result (one per engine in compare) and every attempt. */
   getResult(runId: string, creativeId: string): ResultDetail | null {
     this.runStore.flush();
@@ -538,6 +593,8 @@ function isDiskFull(error: unknown): boolean {
 
 export class SqliteRunStore implements RunStore {
   private readonly policies = new Map<string, Policy>();
+  /** Engines per ad of a compare run (its total ÷ its ads). */
+  private readonly engineCounts = new Map<string, number>();
   private readonly statements;
   private readonly commitInTransaction: (changes: QueuedChange[]) => void;
   private queue: QueuedChange[] = [];
@@ -572,6 +629,11 @@ export class SqliteRunStore implements RunStore {
       countResult: db.prepare('UPDATE runs SET done = done + @done, failed = failed + @failed, updated_at = @now WHERE id = @runId'),
       policy: db.prepare<[string], { policy: Policy }>('SELECT policy FROM runs WHERE id = ?'),
       setStatus: db.prepare('UPDATE runs SET status = @status, owner_pid = @ownerPid, updated_at = @now WHERE id = @runId'),
+      enginesPerAd: db.prepare<[string], { n: number }>('SELECT CASE WHEN b.ad_count > 0 THEN r.total / b.ad_count ELSE 0 END AS n FROM runs r JOIN batches b ON b.id = r.batch_id WHERE r.id = ?'),
+      adResults: db.prepare<[string, string], { engine: string; status: 'done' | 'failed'; text: string }>('SELECT engine_key AS engine, status, text FROM results WHERE run_id = ? AND creative_id = ? ORDER BY engine_key'),
+      insertPair: db.prepare('INSERT OR REPLACE INTO pair_agreement (run_id, creative_id, engine_a, engine_b, score) VALUES (?, ?, ?, ?, ?)'),
+      compareRuns: db.prepare<[], string>("SELECT id FROM runs WHERE policy = 'compare'").pluck(),
+      completeAds: db.prepare<[string, number], string>('SELECT creative_id FROM results WHERE run_id = ? GROUP BY creative_id HAVING count(*) >= ?').pluck(),
     };
     this.commitInTransaction = db.transaction((changes: QueuedChange[]) => {
       for (const change of changes) {
@@ -733,6 +795,35 @@ export class SqliteRunStore implements RunStore {
     if (attempts.length > 0 && this.statements.countAttempts.get(result.runId, result.creativeId)!.n === 0) {
       for (const attempt of attempts) this.insertAttempt(result.runId, result.creativeId, attempt);
     }
+    if (compare) this.recordAgreement(result.runId, result.creativeId, false);
+  }
+
+  private enginesPerAd(runId: string): number {
+    let engines = this.engineCounts.get(runId);
+    if (engines === undefined) {
+      engines = this.statements.enginesPerAd.get(runId)?.n ?? 0;
+      this.engineCounts.set(runId, engines);
+    }
+    return engines;
+  }
+
+  /** Once every engine has its result for the ad (or at once with `force`), its pairwise agreement is stored (textAgreement, engine order). */
+  private recordAgreement(runId: string, creativeId: string, force: boolean): void {
+    const results = this.statements.adResults.all(runId, creativeId);
+    if (!force && results.length < this.enginesPerAd(runId)) return;
+    const done = results.filter((row) => row.status === 'done');
+    for (let i = 0; i < done.length; i++) {
+      for (let j = i + 1; j < done.length; j++) this.statements.insertPair.run(runId, creativeId, done[i]!.engine, done[j]!.engine, textAgreement(done[i]!.text, done[j]!.text));
+    }
+  }
+
+  /** Agreement for the finished ads of compare runs stored before it was kept (the schema upgrade). */
+  backfillAgreement(): void {
+    this.db.transaction(() => {
+      for (const runId of this.statements.compareRuns.all()) {
+        for (const creativeId of this.statements.completeAds.all(runId, Math.max(1, this.enginesPerAd(runId)))) this.recordAgreement(runId, creativeId, true);
+      }
+    })();
   }
 
   /**
