@@ -13,7 +13,7 @@ import { EngineError, type Engine, type EngineImage } from '../../electron/core/
 import { MemoryRunStore, seededRandom, startRun, type RunStore } from '../../electron/core/orchestrator/index.js';
 import { openStore, type Store } from '../../electron/core/store/index.js';
 import { describeReasons, type FigureRow } from './figures.js';
-import { defaultReasonKind } from './harness.js';
+import { defaultReasonKind, tallyStored } from './harness.js';
 import { ownStall, startLoopMonitor, type LoopGap } from './loop-monitor.js';
 
 export interface SoakOptions {
@@ -177,21 +177,25 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
   sample();
   const seconds = (performance.now() - started) / 1000;
 
-  let storedOnce: boolean | null = null;
-  if (sqlite) {
-    sqlite.runStore.flush();
-    const row = sqlite.db.prepare<[string], { rows: number; ads: number }>('SELECT count(*) AS rows, count(DISTINCT creative_id) AS ads FROM results WHERE run_id = ?').get(runId)!;
-    storedOnce = row.rows === options.ads && row.ads === options.ads;
-    sqlite.close();
-  }
-  if (dir) rmSync(dir, { recursive: true, force: true });
-
+  // Reported (events) per ad; with SQLite, lost and twice are then counted from what was stored.
   let lost = 0;
   let twice = 0;
   for (const count of finalCount) {
     if (count === 0) lost++;
     if (count > 1) twice++;
   }
+  const reported = { lost, twice };
+  let storedOnce: boolean | null = null;
+  if (sqlite) {
+    sqlite.runStore.flush();
+    const row = sqlite.db.prepare<[string], { rows: number; ads: number }>('SELECT count(*) AS rows, count(DISTINCT creative_id) AS ads FROM results WHERE run_id = ?').get(runId)!;
+    storedOnce = row.rows === options.ads && row.ads === options.ads;
+    const stored = tallyStored(sqlite, runId, ads.map((ad) => ad.creativeId));
+    lost = Math.max(lost, stored.lost);
+    twice = Math.max(twice, stored.twice);
+    sqlite.close();
+  }
+  if (dir) rmSync(dir, { recursive: true, force: true });
   const histogramMaxMs = loop!.histogramMaxMs;
   // A stall is the loop blocked by this process's own work: on a shared machine the wall-clock gap also counts other processes' turns.
   const maxStallMs = loop!.maxStallMs;
@@ -207,7 +211,7 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     twice,
     maxStallMs,
     seconds,
-    note: `peak RSS ${peakRssMb.toFixed(0)} MB; ${counters.injected} injected failures in ${counters.calls} calls; ${progressEvents} progress events; wall-clock loop delay max ${histogramMaxMs.toFixed(0)} ms`,
+    note: `peak RSS ${peakRssMb.toFixed(0)} MB; ${counters.injected} injected failures in ${counters.calls} calls; ${progressEvents} progress events; wall-clock loop delay max ${histogramMaxMs.toFixed(0)} ms${sqlite ? `; lost/twice from the stored rows and export (reported: ${reported.lost}/${reported.twice})` : ''}`,
   };
   return {
     options,
