@@ -34,7 +34,7 @@ describe('RunManager with a store whose disk fills up', () => {
   it('pauses the run with "the disk is full: N results are waiting to be saved", sends nothing unsaved, and saves them on Resume', async () => {
     const png = new Uint8Array(await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } }).png().toBuffer());
     const fetcher: ImageFetcher = {
-      fetchImage: async (url) => ({ bytes: png, mime: 'image/png', hash: url, width: 8, height: 8 }),
+      fetchImage: async (url) => ({ bytes: png, mime: 'image/png', hash: url, width: 8, height: 8, fromCache: false }),
       close: async () => undefined,
     };
     const bus = new EventBus();
