@@ -192,7 +192,8 @@ describe('the CLI killed mid-run and restarted', () => {
     const dbPath = join(dataDir, 'parallel-vision.db');
     const logFile = join(workDir, 'cli-engine.log');
     const out = join(workDir, 'cli-results.jsonl');
-    const env = { [TEST_ENGINE_ENV]: JSON.stringify({ delayMs: 15, delayByEngine: { deepseek: 5, embedded: 25 }, logFile }) };
+    // ~60 ads/s: the second kill (at 110 stored) meets a live run with seconds to spare, however loaded the machine.
+    const env = { [TEST_ENGINE_ENV]: JSON.stringify({ delayMs: 60, delayByEngine: { deepseek: 50, embedded: 100 }, logFile }) };
     const args = ['run', listPath, '--engines', 'embedded,deepseek', '--workers', 'embedded=2,deepseek=2', '--data-dir', dataDir, '--out', out, '--json'];
     const started = performance.now();
     const savedAtKill: number[] = [];
