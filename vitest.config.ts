@@ -37,6 +37,7 @@ export default defineConfig({
           name: 'reliability',
           environment: 'node',
           include: ['test/reliability/**/*.test.ts'],
+          globalSetup: ['test/reliability/python-venv.setup.ts'],
           testTimeout: 300_000,
           hookTimeout: 120_000,
         },

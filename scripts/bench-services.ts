@@ -17,6 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServiceManager, type ServiceManager } from '../electron/core/services/index.js';
 import { findFreePort } from '../electron/core/services/ports.js';
+import { ensurePythonVenv, VENV_PYTHON } from './test-python.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -28,10 +29,20 @@ function option(name: string, fallback: string): string {
 const outFile = option('out', '');
 const runs = Number(option('runs', '3'));
 const idleSeconds = Number(option('idle-seconds', '20'));
-const python = resolve(option('python', join(root, 'scripts/deepseek/.venv/bin/python')));
+const python = resolve(option('python', VENV_PYTHON));
 const ollama = resolve(option('ollama', join(root, 'test/fixtures/fake-ollama/ollama')));
 const deepseekDir = join(root, 'scripts/deepseek');
 
+// On a fresh clone the default venv is made first, as `npm test` does.
+if (!existsSync(python) && python === VENV_PYTHON) {
+  console.log(`${python} is missing: making the DeepSeek service's venv (npm run setup:python)`);
+  try {
+    ensurePythonVenv();
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : String(error)}: run npm run setup:python first`);
+    process.exit(1);
+  }
+}
 if (!existsSync(python)) {
   console.error(`${python} is missing: run npm run setup:python (or pass --python)`);
   process.exit(1);

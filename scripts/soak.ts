@@ -1,8 +1,10 @@
 /**
  * The long soak: N ads through fast fake engines with random transient failures on the real
  * orchestrator and SQLite store. Prints peak RSS over time, the worst event-loop stall and
- * the loss/duplicate counts, writes the whole report as JSON, and exits 1 on any loss.
+ * the loss/duplicate counts beside the targets (SOAK_TARGETS), writes the whole report as
+ * JSON, and exits 1 on any loss (a missed speed or memory target is reported, not an exit code).
  *
+ *   npm run bench:soak -- --out soak.json
  *   npx tsx scripts/soak.ts --ads 1000000 --failure-rate 0.01 --latency-ms 0 --store sqlite --out soak.json
  *   node --expose-gc --import tsx scripts/soak.ts …   (collects garbage before each sample: the heap column shows live data)
  */

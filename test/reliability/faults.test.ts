@@ -13,12 +13,13 @@ import type { AdResult } from '../../shared/domain.js';
 import { createOllamaEngine } from '../../electron/core/engines/ollama.js';
 import { EngineError, type Engine } from '../../electron/core/engines/types.js';
 import { MemoryRunStore, VirtualClock, startRun } from '../../electron/core/orchestrator/index.js';
-import { openStore } from '../../electron/core/store/index.js';
+import { openStore, type CommitFailure } from '../../electron/core/store/index.js';
+import { waitUntil } from '../../electron/core/services/test-support.js';
 import type { Route } from '../fixtures/bad-inputs/corpus.js';
 import { startBadImageServer, type BadImageServer } from '../fixtures/bad-inputs/server.js';
 import { startFakeOllama, type FakeOllama } from '../fixtures/fake-ollama/start.js';
 import { formatFigures, readFigures, recordFigures } from './figures.js';
-import { adPng, answeredTwice, fakeEngine, fakeImageFor, lane, makeAds, newControls, realImageLoader, recordScenario, runScenario, type ScenarioOutcome } from './harness.js';
+import { adIdOf, adPng, answeredTwice, fakeEngine, fakeImageFor, lane, makeAds, newControls, realImageLoader, recordScenario, runScenario, type ScenarioOutcome } from './harness.js';
 
 const workDir = mkdtempSync(join(tmpdir(), 'pv-faults-'));
 let images: BadImageServer;
@@ -73,7 +74,6 @@ describe('Ollama failing while another lane works', () => {
             { config: goodConfig, engine: createOllamaEngine(goodConfig), prior_s: 0.05, coldStart_s: 0 },
           ],
           loadImage,
-          store: new MemoryRunStore(),
           maxAttempts: 4,
         });
         expect(outcome.error).toBeNull();
@@ -100,7 +100,6 @@ describe('Ollama failing while another lane works', () => {
         ads: makeAds(8, (i) => `${images.base}/ok-${i}`),
         lanes: [{ config, engine: createOllamaEngine(config) }],
         loadImage,
-        store: new MemoryRunStore(),
         maxAttempts: 2,
         // A lane that always fails is probed once per cooldown: keep the cooldowns short here.
         tuning: { breaker: { threshold: 3, baseCooldownMs: 100, maxCooldownMs: 200 } },
@@ -130,7 +129,6 @@ describe('engines slowing down', () => {
         { config: lane('slowing', 'openai', 2), engine: fakeEngine('openai', slowing), prior_s: 0.005, coldStart_s: 0 },
       ],
       loadImage: async (ad) => fakeImageFor(ad),
-      store: new MemoryRunStore(),
       onResult: (_result, finished) => {
         if (finished === 200) {
           slowing.latencyMs = 40;
@@ -143,8 +141,11 @@ describe('engines slowing down', () => {
     expect(outcome.figures.done).toBe(ads.length);
     const slowAfter = slowing.answered.size - slowedAt;
     const fastAfter = fast.answered.size - (200 - slowedAt);
-    expect(fastAfter, 'after the slowdown the fast lane does most of the work').toBeGreaterThan(slowAfter * 3);
-    recordFigures({ ...outcome.figures, note: `after the slowdown: fast lane ${fastAfter} ads, slowed lane ${slowAfter}; engine answers twice: ${answeredTwice(fast, slowing)}` });
+    // Which lane took how much is real-time scheduling (the engines sleep for real): a figure in
+    // the table, not an assertion; the orchestrator's virtual-clock tests pin the behaviour.
+    const twiceAnswered = answeredTwice(fast, slowing);
+    recordFigures({ ...outcome.figures, answeredTwice: twiceAnswered, note: `after the slowdown: fast lane ${fastAfter} ads, slowed lane ${slowAfter}` });
+    expect(twiceAnswered, 'no ad answered by both lanes (a backup that also finished is aborted)').toBe(0);
   });
 });
 
@@ -160,7 +161,6 @@ describe('image servers misbehaving', () => {
         ads,
         lanes: [{ config: lane('ocr', 'embedded', 4), engine: fakeEngine('embedded', engine), prior_s: 0.01, coldStart_s: 0 }],
         loadImage,
-        store: new MemoryRunStore(),
         maxAttempts: 3,
         // Short cooldowns keep this real-clock test quick.
         tuning: { breaker: { threshold: 3, baseCooldownMs: 100, maxCooldownMs: 200 } },
@@ -234,6 +234,74 @@ describe('failures that should not hold up the run (virtual clock, default sched
 });
 
 describe('the store failing', () => {
+  it('disk full during grouped commits: nothing is reported done before it is saved; the run pauses with the count and resumes without losing or repeating an ad', async () => {
+    // The app's grouped commits (DEFAULT_GROUP_COMMIT): the failing commit is the timer's.
+    const store = openStore(join(workDir, 'full-grouped.db'));
+    try {
+      const ads = makeAds(400, (i) => `https://ads.example/${i}.png`);
+      const batch = store.saveBatch({ source: 'full-grouped.csv', format: 'csv', columns: [], fieldColumns: { id: null, url: null, text: null }, ads });
+      const run = store.createRun({ batchId: batch.id, policy: 'auto' });
+      const controls = newControls(1);
+      const plain = fakeEngine('embedded', controls);
+      // Long texts need new pages often, so the full disk is met within a few commits.
+      const wordy: Engine = { ...plain, recognize: async (image, signal) => ({ ...(await plain.recognize(image, signal)), text: `${adIdOf(image)} ${'lorem ipsum '.repeat(200)}` }) };
+      const failures: CommitFailure[] = [];
+      let stillFullOnRetry = '';
+      let reportedWhilePaused = 0;
+      let paused = false;
+      const outcome = await runScenario({
+        name: 'disk full during grouped commits',
+        runId: run.id,
+        ads,
+        lanes: [{ config: lane('ocr', 'embedded', 3), engine: wordy, prior_s: 0.001, coldStart_s: 0 }],
+        loadImage: async (ad) => fakeImageFor(ad),
+        sqlite: store,
+        onResult: (_result, finished) => {
+          if (paused) reportedWhilePaused++;
+          // The database may not grow by another page: the next grouped commit fails with SQLITE_FULL.
+          if (finished === 100) store.db.pragma(`max_page_count = ${store.db.pragma('page_count', { simple: true }) as number}`);
+        },
+        onStart: (orchestrator) => {
+          // What the app's RunManager does: pause on the failure; Resume retries the kept results first.
+          store.runStore.onCommitFailure((failure) => {
+            failures.push(failure);
+            orchestrator.pause();
+            paused = true;
+            void (async () => {
+              await waitUntil(() => orchestrator.progress().inFlight === 0, 30_000, 'the calls in flight to end');
+              try {
+                store.runStore.retry();
+              } catch (error) {
+                stillFullOnRetry = (error as Error).message;
+              }
+              store.db.pragma('max_page_count = 1073741823');
+              paused = false;
+              store.runStore.retry();
+              orchestrator.resume();
+            })();
+          });
+        },
+      });
+      expect(outcome.error).toBeNull();
+      expect(failures.length, 'the commit failed').toBeGreaterThanOrEqual(1);
+      expect(failures[0]!.message).toMatch(/^the disk is full: \d+ results? (is|are) waiting to be saved; free some disk space, then resume the run/);
+      expect(failures[0]!.waiting).toBeGreaterThan(0);
+      expect(stillFullOnRetry, 'a retry while still full says so').toMatch(/^the disk is full/);
+      expect(outcome.reportedBeforeSaved, 'results reported done before their commit').toBe(0);
+      expect(reportedWhilePaused, 'the kept results are not reported while unsaved').toBe(0);
+      expect(new Set(outcome.results.map((result) => result.creativeId)).size, 'every ad reported once').toBe(ads.length);
+      expect(outcome.results).toHaveLength(ads.length);
+      const row = recordScenario('disk full during grouped commits, paused, resumed', [outcome.figures], ads.map((ad) => ad.creativeId), [], `paused with "${failures[0]!.message.slice(0, 48)}…" (${failures[0]!.waiting} kept)`, {
+        store,
+        runId: run.id,
+        answeredTwice: answeredTwice(controls),
+      });
+      expect(row).toMatchObject({ lost: 0, twice: 0, done: ads.length, answeredTwice: 0 });
+    } finally {
+      store.close();
+    }
+  });
+
   it('disk full mid-run: the run stops with a clear error, and resumes once writable without losing or repeating an ad', async () => {
     const store = openStore(join(workDir, 'full.db'), { groupCommit: { minIntervalMs: 0 } });
     try {
@@ -250,23 +318,26 @@ describe('the store failing', () => {
         ads,
         lanes,
         loadImage,
-        store: store.runStore,
+        sqlite: store,
         onResult: (_result, finished) => {
           // The database may not grow by another page: the next commits fail with SQLITE_FULL.
           if (finished === 100) store.db.pragma(`max_page_count = ${store.db.pragma('page_count', { simple: true })}`);
         },
       });
       expect(first.error, 'the run stops').toBeInstanceOf(Error);
-      expect((first.error as Error).message).toMatch(/database or disk is full/);
+      expect((first.error as Error).message).toMatch(/^the disk is full: \d+ results? (is|are) waiting to be saved.*database or disk is full/);
+      expect(first.reportedBeforeSaved, 'nothing reported done before it was saved').toBe(0);
       const stored = (runId: string) => store.db.prepare<[string], { creative_id: string; n: number }>('SELECT creative_id, count(*) AS n FROM results WHERE run_id = ? GROUP BY creative_id').all(runId);
       const savedBefore = stored(run.id).length;
+      const kept = store.runStore.pendingFailure()?.waiting ?? 0;
       expect(savedBefore).toBeGreaterThanOrEqual(100);
-      expect(savedBefore).toBeLessThan(ads.length);
+      expect(savedBefore).toBe(first.results.length);
+      expect(savedBefore + kept).toBeLessThan(ads.length);
 
       store.db.pragma('max_page_count = 1073741823');
-      const second = await runScenario({ name: 'disk full (resumed)', runId: run.id, ads, lanes, loadImage, store: store.runStore });
+      const second = await runScenario({ name: 'disk full (resumed)', runId: run.id, ads, lanes, loadImage, sqlite: store });
       expect(second.error).toBeNull();
-      expect(second.summary!.skipped, 'finished ads are not run again').toBe(savedBefore);
+      expect(second.summary!.skipped, 'finished ads — saved or kept — are not run again').toBe(savedBefore + kept);
       store.runStore.flush();
 
       const rows = stored(run.id);
@@ -276,7 +347,7 @@ describe('the store failing', () => {
         .all(run.id)
         .map((row) => ({ runId: run.id, creativeId: row.creative_id, status: row.status, engine: null, laneId: null, model: null, text: '', blocks: [], durationMs: null, attempts: [], ...(row.error ? { error: row.error } : {}) }));
       const reportedTwice = [...first.results, ...second.results].length - new Set([...first.results, ...second.results].map((result) => result.creativeId)).size;
-      const row = recordScenario('store disk full, then resumed', [first.figures, second.figures], ads.map((ad) => ad.creativeId), finals, `stopped with "${(first.error as Error).message}" after ${savedBefore} saved; ${reportedTwice} reported twice`);
+      const row = recordScenario('store disk full, then resumed', [first.figures, second.figures], ads.map((ad) => ad.creativeId), finals, `stopped with "${(first.error as Error).message.slice(0, 60)}…" after ${savedBefore} saved, ${kept} kept; ${reportedTwice} reported twice`, { store, runId: run.id });
       expect(row.lost).toBe(0);
       expect(row.twice).toBe(0);
       expect(row.done).toBe(ads.length);

@@ -20,6 +20,8 @@ export const FigureRow = z.object({
   twice: z.number().int(),
   maxStallMs: z.number().nullable(),
   seconds: z.number(),
+  /** Ads the engines answered successfully more than once (a backup that also finished); assert 0 where recorded. */
+  answeredTwice: z.number().int().optional(),
   note: z.string().optional(),
 });
 export type FigureRow = z.infer<typeof FigureRow>;
@@ -53,7 +55,7 @@ export function describeReasons(reasons: Record<string, number>, maxReasons = 3)
 }
 
 export function formatFigures(rows: readonly FigureRow[]): string {
-  const header = ['scenario', 'ads in', 'done', 'failed', 'lost', 'twice', 'max stall ms', 's', 'failure reasons'];
+  const header = ['scenario', 'ads in', 'done', 'failed', 'lost', 'twice', 'answered twice', 'max stall ms', 's', 'failure reasons'];
   const body = rows.map((row) => [
     row.scenario,
     String(row.adsIn),
@@ -61,13 +63,14 @@ export function formatFigures(rows: readonly FigureRow[]): string {
     String(row.failed),
     String(row.lost),
     String(row.twice),
+    row.answeredTwice === undefined ? '-' : String(row.answeredTwice),
     row.maxStallMs === null ? '-' : row.maxStallMs.toFixed(0),
     row.seconds.toFixed(1),
     describeReasons(row.reasons),
   ]);
   const totals = rows.reduce(
-    (sum, row) => ({ adsIn: sum.adsIn + row.adsIn, done: sum.done + row.done, failed: sum.failed + row.failed, lost: sum.lost + row.lost, twice: sum.twice + row.twice }),
-    { adsIn: 0, done: 0, failed: 0, lost: 0, twice: 0 },
+    (sum, row) => ({ adsIn: sum.adsIn + row.adsIn, done: sum.done + row.done, failed: sum.failed + row.failed, lost: sum.lost + row.lost, twice: sum.twice + row.twice, answeredTwice: sum.answeredTwice + (row.answeredTwice ?? 0) }),
+    { adsIn: 0, done: 0, failed: 0, lost: 0, twice: 0, answeredTwice: 0 },
   );
   const stalls = rows.map((row) => row.maxStallMs).filter((value): value is number => value !== null);
   body.push([
@@ -77,6 +80,7 @@ export function formatFigures(rows: readonly FigureRow[]): string {
     String(totals.failed),
     String(totals.lost),
     String(totals.twice),
+    rows.some((row) => row.answeredTwice !== undefined) ? String(totals.answeredTwice) : '-',
     stalls.length ? Math.max(...stalls).toFixed(0) : '-',
     rows.reduce((sum, row) => sum + row.seconds, 0).toFixed(1),
     '',
@@ -97,7 +101,7 @@ export interface Outcome {
  * Counts an outcome list against the ads that went in: an ad with no final outcome is
  * lost, an ad with two or more final outcomes was processed twice.
  */
-export function tallyOutcomes(adIds: readonly string[], outcomes: readonly Outcome[], normaliseReason: (error: string) => string = (error) => error): Omit<FigureRow, 'scenario' | 'maxStallMs' | 'seconds'> {
+export function tallyOutcomes(adIds: readonly string[], outcomes: readonly Outcome[], normaliseReason: (error: string) => string = (error) => error): Omit<FigureRow, 'scenario' | 'maxStallMs' | 'seconds' | 'answeredTwice'> {
   const counts = new Map<string, number>();
   for (const outcome of outcomes) counts.set(outcome.creativeId, (counts.get(outcome.creativeId) ?? 0) + 1);
   const reasons: Record<string, number> = {};

@@ -1,15 +1,22 @@
 /**
  * Runs one fault scenario through the real orchestrator and turns what happened into a
- * row of figures: every final result the run reported is counted per ad, so an ad with
- * no final result is lost and an ad with two was processed twice. The event loop's worst
- * stall (blocked by this process's own work, see loop-monitor.ts) is measured while the run goes.
+ * row of figures. By default the run records into a real SQLite store (the app's grouped
+ * commits) and the row is counted from what was stored — the result rows and the export —
+ * not from the orchestrator's own events: an ad with no final row is lost, an ad with two
+ * was done twice. A scenario that passes its own in-memory `store` is counted from the
+ * results it reported. The event loop's worst stall (blocked by this process's own work,
+ * see loop-monitor.ts) is measured while the run goes.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Ad, AdResult, EngineKind, LaneConfig, RecognizeResult } from '../../shared/domain.js';
 import { EngineError, type Engine, type EngineImage } from '../../electron/core/engines/types.js';
 import { createImageFetcher, prepareImage, type ImageFetcher, type FetchTimeouts } from '../../electron/core/fetch/index.js';
-import { startRun, type Orchestrator, type RunSummary, type StartRunOptions } from '../../electron/core/orchestrator/index.js';
-import { recordFigures, tallyOutcomes, type FigureRow } from './figures.js';
+import { startRun, type Orchestrator, type RunStore, type RunSummary, type StartRunOptions } from '../../electron/core/orchestrator/index.js';
+import { openStore, type GroupCommit, type Store } from '../../electron/core/store/index.js';
+import { recordFigures, tallyOutcomes, type FigureRow, type Outcome } from './figures.js';
 import { startLoopMonitor } from './loop-monitor.js';
 
 /** Fast scheduler settings for tests: short backoffs and cooldowns, no long warm-up. */
@@ -23,11 +30,19 @@ export const FAST_TUNING: StartRunOptions['tuning'] = {
   warmupMaxMs: 300,
 };
 
-export interface ScenarioOptions extends Omit<StartRunOptions, 'runId' | 'onResult'> {
+export interface ScenarioOptions extends Omit<StartRunOptions, 'runId' | 'onResult' | 'store'> {
   name: string;
   runId?: string;
+  /** An in-memory store: figures are then counted from the reported results. */
+  store?: RunStore;
+  /** A SQLite store of the caller's (its run `runId` created already); without `store` or `sqlite`, a temporary one. */
+  sqlite?: Store;
+  /** The temporary SQLite store's group commit (default: the app's). */
+  groupCommit?: Partial<GroupCommit>;
   /** Called on every final result, with the orchestrator (to inject a fault mid-run). */
   onResult?: (result: AdResult, finished: number, orchestrator: Orchestrator) => void;
+  /** Called once the orchestrator exists (to react to store events with it). */
+  onStart?: (orchestrator: Orchestrator, sqlite: Store | null, runId: string) => void;
   /** Group failure reasons into kinds for the table. */
   reasonKind?: (error: string) => string;
 }
@@ -39,6 +54,8 @@ export interface ScenarioOutcome {
   results: AdResult[];
   figures: FigureRow;
   maxStallMs: number;
+  /** SQLite runs: results reported (onResult) before their row was committed — must stay 0. */
+  reportedBeforeSaved: number | null;
 }
 
 /** "ollama-bad: transient: 127.0.0.1:4567 failed (500): …" → "transient: … failed (500)" (digits, ports and URLs folded). */
@@ -52,20 +69,59 @@ export function defaultReasonKind(error: string): string {
     .slice(0, 70);
 }
 
+/** Every final result row of a run, and every exported row that carries a result, as outcomes per ad. */
+export function storedOutcomes(store: Store, runId: string): { rows: Outcome[]; exported: Outcome[] } {
+  store.runStore.flush();
+  const rows = store.db
+    .prepare<[string], { creative_id: string; status: 'done' | 'failed'; error: string | null }>('SELECT creative_id, status, error FROM results WHERE run_id = ?')
+    .all(runId)
+    .map((row) => ({ creativeId: row.creative_id, status: row.status, ...(row.error !== null ? { error: row.error } : {}) }));
+  const exported: Outcome[] = [];
+  for (const row of store.exportRows(runId, 'all')) {
+    if (row.status !== 'pending') exported.push({ creativeId: row.ad.creativeId, status: row.status, ...(row.error !== null ? { error: row.error } : {}) });
+  }
+  return { rows, exported };
+}
+
+/**
+ * Lost and twice from the store: an ad lost or doubled in either the result rows or the
+ * export counts (the two must agree with each other and with the ads that went in).
+ */
+export function tallyStored(store: Store, runId: string, adIds: readonly string[], reasonKind: (error: string) => string = defaultReasonKind): Omit<FigureRow, 'scenario' | 'maxStallMs' | 'seconds'> {
+  const { rows, exported } = storedOutcomes(store, runId);
+  const fromRows = tallyOutcomes(adIds, rows, reasonKind);
+  const fromExport = tallyOutcomes(adIds, exported, reasonKind);
+  return { ...fromRows, lost: Math.max(fromRows.lost, fromExport.lost), twice: Math.max(fromRows.twice, fromExport.twice) };
+}
+
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioOutcome> {
-  const { name, onResult, reasonKind = defaultReasonKind, ...start } = options;
+  const { name, onResult, onStart, reasonKind = defaultReasonKind, store: memory, sqlite: given, groupCommit, ...start } = options;
   const results: AdResult[] = [];
+  let runId = options.runId ?? `run-${name.replace(/\W+/g, '-')}`;
+  let tempDir: string | null = null;
+  let sqlite: Store | null = given ?? null;
+  if (!memory && !sqlite) {
+    tempDir = mkdtempSync(join(tmpdir(), 'pv-scenario-'));
+    sqlite = openStore(join(tempDir, 'pv.db'), groupCommit ? { groupCommit } : {});
+    const batch = sqlite.saveBatch({ source: `${name}.csv`, format: 'csv', columns: [], fieldColumns: { id: null, url: null, text: null }, ads: options.ads });
+    runId = sqlite.createRun({ batchId: batch.id, policy: start.policy ?? 'auto', ...(options.runId ? { runId: options.runId } : {}) }).id;
+  }
+  const isStored = sqlite?.db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM results WHERE run_id = ? AND creative_id = ? LIMIT 1');
+  let reportedBeforeSaved = 0;
   const monitor = startLoopMonitor();
   const started = performance.now();
   const orchestrator: Orchestrator = startRun({
     ...start,
-    runId: options.runId ?? `run-${name.replace(/\W+/g, '-')}`,
+    runId,
+    store: memory ?? sqlite!.runStore,
     tuning: { ...FAST_TUNING, ...start.tuning },
     onResult: (result) => {
+      if (isStored && isStored.get(runId, result.creativeId) === undefined) reportedBeforeSaved++;
       results.push(result);
       onResult?.(result, results.length, orchestrator);
     },
   });
+  onStart?.(orchestrator, sqlite, runId);
   let summary: RunSummary | null = null;
   let error: unknown = null;
   try {
@@ -75,28 +131,50 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioOut
   }
   const { maxStallMs } = monitor.stop();
   const seconds = (performance.now() - started) / 1000;
-  const tally = tallyOutcomes(
-    options.ads.map((ad) => ad.creativeId),
-    results.map((result) => ({ creativeId: result.creativeId, status: result.status, ...(result.error !== undefined ? { error: result.error } : {}) })),
-    reasonKind,
-  );
+  const adIds = options.ads.map((ad) => ad.creativeId);
+  const tally =
+    sqlite && !given
+      ? tallyStored(sqlite, runId, adIds, reasonKind)
+      : tallyOutcomes(
+          adIds,
+          results.map((result) => ({ creativeId: result.creativeId, status: result.status, ...(result.error !== undefined ? { error: result.error } : {}) })),
+          reasonKind,
+        );
+  if (tempDir) {
+    sqlite!.close();
+    rmSync(tempDir, { recursive: true, force: true });
+  }
   const figures: FigureRow = { scenario: name, ...tally, maxStallMs, seconds };
-  return { summary, error, results, figures, maxStallMs };
+  return { summary, error, results, figures, maxStallMs, reportedBeforeSaved: sqlite ? reportedBeforeSaved : null };
 }
 
-/** Records a scenario's row (several sessions of one run, e.g. before and after a resume, are summed). */
-export function recordScenario(name: string, parts: readonly FigureRow[], adIds: readonly string[], finals: readonly AdResult[], note?: string): FigureRow {
-  const tally = tallyOutcomes(
-    adIds,
-    finals.map((result) => ({ creativeId: result.creativeId, status: result.status, ...(result.error !== undefined ? { error: result.error } : {}) })),
-    defaultReasonKind,
-  );
+/**
+ * Records a scenario's row (several sessions of one run, e.g. before and after a resume, are
+ * summed). With `from`, lost and twice are counted from that store's result rows and export
+ * (`finals` is then not used); otherwise from `finals`.
+ */
+export function recordScenario(
+  name: string,
+  parts: readonly FigureRow[],
+  adIds: readonly string[],
+  finals: readonly AdResult[],
+  note?: string,
+  from?: { store: Store; runId: string; answeredTwice?: number },
+): FigureRow {
+  const tally = from
+    ? tallyStored(from.store, from.runId, adIds)
+    : tallyOutcomes(
+        adIds,
+        finals.map((result) => ({ creativeId: result.creativeId, status: result.status, ...(result.error !== undefined ? { error: result.error } : {}) })),
+        defaultReasonKind,
+      );
   const stalls = parts.map((part) => part.maxStallMs).filter((value): value is number => value !== null);
   const row: FigureRow = {
     scenario: name,
     ...tally,
     maxStallMs: stalls.length ? Math.max(...stalls) : null,
     seconds: parts.reduce((sum, part) => sum + part.seconds, 0),
+    ...(from?.answeredTwice !== undefined ? { answeredTwice: from.answeredTwice } : {}),
     ...(note ? { note } : {}),
   };
   recordFigures(row);

@@ -30,7 +30,14 @@ describe('the figures table', () => {
       { scenario: 'one', ...row, maxStallMs: 12 },
       { scenario: 'two', ...row, maxStallMs: 150 },
     ]);
-    expect(table).toMatch(/\| TOTAL \(2 scenarios\)\s+\| 20\s+\| 18\s+\| 2\s+\| 0\s+\| 0\s+\| 150 /);
+    expect(table).toMatch(/\| TOTAL \(2 scenarios\)\s+\| 20\s+\| 18\s+\| 2\s+\| 0\s+\| 0\s+\| -\s+\| 150 /);
+    // The optional column: engine answers received twice, summed where recorded.
+    const withAnswers = formatFigures([
+      { scenario: 'one', ...row, maxStallMs: 12, answeredTwice: 0 },
+      { scenario: 'two', ...row, maxStallMs: 150 },
+    ]);
+    expect(withAnswers).toMatch(/\| one\s+\| 10\s+\| 9\s+\| 1\s+\| 0\s+\| 0\s+\| 0\s+\| 12 /);
+    expect(withAnswers).toMatch(/\| TOTAL \(2 scenarios\)\s+\| 20\s+\| 18\s+\| 2\s+\| 0\s+\| 0\s+\| 0\s+\| 150 /);
     expect(describeReasons({ a: 1, b: 5, c: 2, d: 1 }, 2)).toBe('b ×5; c ×2; +2 more');
   });
 

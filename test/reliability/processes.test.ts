@@ -15,11 +15,11 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdResult, ServiceInfo } from '../../shared/domain.js';
 import { createDeepSeekEngine } from '../../electron/core/engines/deepseek.js';
+import { createOllamaEngine } from '../../electron/core/engines/ollama.js';
 import { TEST_ENGINE_ENV } from '../../electron/core/engines/test-engine.js';
-import { MemoryRunStore } from '../../electron/core/orchestrator/index.js';
 import { createServiceManager, type ServiceManager } from '../../electron/core/services/manager.js';
 import { findFreePort } from '../../electron/core/services/ports.js';
-import { DEEPSEEK_DIR, DEEPSEEK_TEST_PYTHON, waitUntil } from '../../electron/core/services/test-support.js';
+import { DEEPSEEK_DIR, DEEPSEEK_TEST_PYTHON, FAKE_OLLAMA, waitUntil } from '../../electron/core/services/test-support.js';
 import type { Route } from '../fixtures/bad-inputs/corpus.js';
 import { startBadImageServer, type BadImageServer } from '../fixtures/bad-inputs/server.js';
 import { formatFigures, readFigures, recordFigures } from './figures.js';
@@ -88,7 +88,6 @@ describe.skipIf(!haveVenv)('the DeepSeek service killed mid-run', () => {
         ads: makeAds(24, (i) => `${images.base}/text-${i}`),
         lanes: [{ config, engine, prior_s: 0.5, coldStart_s: 0 }],
         loadImage,
-        store: new MemoryRunStore(),
         maxAttempts: 10,
         // Enough retries to ride through a restart of the Python service (seconds on a busy machine).
         tuning: { retryBaseMs: 200, retryMaxMs: 3000, breaker: { threshold: 3, baseCooldownMs: 300, maxCooldownMs: 1500 } },
@@ -113,6 +112,53 @@ describe.skipIf(!haveVenv)('the DeepSeek service killed mid-run', () => {
     } finally {
       await fetcher.close();
       await engine.close?.();
+    }
+  }, 120_000);
+});
+
+describe('a user’s kill -9 of a service', () => {
+  it('Ollama killed with SIGKILL mid-run: restarted with the same workers, the run finishes, nothing lost or done twice', async () => {
+    const port = await findFreePort(56_000 + Math.floor(Math.random() * 4000));
+    const manager = createServiceManager({
+      dataDir: join(workDir, 'ollama-data'),
+      deepseekDir: DEEPSEEK_DIR,
+      binaries: { deepseekPython: join(workDir, 'no-python'), ollama: FAKE_OLLAMA },
+      ports: { ollama: port },
+      tuning: { healthIntervalMs: 300, stopGraceMs: 2000, backoff: { baseMs: 100 } },
+      memoryPressure: async () => null,
+    });
+    const lowered: number[] = [];
+    manager.on('workers', ({ workers }) => lowered.push(workers));
+    const { fetcher, loadImage } = realImageLoader();
+    try {
+      await manager.ready;
+      manager.setWorkers('ollama', 4);
+      const started = await manager.start('ollama');
+      const firstPid = started.state.type === 'ready' ? (started.state.pid ?? -1) : -1;
+      expect(firstPid).toBeGreaterThan(0);
+      const config = lane('ollama', 'ollama', 4, { endpoint: manager.url('ollama') ?? '', model: 'llava', settings: { timeoutMs: 5000 } });
+      const engine = createOllamaEngine(config);
+      const outcome = await runScenario({
+        name: 'a user’s SIGKILL of a service (Ollama)',
+        ads: makeAds(40, (i) => `${images.base}/text-${i}`),
+        lanes: [{ config, engine, prior_s: 0.05, coldStart_s: 0 }],
+        loadImage,
+        maxAttempts: 10,
+        tuning: { retryBaseMs: 100, retryMaxMs: 1000, breaker: { threshold: 3, baseCooldownMs: 200, maxCooldownMs: 800 } },
+        onResult: (_result, finished) => {
+          if (finished === 8) process.kill(firstPid, 'SIGKILL');
+        },
+      });
+      expect(outcome.error).toBeNull();
+      expect(outcome.figures).toMatchObject({ lost: 0, twice: 0, done: 40 });
+      const info = manager.list().find((entry) => entry.name === 'ollama')!;
+      await waitUntil(() => manager.list().find((entry) => entry.name === 'ollama')!.state.type === 'ready', 30_000, 'Ollama restarted');
+      expect(manager.logs('ollama').join('\n')).toMatch(/killed by SIGKILL[\s\S]*no sign of running out of memory: restarting with the same 4 workers/);
+      expect(lowered, 'no worker was taken away').toEqual([]);
+      recordFigures({ ...outcome.figures, note: `restarted with the same 4 workers (was pid ${firstPid}, state ${info.state.type})` });
+    } finally {
+      await fetcher.close();
+      await manager.dispose();
     }
   }, 120_000);
 });
@@ -146,7 +192,8 @@ describe('the CLI killed mid-run and restarted', () => {
     const dbPath = join(dataDir, 'parallel-vision.db');
     const logFile = join(workDir, 'cli-engine.log');
     const out = join(workDir, 'cli-results.jsonl');
-    const env = { [TEST_ENGINE_ENV]: JSON.stringify({ delayMs: 15, delayByEngine: { deepseek: 5, embedded: 25 }, logFile }) };
+    // ~60 ads/s: the second kill (at 110 stored) meets a live run with seconds to spare, however loaded the machine.
+    const env = { [TEST_ENGINE_ENV]: JSON.stringify({ delayMs: 60, delayByEngine: { deepseek: 50, embedded: 100 }, logFile }) };
     const args = ['run', listPath, '--engines', 'embedded,deepseek', '--workers', 'embedded=2,deepseek=2', '--data-dir', dataDir, '--out', out, '--json'];
     const started = performance.now();
     const savedAtKill: number[] = [];

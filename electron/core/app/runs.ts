@@ -11,7 +11,7 @@ import { createTestEngine, testEngineSettings } from '../engines/test-engine.js'
 import type { Engine } from '../engines/types.js';
 import type { ImageFetcher } from '../fetch/index.js';
 import { prepareImage } from '../fetch/index.js';
-import { startRun, textAgreement, type Orchestrator, type OrchestratorLane } from '../orchestrator/index.js';
+import { startRun, type Orchestrator, type OrchestratorLane } from '../orchestrator/index.js';
 import type { Store } from '../store/index.js';
 import type { EventBus } from './events.js';
 
@@ -28,23 +28,6 @@ interface ActiveRun {
   interrupting: boolean;
   /** Settles once the run has ended and its engines are closed. */
   ended: Promise<void>;
-}
-
-interface CompareOutput {
-  engine: EngineKind;
-  text: string;
-  durationMs: number | null;
-  status: 'done' | 'failed';
-}
-
-/** Pairwise text agreement between the engines that succeeded on one ad. */
-function meanAgreement(outputs: readonly CompareOutput[]): { mean: number | null; pairs: { a: EngineKind; b: EngineKind; score: number }[] } {
-  const pairs: { a: EngineKind; b: EngineKind; score: number }[] = [];
-  const done = outputs.filter((output) => output.status === 'done');
-  for (let i = 0; i < done.length; i++) {
-    for (let j = i + 1; j < done.length; j++) pairs.push({ a: done[i]!.engine, b: done[j]!.engine, score: textAgreement(done[i]!.text, done[j]!.text) });
-  }
-  return { mean: pairs.length ? pairs.reduce((sum, pair) => sum + pair.score, 0) / pairs.length : null, pairs };
 }
 
 async function closeEngines(engines: Engine[]): Promise<void> {
@@ -67,7 +50,18 @@ export class RunManager {
   /** Runs whose engines are being built (a second resume must not start them twice). */
   private readonly starting = new Set<string>();
 
-  constructor(private readonly options: RunManagerOptions) {}
+  constructor(private readonly options: RunManagerOptions) {
+    // A grouped commit failed (disk full, …): its results are kept, not reported; the runs
+    // that wrote them pause with the reason, and Resume retries the commit first.
+    options.store.runStore.onCommitFailure((failure) => {
+      for (const runId of failure.runIds) {
+        const active = this.active.get(runId);
+        if (!active) continue;
+        active.orchestrator.pause();
+        this.options.bus.emit('app.error', { message: `Run ${runId} paused: ${failure.message}`, where: 'run' });
+      }
+    });
+  }
 
   /** Builds each enabled lane's engine; a lane that cannot be built fails the start with its reason (and closes the others). */
   private async buildLanes(configs: LaneConfig[]): Promise<OrchestratorLane[]> {
@@ -175,7 +169,11 @@ export class RunManager {
   /** Resumes a paused run, or restarts an interrupted/cancelled one: finished ads are not run again. */
   async resume(runId: string): Promise<void> {
     const active = this.active.get(runId);
-    if (active) return active.orchestrator.resume();
+    if (active) {
+      // Results a failed commit kept are saved first; if they still cannot be, the run stays paused and says why.
+      this.options.store.runStore.retry();
+      return active.orchestrator.resume();
+    }
     const run = this.options.store.getRun(runId);
     if (!run) throw new Error(`No run ${runId}`);
     if (run.status === 'finished') throw new Error(`Run ${runId} has finished; nothing to resume.`);
@@ -245,65 +243,21 @@ export class RunManager {
     };
   }
 
-  /** A compare run's ads side by side (one page), with the agreement between engines and a summary per engine over the whole run. */
+  /**
+   * A compare run's ads side by side (one page), with the agreement between engines and a
+   * summary per engine over the whole run — all read from SQL (agreement is stored with each
+   * ad's last engine result), so a request costs the same at 100 ads or 100 000.
+   */
   compare(runId: string, offset: number, limit: number): ComparePage {
     const { store } = this.options;
-    const page = store.pageResults({ runId, offset, limit, sort: 'creativeId' });
-    const rows = page.rows.map((row) => {
-      const outputs = (store.getResult(runId, row.creativeId)?.results ?? [])
-        .filter((result) => result.engine !== null)
-        .map((result) => ({ engine: result.engine!, text: result.text, durationMs: result.durationMs, status: result.status }));
-      return { creativeId: row.creativeId, outputs, agreement: meanAgreement(outputs).mean };
-    });
-    return { total: page.total, rows, summary: this.compareSummary(runId) };
-  }
-
-  private compareSummary(runId: string): ComparePage['summary'] {
-    const perEngine = new Map<EngineKind, { totalMs: number; timed: number; agreement: number; pairs: number; done: number; failed: number }>();
-    const statsOf = (engine: EngineKind) => {
-      let stats = perEngine.get(engine);
-      if (!stats) perEngine.set(engine, (stats = { totalMs: 0, timed: 0, agreement: 0, pairs: 0, done: 0, failed: 0 }));
-      return stats;
-    };
-    // Engines are listed from the run's own lanes, so an engine with no result yet still has its column.
-    const config = RunConfig.safeParse(this.options.store.getRun(runId)?.config);
-    if (config.success) for (const lane of config.data.lanes) if (lane.enabled) statsOf(lane.engine);
-    const account = (outputs: CompareOutput[]) => {
-      for (const output of outputs) {
-        const stats = statsOf(output.engine);
-        if (output.status === 'done') stats.done++;
-        else stats.failed++;
-        if (output.durationMs !== null) {
-          stats.totalMs += output.durationMs;
-          stats.timed++;
-        }
-      }
-      for (const { a, b, score } of meanAgreement(outputs).pairs) {
-        for (const engine of [a, b]) {
-          const stats = statsOf(engine);
-          stats.agreement += score;
-          stats.pairs++;
-        }
-      }
-    };
-    let current: string | null = null;
-    let outputs: CompareOutput[] = [];
-    for (const output of this.options.store.resultOutputs(runId)) {
-      if (output.creativeId !== current) {
-        account(outputs);
-        current = output.creativeId;
-        outputs = [];
-      }
-      outputs.push(output);
-    }
-    account(outputs);
-    return [...perEngine].map(([engine, s]) => ({
-      engine,
-      meanMs: s.timed ? s.totalMs / s.timed : null,
-      agreement: s.pairs ? s.agreement / s.pairs : null,
-      done: s.done,
-      failed: s.failed,
-    }));
+    const page = store.comparePage(runId, offset, limit);
+    const stored = new Map(store.compareSummary(runId).map((entry) => [entry.engine, entry]));
+    // Engines in the order of the run's own lanes, so an engine with no result yet still has its column.
+    const config = RunConfig.safeParse(store.getRun(runId)?.config);
+    const engines = new Set<EngineKind>(config.success ? config.data.lanes.filter((lane) => lane.enabled).map((lane) => lane.engine) : []);
+    for (const engine of stored.keys()) engines.add(engine);
+    const summary = [...engines].map((engine) => stored.get(engine) ?? { engine, meanMs: null, agreement: null, done: 0, failed: 0 });
+    return { total: page.total, rows: page.rows, summary };
   }
 
   /** App quit: stop every run as `interrupted` (finished results are already stored) and wait until their engines are closed. */

@@ -149,11 +149,9 @@ describe('fetchImage', () => {
 
   it('gives up on a trickling server at the total timeout', async () => {
     const f = fetcher({ retries: 0, timeouts: { totalMs: 300 } });
-    const started = Date.now();
     const error = await failure(f.fetchImage(`${baseUrl}/trickle.png`));
     expect(error.kind).toBe('transient');
     expect(error.message).toMatch(/timed out/);
-    expect(Date.now() - started).toBeLessThan(2000);
     await f.close();
   });
 

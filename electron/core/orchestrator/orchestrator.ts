@@ -1019,11 +1019,13 @@ export class Orchestrator {
     };
     if (outcome.description !== undefined) result.description = outcome.description;
     if (outcome.error !== undefined) result.error = outcome.error;
-    this.options.store.saveResult(result);
+    const durable = this.options.store.saveResult(result);
     this.finishedTasks++;
     if (outcome.status === 'done') this.doneCount++;
     else this.failedCount++;
-    this.emit('result', result);
+    // Reported done only once durable (a grouped commit may come later, or fail and be retried).
+    if (durable) void durable.then(() => this.emit('result', result));
+    else this.emit('result', result);
     if (task.target !== null) this.recordComparison(task, result);
     this.markDirty();
     if (this.finishedTasks >= this.totalTasks && this.status !== 'cancelled') this.complete('finished');

@@ -20,7 +20,11 @@ export interface RunStore {
   finishedIds?(runId: string, engine: string | null): Set<string>;
   /** An attempt started / ended (kept for the detail view and for resume accounting). */
   recordAttempt(runId: string, creativeId: string, attempt: Attempt): void;
-  /** The final result of one ad (per engine in `compare`). Idempotent per (run, ad, engine-or-null). */
-  saveResult(result: AdResult): void;
+  /**
+   * The final result of one ad (per engine in `compare`). Idempotent per (run, ad, engine-or-null).
+   * A store that commits later (grouped commits) answers a promise that settles once the result
+   * is durable; the orchestrator reports the result only then.
+   */
+  saveResult(result: AdResult): void | Promise<void>;
   setRunStatus(runId: string, status: RunStatus): void;
 }

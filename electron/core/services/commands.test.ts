@@ -9,9 +9,8 @@ describe('runCommand', () => {
   });
 
   it('kills a command that outlives its timeout', async () => {
-    const startedAt = Date.now();
+    // Without the kill the command would end on its own, successfully (failed: false).
     expect(await runCommand(process.execPath, ['-e', 'setTimeout(() => {}, 10000)'], { timeoutMs: 200 })).toMatchObject({ failed: true });
-    expect(Date.now() - startedAt).toBeLessThan(5000);
   });
 
   it('runs a detached command in its own session', async () => {

@@ -4,7 +4,6 @@
  */
 import { join } from 'node:path';
 import type { ServiceInfo, ServiceState, SetupStage } from '../../../shared/domain.js';
-import { runCommand } from './commands.js';
 import { BinaryFinder } from './discovery.js';
 import { TypedEmitter, type ServiceEvents } from './events.js';
 import { PidFiles } from './pid-files.js';
@@ -17,7 +16,10 @@ import {
   venvPython,
   type DeepSeekBackend,
 } from './specs.js';
-import { ServiceSupervisor, type MemoryPressure, type StartOutcome, type SupervisorOptions } from './supervisor.js';
+import { readMemoryPressure, type MemoryPressure } from './memory.js';
+import { ServiceSupervisor, type StartOutcome, type SupervisorOptions } from './supervisor.js';
+
+export { readMemoryPressure };
 
 export type ManagedServiceName = 'deepseek' | 'ollama';
 
@@ -68,14 +70,6 @@ export interface ServiceManager {
   dispose(): Promise<void>;
   /** Resolves when orphans are cleaned up and the first look at each service is done. */
   readonly ready: Promise<void>;
-}
-
-/** macOS's memory pressure level (1 normal, 2 warning, 4 critical); null elsewhere. */
-export async function readMemoryPressure(): Promise<MemoryPressure | null> {
-  if (process.platform !== 'darwin') return null;
-  const result = await runCommand('sysctl', ['-n', 'kern.memorystatus_vm_pressure_level'], { timeoutMs: 2000 });
-  const level = Number(result.stdout.trim());
-  return level >= 4 ? 'critical' : level >= 2 ? 'warning' : level >= 1 ? 'normal' : null;
 }
 
 const IN_PROCESS_URL = 'in-process';

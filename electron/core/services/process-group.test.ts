@@ -46,9 +46,7 @@ describe('spawnGroup / stopGroup', () => {
   it('kills a child that ignores SIGTERM after the grace period', async () => {
     const lines: string[] = [];
     const child = await startTiny(['--ignore-term'], lines);
-    const startedAt = Date.now();
     expect(await stopGroup(child.pid, { graceMs: 300 })).toBe('killed');
-    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(300);
     expect(await child.exited).toMatchObject({ signal: 'SIGKILL' });
     expect(lines).toContain('SIGTERM ignored');
   });

@@ -59,7 +59,6 @@ export function deepseekSpec(options: DeepSeekSpecOptions): ServiceSpec {
     isHealthy: (status, body) => status === 200 && isRecord(body) && body.status === 'ready' && 'backend' in body,
     // Loading DeepSeek-OCR onto MPS takes a while the first time; RapidOCR is quick.
     startTimeoutMs: options.startTimeoutMs ?? (options.backend === 'deepseek' ? 300_000 : 60_000),
-    outOfMemory: /out of memory|MemoryError|Cannot allocate memory|Killed: 9/i,
     plan: async ({ port }) => {
       if (!(await isExecutable(options.python))) {
         return { type: 'not-installed', hint: `the Python environment ${options.python} does not exist yet: run the DeepSeek setup` };
@@ -105,7 +104,6 @@ export function ollamaSpec(options: OllamaSpecOptions): ServiceSpec {
     healthPath: '/api/version',
     isHealthy: (status, body) => status === 200 && isRecord(body) && typeof body.version === 'string',
     startTimeoutMs: options.startTimeoutMs ?? 30_000,
-    outOfMemory: /out of memory|cudaMalloc failed|failed to allocate|model requires more system memory/i,
     plan: async ({ port, workers }) => {
       const binary = await locate();
       if (binary === null) {

@@ -1,14 +1,16 @@
 /**
- * One supervised model server: adopt a healthy one already on the port, or start a child in
- * its own process group, wait for readiness, watch its health and memory, restart it with
- * backoff when it crashes (with fewer workers when it ran out of memory), and stop it.
- * Every change is a `state` event carrying a `ServiceInfo`.
+ * One supervised model server — the state machine: adopt a healthy one already on the port,
+ * or start a child in its own process group, wait for readiness, watch its health and memory,
+ * restart it with backoff when it crashes (with fewer workers when it ran out of memory, on
+ * evidence: see memory.ts), and stop it. Every change is a `state` event carrying a
+ * `ServiceInfo`; its log is a LogChannel (log-channel.ts).
  */
 import type { EngineKind, ServiceInfo, ServiceState } from '../../../shared/domain.js';
 import { RestartBudget, type BackoffOptions } from './backoff.js';
 import { TypedEmitter, type ServiceEvents } from './events.js';
 import { probeHealth, type HealthCheck, type HealthProbe } from './health.js';
-import { LogRing } from './lines.js';
+import { LogChannel } from './log-channel.js';
+import { outOfMemoryEvidence, systemKernelOomReports, type KernelOomBaseline, type KernelOomReports, type MemoryPressure } from './memory.js';
 import type { PidFiles } from './pid-files.js';
 import { describeHolder, findFreePort, isPortFree, whoHoldsPort } from './ports.js';
 import { residentMemoryMb } from './proc-info.js';
@@ -38,11 +40,8 @@ export interface ServiceSpec {
   isHealthy: HealthCheck;
   startTimeoutMs: number;
   plan(context: { port: number; workers: number }): Promise<PlanResult>;
-  /** Log lines that mean the child ran out of memory. */
-  outOfMemory?: RegExp;
 }
 
-export type MemoryPressure = 'normal' | 'warning' | 'critical';
 
 export interface SupervisorOptions {
   spec: ServiceSpec;
@@ -61,6 +60,8 @@ export interface SupervisorOptions {
   /** Polled while a child runs; `critical` restarts it with fewer workers. */
   memoryPressure?: () => Promise<MemoryPressure | null>;
   memoryPressureIntervalMs?: number;
+  /** The kernel's OOM reports (Linux); null: none. Default: what this system offers. */
+  kernelOom?: KernelOomReports | null;
   now?: () => number;
 }
 
@@ -72,17 +73,19 @@ interface RunningChild {
   child: GroupChild;
   port: number;
   generation: number;
+  /** The kernel's OOM count when it started, to tell a later OOM kill. */
+  oomBaseline: KernelOomBaseline | null;
 }
 
 const SETTLED: ReadonlySet<ServiceState['type']> = new Set(['ready', 'external', 'crashed', 'stopped', 'not-installed', 'unavailable', 'degraded']);
-const DEFAULT_OUT_OF_MEMORY = /out of memory|MemoryError|Cannot allocate memory|std::bad_alloc|Killed: 9/i;
 
 export class ServiceSupervisor {
   readonly spec: ServiceSpec;
   readonly emitter: TypedEmitter<ServiceEvents>;
   private readonly options: SupervisorOptions;
   private readonly now: () => number;
-  private readonly log: LogRing;
+  private readonly log: LogChannel;
+  private readonly kernelOom: KernelOomReports | null;
   private readonly budget: RestartBudget;
   private state: ServiceState = { type: 'stopped' };
   private changedAt: number;
@@ -97,8 +100,6 @@ export class ServiceSupervisor {
   private failedChecks = 0;
   private lastRssAt = 0;
   private lastPressureAt = 0;
-  private pendingLog: string[] = [];
-  private logTimer: NodeJS.Timeout | undefined;
   private settleWaiters: Array<(info: ServiceInfo) => void> = [];
   private startQueue: Promise<unknown> = Promise.resolve();
   private disposed = false;
@@ -111,7 +112,8 @@ export class ServiceSupervisor {
     this.changedAt = this.now();
     this.port = options.port ?? options.spec.defaultPort;
     this.workers = options.workers ?? 1;
-    this.log = new LogRing(options.logCapacity ?? 2000);
+    this.log = new LogChannel((lines) => this.emitter.emit('log', { name: this.spec.name, lines }), options.logCapacity ?? 2000);
+    this.kernelOom = options.kernelOom === undefined ? systemKernelOomReports() : options.kernelOom;
     this.budget = new RestartBudget(options.backoff);
   }
 
@@ -170,21 +172,8 @@ export class ServiceSupervisor {
     return new Promise((resolve) => this.settleWaiters.push(resolve));
   }
 
-  /** Also lines of our own (restarts, stops), so the log tells the whole story. */
-  private appendLog(lines: string[]): void {
-    this.log.push(...lines);
-    this.pendingLog.push(...lines);
-    // Coalesce bursts (pip, model loading) into one event per 100 ms.
-    this.logTimer ??= setTimeout(() => {
-      this.logTimer = undefined;
-      const batch = this.pendingLog;
-      this.pendingLog = [];
-      if (batch.length > 0) this.emitter.emit('log', { name: this.spec.name, lines: batch });
-    }, 100);
-  }
-
   private note(message: string): void {
-    this.appendLog([`[parallel-vision] ${message}`]);
+    this.log.note(message);
   }
 
   private probe(port: number): Promise<HealthProbe> {
@@ -261,7 +250,7 @@ export class ServiceSupervisor {
     }
     if (generation !== this.generation) return { ok: false, info: this.info(), reason: `${this.spec.label} was stopped while starting` };
     const settled = this.nextSettled();
-    void this.launch(port, generation);
+    this.launchSafely(port, generation);
     return this.outcome(await settled);
   }
 
@@ -282,6 +271,16 @@ export class ServiceSupervisor {
     }
   }
 
+  /** A launch that throws (planning the start, the pid file, …) ends `crashed` with the reason: start() never waits forever. */
+  private launchSafely(port: number, generation: number): void {
+    this.launch(port, generation).catch((error: unknown) => {
+      if (generation !== this.generation) return;
+      const reason = `${this.spec.label} could not be started: ${error instanceof Error ? error.message : String(error)}`;
+      this.note(reason);
+      this.setState({ type: 'crashed', reason, restarts: this.budget.restarts, lastLog: this.log.tail(50) });
+    });
+  }
+
   private async launch(port: number, generation: number): Promise<void> {
     this.restartTimer = undefined;
     const planned = await this.spec.plan({ port, workers: this.workers });
@@ -292,6 +291,8 @@ export class ServiceSupervisor {
     }
     const { plan } = planned;
     const url = this.urlFor(port);
+    const oomBaseline = this.kernelOom ? await this.kernelOom.baseline().catch(() => null) : null;
+    if (generation !== this.generation) return;
     const lineListeners = new Set<(lines: string[]) => void>();
     this.note(`starting ${plan.file} ${plan.args.join(' ')} (port ${port}, ${this.workers} worker${this.workers === 1 ? '' : 's'})`);
     const child = spawnGroup({
@@ -300,7 +301,7 @@ export class ServiceSupervisor {
       env: plan.env,
       cwd: plan.cwd,
       onLines: (lines) => {
-        this.appendLog(lines);
+        this.log.push(lines);
         for (const listener of lineListeners) listener(lines);
       },
     });
@@ -309,11 +310,11 @@ export class ServiceSupervisor {
       this.setState({ type: 'crashed', reason: child.spawnError, restarts: 0, lastLog: this.log.tail(50) });
       return;
     }
-    const running: RunningChild = { child, port, generation };
+    const running: RunningChild = { child, port, generation, oomBaseline };
     this.running = running;
     this.rssMb = null;
     this.setState({ type: 'starting', since: this.now(), waitingFor: describeWait(this.spec.readyLine, `${url}${this.spec.healthPath}`) });
-    void child.exited.then((exit) => this.onExit(running, exit));
+    void child.exited.then((exit) => this.onExit(running, exit)).catch((error: unknown) => this.note(`handling the exit failed: ${String(error)}`));
     await this.options.pidFiles.record(this.spec.name, child.pid, { port }).catch((error: unknown) => this.note(`could not write the pid file: ${String(error)}`));
     try {
       await waitForReady({
@@ -352,11 +353,14 @@ export class ServiceSupervisor {
     return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
   }
 
-  private ranOutOfMemory(exit: ChildExit): boolean {
-    // A SIGKILL we did not send is how macOS's jetsam and Linux's OOM killer end a process.
-    if (exit.signal === 'SIGKILL') return true;
-    const pattern = this.spec.outOfMemory ?? DEFAULT_OUT_OF_MEMORY;
-    return this.log.tail(30).some((line) => pattern.test(line));
+  /** Why the exit counts as out of memory (its log, the kernel's report, macOS memory pressure), or null. */
+  private async memoryEvidence(running: RunningChild, exit: ChildExit): Promise<string | null> {
+    const killed = exit.signal === 'SIGKILL';
+    const [pressure, kernelReport] = await Promise.all([
+      killed && this.options.memoryPressure ? this.options.memoryPressure().catch(() => null) : Promise.resolve(null),
+      killed && this.kernelOom && running.oomBaseline ? this.kernelOom.killedForMemory(running.child.pid, running.oomBaseline).catch(() => null) : Promise.resolve(null),
+    ]);
+    return outOfMemoryEvidence({ exit, logTail: this.log.tail(), pressure, kernelReport });
   }
 
   private lowerWorkers(reason: string): boolean {
@@ -369,14 +373,23 @@ export class ServiceSupervisor {
     return true;
   }
 
-  private onExit(running: RunningChild, exit: ChildExit): void {
+  private async onExit(running: RunningChild, exit: ChildExit): Promise<void> {
     if (this.running !== running) return; // a deliberate stop, or an older child
     this.running = null;
     this.clearWatch();
     void this.options.pidFiles.remove(this.spec.name).catch(() => undefined);
     const how = this.describeExit(exit);
     this.note(`${this.spec.label} ${how}`);
-    if (this.ranOutOfMemory(exit)) this.lowerWorkers('ran out of memory');
+    const generation = this.generation;
+    const evidence = await this.memoryEvidence(running, exit);
+    if (generation !== this.generation) return; // stopped or started again meanwhile
+    if (evidence) {
+      this.note(`out of memory: ${evidence}`);
+      this.lowerWorkers('ran out of memory');
+    } else if (exit.signal === 'SIGKILL') {
+      // Someone's kill -9 (no log line, no kernel report, no memory pressure): same workers.
+      this.note(`no sign of running out of memory: restarting with the same ${this.workers} worker${this.workers === 1 ? '' : 's'}`);
+    }
     const decision = this.budget.onCrash(this.now());
     if (decision.type === 'give-up') {
       this.setState({
@@ -390,9 +403,8 @@ export class ServiceSupervisor {
     const waitingFor = `restart ${decision.attempt} of ${this.budget.maxInARow} in ${(decision.delayMs / 1000).toFixed(1)} s (it ${how})`;
     this.note(waitingFor);
     this.setState({ type: 'starting', since: this.now(), waitingFor });
-    const generation = this.generation;
     this.restartTimer = setTimeout(() => {
-      if (generation === this.generation) void this.launch(running.port, generation);
+      if (generation === this.generation) this.launchSafely(running.port, generation);
     }, decision.delayMs);
   }
 
@@ -508,8 +520,6 @@ export class ServiceSupervisor {
       await this.stop();
     }
     this.disposed = true;
-    clearTimeout(this.logTimer);
-    this.logTimer = undefined;
-    if (this.pendingLog.length > 0) this.emitter.emit('log', { name: this.spec.name, lines: this.pendingLog.splice(0) });
+    this.log.close();
   }
 }

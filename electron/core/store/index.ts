@@ -12,7 +12,8 @@ import { ResultsQuery, type ResultDetail, type ResultRow, type ResultsPage, type
 import { LIVE_RUN_STATUSES, type Ad, type AdResult, type Attempt, type EngineKind, type Policy, type RunStatus, type TextBlock } from '../../../shared/domain.js';
 import type { FieldColumns } from '../ingest/columns.js';
 import type { RunStore } from '../orchestrator/store.js';
-import { migrate } from './migrations.js';
+import { textAgreement } from '../orchestrator/agreement.js';
+import { migrate, PAIR_AGREEMENT_STEP } from './migrations.js';
 
 export type ExportRowFilter = 'all' | 'done' | 'failed';
 
@@ -59,6 +60,13 @@ export interface ExportRow {
   blocks: TextBlock[];
   durationMs: number | null;
   error: string | null;
+}
+
+/** One ad of a compare page (shared/api's CompareRow). */
+export interface CompareRowData {
+  creativeId: string;
+  outputs: { engine: EngineKind; text: string; durationMs: number | null; status: 'done' | 'failed' }[];
+  agreement: number | null;
 }
 
 export interface StoreOptions {
@@ -222,15 +230,18 @@ export class Store {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
-    migrate(this.db);
+    const { from } = migrate(this.db);
     this.interruptedAtOpen = this.markInterrupted(options.isProcessAlive ?? defaultIsProcessAlive);
     this.runStore = new SqliteRunStore(this.db, this.now, { ...DEFAULT_GROUP_COMMIT, ...options.groupCommit });
+    // Compare runs stored before agreement was kept get theirs once, at the upgrade.
+    if (from <= PAIR_AGREEMENT_STEP && from > 0) this.runStore.backfillAgreement();
   }
 
   close(): void {
     if (!this.db.open) return;
-    this.runStore.flush();
+    const failure = this.runStore.flush() ? null : this.runStore.pendingFailure();
     this.db.close();
+    if (failure) throw new CommitFailedError(failure);
   }
 
   private markInterrupted(isAlive: (pid: number) => boolean): string[] {
@@ -421,6 +432,51 @@ export class Store {
     }
   }
 
+  /**
+   * A page of a compare run, ad by ad in creative-id order: every engine's output and the
+   * ad's mean pairwise agreement as stored with its last engine result (null until then, or
+   * with fewer than two successes). Three queries per page, whatever the run's size.
+   */
+  comparePage(runId: string, offset: number, limit: number): { total: number; rows: CompareRowData[] } {
+    const page = this.pageResults({ runId, offset, limit, sort: 'creativeId' });
+    const ids = page.rows.map((row) => row.creativeId);
+    if (ids.length === 0) return { total: page.total, rows: [] };
+    const marks = ids.map(() => '?').join(',');
+    const outputs = this.db
+      .prepare<unknown[], { creative_id: string; engine: EngineKind; text: string; duration_ms: number | null; status: 'done' | 'failed' }>(
+        `SELECT creative_id, engine, text, duration_ms, status FROM results WHERE run_id = ? AND engine IS NOT NULL AND creative_id IN (${marks}) ORDER BY creative_id, engine_key`,
+      )
+      .all(runId, ...ids);
+    const means = new Map(
+      this.db
+        .prepare<unknown[], { creative_id: string; mean: number }>(`SELECT creative_id, avg(score) AS mean FROM pair_agreement WHERE run_id = ? AND creative_id IN (${marks}) GROUP BY creative_id`)
+        .all(runId, ...ids)
+        .map((row) => [row.creative_id, row.mean]),
+    );
+    const byAd = new Map<string, CompareRowData['outputs']>(ids.map((id) => [id, []]));
+    for (const row of outputs) byAd.get(row.creative_id)?.push({ engine: row.engine, text: row.text, durationMs: row.duration_ms, status: row.status });
+    return { total: page.total, rows: ids.map((id) => ({ creativeId: id, outputs: byAd.get(id)!, agreement: means.get(id) ?? null })) };
+  }
+
+  /** Per engine over the whole run, in SQL: results done and failed, mean duration, mean agreement with the others. */
+  compareSummary(runId: string): { engine: EngineKind; meanMs: number | null; agreement: number | null; done: number; failed: number }[] {
+    this.runStore.flush();
+    const totals = this.db
+      .prepare<[string], { engine: EngineKind; done: number; failed: number; mean_ms: number | null }>(
+        "SELECT engine, sum(status = 'done') AS done, sum(status = 'failed') AS failed, avg(duration_ms) AS mean_ms FROM results WHERE run_id = ? AND engine IS NOT NULL GROUP BY engine ORDER BY engine",
+      )
+      .all(runId);
+    const agreement = new Map(
+      this.db
+        .prepare<[string, string], { engine: EngineKind; mean: number }>(
+          'SELECT engine, avg(score) AS mean FROM (SELECT engine_a AS engine, score FROM pair_agreement WHERE run_id = ? UNION ALL SELECT engine_b AS engine, score FROM pair_agreement WHERE run_id = ?) GROUP BY engine',
+        )
+        .all(runId, runId)
+        .map((row) => [row.engine, row.mean]),
+    );
+    return totals.map((row) => ({ engine: row.engine, meanMs: row.mean_ms, agreement: agreement.get(row.engine) ?? null, done: row.done, failed: row.failed }));
+  }
+
   /** One ad with every result (one per engine in compare) and every attempt. */
   getResult(runId: string, creativeId: string): ResultDetail | null {
     this.runStore.flush();
@@ -509,20 +565,47 @@ function toAdResult(runId: string, row: ResultDbRow, attempts: Attempt[]): AdRes
  * The orchestrator's RunStore on SQLite. Each call is one transaction; a result's rows
  * (results, the ad's state, the run's counters) commit together or not at all.
  */
-type QueuedChange = { kind: 'attempt'; runId: string; creativeId: string; attempt: Attempt } | { kind: 'result'; result: AdResult };
+type QueuedChange = { kind: 'attempt'; runId: string; creativeId: string; attempt: Attempt } | { kind: 'result'; result: AdResult; durable: () => void };
+
+/** A grouped commit that failed: its changes are kept in memory and retried (see SqliteRunStore.retry). */
+export interface CommitFailure {
+  /** The runs with changes waiting. */
+  runIds: string[];
+  /** Results (not attempts) waiting to be saved. */
+  waiting: number;
+  /** What to show the user: what happened, how many results wait, what to do. */
+  message: string;
+  error: unknown;
+}
+
+/** Thrown where a caller needs its changes durable and they are not (a run finishing, a retry that failed again). */
+export class CommitFailedError extends Error {
+  constructor(readonly failure: CommitFailure) {
+    super(failure.message);
+    this.name = 'CommitFailedError';
+  }
+}
+
+function isDiskFull(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_FULL' || (error instanceof Error && /database or disk is full|ENOSPC/i.test(error.message));
+}
 
 export class SqliteRunStore implements RunStore {
   private readonly policies = new Map<string, Policy>();
+  /** Engines per ad of a compare run (its total ÷ its ads). */
+  private readonly engineCounts = new Map<string, number>();
   private readonly statements;
   private readonly commitInTransaction: (changes: QueuedChange[]) => void;
   private queue: QueuedChange[] = [];
-  /** Results queued but not committed yet, so isFinished and idempotency see them. */
-  private readonly queuedAny = new Set<string>();
-  private readonly queuedByEngine = new Set<string>();
+  /** Results queued but not committed yet (key → when it is durable), so isFinished and idempotency see them. */
+  private readonly queuedAny = new Map<string, Promise<void>>();
+  private readonly queuedByEngine = new Map<string, Promise<void>>();
   private lastCommitAt = -Infinity;
   private timer: NodeJS.Timeout | null = null;
-  /** A commit that failed on the timer, thrown at the next call. */
+  /** The last commit failed: its changes are still queued, and no commit is tried again until a flush/retry. */
   private failure: unknown = null;
+  private readonly failureListeners = new Set<(failure: CommitFailure) => void>();
 
   constructor(
     private readonly db: Database.Database,
@@ -546,6 +629,11 @@ export class SqliteRunStore implements RunStore {
       countResult: db.prepare('UPDATE runs SET done = done + @done, failed = failed + @failed, updated_at = @now WHERE id = @runId'),
       policy: db.prepare<[string], { policy: Policy }>('SELECT policy FROM runs WHERE id = ?'),
       setStatus: db.prepare('UPDATE runs SET status = @status, owner_pid = @ownerPid, updated_at = @now WHERE id = @runId'),
+      enginesPerAd: db.prepare<[string], { n: number }>('SELECT CASE WHEN b.ad_count > 0 THEN r.total / b.ad_count ELSE 0 END AS n FROM runs r JOIN batches b ON b.id = r.batch_id WHERE r.id = ?'),
+      adResults: db.prepare<[string, string], { engine: string; status: 'done' | 'failed'; text: string }>('SELECT engine_key AS engine, status, text FROM results WHERE run_id = ? AND creative_id = ? ORDER BY engine_key'),
+      insertPair: db.prepare('INSERT OR REPLACE INTO pair_agreement (run_id, creative_id, engine_a, engine_b, score) VALUES (?, ?, ?, ?, ?)'),
+      compareRuns: db.prepare<[], string>("SELECT id FROM runs WHERE policy = 'compare'").pluck(),
+      completeAds: db.prepare<[string, number], string>('SELECT creative_id FROM results WHERE run_id = ? GROUP BY creative_id HAVING count(*) >= ?').pluck(),
     };
     this.commitInTransaction = db.transaction((changes: QueuedChange[]) => {
       for (const change of changes) {
@@ -555,34 +643,85 @@ export class SqliteRunStore implements RunStore {
     });
   }
 
-  /** Commit every queued change now (called before reads, status changes and close). */
-  flush(): void {
+  /**
+   * Commit every queued change now (called before reads, status changes and close). Answers
+   * whether everything is durable; a failed commit keeps the changes for the next try and
+   * tells the failure listeners (it does not throw: reads go on with what is committed).
+   */
+  flush(): boolean {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.queue.length === 0) return;
+    if (this.queue.length === 0) return true;
     const changes = this.queue;
     this.queue = [];
     try {
       this.commitInTransaction(changes);
-    } finally {
-      this.queuedAny.clear();
-      this.queuedByEngine.clear();
+    } catch (error) {
+      // Kept, in order, ahead of anything queued meanwhile.
+      this.queue = changes.concat(this.queue);
       this.lastCommitAt = performance.now();
+      const first = this.failure === null;
+      this.failure = error;
+      if (first && this.failureListeners.size > 0) {
+        const failure = this.describeFailure();
+        // Listeners pause runs, which calls back into the store: not from inside a commit.
+        queueMicrotask(() => this.failureListeners.forEach((listener) => listener(failure)));
+      }
+      return false;
     }
+    this.failure = null;
+    this.lastCommitAt = performance.now();
+    for (const change of changes) {
+      if (change.kind !== 'result') continue;
+      this.queuedAny.delete(`${change.result.runId}\u0000${change.result.creativeId}`);
+      this.queuedByEngine.delete(`${change.result.runId}\u0000${change.result.creativeId}\u0000${change.result.engine ?? ''}`);
+      change.durable();
+    }
+    return true;
   }
 
-  private throwPendingFailure(): void {
-    if (this.failure === null) return;
-    const failure = this.failure;
-    this.failure = null;
-    throw failure;
+  /** Retries the kept changes of a failed commit (resume); throws CommitFailedError if they still cannot be saved. */
+  retry(): void {
+    if (!this.flush()) throw new CommitFailedError(this.describeFailure());
+  }
+
+  /** The failed commit now waiting to be retried, if any. */
+  pendingFailure(): CommitFailure | null {
+    return this.failure === null ? null : this.describeFailure();
+  }
+
+  /** Called (once per failure, until a commit succeeds again) when a commit fails; answers an unsubscribe. */
+  onCommitFailure(listener: (failure: CommitFailure) => void): () => void {
+    this.failureListeners.add(listener);
+    return () => this.failureListeners.delete(listener);
+  }
+
+  private describeFailure(): CommitFailure {
+    const runIds = new Set<string>();
+    let waiting = 0;
+    for (const change of this.queue) {
+      if (change.kind === 'result') {
+        waiting++;
+        runIds.add(change.result.runId);
+      } else runIds.add(change.runId);
+    }
+    const cause = this.failure instanceof Error ? this.failure.message : String(this.failure);
+    const results = `${waiting} result${waiting === 1 ? ' is' : 's are'} waiting to be saved`;
+    const message = isDiskFull(this.failure)
+      ? `the disk is full: ${results}; free some disk space, then resume the run to save them (${cause})`
+      : `saving results failed: ${results}; resume the run to try again (${cause})`;
+    return { runIds: [...runIds], waiting, message, error: this.failure };
   }
 
   private enqueue(change: QueuedChange): void {
-    this.throwPendingFailure();
     this.queue.push(change);
+    if (this.failure !== null) {
+      // Kept with the others; a run nobody pauses stops here with the reason.
+      if (this.failureListeners.size === 0) throw new CommitFailedError(this.describeFailure());
+      return;
+    }
     const sinceCommit = performance.now() - this.lastCommitAt;
     if (this.groupCommit.minIntervalMs <= 0 || sinceCommit >= this.groupCommit.minIntervalMs || this.queue.length >= this.groupCommit.maxBatch) {
       this.flush();
@@ -590,11 +729,7 @@ export class SqliteRunStore implements RunStore {
     }
     this.timer ??= setTimeout(() => {
       this.timer = null;
-      try {
-        this.flush();
-      } catch (error) {
-        this.failure = error;
-      }
+      this.flush();
     }, Math.max(0, this.groupCommit.minIntervalMs - sinceCommit));
   }
 
@@ -660,25 +795,68 @@ export class SqliteRunStore implements RunStore {
     if (attempts.length > 0 && this.statements.countAttempts.get(result.runId, result.creativeId)!.n === 0) {
       for (const attempt of attempts) this.insertAttempt(result.runId, result.creativeId, attempt);
     }
+    if (compare) this.recordAgreement(result.runId, result.creativeId, false);
   }
 
-  saveResult(result: AdResult): void {
+  private enginesPerAd(runId: string): number {
+    let engines = this.engineCounts.get(runId);
+    if (engines === undefined) {
+      engines = this.statements.enginesPerAd.get(runId)?.n ?? 0;
+      this.engineCounts.set(runId, engines);
+    }
+    return engines;
+  }
+
+  /** Once every engine has its result for the ad (or at once with `force`), its pairwise agreement is stored (textAgreement, engine order). */
+  private recordAgreement(runId: string, creativeId: string, force: boolean): void {
+    const results = this.statements.adResults.all(runId, creativeId);
+    if (!force && results.length < this.enginesPerAd(runId)) return;
+    const done = results.filter((row) => row.status === 'done');
+    for (let i = 0; i < done.length; i++) {
+      for (let j = i + 1; j < done.length; j++) this.statements.insertPair.run(runId, creativeId, done[i]!.engine, done[j]!.engine, textAgreement(done[i]!.text, done[j]!.text));
+    }
+  }
+
+  /** Agreement for the finished ads of compare runs stored before it was kept (the schema upgrade). */
+  backfillAgreement(): void {
+    this.db.transaction(() => {
+      for (const runId of this.statements.compareRuns.all()) {
+        for (const creativeId of this.statements.completeAds.all(runId, Math.max(1, this.enginesPerAd(runId)))) this.recordAgreement(runId, creativeId, true);
+      }
+    })();
+  }
+
+  /**
+   * Queues the result; the promise settles once it is committed (at once at real engine
+   * speeds, within `minIntervalMs` in a burst, or after a failed commit only when a retry
+   * succeeds). The orchestrator reports a result done only then.
+   */
+  saveResult(result: AdResult): Promise<void> {
     const compare = this.policyOf(result.runId) === 'compare';
     const anyKey = `${result.runId}\u0000${result.creativeId}`;
     const engineKey = `${anyKey}\u0000${result.engine ?? ''}`;
     // Idempotent per (run, ad) — per (run, ad, engine) in compare — also before the commit.
-    if (compare ? this.queuedByEngine.has(engineKey) : this.queuedAny.has(anyKey)) return;
-    this.queuedAny.add(anyKey);
-    this.queuedByEngine.add(engineKey);
-    this.enqueue({ kind: 'result', result });
+    const queued = compare ? this.queuedByEngine.get(engineKey) : this.queuedAny.get(anyKey);
+    if (queued) return queued;
+    let durable!: () => void;
+    const promise = new Promise<void>((resolve) => (durable = resolve));
+    this.queuedAny.set(anyKey, promise);
+    this.queuedByEngine.set(engineKey, promise);
+    this.enqueue({ kind: 'result', result, durable });
+    return promise;
   }
 
   setRunStatus(runId: string, status: RunStatus): void {
-    this.throwPendingFailure();
-    // A status change comes after every result before it.
-    this.flush();
+    // A status change comes after every result before it; a run is never marked finished with results unsaved.
+    const durable = this.flush();
+    if (!durable && (status === 'finished' || status === 'running')) throw new CommitFailedError(this.describeFailure());
     const live = LIVE_RUN_STATUSES.includes(status);
-    this.statements.setStatus.run({ runId, status, ownerPid: live ? process.pid : null, now: this.now() });
+    try {
+      this.statements.setStatus.run({ runId, status, ownerPid: live ? process.pid : null, now: this.now() });
+    } catch (error) {
+      // With the disk full the status may not be writable either; the kept results are what matters.
+      if (durable) throw error;
+    }
   }
 }
 

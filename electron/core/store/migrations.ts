@@ -92,7 +92,22 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX attempts_by_ad ON attempts (run_id, creative_id);
   `,
+  // 2: in compare runs, each ad's pairwise agreement between the engines that succeeded,
+  // written with its last engine result: the compare page and summary read it, never recompute it.
+  `
+  CREATE TABLE pair_agreement (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    creative_id TEXT NOT NULL,
+    engine_a TEXT NOT NULL,
+    engine_b TEXT NOT NULL,
+    score REAL NOT NULL,
+    PRIMARY KEY (run_id, creative_id, engine_a, engine_b)
+  ) WITHOUT ROWID;
+  `,
 ];
+
+/** The step that added pair_agreement (found by content: other steps may be appended around it). */
+export const PAIR_AGREEMENT_STEP = MIGRATIONS.findIndex((step) => step.includes('CREATE TABLE pair_agreement'));
 
 /** Bring the database to the newest schema; each step is its own transaction. */
 export function migrate(db: Database.Database, migrations: readonly string[] = MIGRATIONS): { from: number; to: number } {
