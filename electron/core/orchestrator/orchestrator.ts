@@ -143,6 +143,7 @@ export class Orchestrator {
     this.rules = createPolicy(this.policy, ctx);
     this.tuner = new ConcurrencyTuner(this.lanes, options.resourceBudgets ?? {}, this.rules.tunesConcurrency, this.tuning, {
       notes: this.notes,
+      queued: () => this.queue.size,
       onLimitChange: (lane) => this.onLimitChange(lane),
     });
     if (options.onProgress) this.listeners.progress.add(options.onProgress);

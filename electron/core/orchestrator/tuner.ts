@@ -15,14 +15,18 @@
  *     budget better, and gets slots back when they die or lose their edge);
  *   - halves the limit on an 'overloaded' answer, waits out its Retry-After, and does not
  *     grow back to that level for a while (AIMD's multiplicative decrease).
- * Measurements age out after `tunerForgetAfterCalls` calls, so a level is probed again
- * when things change. Under ratio/single/compare the limit stays at the ceiling, except
+ * A lane whose level below is unknown (started at its ceiling, or forgotten) probes it
+ * once while plenty is queued. Measurements age out after `tunerForgetAfterCalls` calls,
+ * so a level is probed again when things change. Under ratio/single/compare the limit stays at the ceiling, except
  * after an overload, from which it climbs back one slot per few good calls.
  * Priors play no part: unmeasured levels are extrapolated from measured ones, and only a
  * lane with no measurement at all is valued from its latency estimate.
  */
 import type { Execution, LaneRuntime } from './lane.js';
 import type { SchedulerTuning } from './options.js';
+
+/** Probing a level down costs a little throughput for a few calls: only with at least this many ads queued per slot. */
+const PROBE_DOWN_QUEUED_PER_SLOT = 20;
 
 interface Level {
   samples: number;
@@ -41,6 +45,8 @@ interface LaneTuning {
   /** An 'overloaded' answer at this level: do not grow back to it before the group's call count reaches `overloadUntilCall`. */
   overloadLevel: number;
   overloadUntilCall: number;
+  /** When it last got a slot. */
+  grewAt: number;
 }
 
 interface Group {
@@ -53,6 +59,8 @@ interface Group {
 export interface TunerHooks {
   /** A lane's limit changed: the engine is told, the scheduler runs another pass. */
   onLimitChange(lane: LaneRuntime, from: number): void;
+  /** Ads still queued (a level is probed downwards only when a short slow-down cannot matter). */
+  queued(): number;
   notes: Map<string, string>;
 }
 
@@ -73,7 +81,7 @@ export class ConcurrencyTuner {
     }
     const shared = new Map<string, Group>();
     for (const lane of lanes) {
-      this.state.set(lane, { levels: new Map(), changedAt: 0, samplesSinceChange: 0, limited: false, overloadLevel: Infinity, overloadUntilCall: 0 });
+      this.state.set(lane, { levels: new Map(), changedAt: 0, samplesSinceChange: 0, limited: false, overloadLevel: Infinity, overloadUntilCall: 0, grewAt: -Infinity });
       const resource = lane.resource !== null && Object.hasOwn(budgets, lane.resource) ? lane.resource : null;
       let group = resource === null ? undefined : shared.get(resource);
       if (!group) {
@@ -130,8 +138,9 @@ export class ConcurrencyTuner {
       stats.samples++;
       stats.lastCall = group.calls;
       stats.meanLatency_s += (durationMs / 1000 - stats.meanLatency_s) / Math.min(stats.samples, 20);
-      if (execution.startedAt >= state.changedAt) state.samplesSinceChange++;
     }
+    // A cold call says little about the level, but it does end the wait for the lane's first answer.
+    if (execution.startedAt >= state.changedAt) state.samplesSinceChange++;
     if (this.adjusts) this.decide(group, now);
     else if (lane.limit < lane.workers && state.samplesSinceChange >= this.minSamples(lane.limit) && now >= lane.backoffUntil) {
       // Fixed policies climb back from an overload one slot at a time.
@@ -203,6 +212,8 @@ export class ConcurrencyTuner {
   private settled(lane: LaneRuntime, now: number): boolean {
     if (lane.limit === 0 || !this.usable(lane)) return true;
     const state = this.state.get(lane)!;
+    // Not fed at all (e.g. held while another engine is measured alone): nothing to wait for.
+    if (lane.inFlight === 0 && !state.limited) return true;
     if (state.samplesSinceChange >= this.minSamples(lane.limit)) return true;
     // A lane the scheduler barely feeds would otherwise freeze its group.
     return now - state.changedAt > 4 * lane.estimateMs() * Math.max(1, this.minSamples(lane.limit) / Math.max(1, lane.limit));
@@ -219,6 +230,16 @@ export class ConcurrencyTuner {
       const below = this.measured(lane, group, l - 1);
       if (top !== null && below !== null && top < below * (1 + 0.25 / (l - 1))) {
         this.hooks.notes.set(`concurrency:${lane.id}`, `${lane.label}: concurrency ${l - 1} of ${lane.workers} (more made calls slower without more ads per second)`);
+        this.change(lane, l - 1, now);
+        return;
+      }
+    }
+    // Probe one level down when it is unknown (e.g. a lane started at its ceiling): the only way to learn that fewer slots do as well.
+    // Not in a shared group: the slot freed would go to another lane (the budget's own allocation decides there).
+    for (const lane of group.budget === Infinity ? lanes : []) {
+      const l = lane.limit;
+      if (l < 2 || !this.state.get(lane)!.limited || this.hooks.queued() < PROBE_DOWN_QUEUED_PER_SLOT * l) continue;
+      if (this.measured(lane, group, l) !== null && this.measured(lane, group, l - 1) === null) {
         this.change(lane, l - 1, now);
         return;
       }
@@ -247,7 +268,10 @@ export class ConcurrencyTuner {
     let donor: LaneRuntime | null = null;
     let leastLoss = Infinity;
     for (const lane of lanes) {
-      if (lane === grower || lane.limit < 1 || lane.completedCalls === 0) continue;
+      // An unmeasured lane keeps its slot for its first answer, unless the scheduler is not feeding it anyway.
+      // A slot given at this instant is not taken back at once (two idle lanes would pass it to and fro for ever).
+      const state = this.state.get(lane)!;
+      if (lane === grower || lane.limit < 1 || state.grewAt === now || (lane.completedCalls === 0 && (lane.inFlight > 0 || state.limited))) continue;
       const loss = this.value(lane, group, lane.limit) - this.value(lane, group, lane.limit - 1);
       if (loss < leastLoss) {
         leastLoss = loss;
@@ -308,6 +332,7 @@ export class ConcurrencyTuner {
     lane.limit = bounded;
     const state = this.state.get(lane)!;
     state.changedAt = now;
+    if (bounded > from) state.grewAt = now;
     state.samplesSinceChange = 0;
     state.limited = false;
     if (bounded === lane.workers) this.hooks.notes.delete(`concurrency:${lane.id}`);

@@ -4,7 +4,8 @@
  * concurrency. With two or more engines, the engine expected fastest is first measured
  * alone (the interference baseline) — briefly: the warm-up ends after
  * `warmupAloneSamples` calls, `warmupMaxMs`, or as soon as that engine turns out more
- * than twice as slow as its prior said (the guess it was picked on was wrong). Afterwards
+ * than twice as slow as its prior said — measured, or its first call still running at
+ * twice the prior (the guess it was picked on was wrong, so the others need not wait). Afterwards
  * each call's overlap with other engines' work is recorded, and an engine whose presence
  * slows the others more than it adds is paused (its calls re-queued) until the evidence fades.
  */
@@ -31,6 +32,8 @@ export class AutoPolicy extends BasePolicy {
   private warmupEngine: EngineKind | null = null;
   private warmupUntil = 0;
   private warmupPrior_s = Infinity;
+  /** A first call still running at twice its prior (cold start included) says the prior was wrong. */
+  private warmupPriorDeadline = Infinity;
 
   constructor(ctx: PolicyContext) {
     super(ctx);
@@ -46,6 +49,7 @@ export class AutoPolicy extends BasePolicy {
       this.warmupEngine = alive[0]!.engineKind;
       this.warmupUntil = now + this.ctx.tuning.warmupMaxMs;
       this.warmupPrior_s = Math.min(...alive.filter((lane) => lane.engineKind === this.warmupEngine).map((lane) => lane.estimator.estimate()));
+      this.warmupPriorDeadline = now + 2 * this.warmupPrior_s * 1000;
     }
   }
 
@@ -82,7 +86,7 @@ export class AutoPolicy extends BasePolicy {
   }
 
   override nextWakeAt(): number {
-    return this.warmupEngine !== null ? this.warmupUntil : Infinity;
+    return this.warmupEngine !== null ? Math.min(this.warmupUntil, this.warmupPriorDeadline) : Infinity;
   }
 
   override onStart(execution: Execution, now: number): void {
@@ -118,7 +122,8 @@ export class AutoPolicy extends BasePolicy {
     if (this.engineStats.get(engine)!.interference.alone.n >= this.ctx.tuning.warmupAloneSamples) return true;
     const lanes = this.ctx.lanes.filter((lane) => lane.engineKind === engine);
     // Picked as the fastest on a prior that its own results contradict: measuring it alone buys nothing.
-    if (lanes.some((lane) => lane.completedCalls > 0) && Math.min(...lanes.map((lane) => lane.estimator.estimate())) > 2 * this.warmupPrior_s) return true;
+    const answered = lanes.some((lane) => lane.completedCalls > 0);
+    if (answered ? Math.min(...lanes.map((lane) => lane.estimator.estimate())) > 2 * this.warmupPrior_s : now >= this.warmupPriorDeadline) return true;
     // Nothing to measure with: do not hold the others back.
     return !lanes.some((lane) => lane.alive && lane.breaker.allows(now));
   }
