@@ -10,18 +10,38 @@ export interface Timer {
 }
 
 export interface Clock {
-  /** Milliseconds; epoch time for the real clock, 0-based for a virtual one. */
+  /**
+   * Milliseconds on a monotonic clock, for every duration, back-off, cool-down and timer:
+   * a Mac waking from sleep or a wall-clock change must neither fail lanes nor distort
+   * timings. 0-based for a virtual clock.
+   */
   now(): number;
+  /** Wall-clock epoch milliseconds, for timestamps people read (attempt start, "cooling down until"); defaults to now(). */
+  wall?(): number;
   setTimer(delayMs: number, callback: () => void): Timer;
 }
 
-export const realClock: Clock = {
-  now: () => Date.now(),
-  setTimer(delayMs, callback) {
-    const handle = setTimeout(callback, Math.max(0, delayMs));
-    return { cancel: () => clearTimeout(handle) };
-  },
-};
+/** A real clock from a monotonic and a wall source (injectable, to test a wall-clock jump). */
+export function createRealClock(sources: { monotonic?: () => number; wall?: () => number } = {}): Clock {
+  const monotonic = sources.monotonic ?? (() => performance.now());
+  const wall = sources.wall ?? (() => Date.now());
+  return {
+    now: monotonic,
+    wall,
+    setTimer(delayMs, callback) {
+      // Node's timers run on a monotonic clock too.
+      const handle = setTimeout(callback, Math.max(0, delayMs));
+      return { cancel: () => clearTimeout(handle) };
+    },
+  };
+}
+
+export const realClock: Clock = createRealClock();
+
+/** Wall-clock time of `clock` (its monotonic time when it has no wall clock, as a virtual one). */
+export function wallNow(clock: Clock): number {
+  return clock.wall ? clock.wall() : clock.now();
+}
 
 /** Resolves after `ms` on `clock`; rejects with EngineError('aborted') when `signal` fires. */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {

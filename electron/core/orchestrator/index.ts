@@ -14,7 +14,7 @@ export {
   type LaneSummary,
   type Comparison,
 } from './orchestrator.js';
-export { realClock, VirtualClock, sleep, type Clock, type Timer } from './clock.js';
+export { realClock, createRealClock, wallNow, VirtualClock, sleep, type Clock, type Timer } from './clock.js';
 export { MemoryRunStore } from './memory-store.js';
 export type { RunStore } from './store.js';
 export { textAgreement, editDistance, normalizeWhitespace } from './agreement.js';

@@ -7,9 +7,21 @@ describe('LatencyEstimator', () => {
     const estimator = new LatencyEstimator({ prior_s: 60, coldStart_s: 20 });
     expect(estimator.estimate()).toBeCloseTo(80, 9);
     expect(estimator.percentile(0.5)).toBeNull();
+    // The prior is a starting guess only: the first warm measurement replaces it.
     estimator.observe(50);
-    expect(estimator.estimate()).toBeLessThan(60);
-    expect(estimator.estimate()).toBeGreaterThan(50);
+    expect(estimator.estimate()).toBeCloseTo(50, 9);
+  });
+
+  it('corrects a prior 10× off in either direction after the first warm call', () => {
+    for (const [prior, real] of [[4, 40], [40, 4]] as const) {
+      const estimator = new LatencyEstimator({ prior_s: prior, coldStart_s: 2 });
+      estimator.observe(real + 2, true);
+      estimator.observe(real);
+      expect(estimator.estimate()).toBeCloseTo(real, 9);
+      estimator.observe(real * 1.1);
+      expect(estimator.estimate()).toBeGreaterThan(real);
+      expect(estimator.estimate()).toBeLessThan(real * 1.1);
+    }
   });
 
   it('converges to the typical latency of the lane, away from a wrong prior', () => {

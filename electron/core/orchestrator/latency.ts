@@ -30,6 +30,7 @@ export class LatencyEstimator {
   private readonly recent: Float64Array;
   private count = 0;
   private typical: number;
+  private measuredWarm = false;
 
   constructor(options: LatencyEstimatorOptions) {
     this.logMean = Math.log(Math.max(options.prior_s, 1e-3));
@@ -52,6 +53,15 @@ export class LatencyEstimator {
   observe(seconds: number, cold = false): void {
     const x = Math.log(Math.max(seconds, 1e-3));
     this.recent[this.count % this.recent.length] = seconds;
+    if (!this.measuredWarm && !cold) {
+      // The first warm call replaces the prior outright: a prior 10× off would otherwise take several clipped steps to correct.
+      this.measuredWarm = true;
+      this.count++;
+      this.weight = 1;
+      this.logMean = x;
+      this.typical = seconds;
+      return;
+    }
     this.count++;
     const sampleWeight = cold ? 0.5 : 1;
     this.weight += sampleWeight;

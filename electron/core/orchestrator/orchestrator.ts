@@ -1,172 +1,37 @@
 /**
- * The scheduler: one queue of ads, many lanes (one endpoint of one engine, with its own
- * workers) that pull from it. The same code runs the app (real clock, real engines) and the
+ * The scheduler's core: one queue of ads, many lanes (one endpoint of one engine, with its
+ * own workers) that pull from it. The core owns the queue (fresh ads, retries ordered by
+ * due time), the lanes' slots and breakers, failures and outages, events and progress.
+ * What a lane may take when is the policy's (policies/auto.ts, ratio.ts, single.ts,
+ * compare.ts behind policies/policy.ts); how much it may run at once is the tuner's
+ * (tuner.ts). The same code runs the app (real, monotonic clock, real engines) and the
  * scheduling benchmark (virtual clock, simulated engines).
- *
- * `auto` admits an ad on a lane only if that lane is expected to finish it no later than the
- * faster lanes would (earliest-finish-time admission), backs up stragglers on idle fast
- * lanes at the end, learns latencies online and stops feeding an engine whose presence
- * slows the others down more than it contributes (GPU/memory interference on one Mac).
  */
-import { getEventListeners } from 'node:events';
-import type {
-  Ad,
-  AdResult,
-  Attempt,
-  EngineKind,
-  LaneConfig,
-  LaneProgress,
-  LaneState,
-  Policy,
-  RecognizeResult,
-  RunProgress,
-  RunStatus,
-  Split,
-} from '../../../shared/domain.js';
-import { EngineError, type Engine, type EngineErrorKind, type EngineImage } from '../engines/types.js';
-import { CircuitBreaker, type CircuitBreakerOptions } from './breaker.js';
-import { realClock, type Clock, type Timer } from './clock.js';
-import { textAgreement } from './agreement.js';
-import { InterferenceStats, LatencyEstimator } from './latency.js';
-import { apportion, retryDelayMs } from './quotas.js';
-import type { RunStore } from './store.js';
+import type { AdResult, Attempt, EngineKind, LaneProgress, LaneState, Policy, RecognizeResult, RunProgress, RunStatus, Split } from '../../../shared/domain.js';
+import { EngineError, type EngineErrorKind, type EngineImage } from '../engines/types.js';
+import { realClock, wallNow, type Clock, type Timer } from './clock.js';
+import { byEstimate, LaneRuntime, type Execution, type Task } from './lane.js';
+import { DEFAULT_TUNING, type Comparison, type RunSummary, type SchedulerTuning, type StartRunOptions } from './options.js';
+import { AutoPolicy } from './policies/auto.js';
+import { ComparePolicy } from './policies/compare.js';
+import type { PolicyContext, SchedulingPolicy } from './policies/policy.js';
+import { RatioPolicy } from './policies/ratio.js';
+import { SinglePolicy } from './policies/single.js';
+import { retryDelayMs } from './quotas.js';
+import { TaskQueue } from './task-queue.js';
+import { ConcurrencyTuner } from './tuner.js';
 
-/** Seconds per ad assumed for a lane before it has measured anything. */
-export const DEFAULT_PRIOR_S: Record<EngineKind, number> = {
-  deepseek: 4,
-  ollama: 60,
-  embedded: 3,
-  'apple-vision': 1,
-  openai: 10,
-};
-
-/** Extra seconds assumed for a lane's first call (model load). */
-export const DEFAULT_COLD_START_S: Record<EngineKind, number> = {
-  deepseek: 10,
-  ollama: 20,
-  embedded: 2,
-  'apple-vision': 1,
-  openai: 0,
-};
-
-export interface OrchestratorLane {
-  config: LaneConfig;
-  engine: Engine;
-  /** Overrides DEFAULT_PRIOR_S for this lane. */
-  prior_s?: number;
-  /** Overrides DEFAULT_COLD_START_S for this lane. */
-  coldStart_s?: number;
-}
-
-export interface SchedulerTuning {
-  progressIntervalMs: number;
-  /** Retry backoff (before jitter): base × 2^(failures−1), capped. */
-  retryBaseMs: number;
-  retryMaxMs: number;
-  /** A retried ad avoids the lane it failed on for this long after its backoff, if another lane can take it. */
-  preferOtherLaneMs: number;
-  breaker: CircuitBreakerOptions;
-  /**
-   * An outage, not a blip: when every enabled lane that could take an ad has failed every
-   * call for this long, with at least `giveUpMinFailedProbes` failed half-open probes each,
-   * the ads still queued for them fail ("no engine could process it") instead of waiting
-   * hours for ever-longer cooldowns. Time, not a probe count alone, so that short test
-   * cooldowns still ride through a service restart.
-   */
-  giveUpAfterMs: number;
-  giveUpMinFailedProbes: number;
-  /** auto: measure the fastest engine alone for this many calls before starting the others… */
-  warmupAloneSamples: number;
-  /** …or for at most this long. */
-  warmupMaxMs: number;
-  /** auto: z-score of "slower while another engine runs" needed to stop feeding that engine (and to keep it stopped). */
-  interferencePauseZ: number;
-  interferenceReleaseZ: number;
-  interferenceMinSamples: number;
-  /** A straggler is backed up when its expected end is later than the backup's by this factor of the backup's latency. */
-  backupFactor: number;
-  backupMarginMs: number;
-}
-
-export const DEFAULT_TUNING: SchedulerTuning = {
-  progressIntervalMs: 100,
-  retryBaseMs: 1_000,
-  retryMaxMs: 30_000,
-  preferOtherLaneMs: 5_000,
-  breaker: { threshold: 3, baseCooldownMs: 5_000, maxCooldownMs: 300_000 },
-  giveUpAfterMs: 300_000,
-  giveUpMinFailedProbes: 3,
-  warmupAloneSamples: 8,
-  warmupMaxMs: 20_000,
-  interferencePauseZ: 2.5,
-  interferenceReleaseZ: 1.5,
-  interferenceMinSamples: 2,
-  backupFactor: 1.25,
-  backupMarginMs: 500,
-};
-
-export interface StartRunOptions {
-  runId: string;
-  ads: readonly Ad[];
-  lanes: readonly OrchestratorLane[];
-  policy?: Policy;
-  /** `ratio`: weight per engine kind or lane id (normalised). */
-  split?: Split;
-  /** `single`: the engine to use (default: the lane with the lowest expected latency). */
-  singleEngine?: EngineKind;
-  maxAttempts?: number;
-  store: RunStore;
-  /**
-   * Fetches and prepares an ad's image. Throw EngineError 'permanent' for a bad image (the ad
-   * fails at once), 'transient' for a hiccup (retried with backoff). Image failures are the
-   * ad's problem: they never count against the lane's circuit breaker or its failed calls.
-   */
-  loadImage: (ad: Ad, signal: AbortSignal) => Promise<EngineImage>;
-  clock?: Clock;
-  /** Source of jitter (default Math.random); seeded in simulations. */
-  random?: () => number;
-  /** Aborting it cancels the run. */
-  signal?: AbortSignal;
-  onProgress?: (progress: RunProgress) => void;
-  onResult?: (result: AdResult) => void;
-  onComparison?: (comparison: Comparison) => void;
-  tuning?: Partial<SchedulerTuning>;
-}
-
-/** `compare`: one ad on every engine, side by side. */
-export interface Comparison {
-  runId: string;
-  creativeId: string;
-  results: Array<{ engine: EngineKind; laneId: string | null; status: 'done' | 'failed'; text: string; durationMs: number | null }>;
-  /** Pairwise text agreement (0..1) between engines that both succeeded. */
-  agreement: Array<{ a: EngineKind; b: EngineKind; score: number }>;
-}
-
-export interface LaneSummary {
-  laneId: string;
-  engine: EngineKind;
-  /** Ads this lane finished. */
-  done: number;
-  /** Calls on this lane that failed (the ad may have succeeded elsewhere). */
-  failedCalls: number;
-}
-
-export interface RunSummary {
-  runId: string;
-  status: Extract<RunStatus, 'finished' | 'cancelled'>;
-  policy: Policy;
-  /** Tasks in the run (ads, or ads × engines in `compare`), including ones finished before a resume. */
-  total: number;
-  done: number;
-  failed: number;
-  /** Already finished in an earlier session of this run, not run again. */
-  skipped: number;
-  /** Ads whose creativeId appeared earlier in the list (run once). */
-  duplicates: number;
-  elapsed_s: number;
-  lanes: LaneSummary[];
-  notes: string[];
-}
+export {
+  DEFAULT_PRIOR_S,
+  DEFAULT_COLD_START_S,
+  DEFAULT_TUNING,
+  type OrchestratorLane,
+  type SchedulerTuning,
+  type StartRunOptions,
+  type Comparison,
+  type LaneSummary,
+  type RunSummary,
+} from './options.js';
 
 interface OrchestratorEvents {
   progress: RunProgress;
@@ -176,118 +41,6 @@ interface OrchestratorEvents {
 
 type Listener<T> = (value: T) => void;
 
-interface Task {
-  adIndex: number;
-  ad: Ad;
-  /** `compare`: the engine this task is for. */
-  target: EngineKind | null;
-  attempts: Attempt[];
-  /** Failed attempts that count against maxAttempts (an unavailable lane counts half). */
-  failures: number;
-  notBefore: number;
-  avoidLaneId: string | null;
-  running: Execution[];
-  finished: boolean;
-}
-
-interface Execution {
-  task: Task;
-  lane: LaneRuntime;
-  controller: AbortController;
-  startedAt: number;
-  settled: boolean;
-  isBackup: boolean;
-  /** Started before its lane had finished any call: includes a model load. */
-  cold: boolean;
-  otherBusyAtStart: number;
-}
-
-class LaneRuntime {
-  readonly id: string;
-  readonly engineKind: EngineKind;
-  readonly label: string;
-  workers: number;
-  enabled: boolean;
-  inFlight = 0;
-  readonly executions = new Set<Execution>();
-  done = 0;
-  failedCalls = 0;
-  completedCalls = 0;
-  readonly estimator: LatencyEstimator;
-  readonly breaker: CircuitBreaker;
-  dead: string | null = null;
-  lastError = '';
-  /** Why the scheduler does not feed this lane right now (interference), if it does not. */
-  schedulerPause: string | null = null;
-  /** Why the lane is idle although work is queued, for the UI. */
-  hold: string | null = null;
-  holdNoted = false;
-  /** Ratio group (engine kind or lane id). */
-  group = '';
-  /** Controllers of calls that ended normally, reused: creating an AbortSignal costs more than a whole zero-latency call. */
-  private readonly spareControllers: AbortController[] = [];
-
-  constructor(readonly input: OrchestratorLane, breaker: CircuitBreakerOptions) {
-    this.id = input.config.id;
-    this.engineKind = input.config.engine;
-    this.label = input.config.label ?? input.engine.label ?? input.config.id;
-    this.workers = input.config.workers;
-    this.enabled = input.config.enabled ?? true;
-    this.estimator = new LatencyEstimator({
-      prior_s: input.prior_s ?? DEFAULT_PRIOR_S[this.engineKind],
-      coldStart_s: input.coldStart_s ?? DEFAULT_COLD_START_S[this.engineKind],
-    });
-    this.breaker = new CircuitBreaker(breaker);
-  }
-
-  get engine(): Engine {
-    return this.input.engine;
-  }
-
-  estimateMs(): number {
-    return this.estimator.estimate() * 1000;
-  }
-
-  takeController(): AbortController {
-    return this.spareControllers.pop() ?? new AbortController();
-  }
-
-  /** Only a controller nobody listens to any more is reused (an engine that left a listener keeps its own). */
-  returnController(controller: AbortController): void {
-    if (controller.signal.aborted || this.spareControllers.length >= this.workers * 2) return;
-    if (getEventListeners(controller.signal, 'abort').length > 0) return;
-    this.spareControllers.push(controller);
-  }
-
-  /** Enabled, not dead: may take work now or later. */
-  get alive(): boolean {
-    return this.enabled && this.dead === null;
-  }
-}
-
-interface RatioGroup {
-  key: string;
-  weight: number;
-  assigned: number;
-  quota: number;
-  lanes: LaneRuntime[];
-}
-
-interface EngineStats {
-  inFlight: number;
-  otherBusyMs: number;
-  interference: InterferenceStats;
-}
-
-interface PendingComparison {
-  remaining: number;
-  results: Comparison['results'];
-}
-
-function byEstimate(a: LaneRuntime, b: LaneRuntime): number {
-  return a.estimateMs() - b.estimateMs();
-}
-
 function errorKind(error: unknown): EngineErrorKind {
   if (error instanceof EngineError) return error.kind === 'aborted' ? 'transient' : error.kind;
   return 'transient';
@@ -296,6 +49,19 @@ function errorKind(error: unknown): EngineErrorKind {
 function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+function createPolicy(policy: Policy, ctx: PolicyContext): SchedulingPolicy {
+  switch (policy) {
+    case 'auto':
+      return new AutoPolicy(ctx);
+    case 'ratio':
+      return new RatioPolicy(ctx);
+    case 'single':
+      return new SinglePolicy(ctx);
+    case 'compare':
+      return new ComparePolicy(ctx);
+  }
 }
 
 export class Orchestrator {
@@ -313,7 +79,9 @@ export class Orchestrator {
   /** The lanes, fastest expected first (re-sorted every pass). */
   private readonly laneOrder: LaneRuntime[];
   private readonly lanesById = new Map<string, LaneRuntime>();
-  private readonly engineStats = new Map<EngineKind, EngineStats>();
+  private readonly queue = new TaskQueue();
+  private readonly rules: SchedulingPolicy;
+  private readonly tuner: ConcurrencyTuner;
   private readonly listeners: { [K in keyof OrchestratorEvents]: Set<Listener<OrchestratorEvents[K]>> } = {
     progress: new Set(),
     result: new Set(),
@@ -326,9 +94,8 @@ export class Orchestrator {
   private resolveDone!: (summary: RunSummary) => void;
   private rejectDone!: (error: unknown) => void;
 
-  /** Fresh work: indices of ads not finished yet, per queue ('' for the shared queue; an engine kind in compare). */
-  private readonly fresh = new Map<string, { indices: Int32Array; head: number }>();
-  private readonly retries: Task[] = [];
+  /** Each queue's engine: the target of its tasks (compare) and what a resume checks (null: any). */
+  private readonly queueEngine = new Map<string, EngineKind | null>();
   private totalTasks = 0;
   private finishedTasks = 0;
   private doneCount = 0;
@@ -336,17 +103,6 @@ export class Orchestrator {
   private skipped = 0;
   private duplicates = 0;
   private inFlightTotal = 0;
-  private lastBusyUpdate = 0;
-
-  private singleEngine: EngineKind | null = null;
-  private compareEngines: EngineKind[] = [];
-  private readonly comparisons = new Map<number, PendingComparison>();
-  private readonly ratioGroups = new Map<string, RatioGroup>();
-  private split: Split;
-
-  /** auto: the engine measured alone first, and until when the others wait for it. */
-  private warmupEngine: EngineKind | null = null;
-  private warmupUntil = 0;
 
   private readonly notes = new Map<string, string>();
   private scheduling = false;
@@ -367,17 +123,29 @@ export class Orchestrator {
     this.random = options.random ?? Math.random;
     this.tuning = { ...DEFAULT_TUNING, ...options.tuning, breaker: { ...DEFAULT_TUNING.breaker, ...options.tuning?.breaker } };
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
-    this.split = options.split ?? {};
     if (options.lanes.length === 0) throw new Error('a run needs at least one lane');
     this.lanes = options.lanes.map((lane) => new LaneRuntime(lane, this.tuning.breaker));
     this.laneOrder = [...this.lanes];
     for (const lane of this.lanes) {
       if (this.lanesById.has(lane.id)) throw new Error(`duplicate lane id ${lane.id}`);
       this.lanesById.set(lane.id, lane);
-      if (!this.engineStats.has(lane.engineKind)) {
-        this.engineStats.set(lane.engineKind, { inFlight: 0, otherBusyMs: 0, interference: new InterferenceStats() });
-      }
     }
+    const ctx: PolicyContext = {
+      runId: this.runId,
+      options,
+      lanes: this.lanes,
+      tuning: this.tuning,
+      notes: this.notes,
+      queue: this.queue,
+      requeue: (execution, reason) => this.requeueAborted(execution, reason),
+      emitComparison: (comparison) => this.emit('comparison', comparison),
+    };
+    this.rules = createPolicy(this.policy, ctx);
+    this.tuner = new ConcurrencyTuner(this.lanes, options.resourceBudgets ?? {}, this.rules.tunesConcurrency, this.tuning, {
+      notes: this.notes,
+      queued: () => this.queue.size,
+      onLimitChange: (lane) => this.onLimitChange(lane),
+    });
     if (options.onProgress) this.listeners.progress.add(options.onProgress);
     if (options.onResult) this.listeners.result.add(options.onResult);
     if (options.onComparison) this.listeners.comparison.add(options.onComparison);
@@ -431,16 +199,17 @@ export class Orchestrator {
 
   /** `ratio`: new weights; the ads not yet handed out are split by them. */
   setSplit(split: Split): void {
-    this.split = { ...split };
-    if (this.policy === 'ratio') this.recomputeQuotas();
+    this.rules.setSplit(split);
     this.schedule();
     this.markDirty();
   }
 
+  /** A new ceiling (the user's, or an out-of-memory cut); the lane's concurrency follows a cut at once. */
   setLaneWorkers(laneId: string, workers: number): void {
     const lane = this.requireLane(laneId);
     if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new RangeError(`workers must be an integer 1..64, got ${workers}`);
     lane.workers = workers;
+    this.tuner.onCeiling(lane, this.clock.now());
     this.schedule();
     this.markDirty();
   }
@@ -449,7 +218,9 @@ export class Orchestrator {
   setLaneEnabled(laneId: string, enabled: boolean): void {
     const lane = this.requireLane(laneId);
     lane.enabled = enabled;
-    if (!enabled) this.failStrandedTasks();
+    const now = this.clock.now();
+    this.tuner.onLaneChange(lane, now);
+    if (!enabled) this.failStrandedTasks(now);
     this.schedule();
     this.markDirty();
   }
@@ -464,7 +235,6 @@ export class Orchestrator {
   private begin(): void {
     if (this.status !== 'queued') return;
     this.startedAt = this.clock.now();
-    this.lastBusyUpdate = this.startedAt;
     const ads = this.options.ads;
     const seen = new Set<string>();
     const unique: number[] = [];
@@ -478,7 +248,7 @@ export class Orchestrator {
       unique.push(i);
     }
     const store = this.options.store;
-    const pendingFor = (engine: EngineKind | null): Int32Array => {
+    for (const { key, engine } of this.rules.queues()) {
       // One query instead of one per ad: a 1M-ad resume would otherwise block the event loop for seconds.
       const finished = store.finishedIds?.(this.runId, engine);
       const pending = finished
@@ -487,40 +257,20 @@ export class Orchestrator {
           : unique.filter((i) => !finished.has(ads[i]!.creativeId))
         : unique.filter((i) => !store.isFinished(this.runId, ads[i]!.creativeId, engine));
       this.skipped += unique.length - pending.length;
-      return Int32Array.from(pending);
-    };
-    const byPrior = [...this.lanes].sort((a, b) => a.estimateMs() - b.estimateMs());
-    if (this.policy === 'compare') {
-      this.compareEngines = [...new Set(this.lanes.filter((lane) => lane.alive).map((lane) => lane.engineKind))];
-      for (const engine of this.compareEngines) {
-        const indices = pendingFor(engine);
-        this.fresh.set(engine, { indices, head: 0 });
-      }
-      this.totalTasks = unique.length * this.compareEngines.length;
-    } else {
-      this.fresh.set('', { indices: pendingFor(null), head: 0 });
-      this.totalTasks = unique.length;
+      this.queue.addFresh(key, Int32Array.from(pending));
+      this.queueEngine.set(key, engine);
+      this.totalTasks += unique.length;
     }
     this.finishedTasks = this.skipped;
     this.doneCount = this.skipped;
-    if (this.policy === 'single') {
-      this.singleEngine = this.options.singleEngine ?? byPrior.find((lane) => lane.alive)?.engineKind ?? byPrior[0]!.engineKind;
-      if (!this.lanes.some((lane) => lane.engineKind === this.singleEngine)) throw new Error(`single: no lane of engine ${this.singleEngine}`);
-    }
-    if (this.policy === 'ratio') this.recomputeQuotas();
-    if (this.policy === 'auto') {
-      const aliveEngines = new Set(this.lanes.filter((lane) => lane.alive).map((lane) => lane.engineKind));
-      if (aliveEngines.size >= 2) {
-        this.warmupEngine = byPrior.find((lane) => lane.alive)!.engineKind;
-        this.warmupUntil = this.startedAt + this.tuning.warmupMaxMs;
-      }
-    }
+    this.rules.begin(this.startedAt);
+    this.tuner.begin(this.startedAt);
     this.setStatus('running');
     if (this.finishedTasks >= this.totalTasks) {
       this.complete('finished');
       return;
     }
-    this.failStrandedTasks();
+    this.failStrandedTasks(this.startedAt);
     this.schedule();
     this.emitProgressNow();
   }
@@ -529,6 +279,19 @@ export class Orchestrator {
     const lane = this.lanesById.get(laneId);
     if (!lane) throw new Error(`unknown lane ${laneId}`);
     return lane;
+  }
+
+  /** The tuner moved a lane's limit: tell the engine (a pool sizes itself to it) and look for work. */
+  private onLimitChange(lane: LaneRuntime): void {
+    if (lane.limit >= 1 && lane.engine.setConcurrency) {
+      try {
+        Promise.resolve(lane.engine.setConcurrency(lane.limit)).catch((error: unknown) => this.notes.set(`set-concurrency:${lane.id}`, `${lane.label} could not resize: ${errorMessage(error)}`));
+      } catch (error) {
+        this.notes.set(`set-concurrency:${lane.id}`, `${lane.label} could not resize: ${errorMessage(error)}`);
+      }
+    }
+    this.markDirty();
+    this.schedule();
   }
 
   // ---------------------------------------------------------------- scheduling
@@ -553,21 +316,31 @@ export class Orchestrator {
 
   private schedulePass(): void {
     const now = this.clock.now();
-    if (this.warmupEngine !== null && this.warmupOver(now)) {
-      this.warmupEngine = null;
-      this.notes.delete('warmup');
-    }
+    this.rules.beforePass(now);
     // In place: no allocation per pass (a pass runs after every call).
     const order = this.laneOrder.sort(byEstimate);
     for (const lane of order) {
       lane.hold = null;
-      while (this.status === 'running' && lane.inFlight < lane.workers && this.canStart(lane, now)) {
+      while (this.status === 'running' && this.canStart(lane, now)) {
+        if (lane.inFlight >= lane.limit) {
+          if (this.queue.size > 0) {
+            if (lane.limit === 0) lane.hold = this.notes.get(`concurrency:${lane.id}`) ?? 'its concurrency is 0';
+            this.tuner.noteLimited(lane, now);
+          }
+          break;
+        }
+        if (!this.tuner.resourceFree(lane)) {
+          lane.hold = `its ${lane.resource} budget is in use`;
+          break;
+        }
         const task = this.pickTask(lane, now);
         if (task) {
           this.startExecution(task, lane, false, now);
           continue;
         }
-        if (!this.tryBackup(lane, now)) break;
+        const straggler = this.queue.size === 0 ? this.rules.backup(lane, now) : null;
+        if (!straggler) break;
+        this.startExecution(straggler.task, lane, true, now);
       }
     }
     this.armWakeup(now);
@@ -575,57 +348,27 @@ export class Orchestrator {
 
   private canStart(lane: LaneRuntime, now: number): boolean {
     if (!lane.alive || lane.schedulerPause !== null) return false;
-    if (!lane.breaker.allows(now)) return false;
-    if (this.policy === 'single' && lane.engineKind !== this.singleEngine) return false;
-    if (this.warmupEngine !== null && lane.engineKind !== this.warmupEngine) {
-      lane.hold = `waits while ${this.warmupEngine} is measured alone (interference check)`;
-      this.notes.set('warmup', `${this.warmupEngine} is measured alone first; other engines start in a moment`);
+    if (now < lane.backoffUntil) {
+      lane.hold = 'backing off: the engine said it is overloaded';
       return false;
     }
-    return true;
-  }
-
-  private warmupOver(now: number): boolean {
-    const engine = this.warmupEngine!;
-    if (now >= this.warmupUntil) return true;
-    if (this.engineStats.get(engine)!.interference.alone.n >= this.tuning.warmupAloneSamples) return true;
-    // Nothing to measure with: do not hold the others back.
-    return !this.lanes.some((lane) => lane.engineKind === engine && lane.alive && lane.breaker.allows(now));
-  }
-
-  /** Whether `lane` may run `task` at all under the policy. */
-  private eligible(task: Task, lane: LaneRuntime): boolean {
-    if (task.target !== null) return lane.engineKind === task.target;
-    if (this.policy === 'single') return lane.engineKind === this.singleEngine;
-    return true;
-  }
-
-  private queuedCount(): number {
-    let count = this.retries.length;
-    for (const queue of this.fresh.values()) count += queue.indices.length - queue.head;
-    return count;
+    if (!lane.breaker.allows(now)) return false;
+    return this.rules.mayStart(lane, now);
   }
 
   private pickTask(lane: LaneRuntime, now: number): Task | null {
-    const usesAdmission = this.policy === 'auto' || this.policy === 'single';
-    for (let i = 0; i < this.retries.length; i++) {
-      const task = this.retries[i]!;
-      if (task.notBefore > now || !this.eligible(task, lane)) continue;
-      if (task.avoidLaneId === lane.id && now < task.notBefore + this.tuning.preferOtherLaneMs && this.otherLaneCouldTake(task, lane)) continue;
-      if (usesAdmission && !this.admits(lane, now)) return null;
-      this.retries.splice(i, 1);
-      return task;
-    }
-    const queueKey = this.policy === 'compare' ? lane.engineKind : '';
-    const queue = this.fresh.get(queueKey);
-    if (!queue || queue.head >= queue.indices.length) return null;
-    if (this.policy === 'ratio' && !this.takeRatioSlot(lane)) return null;
-    if (usesAdmission && !this.admits(lane, now)) return null;
-    const adIndex = queue.indices[queue.head++]!;
-    const task: Task = {
+    const key = this.rules.queueKeyOf(lane);
+    const avoids = (task: Task): boolean => task.avoidLaneId === lane.id && now < task.notBefore + this.tuning.preferOtherLaneMs && this.otherLaneCouldTake(task, lane);
+    const retry = this.queue.takeDue(key, now, avoids, () => this.rules.admit(lane, now, false));
+    if (retry) return retry;
+    if (retry === false || this.queue.freshLeft(key) === 0) return null;
+    if (!this.rules.admit(lane, now, true)) return null;
+    const adIndex = this.queue.takeFresh(key)!;
+    return {
       adIndex,
       ad: this.options.ads[adIndex]!,
-      target: this.policy === 'compare' ? lane.engineKind : null,
+      key,
+      target: this.queueEngine.get(key) ?? null,
       attempts: [],
       failures: 0,
       notBefore: now,
@@ -633,170 +376,29 @@ export class Orchestrator {
       running: [],
       finished: false,
     };
-    return task;
   }
 
   private otherLaneCouldTake(task: Task, lane: LaneRuntime): boolean {
-    return this.lanes.some((other) => other !== lane && other.alive && other.schedulerPause === null && this.eligible(task, other));
-  }
-
-  /** Lanes that may take work now or soon, for admission and ETA. */
-  private feeding(lane: LaneRuntime, now: number): boolean {
-    return lane.alive && lane.schedulerPause === null && lane.breaker.state(now).type !== 'open' && (this.policy !== 'single' || lane.engineKind === this.singleEngine);
-  }
-
-  /**
-   * Earliest-finish-time admission: a lane takes the next ad only if it would finish it no
-   * later than the faster lanes would finish everything still queued (this ad included).
-   */
-  private admits(lane: LaneRuntime, now: number): boolean {
-    const mine = lane.estimateMs();
-    const faster: LaneRuntime[] = [];
-    let rate = 0;
-    let slots = 0;
-    for (const other of this.lanes) {
-      if (other === lane || !this.feeding(other, now) || other.estimateMs() >= mine * 0.98) continue;
-      faster.push(other);
-      rate += other.workers / other.estimateMs();
-      slots += other.workers;
-    }
-    if (faster.length === 0) return true;
-    const queued = this.queuedCount();
-    // The fluid time is a lower bound of the faster lanes' finish: if even that is later, take the ad.
-    if (mine <= queued / rate) return true;
-    if (queued > 8 * slots) {
-      lane.hold = `the faster lanes finish the remaining ${queued} ads sooner`;
-      return false;
-    }
-    const finish = this.listScheduleFinish(faster, queued, now);
-    if (now + mine <= finish) return true;
-    lane.hold = `the faster lanes finish the remaining ${queued} ads sooner`;
-    lane.holdNoted = true;
-    this.notes.set(`hold:${lane.id}`, `${lane.label} takes no more ads: the faster lanes finish the last ${queued} sooner`);
-    return false;
-  }
-
-  /** When `lanes` would finish `count` more ads, greedily, after their calls in flight (expected). */
-  private listScheduleFinish(lanes: LaneRuntime[], count: number, now: number): number {
-    const freeAt: number[] = [];
-    const latency: number[] = [];
-    let finish = now;
-    for (const lane of lanes) {
-      const estimate = lane.estimateMs();
-      const busyEnds = [...lane.executions].map((execution) => this.expectedEnd(execution, now));
-      for (let slot = 0; slot < lane.workers; slot++) {
-        const end = busyEnds[slot] ?? now;
-        freeAt.push(end);
-        latency.push(estimate);
-        finish = Math.max(finish, end);
-      }
-    }
-    for (let k = 0; k < count; k++) {
-      let best = 0;
-      for (let s = 1; s < freeAt.length; s++) if (freeAt[s]! + latency[s]! < freeAt[best]! + latency[best]!) best = s;
-      freeAt[best] = freeAt[best]! + latency[best]!;
-      finish = Math.max(finish, freeAt[best]!);
-    }
-    return finish;
-  }
-
-  private expectedEnd(execution: Execution, now: number): number {
-    const estimate = execution.lane.estimateMs();
-    return Math.max(execution.startedAt + estimate, now + 0.25 * estimate);
-  }
-
-  /** Near the end: run a copy of the latest-finishing straggler on this idle, faster lane. */
-  private tryBackup(lane: LaneRuntime, now: number): boolean {
-    if (this.policy !== 'auto' && this.policy !== 'single') return false;
-    if (this.queuedCount() > 0) return false;
-    const mine = lane.estimateMs();
-    let best: Execution | null = null;
-    let bestEnd = now + mine * this.tuning.backupFactor + this.tuning.backupMarginMs;
-    for (const other of this.lanes) {
-      if (other === lane) continue;
-      for (const execution of other.executions) {
-        if (execution.task.running.length !== 1 || !this.eligible(execution.task, lane)) continue;
-        const end = this.expectedEnd(execution, now);
-        if (end > bestEnd) {
-          best = execution;
-          bestEnd = end;
-        }
-      }
-    }
-    if (!best) return false;
-    this.notes.set('backup', `backing up slow ads on faster lanes (last: ${best.task.ad.creativeId} from ${best.lane.label} on ${lane.label})`);
-    this.startExecution(best.task, lane, true, now);
-    return true;
-  }
-
-  // ---------------------------------------------------------------- ratio
-
-  private ratioKey(lane: LaneRuntime): string {
-    return Object.hasOwn(this.split, lane.id) ? lane.id : lane.engineKind;
-  }
-
-  private recomputeQuotas(): void {
-    for (const lane of this.lanes) {
-      lane.group = this.ratioKey(lane);
-      let group = this.ratioGroups.get(lane.group);
-      if (!group) {
-        group = { key: lane.group, weight: 0, assigned: 0, quota: 0, lanes: [] };
-        this.ratioGroups.set(lane.group, group);
-      }
-      if (!group.lanes.includes(lane)) group.lanes.push(lane);
-    }
-    for (const group of this.ratioGroups.values()) group.lanes = group.lanes.filter((lane) => lane.group === group.key);
-    const groups = [...this.ratioGroups.values()].filter((group) => group.lanes.length > 0);
-    for (const group of groups) group.weight = this.split[group.key] ?? 0;
-    const queue = this.fresh.get('');
-    const remaining = queue ? queue.indices.length - queue.head : 0;
-    const parts = apportion(remaining, groups.map((group) => group.weight));
-    groups.forEach((group, index) => {
-      group.quota = group.assigned + parts[index]!;
-    });
-  }
-
-  /** A group that cannot take work for now (all lanes disabled, dead or cooling down) gives its share away. */
-  private groupStuck(group: RatioGroup, now: number): boolean {
-    return !group.lanes.some((lane) => lane.alive && lane.breaker.state(now).type !== 'open');
-  }
-
-  private takeRatioSlot(lane: LaneRuntime): boolean {
-    const group = this.ratioGroups.get(lane.group);
-    if (!group) return false;
-    if (group.assigned < group.quota) {
-      group.assigned++;
-      return true;
-    }
-    const now = this.clock.now();
-    for (const other of this.ratioGroups.values()) {
-      if (other !== group && other.assigned < other.quota && this.groupStuck(other, now)) {
-        other.quota--;
-        group.quota++;
-        group.assigned++;
-        this.notes.set(`ratio:${other.key}`, `${other.key} cannot work now; its share goes to ${group.key}`);
-        return true;
-      }
-    }
-    lane.hold = 'its share of the split is done';
-    return false;
+    return this.lanes.some((other) => other !== lane && other.alive && other.schedulerPause === null && this.rules.uses(other) && this.rules.queueKeyOf(other) === task.key);
   }
 
   // ---------------------------------------------------------------- executions
 
   private startExecution(task: Task, lane: LaneRuntime, isBackup: boolean, now: number): void {
-    this.advanceBusy(now);
-    const stats = this.engineStats.get(lane.engineKind)!;
+    lane.advanceBusy(now);
     const execution: Execution = {
       task,
       lane,
       controller: lane.takeController(),
       startedAt: now,
+      startedAtWall: wallNow(this.clock),
       settled: false,
       isBackup,
       cold: lane.completedCalls === 0,
-      otherBusyAtStart: stats.otherBusyMs,
+      busyIntegralAtStart: lane.busyIntegral,
+      otherBusyAtStart: 0,
     };
+    this.rules.onStart(execution, now);
     lane.breaker.onStart(now);
     if (lane.holdNoted) {
       this.notes.delete(`hold:${lane.id}`);
@@ -804,7 +406,6 @@ export class Orchestrator {
     }
     lane.inFlight++;
     lane.executions.add(execution);
-    stats.inFlight++;
     this.inFlightTotal++;
     task.running.push(execution);
     this.execute(execution).catch(this.failBound);
@@ -841,25 +442,27 @@ export class Orchestrator {
     this.onSuccess(execution, outcome);
   }
 
-  /** Marks the execution over and frees its slot. */
-  private settle(execution: Execution, now: number): void {
-    this.advanceBusy(now);
-    execution.settled = true;
+  /** Marks the execution over and frees its slot; returns the call's mean concurrency on its lane. */
+  private settle(execution: Execution, now: number): number {
     const lane = execution.lane;
+    lane.advanceBusy(now);
+    this.rules.onSettle(execution, now);
+    execution.settled = true;
     lane.inFlight--;
     lane.executions.delete(execution);
-    this.engineStats.get(lane.engineKind)!.inFlight--;
     this.inFlightTotal--;
     const running = execution.task.running;
     const index = running.indexOf(execution);
     if (index >= 0) running.splice(index, 1);
+    const duration = now - execution.startedAt;
+    return duration > 0 ? (lane.busyIntegral - execution.busyIntegralAtStart) / duration : lane.inFlight + 1;
   }
 
   private recordAttempt(execution: Execution, now: number, outcome: Attempt['outcome'], error?: string): void {
     const attempt: Attempt = {
       laneId: execution.lane.id,
       engine: execution.lane.engineKind,
-      startedAt: execution.startedAt,
+      startedAt: execution.startedAtWall,
       durationMs: now - execution.startedAt,
       outcome,
     };
@@ -877,22 +480,27 @@ export class Orchestrator {
     this.recordAttempt(execution, now, 'aborted', reason);
   }
 
+  /** Aborts a call for scheduling reasons: the ad goes back to the front of the queue, no attempt counted against it. */
+  private requeueAborted(execution: Execution, reason: string): void {
+    const task = execution.task;
+    this.abortExecution(execution, reason);
+    if (task.running.length === 0 && !task.finished) {
+      task.notBefore = this.clock.now();
+      task.avoidLaneId = null;
+      this.queue.requeueFront(task);
+    }
+    this.tuner.onLaneChange(execution.lane, this.clock.now());
+  }
+
   private onSuccess(execution: Execution, result: RecognizeResult): void {
     if (execution.settled || this.endedAt !== null) return;
     const now = this.clock.now();
     const lane = execution.lane;
-    const stats = this.engineStats.get(lane.engineKind)!;
-    this.settle(execution, now);
+    const concurrency = this.settle(execution, now);
     lane.returnController(execution.controller);
     const durationMs = now - execution.startedAt;
     lane.completedCalls++;
     lane.estimator.observe(durationMs / 1000, execution.cold);
-    let measuredInterference = false;
-    if (!execution.cold && durationMs > 0 && this.engineStats.size > 1) {
-      // Share of the call during which another engine was busy: ~0 alone, ~1 sharing the Mac.
-      stats.interference.add(durationMs / 1000, (stats.otherBusyMs - execution.otherBusyAtStart) / durationMs);
-      measuredInterference = true;
-    }
     lane.breaker.onSuccess();
     lane.done++;
     this.recordAttempt(execution, now, 'ok');
@@ -908,7 +516,8 @@ export class Orchestrator {
       blocks: result.blocks,
       durationMs,
     });
-    if (this.policy === 'auto' && measuredInterference) this.evaluateInterference(now);
+    this.rules.onCallEnd(execution, durationMs, now);
+    this.tuner.observe(execution, durationMs, concurrency, now);
     this.schedule();
   }
 
@@ -923,11 +532,15 @@ export class Orchestrator {
     lane.failedCalls++;
     lane.lastError = message;
     this.recordAttempt(execution, now, 'error', message);
+    let opened = false;
     if (kind === 'config') {
       lane.dead = errorMessage(error);
       this.notes.set(`dead:${lane.id}`, `${lane.label} stopped: ${lane.dead}`);
+      this.tuner.onLaneChange(lane, now);
     } else if (kind !== 'permanent') {
-      if (lane.breaker.onFailure(now)) this.notes.set(`breaker:${lane.id}`, `${lane.label} cools down after repeated failures (${kind})`);
+      opened = lane.breaker.onFailure(now);
+      if (opened) this.notes.set(`breaker:${lane.id}`, `${lane.label} cools down after repeated failures (${kind})`);
+      if (kind === 'overloaded') this.tuner.onOverloaded(lane, error instanceof EngineError ? error.options.retryAfterMs : undefined, now);
     } else {
       lane.breaker.onAbandon(now);
     }
@@ -938,10 +551,9 @@ export class Orchestrator {
       else if (kind !== 'config') task.failures++;
       this.retryOrFail(task, lane, kind === 'permanent', kind === 'config' ? 0 : null, error, now);
     }
-    // A dead lane, or one that has been failing for long, may leave ads that nothing can run.
-    if (kind === 'config' || lane.breaker.failingSince !== null) this.failStrandedTasks();
-    // A victim that dies or cools down no longer needs protecting from the engine paused for its sake.
-    if (this.policy === 'auto') this.evaluateInterference(now);
+    // Only a lane dying or a breaker (re)opening — every failed probe does — can turn a wait into an outage.
+    if (kind === 'config' || opened) this.failStrandedTasks(now);
+    this.rules.onCallEnd(execution, null, now);
     this.schedule();
     this.markDirty();
   }
@@ -980,7 +592,7 @@ export class Orchestrator {
     const delay = delayMs ?? retryAfter ?? retryDelayMs(Math.ceil(task.failures), this.random, this.tuning.retryBaseMs, this.tuning.retryMaxMs);
     task.notBefore = now + delay;
     task.avoidLaneId = lane.id;
-    this.retries.push(task);
+    this.queue.retry(task);
   }
 
   /** `reason` replaces the attempts' errors (used when the run gives up on the ad). */
@@ -1026,80 +638,46 @@ export class Orchestrator {
     // Reported done only once durable (a grouped commit may come later, or fail and be retried).
     if (durable) void durable.then(() => this.emit('result', result));
     else this.emit('result', result);
-    if (task.target !== null) this.recordComparison(task, result);
+    this.rules.onResult(task, result);
     this.markDirty();
     if (this.finishedTasks >= this.totalTasks && this.status !== 'cancelled') this.complete('finished');
   }
 
-  private recordComparison(task: Task, result: AdResult): void {
-    let pending = this.comparisons.get(task.adIndex);
-    if (!pending) {
-      const finishedBefore = this.compareEngines.filter((engine) => this.options.store.isFinished(this.runId, task.ad.creativeId, engine) && engine !== task.target);
-      pending = { remaining: this.compareEngines.length - finishedBefore.length, results: [] };
-      this.comparisons.set(task.adIndex, pending);
-    }
-    pending.results.push({ engine: task.target!, laneId: result.laneId, status: result.status, text: result.text, durationMs: result.durationMs });
-    pending.remaining--;
-    if (pending.remaining > 0) return;
-    this.comparisons.delete(task.adIndex);
-    const succeeded = pending.results.filter((entry) => entry.status === 'done');
-    const agreement: Comparison['agreement'] = [];
-    for (let i = 0; i < succeeded.length; i++) {
-      for (let j = i + 1; j < succeeded.length; j++) {
-        agreement.push({ a: succeeded[i]!.engine, b: succeeded[j]!.engine, score: textAgreement(succeeded[i]!.text, succeeded[j]!.text) });
-      }
-    }
-    this.emit('comparison', { runId: this.runId, creativeId: task.ad.creativeId, results: pending.results, agreement });
-  }
+  // ---------------------------------------------------------------- outages
 
   /**
    * Tasks no lane can ever run (every eligible lane dead) fail now instead of waiting forever;
    * so do tasks whose every enabled eligible lane has been failing for long (an outage: see
-   * `giveUpAfterMs`). Calls in flight end on their own and land here again if they fail.
+   * `giveUpAfterMs`). Runs only when that can have changed (a lane died or was disabled, a
+   * breaker opened), not on every failure, and walks a queue only when it is stranded.
    */
-  private failStrandedTasks(): void {
+  private failStrandedTasks(now: number): void {
     if (this.status !== 'running' && this.status !== 'paused') return;
-    const now = this.clock.now();
-    const verdicts = new Map<EngineKind | null, { stranded: boolean; reason?: string }>();
-    const verdictFor = (engine: EngineKind | null): { stranded: boolean; reason?: string } => {
-      let verdict = verdicts.get(engine);
-      if (!verdict) {
-        verdict = this.strandedVerdict(engine, now);
-        verdicts.set(engine, verdict);
-      }
-      return verdict;
-    };
-    const failQueue = (key: string, engine: EngineKind | null): void => {
-      const verdict = verdictFor(engine);
-      if (!verdict.stranded) return;
-      const queue = this.fresh.get(key);
-      if (!queue) return;
-      while (queue.head < queue.indices.length && this.status !== 'finished') {
-        const adIndex = queue.indices[queue.head++]!;
-        const task: Task = { adIndex, ad: this.options.ads[adIndex]!, target: engine, attempts: [], failures: 0, notBefore: 0, avoidLaneId: null, running: [], finished: false };
-        this.finishFailed(task, verdict.reason);
-      }
-    };
-    if (this.policy === 'compare') {
-      for (const engine of this.compareEngines) failQueue(engine, engine);
-    } else {
-      failQueue('', null);
-    }
-    for (let i = this.retries.length - 1; i >= 0; i--) {
-      const task = this.retries[i]!;
-      const verdict = verdictFor(task.target);
-      if (verdict.stranded) {
-        this.retries.splice(i, 1);
-        this.finishFailed(task, verdict.reason);
-      }
+    for (const key of [...this.queue.keys()]) {
+      if (this.queue.sizeOf(key) === 0) continue;
+      const verdict = this.strandedVerdict(key, now);
+      if (!verdict.stranded) continue;
+      const target = this.queueEngine.get(key) ?? null;
+      this.queue.drain(
+        key,
+        (adIndex) => {
+          if (this.status === 'finished') return;
+          const task: Task = { adIndex, ad: this.options.ads[adIndex]!, key, target, attempts: [], failures: 0, notBefore: 0, avoidLaneId: null, running: [], finished: false };
+          this.finishFailed(task, verdict.reason);
+        },
+        (task) => this.finishFailed(task, verdict.reason),
+      );
     }
   }
 
-  /** Whether tasks for `engine` (null: any engine the policy uses) can never run, and the reason to give. */
-  private strandedVerdict(engine: EngineKind | null, now: number): { stranded: boolean; reason?: string } {
-    const candidates = this.lanes.filter(
-      (lane) => lane.dead === null && (engine === null || lane.engineKind === engine) && (this.policy !== 'single' || lane.engineKind === this.singleEngine),
-    );
+  /** The lanes that could ever run `key`'s tasks. */
+  private candidatesFor(key: string): LaneRuntime[] {
+    return this.lanes.filter((lane) => lane.dead === null && this.rules.uses(lane) && this.rules.queueKeyOf(lane) === key);
+  }
+
+  /** Whether the tasks queued under `key` can never run, and the reason to give. */
+  private strandedVerdict(key: string, now: number): { stranded: boolean; reason?: string } {
+    const candidates = this.candidatesFor(key);
     // No lane at all: the attempts' own errors say why (or "no lane could run it").
     if (candidates.length === 0) return { stranded: true };
     // Disabled lanes are the user's call; only lanes that are trying count towards an outage.
@@ -1107,7 +685,8 @@ export class Orchestrator {
     if (trying.length === 0 || !trying.every((lane) => this.givenUp(lane, now))) return { stranded: false };
     const errors = [...new Set(trying.map((lane) => lane.lastError))].join('; ');
     const span = this.tuning.giveUpAfterMs >= 60_000 ? `${Math.round(this.tuning.giveUpAfterMs / 60_000)} min` : `${Math.round(this.tuning.giveUpAfterMs / 1000)} s`;
-    this.notes.set(`gave-up:${engine ?? ''}`, `the remaining ads failed: ${trying.length === 1 ? 'the only lane' : 'every lane'} that could run them failed every call for over ${span} (${errors})`);
+    const engine = this.queueEngine.get(key) ?? '';
+    this.notes.set(`gave-up:${engine}`, `the remaining ads failed: ${trying.length === 1 ? 'the only lane' : 'every lane'} that could run them failed every call for over ${span} (${errors})`);
     return { stranded: true, reason: `no engine could process it: ${errors}` };
   }
 
@@ -1117,91 +696,19 @@ export class Orchestrator {
     return since !== null && lane.breaker.failedProbes >= this.tuning.giveUpMinFailedProbes && now - since >= this.tuning.giveUpAfterMs;
   }
 
-  // ---------------------------------------------------------------- interference
-
-  private advanceBusy(now: number): void {
-    const dt = now - this.lastBusyUpdate;
-    if (dt <= 0) return;
-    this.lastBusyUpdate = now;
-    if (this.inFlightTotal === 0) return;
-    for (const stats of this.engineStats.values()) {
-      if (this.inFlightTotal - stats.inFlight > 0) stats.otherBusyMs += dt;
-    }
-  }
-
-  /**
-   * Stops feeding an engine when the others are measurably slower while it runs and the
-   * throughput they lose exceeds what it adds; feeds it again when the evidence fades.
-   */
-  private evaluateInterference(now: number): void {
-    if (this.engineStats.size < 2) return;
-    const fastest = [...this.lanes].filter((lane) => lane.alive).sort((a, b) => a.estimateMs() - b.estimateMs())[0];
-    if (!fastest) return;
-    for (const candidate of this.engineStats.keys()) {
-      if (candidate === fastest.engineKind) continue;
-      const candidateLanes = this.lanes.filter((lane) => lane.engineKind === candidate && lane.alive);
-      if (candidateLanes.length === 0) continue;
-      const paused = candidateLanes.some((lane) => lane.schedulerPause !== null);
-      let loss = 0;
-      let strongest = 0;
-      let victim: EngineKind | null = null;
-      let percent = 0;
-      for (const [engine, stats] of this.engineStats) {
-        if (engine === candidate) continue;
-        const slowdown = stats.interference.estimate(this.tuning.interferenceMinSamples, this.tuning.interferenceMinSamples);
-        if (!slowdown || slowdown.z < (paused ? this.tuning.interferenceReleaseZ : this.tuning.interferencePauseZ)) continue;
-        const victims = this.lanes.filter((lane) => lane.engineKind === engine && this.feeding(lane, now));
-        const workers = victims.reduce((sum, lane) => sum + lane.workers, 0);
-        loss += workers * (1 / slowdown.alone_s - 1 / slowdown.shared_s);
-        if (slowdown.z > strongest) {
-          strongest = slowdown.z;
-          victim = engine;
-          percent = Math.round(slowdown.excess * 100);
-        }
-      }
-      const gain = candidateLanes.reduce((sum, lane) => sum + lane.workers / lane.estimator.estimate(), 0);
-      const shouldPause = victim !== null && loss > (paused ? 0.8 : 1) * gain;
-      if (shouldPause && !paused) {
-        const reason = `${candidate} slows ${victim} by ${percent}%: the batch is faster without it`;
-        this.notes.set(`interference:${candidate}`, `${candidate} paused: it slows ${victim} by ${percent}% and the batch is faster without it`);
-        for (const lane of candidateLanes) {
-          lane.schedulerPause = reason;
-          for (const execution of [...lane.executions]) this.requeueAborted(execution, reason);
-        }
-      } else if (!shouldPause && paused) {
-        this.notes.delete(`interference:${candidate}`);
-        for (const lane of candidateLanes) lane.schedulerPause = null;
-      }
-    }
-  }
-
-  /** Aborts a call for scheduling reasons: the ad goes back to the queue, no attempt counted against it. */
-  private requeueAborted(execution: Execution, reason: string): void {
-    const task = execution.task;
-    this.abortExecution(execution, reason);
-    if (task.running.length === 0 && !task.finished) {
-      task.notBefore = this.clock.now();
-      task.avoidLaneId = null;
-      this.retries.unshift(task);
-    }
-  }
-
   // ---------------------------------------------------------------- timers, status, events
 
-  /** One timer for the next moment something becomes possible (a retry's backoff ends, a lane cools down, warm-up ends). */
+  /** One timer for the next moment something becomes possible (a retry is due, a lane cools down, a back-off or warm-up ends). */
   private armWakeup(now: number): void {
-    let next = Infinity;
-    for (const task of this.retries) {
-      if (task.notBefore > now) next = Math.min(next, task.notBefore);
-      else if (task.avoidLaneId !== null && task.notBefore + this.tuning.preferOtherLaneMs > now) next = Math.min(next, task.notBefore + this.tuning.preferOtherLaneMs);
-    }
-    if (this.queuedCount() > 0) {
+    let next = this.queue.nextChange(now, this.tuning.preferOtherLaneMs);
+    if (this.queue.size > 0) {
       for (const lane of this.lanes) {
         const state = lane.breaker.state(now);
         if (state.type === 'open') next = Math.min(next, state.until);
+        if (lane.backoffUntil > now) next = Math.min(next, lane.backoffUntil);
       }
     }
-    if (this.warmupEngine !== null) next = Math.min(next, this.warmupUntil);
+    next = Math.min(next, this.rules.nextWakeAt(now));
     if (next === Infinity || next <= now) return;
     if (this.wakeTimer && this.wakeAt <= next && this.wakeAt > now) return;
     this.wakeTimer?.cancel();
@@ -1303,29 +810,17 @@ export class Orchestrator {
     this.emit('progress', this.snapshot());
   }
 
-  /** `ratio`: every engine must work through its own share, so the run ends when the slowest share does. */
-  private ratioEta_s(): number | null {
-    let eta = 0;
-    for (const group of this.ratioGroups.values()) {
-      const working = group.lanes.filter((lane) => lane.enabled && lane.dead === null);
-      const left = group.quota - group.assigned + working.reduce((sum, lane) => sum + lane.inFlight, 0);
-      if (left <= 0) continue;
-      const rate = working.reduce((sum, lane) => sum + lane.workers / lane.estimator.estimate(), 0);
-      if (rate <= 0) return null;
-      eta = Math.max(eta, left / rate);
-    }
-    return eta;
-  }
-
   private laneState(lane: LaneRuntime, now: number): LaneState {
     if (!lane.enabled) return { type: 'disabled' };
     if (lane.dead !== null) return { type: 'dead', reason: lane.dead };
     const breaker = lane.breaker.state(now);
-    if (breaker.type === 'open') return { type: 'cooling-down', until: breaker.until, reason: lane.lastError };
-    if (this.policy === 'single' && lane.engineKind !== this.singleEngine) return { type: 'paused-by-scheduler', reason: `the single policy uses ${this.singleEngine} only` };
+    // `until` is wall-clock time for the UI; the breaker counts on the monotonic clock.
+    if (breaker.type === 'open') return { type: 'cooling-down', until: wallNow(this.clock) + (breaker.until - now), reason: lane.lastError };
+    const held = this.rules.heldState(lane, now);
+    if (held) return held;
     if (lane.schedulerPause !== null) return { type: 'paused-by-scheduler', reason: lane.schedulerPause };
     if (lane.inFlight > 0) return { type: 'busy' };
-    if (lane.hold !== null && this.queuedCount() > 0) return { type: 'paused-by-scheduler', reason: lane.hold };
+    if (lane.hold !== null && this.queue.size > 0) return { type: 'paused-by-scheduler', reason: lane.hold };
     return { type: 'idle' };
   }
 
@@ -1333,30 +828,22 @@ export class Orchestrator {
     const now = this.endedAt ?? this.clock.now();
     const elapsedMs = this.status === 'queued' ? 0 : now - this.startedAt;
     const finishedHere = Math.max(1, this.lanes.reduce((sum, lane) => sum + lane.done, 0));
-    const lanes: LaneProgress[] = this.lanes.map((lane) => {
-      const p50 = lane.estimator.percentile(0.5);
-      const p95 = lane.estimator.percentile(0.95);
-      return {
-        laneId: lane.id,
-        engine: lane.engineKind,
-        label: lane.label,
-        state: this.laneState(lane, now),
-        workers: lane.workers,
-        concurrency: lane.workers,
-        done: lane.done,
-        failed: lane.failedCalls,
-        inFlight: lane.inFlight,
-        share: lane.done / finishedHere,
-        adsPerMinute: elapsedMs > 0 ? lane.done / (elapsedMs / 60_000) : 0,
-        p50_s: p50,
-        p95_s: p95,
-        estimate_s: lane.estimator.estimate(),
-      };
-    });
-    let rate = 0;
-    for (const lane of this.lanes) {
-      if (this.feeding(lane, now) && (this.warmupEngine === null || lane.engineKind === this.warmupEngine)) rate += lane.workers / lane.estimator.estimate();
-    }
+    const lanes: LaneProgress[] = this.lanes.map((lane) => ({
+      laneId: lane.id,
+      engine: lane.engineKind,
+      label: lane.label,
+      state: this.laneState(lane, now),
+      workers: lane.workers,
+      concurrency: lane.limit,
+      done: lane.done,
+      failed: lane.failedCalls,
+      inFlight: lane.inFlight,
+      share: lane.done / finishedHere,
+      adsPerMinute: elapsedMs > 0 ? lane.done / (elapsedMs / 60_000) : 0,
+      p50_s: lane.estimator.percentile(0.5),
+      p95_s: lane.estimator.percentile(0.95),
+      estimate_s: lane.estimator.estimate(),
+    }));
     const remaining = this.totalTasks - this.finishedTasks;
     const running = this.status === 'running' || this.status === 'paused';
     return {
@@ -1368,7 +855,7 @@ export class Orchestrator {
       failed: this.failedCount,
       inFlight: this.inFlightTotal,
       elapsed_s: elapsedMs / 1000,
-      eta_s: !running ? (remaining === 0 ? 0 : null) : this.policy === 'ratio' ? this.ratioEta_s() : rate > 0 ? remaining / rate : null,
+      eta_s: !running ? (remaining === 0 ? 0 : null) : this.rules.eta_s(now, remaining),
       lanes,
       notes: [...this.notes.values()],
     };

@@ -1,0 +1,187 @@
+/**
+ * `auto`: every lane pulls from one queue, fastest expected first, under earliest-finish
+ * admission with end-of-batch backups (earliest-finish.ts); the tuner moves each lane's
+ * concurrency. With two or more engines, the engine expected fastest is first measured
+ * alone (the interference baseline) — briefly: the warm-up ends after
+ * `warmupAloneSamples` calls, `warmupMaxMs`, or as soon as that engine turns out more
+ * than twice as slow as its prior said — measured, or its first call still running at
+ * twice the prior (the guess it was picked on was wrong, so the others need not wait). Afterwards
+ * each call's overlap with other engines' work is recorded, and an engine whose presence
+ * slows the others more than it adds is paused (its calls re-queued) until the evidence fades.
+ */
+import type { EngineKind, LaneState } from '../../../../shared/domain.js';
+import { byEstimate, type Execution, type LaneRuntime } from '../lane.js';
+import { InterferenceStats } from '../latency.js';
+import { admitsEarliestFinish, findBackup } from './earliest-finish.js';
+import { BasePolicy, feeding, fluidEta_s, type PolicyContext } from './policy.js';
+
+interface EngineStats {
+  inFlight: number;
+  /** Time (ms) during which some other engine had a call in flight. */
+  otherBusyMs: number;
+  interference: InterferenceStats;
+}
+
+export class AutoPolicy extends BasePolicy {
+  readonly name = 'auto' as const;
+  override readonly tunesConcurrency = true;
+  private readonly engineStats = new Map<EngineKind, EngineStats>();
+  private inFlightTotal = 0;
+  private lastBusyUpdate = 0;
+  /** The engine measured alone first, and until when the others wait for it. */
+  private warmupEngine: EngineKind | null = null;
+  private warmupUntil = 0;
+  private warmupPrior_s = Infinity;
+  /** A first call still running at twice its prior (cold start included) says the prior was wrong. */
+  private warmupPriorDeadline = Infinity;
+
+  constructor(ctx: PolicyContext) {
+    super(ctx);
+    for (const lane of ctx.lanes) {
+      if (!this.engineStats.has(lane.engineKind)) this.engineStats.set(lane.engineKind, { inFlight: 0, otherBusyMs: 0, interference: new InterferenceStats() });
+    }
+  }
+
+  override begin(now: number): void {
+    this.lastBusyUpdate = now;
+    const alive = [...this.ctx.lanes].filter((lane) => lane.alive).sort(byEstimate);
+    if (new Set(alive.map((lane) => lane.engineKind)).size >= 2) {
+      this.warmupEngine = alive[0]!.engineKind;
+      this.warmupUntil = now + this.ctx.tuning.warmupMaxMs;
+      this.warmupPrior_s = Math.min(...alive.filter((lane) => lane.engineKind === this.warmupEngine).map((lane) => lane.estimator.estimate()));
+      this.warmupPriorDeadline = now + 2 * this.warmupPrior_s * 1000;
+    }
+  }
+
+  override beforePass(now: number): void {
+    if (this.warmupEngine !== null && this.warmupOver(now)) {
+      this.warmupEngine = null;
+      this.ctx.notes.delete('warmup');
+    }
+  }
+
+  override mayStart(lane: LaneRuntime): boolean {
+    if (this.warmupEngine !== null && lane.engineKind !== this.warmupEngine) {
+      lane.hold = `waits while ${this.warmupEngine} is measured alone (interference check)`;
+      this.ctx.notes.set('warmup', `${this.warmupEngine} is measured alone first; other engines start in a moment`);
+      return false;
+    }
+    return true;
+  }
+
+  override admit(lane: LaneRuntime, now: number): boolean {
+    return admitsEarliestFinish(this.ctx, lane, now, (other) => feeding(other, now));
+  }
+
+  override backup(lane: LaneRuntime, now: number): Execution | null {
+    return findBackup(this.ctx, lane, now, () => true);
+  }
+
+  override eta_s(now: number, remaining: number): number | null {
+    return fluidEta_s(this.ctx.lanes, remaining, (lane) => feeding(lane, now) && (this.warmupEngine === null || lane.engineKind === this.warmupEngine));
+  }
+
+  override heldState(): LaneState | null {
+    return null;
+  }
+
+  override nextWakeAt(): number {
+    return this.warmupEngine !== null ? Math.min(this.warmupUntil, this.warmupPriorDeadline) : Infinity;
+  }
+
+  override onStart(execution: Execution, now: number): void {
+    this.advanceBusy(now);
+    const stats = this.engineStats.get(execution.lane.engineKind)!;
+    execution.otherBusyAtStart = stats.otherBusyMs;
+    stats.inFlight++;
+    this.inFlightTotal++;
+  }
+
+  override onSettle(execution: Execution, now: number): void {
+    this.advanceBusy(now);
+    this.engineStats.get(execution.lane.engineKind)!.inFlight--;
+    this.inFlightTotal--;
+  }
+
+  override onCallEnd(execution: Execution, durationMs: number | null, now: number): void {
+    if (durationMs === null) {
+      // A victim that dies or cools down no longer needs protecting from the engine paused for its sake.
+      this.evaluateInterference(now);
+      return;
+    }
+    if (execution.cold || durationMs <= 0 || this.engineStats.size < 2) return;
+    const stats = this.engineStats.get(execution.lane.engineKind)!;
+    // Share of the call during which another engine was busy: ~0 alone, ~1 sharing the Mac.
+    stats.interference.add(durationMs / 1000, (stats.otherBusyMs - execution.otherBusyAtStart) / durationMs);
+    this.evaluateInterference(now);
+  }
+
+  private warmupOver(now: number): boolean {
+    const engine = this.warmupEngine!;
+    if (now >= this.warmupUntil) return true;
+    if (this.engineStats.get(engine)!.interference.alone.n >= this.ctx.tuning.warmupAloneSamples) return true;
+    const lanes = this.ctx.lanes.filter((lane) => lane.engineKind === engine);
+    // Picked as the fastest on a prior that its own results contradict: measuring it alone buys nothing.
+    const answered = lanes.some((lane) => lane.completedCalls > 0);
+    if (answered ? Math.min(...lanes.map((lane) => lane.estimator.estimate())) > 2 * this.warmupPrior_s : now >= this.warmupPriorDeadline) return true;
+    // Nothing to measure with: do not hold the others back.
+    return !lanes.some((lane) => lane.alive && lane.breaker.allows(now));
+  }
+
+  private advanceBusy(now: number): void {
+    const dt = now - this.lastBusyUpdate;
+    if (dt <= 0) return;
+    this.lastBusyUpdate = now;
+    if (this.inFlightTotal === 0) return;
+    for (const stats of this.engineStats.values()) {
+      if (this.inFlightTotal - stats.inFlight > 0) stats.otherBusyMs += dt;
+    }
+  }
+
+  /**
+   * Stops feeding an engine when the others are measurably slower while it runs and the
+   * throughput they lose exceeds what it adds; feeds it again when the evidence fades.
+   */
+  private evaluateInterference(now: number): void {
+    if (this.engineStats.size < 2) return;
+    const { lanes, tuning, notes } = this.ctx;
+    const fastest = lanes.filter((lane) => lane.alive).sort(byEstimate)[0];
+    if (!fastest) return;
+    for (const candidate of this.engineStats.keys()) {
+      if (candidate === fastest.engineKind) continue;
+      const candidateLanes = lanes.filter((lane) => lane.engineKind === candidate && lane.alive);
+      if (candidateLanes.length === 0) continue;
+      const paused = candidateLanes.some((lane) => lane.schedulerPause !== null);
+      let loss = 0;
+      let strongest = 0;
+      let victim: EngineKind | null = null;
+      let percent = 0;
+      for (const [engine, stats] of this.engineStats) {
+        if (engine === candidate) continue;
+        const slowdown = stats.interference.estimate(tuning.interferenceMinSamples, tuning.interferenceMinSamples);
+        if (!slowdown || slowdown.z < (paused ? tuning.interferenceReleaseZ : tuning.interferencePauseZ)) continue;
+        const victims = lanes.filter((lane) => lane.engineKind === engine && feeding(lane, now));
+        const slots = victims.reduce((sum, lane) => sum + lane.limit, 0);
+        loss += slots * (1 / slowdown.alone_s - 1 / slowdown.shared_s);
+        if (slowdown.z > strongest) {
+          strongest = slowdown.z;
+          victim = engine;
+          percent = Math.round(slowdown.excess * 100);
+        }
+      }
+      const gain = candidateLanes.reduce((sum, lane) => sum + Math.max(1, lane.limit) / lane.estimator.estimate(), 0);
+      const shouldPause = victim !== null && loss > (paused ? 0.8 : 1) * gain;
+      if (shouldPause && !paused) {
+        const reason = `${candidate} slows ${victim} by ${percent}%: the batch is faster without it`;
+        notes.set(`interference:${candidate}`, `${candidate} paused: it slows ${victim} by ${percent}% and the batch is faster without it`);
+        for (const lane of candidateLanes) {
+          lane.schedulerPause = reason;
+          for (const execution of [...lane.executions]) this.ctx.requeue(execution, reason);
+        }
+      } else if (!shouldPause && paused) {
+        notes.delete(`interference:${candidate}`);
+        for (const lane of candidateLanes) lane.schedulerPause = null;
+      }
+    }
+  }
+}

@@ -1,0 +1,341 @@
+/**
+ * Concurrency that tunes itself. A lane's `workers` is its ceiling; its `limit` is the
+ * in-flight work allowed now. Each call that ends well tells the tuner its latency at the
+ * lane's mean concurrency during the call, so for every level n the lane has run at it
+ * knows X(n) = n / latency(n) (Little's law: throughput, whatever fed the lane). Under
+ * `auto` it then, one step at a time and only after the last step was measured:
+ *   - grows a lane that is held by its limit while work waits, as long as the extra slot is
+ *     expected to add at least half a slot's worth (unknown levels: linear, optimistic);
+ *   - backs off when the top slot added less than a quarter of one (latency inflated
+ *     without a throughput gain) — like Netflix's gradient limiter, but judged on
+ *     throughput, which is what a batch wants, not on latency alone;
+ *   - keeps lanes that share a resource (e.g. the CPU) within its budget together, moving
+ *     a slot from the lane where it buys least to the one where it buys most (a lane that has
+ *     not answered yet is always measured first; one may end at 0 when the others use the
+ *     budget better, and gets slots back when they die or lose their edge);
+ *   - halves the limit on an 'overloaded' answer, waits out its Retry-After, and does not
+ *     grow back to that level for a while (AIMD's multiplicative decrease).
+ * A lane whose level below is unknown (started at its ceiling, or forgotten) probes it
+ * once while plenty is queued. Measurements age out after `tunerForgetAfterCalls` calls,
+ * so a level is probed again when things change. Under ratio/single/compare the limit stays at the ceiling, except
+ * after an overload, from which it climbs back one slot per few good calls.
+ * Priors play no part: unmeasured levels are extrapolated from measured ones, and only a
+ * lane with no measurement at all is valued from its latency estimate.
+ */
+import type { Execution, LaneRuntime } from './lane.js';
+import type { SchedulerTuning } from './options.js';
+
+/** Probing a level down costs a little throughput for a few calls: only with at least this many ads queued per slot. */
+const PROBE_DOWN_QUEUED_PER_SLOT = 20;
+
+interface Level {
+  samples: number;
+  meanLatency_s: number;
+  /** The group's call count at the last sample (for ageing). */
+  lastCall: number;
+}
+
+interface LaneTuning {
+  levels: Map<number, Level>;
+  /** When the limit last changed, and good calls started since. */
+  changedAt: number;
+  samplesSinceChange: number;
+  /** Held by its limit while work was queued, since the last change. */
+  limited: boolean;
+  /** An 'overloaded' answer at this level: do not grow back to it before the group's call count reaches `overloadUntilCall`. */
+  overloadLevel: number;
+  overloadUntilCall: number;
+  /** When it last got a slot. */
+  grewAt: number;
+}
+
+interface Group {
+  key: string;
+  budget: number;
+  lanes: LaneRuntime[];
+  calls: number;
+}
+
+export interface TunerHooks {
+  /** A lane's limit changed: the engine is told, the scheduler runs another pass. */
+  onLimitChange(lane: LaneRuntime, from: number): void;
+  /** Ads still queued (a level is probed downwards only when a short slow-down cannot matter). */
+  queued(): number;
+  notes: Map<string, string>;
+}
+
+export class ConcurrencyTuner {
+  private readonly state = new Map<LaneRuntime, LaneTuning>();
+  private readonly groupOf = new Map<LaneRuntime, Group>();
+  private readonly groups: Group[] = [];
+
+  constructor(
+    lanes: readonly LaneRuntime[],
+    private readonly budgets: Readonly<Record<string, number>>,
+    private readonly adjusts: boolean,
+    private readonly tuning: SchedulerTuning,
+    private readonly hooks: TunerHooks,
+  ) {
+    for (const [resource, budget] of Object.entries(budgets)) {
+      if (!Number.isInteger(budget) || budget < 1) throw new RangeError(`resourceBudgets.${resource} must be an integer ≥ 1, got ${budget}`);
+    }
+    const shared = new Map<string, Group>();
+    for (const lane of lanes) {
+      this.state.set(lane, { levels: new Map(), changedAt: 0, samplesSinceChange: 0, limited: false, overloadLevel: Infinity, overloadUntilCall: 0, grewAt: -Infinity });
+      const resource = lane.resource !== null && Object.hasOwn(budgets, lane.resource) ? lane.resource : null;
+      let group = resource === null ? undefined : shared.get(resource);
+      if (!group) {
+        group = { key: resource ?? `lane:${lane.id}`, budget: resource === null ? Infinity : budgets[resource]!, lanes: [], calls: 0 };
+        if (resource !== null) shared.set(resource, group);
+        this.groups.push(group);
+      }
+      group.lanes.push(lane);
+      this.groupOf.set(lane, group);
+      // Outside auto the limit is the ceiling; a shared budget is then enforced on calls in flight only.
+      if (!adjusts) lane.limit = lane.workers;
+    }
+  }
+
+  /** At the start: fit every shared group into its budget and tell each engine its limit. */
+  begin(now: number): void {
+    for (const group of this.groups) {
+      for (const lane of group.lanes) this.state.get(lane)!.changedAt = now;
+      if (this.adjusts) this.fit(group, now, true);
+    }
+    for (const lane of this.state.keys()) this.hooks.onLimitChange(lane, lane.workers);
+  }
+
+  /** Whether the lane's resource has room for one more call now (shared budgets are hard, in every policy). */
+  resourceFree(lane: LaneRuntime): boolean {
+    const group = this.groupOf.get(lane)!;
+    if (group.budget === Infinity) return true;
+    let inFlight = 0;
+    for (const other of group.lanes) inFlight += other.inFlight;
+    return inFlight < group.budget;
+  }
+
+  /** The pass stopped at this lane's limit while work was queued. */
+  noteLimited(lane: LaneRuntime, now: number): void {
+    const state = this.state.get(lane)!;
+    if (state.limited) return;
+    state.limited = true;
+    if (this.adjusts && lane.limit === 0) this.decide(this.groupOf.get(lane)!, now);
+  }
+
+  /** A call ended well after `durationMs`. */
+  observe(execution: Execution, durationMs: number, meanConcurrency: number, now: number): void {
+    const lane = execution.lane;
+    const group = this.groupOf.get(lane)!;
+    const state = this.state.get(lane)!;
+    group.calls++;
+    if (!execution.cold && durationMs > 0) {
+      const level = Math.max(1, Math.min(64, Math.round(meanConcurrency)));
+      let stats = state.levels.get(level);
+      if (!stats || group.calls - stats.lastCall > this.tuning.tunerForgetAfterCalls) {
+        stats = { samples: 0, meanLatency_s: 0, lastCall: group.calls };
+        state.levels.set(level, stats);
+      }
+      stats.samples++;
+      stats.lastCall = group.calls;
+      stats.meanLatency_s += (durationMs / 1000 - stats.meanLatency_s) / Math.min(stats.samples, 20);
+    }
+    // A cold call says little about the level, but it does end the wait for the lane's first answer.
+    if (execution.startedAt >= state.changedAt) state.samplesSinceChange++;
+    if (this.adjusts) this.decide(group, now);
+    else if (lane.limit < lane.workers && state.samplesSinceChange >= this.minSamples(lane.limit) && now >= lane.backoffUntil) {
+      // Fixed policies climb back from an overload one slot at a time.
+      this.change(lane, lane.limit + 1, now);
+    }
+  }
+
+  /** 'overloaded' (429/503): halve the limit and wait out the Retry-After. */
+  onOverloaded(lane: LaneRuntime, retryAfterMs: number | undefined, now: number): void {
+    const state = this.state.get(lane)!;
+    const group = this.groupOf.get(lane)!;
+    lane.backoffUntil = Math.max(lane.backoffUntil, now + (retryAfterMs ?? this.tuning.overloadBackoffMs));
+    state.overloadLevel = Math.min(state.overloadLevel === Infinity ? lane.limit : state.overloadLevel, Math.max(lane.limit, 2));
+    state.overloadUntilCall = group.calls + this.tuning.tunerForgetAfterCalls;
+    const next = Math.max(1, Math.floor(lane.limit / 2));
+    if (next < lane.limit) {
+      this.hooks.notes.set(`concurrency:${lane.id}`, `${lane.label}: concurrency cut to ${next} (the engine said it is overloaded)`);
+      this.change(lane, next, now);
+    }
+  }
+
+  /** The ceiling moved (the user, or an out-of-memory cut): the limit follows a cut; outside auto it is the ceiling. */
+  onCeiling(lane: LaneRuntime, now: number): void {
+    if (!this.adjusts) this.change(lane, lane.workers, now);
+    else if (lane.limit > lane.workers) this.change(lane, lane.workers, now);
+    else this.decide(this.groupOf.get(lane)!, now);
+  }
+
+  /** A lane stopped or started taking work (died, disabled, paused for interference, enabled again). */
+  onLaneChange(lane: LaneRuntime, now: number): void {
+    if (!this.adjusts) return;
+    const group = this.groupOf.get(lane)!;
+    this.fit(group, now, false);
+    this.decide(group, now);
+  }
+
+  private usable(lane: LaneRuntime): boolean {
+    return lane.alive && lane.schedulerPause === null;
+  }
+
+  private minSamples(level: number): number {
+    return level <= 1 ? 2 : Math.max(this.tuning.tunerMinSamples, 2 * level);
+  }
+
+  /** Throughput at `level`, if measured recently enough. */
+  private measured(lane: LaneRuntime, group: Group, level: number): number | null {
+    const stats = this.state.get(lane)!.levels.get(level);
+    if (!stats || stats.samples < this.minSamples(level) || group.calls - stats.lastCall > this.tuning.tunerForgetAfterCalls) return null;
+    return level / stats.meanLatency_s;
+  }
+
+  /** Throughput expected at `level`: measured, else linear from the nearest measured level below (optimistic) or above. */
+  private value(lane: LaneRuntime, group: Group, level: number): number {
+    if (level <= 0) return 0;
+    const known = this.measured(lane, group, level);
+    if (known !== null) return known;
+    for (let below = level - 1; below >= 1; below--) {
+      const x = this.measured(lane, group, below);
+      if (x !== null) return (x * level) / below;
+    }
+    for (let above = level + 1; above <= lane.workers; above++) {
+      const x = this.measured(lane, group, above);
+      if (x !== null) return (x * level) / above;
+    }
+    return level / lane.estimator.estimate();
+  }
+
+  /** Whether the last change on this lane has been measured (or cannot be, soon). */
+  private settled(lane: LaneRuntime, now: number): boolean {
+    if (lane.limit === 0 || !this.usable(lane)) return true;
+    const state = this.state.get(lane)!;
+    // Not fed at all (e.g. held while another engine is measured alone): nothing to wait for.
+    if (lane.inFlight === 0 && !state.limited) return true;
+    if (state.samplesSinceChange >= this.minSamples(lane.limit)) return true;
+    // A lane the scheduler barely feeds would otherwise freeze its group.
+    return now - state.changedAt > 4 * lane.estimateMs() * Math.max(1, this.minSamples(lane.limit) / Math.max(1, lane.limit));
+  }
+
+  private decide(group: Group, now: number): void {
+    const lanes = group.lanes.filter((lane) => this.usable(lane));
+    if (!lanes.every((lane) => this.settled(lane, now))) return;
+    // Back off: the top slot added less than a quarter of a slot's throughput.
+    for (const lane of lanes) {
+      const l = lane.limit;
+      if (l < 2) continue;
+      const top = this.measured(lane, group, l);
+      const below = this.measured(lane, group, l - 1);
+      if (top !== null && below !== null && top < below * (1 + 0.25 / (l - 1))) {
+        this.hooks.notes.set(`concurrency:${lane.id}`, `${lane.label}: concurrency ${l - 1} of ${lane.workers} (more made calls slower without more ads per second)`);
+        this.change(lane, l - 1, now);
+        return;
+      }
+    }
+    // Probe one level down when it is unknown (e.g. a lane started at its ceiling): the only way to learn that fewer slots do as well.
+    // Not in a shared group: the slot freed would go to another lane (the budget's own allocation decides there).
+    for (const lane of group.budget === Infinity ? lanes : []) {
+      const l = lane.limit;
+      if (l < 2 || !this.state.get(lane)!.limited || this.hooks.queued() < PROBE_DOWN_QUEUED_PER_SLOT * l) continue;
+      if (this.measured(lane, group, l) !== null && this.measured(lane, group, l - 1) === null) {
+        this.change(lane, l - 1, now);
+        return;
+      }
+    }
+    let grower: LaneRuntime | null = null;
+    let bestGain = 0;
+    for (const lane of lanes) {
+      const state = this.state.get(lane)!;
+      const l = lane.limit;
+      if (!state.limited || l >= lane.workers || now < lane.backoffUntil) continue;
+      if (l + 1 >= state.overloadLevel && group.calls < state.overloadUntilCall) continue;
+      // A lane that has not answered yet is measured first, whatever its prior says.
+      const gain = lane.completedCalls === 0 ? Infinity : this.value(lane, group, l + 1) - this.value(lane, group, l);
+      if (l >= 1 && gain < (this.value(lane, group, l) * 0.5) / l) continue;
+      if (gain > bestGain) {
+        bestGain = gain;
+        grower = lane;
+      }
+    }
+    if (!grower) return;
+    const used = lanes.reduce((sum, lane) => sum + lane.limit, 0);
+    if (used < group.budget) {
+      this.change(grower, grower.limit + 1, now);
+      return;
+    }
+    let donor: LaneRuntime | null = null;
+    let leastLoss = Infinity;
+    for (const lane of lanes) {
+      // An unmeasured lane keeps its slot for its first answer, unless the scheduler is not feeding it anyway.
+      // A slot given at this instant is not taken back at once (two idle lanes would pass it to and fro for ever).
+      const state = this.state.get(lane)!;
+      if (lane === grower || lane.limit < 1 || state.grewAt === now || (lane.completedCalls === 0 && (lane.inFlight > 0 || state.limited))) continue;
+      const loss = this.value(lane, group, lane.limit) - this.value(lane, group, lane.limit - 1);
+      if (loss < leastLoss) {
+        leastLoss = loss;
+        donor = lane;
+      }
+    }
+    if (!donor || !(bestGain > 1.25 * leastLoss)) return;
+    this.noteShare(donor, grower, group, donor.limit - 1);
+    this.change(donor, donor.limit - 1, now);
+    this.change(grower, grower.limit + 1, now);
+  }
+
+  /** Brings the group's limits within its budget: lanes get one slot each in turn, up to their current limit. */
+  private fit(group: Group, now: number, atStart: boolean): void {
+    if (group.budget === Infinity) return;
+    const lanes = group.lanes.filter((lane) => this.usable(lane));
+    const used = lanes.reduce((sum, lane) => sum + lane.limit, 0);
+    if (used <= group.budget) return;
+    const wanted = new Map(lanes.map((lane) => [lane, lane.limit]));
+    const given = new Map(lanes.map((lane) => [lane, 0]));
+    let left = group.budget;
+    // At the start every lane gets a first slot (in lane order) so that each is measured; later the fastest first.
+    const order = atStart ? lanes : [...lanes].sort((a, b) => this.value(b, group, 1) - this.value(a, group, 1));
+    while (left > 0) {
+      let progressed = false;
+      for (const lane of order) {
+        if (left > 0 && given.get(lane)! < wanted.get(lane)!) {
+          given.set(lane, given.get(lane)! + 1);
+          left--;
+          progressed = true;
+        }
+      }
+      if (!progressed) break;
+    }
+    for (const lane of lanes) {
+      const next = given.get(lane)!;
+      if (next !== lane.limit) {
+        if (next === 0) this.hooks.notes.set(`concurrency:${lane.id}`, `${lane.label} waits: the ${group.key} budget (${group.budget}) is used by the other lanes`);
+        if (atStart) lane.limit = next;
+        else this.change(lane, next, now);
+      }
+    }
+  }
+
+  private noteShare(donor: LaneRuntime, grower: LaneRuntime, group: Group, next: number): void {
+    this.hooks.notes.set(
+      `concurrency:${donor.id}`,
+      next === 0
+        ? `${donor.label} waits: the ${group.key} budget (${group.budget}) buys more ads per second on ${grower.label}`
+        : `${donor.label}: concurrency ${next} of ${donor.workers} (the ${group.key} budget buys more on ${grower.label})`,
+    );
+  }
+
+  private change(lane: LaneRuntime, next: number, now: number): void {
+    const bounded = Math.max(0, Math.min(lane.workers, next));
+    if (bounded === lane.limit) return;
+    const from = lane.limit;
+    lane.limit = bounded;
+    const state = this.state.get(lane)!;
+    state.changedAt = now;
+    if (bounded > from) state.grewAt = now;
+    state.samplesSinceChange = 0;
+    state.limited = false;
+    if (bounded === lane.workers) this.hooks.notes.delete(`concurrency:${lane.id}`);
+    this.hooks.onLimitChange(lane, from);
+  }
+}
