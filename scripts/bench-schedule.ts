@@ -13,11 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { LaneConfig, RecognizeResult } from '../shared/domain.js';
-import { lowerBound } from '../electron/core/orchestrator/lower-bound.js';
-import { MemoryRunStore } from '../electron/core/orchestrator/memory-store.js';
-import { startRun, type SchedulerTuning } from '../electron/core/orchestrator/orchestrator.js';
-import { parseScenario, type Scenario } from '../electron/core/orchestrator/scenario.js';
-import { enginesOf, makeAds, simulatePolicy, type BenchPolicy } from './lib/schedule-sim.js';
+import { MemoryRunStore, startRun, type SchedulerTuning } from '../electron/core/orchestrator/index.js';
+import { lowerBound } from './lib/sim/lower-bound.js';
+import { parseScenario, type Scenario } from './lib/sim/scenario.js';
+import { enginesOf, makeAds, simulatePolicy, type BenchPolicy } from './lib/sim/simulate-policy.js';
 
 const { values } = parseArgs({
   options: {

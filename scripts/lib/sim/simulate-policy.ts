@@ -4,13 +4,10 @@
  * is one `single` run per engine on its half of the list, `seed-adaptive` a `ratio` run per
  * batch with a barrier between batches and speeds re-measured after each.
  */
-import type { Ad, AdResult, EngineKind } from '../../shared/domain.js';
-import { apportion } from '../../electron/core/orchestrator/quotas.js';
-import { MemoryRunStore } from '../../electron/core/orchestrator/memory-store.js';
-import { startRun, type SchedulerTuning, type StartRunOptions } from '../../electron/core/orchestrator/orchestrator.js';
-import { VirtualClock } from '../../electron/core/orchestrator/clock.js';
-import { SimulatedMac, seededRandom } from '../../electron/core/orchestrator/simulation.js';
-import type { Scenario } from '../../electron/core/orchestrator/scenario.js';
+import type { Ad, AdResult, EngineKind } from '../../../shared/domain.js';
+import { apportion, MemoryRunStore, startRun, VirtualClock, type SchedulerTuning, type StartRunOptions } from '../../../electron/core/orchestrator/index.js';
+import { SimulatedMac, seededRandom } from './simulation.js';
+import type { Scenario } from './scenario.js';
 
 export type BenchPolicy = 'seed-static-50-50' | 'seed-adaptive' | 'ratio' | 'auto' | `single:${EngineKind}`;
 

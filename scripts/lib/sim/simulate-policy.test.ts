@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { lowerBound } from '../../electron/core/orchestrator/lower-bound.js';
-import { parseScenario } from '../../electron/core/orchestrator/scenario.js';
-import { simulatePolicy } from './schedule-sim.js';
+import { lowerBound } from './lower-bound.js';
+import { parseScenario } from './scenario.js';
+import { simulatePolicy } from './simulate-policy.js';
 
 const scenario = (name: string): ReturnType<typeof parseScenario> =>
-  parseScenario(JSON.parse(readFileSync(new URL(`../scenarios/${name}.json`, import.meta.url), 'utf8')));
+  parseScenario(JSON.parse(readFileSync(new URL(`../../scenarios/${name}.json`, import.meta.url), 'utf8')));
 
 describe('simulatePolicy', () => {
   it('is deterministic: same seed, same makespan; another seed, another', async () => {

@@ -6,9 +6,8 @@
  * cannot tell them from the app's.
  */
 import type { Ad, LaneConfig, RecognizeResult } from '../../../shared/domain.js';
-import { EngineError, type Engine, type EngineImage } from '../engines/types.js';
-import { sleep, type Clock, type Timer } from './clock.js';
-import type { OrchestratorLane } from './orchestrator.js';
+import { EngineError, type Engine, type EngineImage } from '../../../electron/core/engines/types.js';
+import { sleep, type Clock, type OrchestratorLane, type Timer } from '../../../electron/core/orchestrator/index.js';
 import { laneId, type LatencyDistribution, type Scenario, type ScenarioLane } from './scenario.js';
 
 /** A small, fast, seedable PRNG (mulberry32). */
