@@ -1,8 +1,10 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { fluidMakespan_s, lowerBound } from './lower-bound.js';
-import { parseScenario, type ScenarioInput } from './scenario.js';
+import { bestConcurrency, fluidMakespan_s, lowerBound } from './lower-bound.js';
+import { meanLatency_s, parseScenario, type Scenario, type ScenarioInput } from './scenario.js';
+import { enginesOf, simulatePolicy, type BenchPolicy } from './simulate-policy.js';
 
-const seedProfile = (extra: Partial<ScenarioInput['lanes'][number]>[] = [{}, {}]): ReturnType<typeof parseScenario> =>
+const seedProfile = (extra: Partial<ScenarioInput['lanes'][number]>[] = [{}, {}]): Scenario =>
   parseScenario({
     name: 't',
     ads: 100,
@@ -12,10 +14,13 @@ const seedProfile = (extra: Partial<ScenarioInput['lanes'][number]>[] = [{}, {}]
     ],
   });
 
+const fixed = (value_s: number) => ({ dist: 'fixed' as const, value_s });
+
 describe('lowerBound', () => {
   it('is the batch over both lanes at their mean rates for the seed profile (~189 s)', () => {
     const bound = lowerBound(seedProfile());
     expect(bound.lowerBound_s).toBeCloseTo(100 / (2 / 4 + 2 / 67.5), 6);
+    expect(bound.bestLanes).toEqual(['deepseek-0', 'ollama-1']);
     expect(bound.fastestEngineAlone_s).toBeCloseTo(200, 6);
     expect(bound.fastestEngine).toBe('deepseek');
   });
@@ -24,6 +29,47 @@ describe('lowerBound', () => {
     const bound = lowerBound(seedProfile([{ slowdownWhileBusy: { engine: 'ollama', factor: 1.4 } }, {}]));
     expect(bound.allLanes_s).toBeCloseTo(100 / (2 / 5.6 + 2 / 67.5), 6);
     expect(bound.lowerBound_s).toBeCloseTo(200, 6);
+    expect(bound.bestLanes).toEqual(['deepseek-0']);
+  });
+
+  it('takes the best subset of lanes, not only all lanes or one engine', () => {
+    // Ollama slows DeepSeek 4×: all three lanes do 0.5 + 1 + 1 ads/s, DeepSeek alone 2, DeepSeek + embedded 3.
+    const scenario = parseScenario({
+      name: 'subset',
+      ads: 30,
+      lanes: [
+        { id: 'a', engine: 'deepseek', workers: 2, latency: fixed(1), slowdownWhileBusy: { engine: 'ollama', factor: 4 } },
+        { id: 'b', engine: 'ollama', workers: 2, latency: fixed(2) },
+        { id: 'c', engine: 'embedded', workers: 2, latency: fixed(2) },
+      ],
+    });
+    const bound = lowerBound(scenario);
+    expect(bound.allLanes_s).toBeCloseTo(30 / 2.5, 9);
+    expect(bound.fastestEngineAlone_s).toBeCloseTo(15, 9);
+    expect(bound.lowerBound_s).toBeCloseTo(10, 9);
+    expect(bound.bestLanes).toEqual(['a', 'c']);
+  });
+
+  it('runs a lane at its best concurrency: no more than its capacity', () => {
+    const scenario = parseScenario({ name: 'cap', ads: 10, lanes: [{ engine: 'deepseek', workers: 4, capacity: 2, overloadCost: 0.5, latency: fixed(1) }] });
+    expect(bestConcurrency(scenario.lanes[0]!)).toBe(2);
+    expect(lowerBound(scenario).lowerBound_s).toBeCloseTo(5, 9);
+  });
+
+  it('spends a shared resource’s slots on the lanes that finish ads fastest', () => {
+    const input = (capacity: number): ScenarioInput => ({
+      name: 'cpu',
+      ads: 10,
+      resources: { cpu: { capacity } },
+      lanes: [
+        { id: 'fast', engine: 'embedded', workers: 2, resource: 'cpu', latency: fixed(1) },
+        { id: 'slow', engine: 'deepseek', workers: 2, resource: 'cpu', latency: fixed(2) },
+      ],
+    });
+    // 2 slots: both on the fast lane (2 ads/s); 3 slots: one more on the slow lane (+0.5/s); 8: every worker busy (3/s).
+    expect(lowerBound(parseScenario(input(2))).lowerBound_s).toBeCloseTo(5, 9);
+    expect(lowerBound(parseScenario(input(3))).lowerBound_s).toBeCloseTo(4, 9);
+    expect(lowerBound(parseScenario(input(8))).lowerBound_s).toBeCloseTo(10 / 3, 9);
   });
 
   it('adds the cold start during which a lane does nothing', () => {
@@ -51,5 +97,25 @@ describe('lowerBound', () => {
   it('is infinite when every lane dies before the batch is done', () => {
     const scenario = parseScenario({ name: 'dead', ads: 10, lanes: [{ engine: 'deepseek', workers: 1, latency: { dist: 'fixed', value_s: 1 }, dieAtFraction: 0.5 }] });
     expect(fluidMakespan_s(scenario, scenario.lanes)).toBe(Infinity);
+  });
+});
+
+describe('lowerBound against every policy', () => {
+  const folder = new URL('../../scenarios/', import.meta.url);
+  const shipped = readdirSync(folder)
+    .filter((name) => name.endsWith('.json'))
+    .map((name) => parseScenario(JSON.parse(readFileSync(new URL(name, folder), 'utf8'))))
+    .filter((scenario) => scenario.ads <= 500);
+
+  // Each latency at its mean, so a lucky draw cannot beat the bound; failures stay random, so scenarios with them get 3 %.
+  it.each(shipped.map((scenario) => [scenario.name, scenario] as const))('is at most every policy’s makespan in %s', async (_name, scenario) => {
+    const atMeans: Scenario = { ...scenario, lanes: scenario.lanes.map((lane) => ({ ...lane, latency: fixed(meanLatency_s(lane.latency)) })) };
+    const bound = lowerBound(atMeans).lowerBound_s;
+    const slack = atMeans.lanes.some((lane) => lane.failureRate > 0) ? 0.97 : 1 - 1e-9;
+    const policies: BenchPolicy[] = ['seed-static-50-50', 'ratio', 'auto', ...enginesOf(atMeans).map((engine) => `single:${engine}` as const)];
+    for (const policy of policies) {
+      const outcome = await simulatePolicy(atMeans, policy, 1);
+      expect(outcome.makespan_s, policy).toBeGreaterThanOrEqual(bound * slack);
+    }
   });
 });

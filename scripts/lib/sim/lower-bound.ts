@@ -1,12 +1,17 @@
 /**
- * The scheduling lower bound of a scenario: the lower of two fluid bounds — the whole batch
- * spread over all lanes at their mean rates (under the scenario's cold starts, failures,
- * deaths, speed changes and interference), and the batch on the fastest engine alone — and
- * never below one ad's time. "Fluid" means ads are divisible, so no schedule can beat it.
+ * The scheduling lower bound of a scenario: the fluid makespan of the batch on the best
+ * subset of its lanes, each lane at its best concurrency (its workers, or its capacity when
+ * that is lower), lanes sharing a resource within what the resource can do, under the
+ * scenario's cold starts, failures, deaths, speed changes and interference — and never
+ * below one ad's time. "Fluid" means ads are divisible, so no schedule of mean-latency ads
+ * can beat it. Every subset is tried because a lane can cost more than it brings (it slows
+ * another down, or dies holding work).
  */
-import { MEAN_FAILURE_SHARE, meanLatency_s, type Scenario, type ScenarioLane } from './scenario.js';
+import { MEAN_FAILURE_SHARE, laneId, meanLatency_s, type Scenario, type ScenarioLane } from './scenario.js';
 
 const EPSILON = 1e-9;
+/** Up to this many lanes every subset is tried (2^12 fluid runs); beyond, subsets of whole engines. */
+const MAX_LANES_FOR_ALL_SUBSETS = 12;
 
 /** Seconds per successful ad on one worker, failed attempts included. */
 function secondsPerSuccess(lane: ScenarioLane): number {
@@ -14,10 +19,39 @@ function secondsPerSuccess(lane: ScenarioLane): number {
   return meanLatency_s(lane.latency) * (1 + (MEAN_FAILURE_SHARE * p) / (1 - p));
 }
 
+/** In-flight calls at which a lane does the most: more only shares (or thrashes) its capacity. */
+export function bestConcurrency(lane: ScenarioLane): number {
+  return Math.min(lane.workers, lane.capacity ?? lane.workers);
+}
+
+/**
+ * Ads per second of these lanes together, given each lane's seconds per ad at full speed:
+ * a lane alone does bestConcurrency / seconds; lanes on one resource share its capacity in
+ * call slots, best spent on the lanes that finish an ad in the fewest seconds (a fractional
+ * knapsack, so greedy is optimal).
+ */
+function combinedRate(scenario: Scenario, lanes: ReadonlyArray<{ lane: ScenarioLane; seconds: number }>): number {
+  let rate = 0;
+  const byResource = new Map<string, Array<{ lane: ScenarioLane; seconds: number }>>();
+  for (const entry of lanes) {
+    if (entry.lane.resource === undefined) rate += bestConcurrency(entry.lane) / entry.seconds;
+    else byResource.set(entry.lane.resource, [...(byResource.get(entry.lane.resource) ?? []), entry]);
+  }
+  for (const [resource, sharing] of byResource) {
+    let slots = scenario.resources[resource]!.capacity;
+    for (const entry of [...sharing].sort((a, b) => a.seconds - b.seconds)) {
+      const used = Math.min(slots, bestConcurrency(entry.lane));
+      rate += used / entry.seconds;
+      slots -= used;
+      if (slots <= EPSILON) break;
+    }
+  }
+  return rate;
+}
+
 /** Fluid makespan of the batch on a subset of lanes, all busy all the time. */
 export function fluidMakespan_s(scenario: Scenario, lanes: readonly ScenarioLane[]): number {
   const total = scenario.ads;
-  const busyEngines = new Set(lanes.map((lane) => lane.engine));
   const fractionBreaks = [...new Set(lanes.flatMap((lane) => [lane.dieAtFraction, lane.speedChange?.atFraction]).filter((f): f is number => f !== undefined))].sort((a, b) => a - b);
   const timeBreaks = [...new Set(lanes.map((lane) => lane.coldStart_s).filter((t) => t > 0))].sort((a, b) => a - b);
   let time = 0;
@@ -26,15 +60,16 @@ export function fluidMakespan_s(scenario: Scenario, lanes: readonly ScenarioLane
     const fraction = done / total;
     const alive = lanes.filter((lane) => lane.dieAtFraction === undefined || fraction < lane.dieAtFraction - EPSILON);
     const aliveEngines = new Set(alive.map((lane) => lane.engine));
-    let rate = 0;
+    const working: Array<{ lane: ScenarioLane; seconds: number }> = [];
     for (const lane of alive) {
       if (time < lane.coldStart_s - EPSILON) continue;
       let factor = 1;
       if (lane.speedChange && fraction >= lane.speedChange.atFraction - EPSILON) factor *= lane.speedChange.factor;
       const slow = lane.slowdownWhileBusy;
-      if (slow && slow.engine !== lane.engine && busyEngines.has(slow.engine) && aliveEngines.has(slow.engine)) factor *= slow.factor;
-      rate += lane.workers / (secondsPerSuccess(lane) * factor);
+      if (slow && slow.engine !== lane.engine && aliveEngines.has(slow.engine)) factor *= slow.factor;
+      working.push({ lane, seconds: secondsPerSuccess(lane) * factor });
     }
+    const rate = combinedRate(scenario, working);
     const nextFraction = fractionBreaks.find((f) => f > fraction + EPSILON);
     const nextTime = timeBreaks.find((t) => t > time + EPSILON);
     const toEnd = rate > 0 ? (total - done) / rate : Infinity;
@@ -51,14 +86,32 @@ export function fluidMakespan_s(scenario: Scenario, lanes: readonly ScenarioLane
 
 export interface LowerBound {
   lowerBound_s: number;
+  /** Lane ids of the subset the bound is computed on. */
+  bestLanes: string[];
+  bestLanes_s: number;
   allLanes_s: number;
   fastestEngine: string;
   fastestEngineAlone_s: number;
   oneAd_s: number;
 }
 
+/** The subsets of lanes the bound tries: all of them when there are few lanes, else every set of whole engines. */
+function laneSubsets(scenario: Scenario): ScenarioLane[][] {
+  const lanes = scenario.lanes;
+  if (lanes.length <= MAX_LANES_FOR_ALL_SUBSETS) {
+    return Array.from({ length: 2 ** lanes.length - 1 }, (_, index) => lanes.filter((_, bit) => ((index + 1) >> bit) & 1));
+  }
+  const engines = [...new Set(lanes.map((lane) => lane.engine))];
+  return Array.from({ length: 2 ** engines.length - 1 }, (_, index) => lanes.filter((lane) => ((index + 1) >> engines.indexOf(lane.engine)) & 1));
+}
+
 export function lowerBound(scenario: Scenario): LowerBound {
-  const allLanes_s = fluidMakespan_s(scenario, scenario.lanes);
+  const ids = new Map(scenario.lanes.map((lane, index) => [lane, laneId(lane, index)]));
+  let best: { lanes: ScenarioLane[]; seconds: number } = { lanes: scenario.lanes, seconds: Infinity };
+  for (const subset of laneSubsets(scenario)) {
+    const seconds = fluidMakespan_s(scenario, subset);
+    if (seconds < best.seconds) best = { lanes: subset, seconds };
+  }
   let fastestEngine = scenario.lanes[0]!.engine as string;
   let fastestEngineAlone_s = Infinity;
   for (const engine of new Set(scenario.lanes.map((lane) => lane.engine))) {
@@ -70,8 +123,10 @@ export function lowerBound(scenario: Scenario): LowerBound {
   }
   const oneAd_s = Math.min(...scenario.lanes.map((lane) => lane.coldStart_s + meanLatency_s(lane.latency)));
   return {
-    lowerBound_s: Math.max(oneAd_s, Math.min(allLanes_s, fastestEngineAlone_s)),
-    allLanes_s,
+    lowerBound_s: Math.max(oneAd_s, best.seconds),
+    bestLanes: best.lanes.map((lane) => ids.get(lane)!),
+    bestLanes_s: best.seconds,
+    allLanes_s: fluidMakespan_s(scenario, scenario.lanes),
     fastestEngine,
     fastestEngineAlone_s,
     oneAd_s,
