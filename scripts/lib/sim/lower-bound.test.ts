@@ -72,6 +72,22 @@ describe('lowerBound', () => {
     expect(lowerBound(parseScenario(input(8))).lowerBound_s).toBeCloseTo(10 / 3, 9);
   });
 
+  it('leaves out of a small batch a lane that cannot finish an ad in time', () => {
+    // Both lanes: 12 / (2/4 + 2/60) = 22.5 s, but Ollama's first ad ends at 60 s; DeepSeek alone: 24 s.
+    const scenario = parseScenario({
+      name: 'small',
+      ads: 12,
+      lanes: [
+        { id: 'fast', engine: 'deepseek', workers: 2, latency: fixed(4) },
+        { id: 'slow', engine: 'ollama', workers: 2, latency: fixed(60) },
+      ],
+    });
+    const bound = lowerBound(scenario);
+    expect(bound.allLanes_s).toBeCloseTo(22.5, 9);
+    expect(bound.lowerBound_s).toBeCloseTo(24, 9);
+    expect(bound.bestLanes).toEqual(['fast']);
+  });
+
   it('adds the cold start during which a lane does nothing', () => {
     const bound = lowerBound(seedProfile([{ coldStart_s: 30 }, { coldStart_s: 30 }]));
     expect(bound.lowerBound_s).toBeCloseTo(30 + 100 / (2 / 4 + 2 / 67.5), 6);
