@@ -21,6 +21,3 @@ export { textAgreement, editDistance, normalizeWhitespace } from './agreement.js
 export { LatencyEstimator, LogStats, InterferenceStats, type LatencyEstimatorOptions, type Slowdown } from './latency.js';
 export { CircuitBreaker, type CircuitBreakerOptions, type BreakerState } from './breaker.js';
 export { apportion, retryDelayMs } from './quotas.js';
-export { Scenario, ScenarioLane, LatencyDistribution, parseScenario, meanLatency_s, type ScenarioInput } from './scenario.js';
-export { lowerBound, fluidMakespan_s, type LowerBound } from './lower-bound.js';
-export { SimulatedMac, seededRandom, sampleLatency_s } from './simulation.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InterferenceStats, LatencyEstimator } from './latency.js';
-import { seededRandom } from './simulation.js';
+import { seededRandom } from '../../../scripts/lib/sim/simulation.js';
 
 describe('LatencyEstimator', () => {
   it('uses the prior plus the cold-start allowance before any measurement', () => {

@@ -6,8 +6,8 @@ import { apportion } from './quotas.js';
 import { realClock, VirtualClock } from './clock.js';
 import { MemoryRunStore } from './memory-store.js';
 import { startRun, type Comparison, type Orchestrator, type OrchestratorLane, type StartRunOptions } from './orchestrator.js';
-import { parseScenario, type ScenarioInput } from './scenario.js';
-import { SimulatedMac, seededRandom } from './simulation.js';
+import { parseScenario, type ScenarioInput } from '../../../scripts/lib/sim/scenario.js';
+import { SimulatedMac, seededRandom } from '../../../scripts/lib/sim/simulation.js';
 
 const makeAds = (count: number): Ad[] => Array.from({ length: count }, (_, i) => ({ creativeId: `ad-${i}`, imageUrl: `sim://${i}` }));
 const nextMacrotask = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

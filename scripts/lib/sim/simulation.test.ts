@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EngineError } from '../engines/types.js';
-import { VirtualClock } from './clock.js';
+import { EngineError } from '../../../electron/core/engines/types.js';
+import { VirtualClock } from '../../../electron/core/orchestrator/index.js';
 import { parseScenario, type ScenarioInput } from './scenario.js';
 import { SimulatedMac, sampleLatency_s, seededRandom } from './simulation.js';
 
@@ -80,5 +80,54 @@ describe('SimulatedMac', () => {
     expect(clock.now()).toBe(5000);
     expect(sim.lanes[0]!.aborted).toBe(1);
     expect(sim.lanes[0]!.active).toBe(0);
+  });
+
+  it('shares a lane’s capacity among its calls in flight, and makes overload cost extra', async () => {
+    const run = async (overloadCost: number): Promise<number[]> => {
+      const { clock, sim } = mac({ lanes: [{ engine: 'deepseek', workers: 3, capacity: 1, overloadCost, latency: { dist: 'fixed', value_s: 4 } }] });
+      const [lane] = sim.orchestratorLanes();
+      const signal = new AbortController().signal;
+      const first = lane!.engine.recognize(image('a'), signal).then(() => clock.now());
+      const second = lane!.engine.recognize(image('b'), signal).then(() => clock.now());
+      return clock.runUntil(Promise.all([first, second]));
+    };
+    // Two calls on one call's capacity: each at half speed, 8 s; with overload cost 0.5, 2 × 1.5 = 3 × slower.
+    expect(await run(0)).toEqual([8000, 8000]);
+    expect(await run(0.5)).toEqual([12_000, 12_000]);
+  });
+
+  it('shares a resource among the lanes on it, speeding calls up as others end', async () => {
+    const { clock, sim } = mac({
+      resources: { cpu: { capacity: 1 } },
+      lanes: [
+        { engine: 'embedded', workers: 1, resource: 'cpu', latency: { dist: 'fixed', value_s: 4 } },
+        { engine: 'deepseek', workers: 1, resource: 'cpu', latency: { dist: 'fixed', value_s: 2 } },
+        { engine: 'ollama', workers: 1, latency: { dist: 'fixed', value_s: 3 } },
+      ],
+    });
+    const [long, short, apart] = sim.orchestratorLanes();
+    const signal = new AbortController().signal;
+    const ends = Promise.all([long, short, apart].map((lane, i) => lane!.engine.recognize(image(`ad-${i}`), signal).then(() => clock.now())));
+    // The short call's 2 s at half speed end at 4 s, the long one has done 2 of its 4 s by then; the lane off the resource is unaffected.
+    expect(await clock.runUntil(ends)).toEqual([6000, 4000, 3000]);
+  });
+
+  it('hands the scenario’s priors and tuner hints to the orchestrator', () => {
+    const { sim } = mac({
+      resources: { cpu: { capacity: 2 } },
+      lanes: [
+        { engine: 'embedded', workers: 2, startConcurrency: 1, resource: 'cpu', prior_s: 30, latency: { dist: 'fixed', value_s: 1 } },
+        { engine: 'deepseek', workers: 2, latency: { dist: 'fixed', value_s: 1 } },
+      ],
+    });
+    const [tuned, plain] = sim.orchestratorLanes();
+    expect(tuned).toMatchObject({ prior_s: 30, startConcurrency: 1, resource: 'cpu' });
+    expect(plain).not.toHaveProperty('prior_s');
+    expect(plain).not.toHaveProperty('resource');
+  });
+
+  it('rejects a lane on an undeclared resource or starting above its workers, naming the lane', () => {
+    expect(() => parseScenario({ name: 'x', ads: 1, lanes: [{ engine: 'embedded', workers: 1, resource: 'gpu', latency: { dist: 'fixed', value_s: 1 } }] })).toThrow(/unknown resource "gpu"[\s\S]*at lanes\[0\]\.resource/);
+    expect(() => parseScenario({ name: 'x', ads: 1, lanes: [{ engine: 'embedded', workers: 1, startConcurrency: 2, latency: { dist: 'fixed', value_s: 1 } }] })).toThrow(/startConcurrency 2 is above workers 1/);
   });
 });

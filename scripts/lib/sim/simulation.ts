@@ -1,15 +1,16 @@
 /**
  * Simulated engines for the scheduling benchmark and the tests: one `SimulatedMac` holds the
  * lanes of a scenario on a (virtual) clock, with seeded latencies, failures, cold starts,
- * deaths, speed changes and interference between engines, and records what the scheduler
+ * deaths, speed changes, interference between engines, lanes that saturate beyond their
+ * capacity and lanes sharing a resource (processor sharing: a call's speed changes while it
+ * runs as others start and end), and records what the scheduler
  * did to it (concurrency per lane, calls, aborts). They are real `Engine`s: the scheduler
  * cannot tell them from the app's.
  */
 import type { Ad, LaneConfig, RecognizeResult } from '../../../shared/domain.js';
-import { EngineError, type Engine, type EngineImage } from '../engines/types.js';
-import { sleep, type Clock, type Timer } from './clock.js';
-import type { OrchestratorLane } from './orchestrator.js';
-import { laneId, type LatencyDistribution, type Scenario, type ScenarioLane } from './scenario.js';
+import { EngineError, type Engine, type EngineImage } from '../../../electron/core/engines/types.js';
+import { sleep, type Clock, type OrchestratorLane, type Timer } from '../../../electron/core/orchestrator/index.js';
+import { laneId, overloadFactor, type LatencyDistribution, type Scenario, type ScenarioLane } from './scenario.js';
 
 /** A small, fast, seedable PRNG (mulberry32). */
 export function seededRandom(seed: number): () => number {
@@ -46,6 +47,15 @@ interface Work {
   timer: Timer | null;
   resolve: () => void;
   reject: (error: EngineError) => void;
+}
+
+/**
+ * The lane fields a concurrency tuner reads (a starting concurrency below the ceiling, the
+ * resource the lane draws on). Spread in untyped so the simulation works with orchestrators
+ * that do not know them yet; those ignore them.
+ */
+function tunerHints(spec: ScenarioLane): object {
+  return { ...(spec.startConcurrency !== undefined ? { startConcurrency: spec.startConcurrency } : {}), ...(spec.resource !== undefined ? { resource: spec.resource } : {}) };
 }
 
 class SimulatedLane {
@@ -87,9 +97,11 @@ export class SimulatedMac {
     });
   }
 
-  /** Lanes for the orchestrator, optionally only those matching `filter`. */
+  /** Lanes for the orchestrator, optionally only those matching `filter`, with the scenario's priors. */
   orchestratorLanes(filter: (lane: ScenarioLane) => boolean = () => true): OrchestratorLane[] {
-    return this.lanes.filter((lane) => filter(lane.spec)).map((lane) => ({ config: { ...lane.config }, engine: this.engineFor(lane) }));
+    return this.lanes
+      .filter((lane) => filter(lane.spec))
+      .map((lane) => ({ config: { ...lane.config }, engine: this.engineFor(lane), ...(lane.spec.prior_s !== undefined ? { prior_s: lane.spec.prior_s } : {}), ...tunerHints(lane.spec) }));
   }
 
   /** The sim's image "bytes" carry the creative id, so results can be traced back to ads. */
@@ -150,7 +162,7 @@ export class SimulatedMac {
       const work: Work = {
         lane,
         remaining_s: seconds,
-        factor: this.slowdownFactor(lane),
+        factor: 1,
         since: this.clock.now(),
         timer: null,
         resolve: () => {
@@ -163,7 +175,9 @@ export class SimulatedMac {
         },
       };
       lane.works.add(work);
+      work.factor = this.speedFactor(lane);
       this.armWork(work);
+      this.rescaleWorks(this.sharing(lane));
       signal.addEventListener('abort', onAbort, { once: true });
     });
   }
@@ -178,12 +192,31 @@ export class SimulatedMac {
 
   private dropWork(work: Work): void {
     work.timer?.cancel();
-    work.lane.works.delete(work);
+    if (work.lane.works.delete(work)) this.rescaleWorks(this.sharing(work.lane));
   }
 
-  private slowdownFactor(lane: SimulatedLane): number {
-    const slow = lane.spec.slowdownWhileBusy;
-    return slow && (this.busyByEngine.get(slow.engine) ?? 0) > 0 ? slow.factor : 1;
+  /** How much slower than its sampled latency a call on `lane` runs right now. */
+  private speedFactor(lane: SimulatedLane): number {
+    const spec = lane.spec;
+    const slow = spec.slowdownWhileBusy;
+    const slowdown = slow && (this.busyByEngine.get(slow.engine) ?? 0) > 0 ? slow.factor : 1;
+    const own = spec.capacity !== undefined ? overloadFactor(lane.works.size, spec.capacity, spec.overloadCost) : 1;
+    const resource = spec.resource !== undefined ? this.scenario.resources[spec.resource]! : undefined;
+    const shared = resource ? overloadFactor(this.resourceInFlight(spec.resource!), resource.capacity, resource.overloadCost) : 1;
+    return slowdown * Math.max(own, shared);
+  }
+
+  private resourceInFlight(resource: string): number {
+    let inFlight = 0;
+    for (const lane of this.lanes) if (lane.spec.resource === resource) inFlight += lane.works.size;
+    return inFlight;
+  }
+
+  /** Lanes whose speed depends on how many calls `lane` has in flight. */
+  private sharing(lane: SimulatedLane): SimulatedLane[] {
+    const resource = lane.spec.resource;
+    if (resource !== undefined) return this.lanes.filter((other) => other.spec.resource === resource);
+    return lane.spec.capacity !== undefined ? [lane] : [];
   }
 
   private changeActive(lane: SimulatedLane, delta: number): void {
@@ -193,15 +226,15 @@ export class SimulatedMac {
     const before = this.busyByEngine.get(engine) ?? 0;
     const after = before + delta;
     this.busyByEngine.set(engine, after);
-    if ((before === 0) !== (after === 0)) this.rescaleWorks();
+    if ((before === 0) !== (after === 0)) this.rescaleWorks(this.lanes.filter((other) => other.spec.slowdownWhileBusy));
   }
 
-  /** An engine became busy or idle: in-flight work of lanes it slows down changes speed from now on. */
-  private rescaleWorks(): void {
+  /** Something the speed of these lanes depends on changed: their in-flight work runs at the new speed from now on. */
+  private rescaleWorks(lanes: readonly SimulatedLane[]): void {
+    if (lanes.length === 0) return;
     const now = this.clock.now();
-    for (const lane of this.lanes) {
-      if (!lane.spec.slowdownWhileBusy) continue;
-      const factor = this.slowdownFactor(lane);
+    for (const lane of lanes) {
+      const factor = this.speedFactor(lane);
       for (const work of lane.works) {
         if (work.factor === factor) continue;
         work.remaining_s = Math.max(0, work.remaining_s - (now - work.since) / 1000 / work.factor);

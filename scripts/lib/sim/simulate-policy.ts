@@ -4,13 +4,10 @@
  * is one `single` run per engine on its half of the list, `seed-adaptive` a `ratio` run per
  * batch with a barrier between batches and speeds re-measured after each.
  */
-import type { Ad, AdResult, EngineKind } from '../../shared/domain.js';
-import { apportion } from '../../electron/core/orchestrator/quotas.js';
-import { MemoryRunStore } from '../../electron/core/orchestrator/memory-store.js';
-import { startRun, type SchedulerTuning, type StartRunOptions } from '../../electron/core/orchestrator/orchestrator.js';
-import { VirtualClock } from '../../electron/core/orchestrator/clock.js';
-import { SimulatedMac, seededRandom } from '../../electron/core/orchestrator/simulation.js';
-import type { Scenario } from '../../electron/core/orchestrator/scenario.js';
+import type { Ad, AdResult, EngineKind } from '../../../shared/domain.js';
+import { apportion, MemoryRunStore, startRun, VirtualClock, type SchedulerTuning, type StartRunOptions } from '../../../electron/core/orchestrator/index.js';
+import { SimulatedMac, seededRandom } from './simulation.js';
+import type { Scenario } from './scenario.js';
 
 export type BenchPolicy = 'seed-static-50-50' | 'seed-adaptive' | 'ratio' | 'auto' | `single:${EngineKind}`;
 
@@ -20,12 +17,29 @@ export interface SimOutcome {
   failed: number;
 }
 
+/**
+ * A policy's score: the makespan stretched by the ads it failed, i.e. the time it would take
+ * at the same pace to get the whole batch done — so failing ads never looks fast.
+ */
+export function score_s(outcome: SimOutcome, ads: number): number {
+  return outcome.done > 0 ? (outcome.makespan_s * ads) / outcome.done : Infinity;
+}
+
 export function makeAds(count: number): Ad[] {
   return Array.from({ length: count }, (_, i) => ({ creativeId: `ad-${i}`, imageUrl: `sim://ad-${i}.png` }));
 }
 
 export function enginesOf(scenario: Scenario): EngineKind[] {
   return [...new Set(scenario.lanes.map((lane) => lane.engine))];
+}
+
+/**
+ * What each shared resource can do, for a concurrency tuner that keeps lanes on one resource
+ * within it. Spread in untyped so this runs on orchestrators without the option, which ignore it.
+ */
+function resourceBudgets(scenario: Scenario): object {
+  const entries = Object.entries(scenario.resources);
+  return entries.length > 0 ? { resourceBudgets: Object.fromEntries(entries.map(([id, resource]) => [id, resource.capacity])) } : {};
 }
 
 export async function simulatePolicy(scenario: Scenario, policy: BenchPolicy, seed: number, tuning: Partial<SchedulerTuning> = {}): Promise<SimOutcome> {
@@ -43,6 +57,7 @@ export async function simulatePolicy(scenario: Scenario, policy: BenchPolicy, se
     random,
     maxAttempts: scenario.maxAttempts,
     tuning,
+    ...resourceBudgets(scenario),
   });
   const engines = enginesOf(scenario);
   let done = 0;

@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { lowerBound } from '../../electron/core/orchestrator/lower-bound.js';
-import { parseScenario } from '../../electron/core/orchestrator/scenario.js';
-import { simulatePolicy } from './schedule-sim.js';
+import { lowerBound } from './lower-bound.js';
+import { parseScenario } from './scenario.js';
+import { score_s, simulatePolicy } from './simulate-policy.js';
 
 const scenario = (name: string): ReturnType<typeof parseScenario> =>
-  parseScenario(JSON.parse(readFileSync(new URL(`../scenarios/${name}.json`, import.meta.url), 'utf8')));
+  parseScenario(JSON.parse(readFileSync(new URL(`../../scenarios/${name}.json`, import.meta.url), 'utf8')));
 
 describe('simulatePolicy', () => {
   it('is deterministic: same seed, same makespan; another seed, another', async () => {
@@ -31,9 +31,15 @@ describe('simulatePolicy', () => {
     for (const outcome of [staticSplit, adaptive, auto]) expect(outcome.done).toBe(100);
   });
 
-  it('every shipped scenario parses', () => {
-    for (const name of ['seed-profile', 'seed-profile-10k', 'flaky', 'cold-start', 'interference', 'speed-change']) {
-      expect(scenario(name).name).toBe(name);
-    }
+  it('every shipped scenario parses and is named after its file', () => {
+    const names = readdirSync(new URL('../../scenarios/', import.meta.url)).filter((file) => file.endsWith('.json')).map((file) => file.slice(0, -'.json'.length));
+    expect(names.length).toBeGreaterThanOrEqual(16);
+    for (const name of names) expect(scenario(name).name).toBe(name);
+  });
+
+  it('counts failed ads against a policy: the score stretches the makespan by them', () => {
+    expect(score_s({ makespan_s: 100, done: 100, failed: 0 }, 100)).toBe(100);
+    expect(score_s({ makespan_s: 100, done: 80, failed: 20 }, 100)).toBe(125);
+    expect(score_s({ makespan_s: 5, done: 0, failed: 10 }, 10)).toBe(Infinity);
   });
 });

@@ -1,0 +1,398 @@
+/**
+ * The real job, end to end: DIR's images served over HTTP on 127.0.0.1 (from a child
+ * process, so serving costs this process nothing) and run through `parallel-vision run`'s
+ * own code (runCommand: ingest → fetch → prepare → SQLite store → orchestrator → engines)
+ * on the engines available here — the embedded engine, and the OCR service with its CPU
+ * backend when its venv exists — in one invocation: the default configuration, then a sweep
+ * of fixed ones (each engine alone at 1…cores workers, the pair at each one's best workers
+ * under ratio 0.5 and auto). Each configuration starts from an empty data folder, so every
+ * run fetches every image and loads its models.
+ *
+ *   npm run bench:pipeline -- --dataset ../shared/testdata/ads --out bench-results/pipeline.json [--quick] [--limit N] [--no-service]
+ *
+ * Each configuration runs in a child process of its own, as `parallel-vision run` would.
+ * CPU per ad: the pipeline's own (that process's main thread — fetch, store, events,
+ * scheduling — plus image preparation, measured once up front because its libvips threads
+ * are shared with the embedded engine's) next to the engines' (the rest of this process:
+ * the embedded worker threads; plus the OCR service's process).
+ */
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { RunProgress, type EngineKind } from '../shared/domain.js';
+import type { CliIo } from '../electron/cli/io.js';
+import { runCommand } from '../electron/cli/run.js';
+import { prepareImage } from '../electron/core/fetch/index.js';
+import { cpuSnapshot, processCpuSeconds } from './lib/cpu-time.js';
+import { DEEPSEEK_VENV_PYTHON, startDeepSeekService, type StartedService } from './lib/deepseek-service.js';
+
+const USAGE = 'usage: bench-pipeline --dataset DIR [--out FILE.json] [--quick] [--limit N] [--no-service]';
+const IMAGE_FILE = /\.(png|jpe?g|gif|webp|bmp|tiff?)$/i;
+const QUICK_IMAGES = 24;
+/** A configuration whose engine `run` left out (its check did not answer in time) is tried again this often. */
+const ATTEMPTS = 2;
+/**
+ * How long an engine's availability check may take: the embedded engine's is its workers
+ * loading their models, 6–7 s on this shared machine under load. `run` takes it as
+ * `RunDeps.checkTimeoutMs` once its lane building lands; until then it keeps its own 3 s
+ * and the engine may be left out (the configuration is then tried again).
+ */
+const CHECK_TIMEOUT_MS = 120_000;
+const runWithDeps = runCommand as (args: string[], io: CliIo, deps?: { checkTimeoutMs?: number }) => Promise<number>;
+/** `run`'s default --max-side, so the calibration prepares images exactly as the runs do. */
+const MAX_SIDE = 2048;
+
+const { values } = parseArgs({
+  options: {
+    dataset: { type: 'string' },
+    out: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    limit: { type: 'string' },
+    'no-service': { type: 'boolean', default: false },
+    /** Internal: run one configuration (JSON) and print its report. */
+    child: { type: 'string' },
+  },
+});
+
+interface Configuration {
+  name: string;
+  /** `default` is what a user gets without choosing workers or a policy; `fixed` ones are the sweep. */
+  kind: 'default' | 'fixed';
+  engines: EngineKind[];
+  policy: 'auto' | 'ratio' | 'single';
+  workers?: Partial<Record<EngineKind, number>>;
+  split?: string;
+}
+
+interface Measured {
+  name: string;
+  kind: Configuration['kind'];
+  args: string[];
+  exitCode: number;
+  /** As `run` reported them: `embedded×1, deepseek×1`. */
+  lanes: string;
+  /** Tries needed: `run` leaves out an engine whose check does not answer in time. */
+  attempts: number;
+  /** Engines asked for that `run` left out in the end, with its reason. */
+  leftOut: string[];
+  done: number;
+  failed: number;
+  wall_s: number;
+  adsPerSecond: number;
+  /** Per lane: its ceiling and the highest concurrency the progress events showed. */
+  concurrency: Record<string, { workers: number; maxConcurrency: number }>;
+  cpuPerAd_s: { pipeline: number | null; inProcessEngines: number | null; service: number | null; engines: number | null };
+  /** Pipeline CPU over engine CPU, per ad. */
+  pipelineOverEngines: number | null;
+  loadAverage: number[];
+}
+
+function fail(message: string): never {
+  console.error(`bench-pipeline: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+function datasetImages(dir: string): string[] {
+  if (!existsSync(dir)) fail(`--dataset ${dir} does not exist`);
+  const names = readdirSync(dir)
+    .filter((name) => IMAGE_FILE.test(name))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  if (names.length === 0) fail(`--dataset ${dir} holds no images (${IMAGE_FILE.source})`);
+  const limit = values.limit !== undefined ? Number(values.limit) : values.quick ? QUICK_IMAGES : Infinity;
+  if (!(limit >= 1)) fail(`--limit must be a whole number ≥ 1, not ${values.limit}`);
+  return names.slice(0, limit);
+}
+
+/** A static file server for `names` in `dir`, in a child process; resolves with its base URL. */
+async function serveImages(dir: string, names: readonly string[]): Promise<{ baseUrl: string; stop: () => void }> {
+  const script = `
+    import { createServer } from 'node:http';
+    import { readFileSync } from 'node:fs';
+    import { join } from 'node:path';
+    const [dir, namesJson] = process.argv.slice(1);
+    const files = new Map(JSON.parse(namesJson).map((name) => [name, readFileSync(join(dir, name))]));
+    const server = createServer((req, res) => {
+      const body = files.get(decodeURIComponent((req.url ?? '/').slice(1)));
+      res.writeHead(body ? 200 : 404, { 'content-type': 'application/octet-stream' });
+      res.end(body ?? 'not found');
+    });
+    server.listen(0, '127.0.0.1', () => console.log('PORT ' + server.address().port));
+    process.stdin.on('end', () => process.exit(0)).resume();`;
+  const child: ChildProcessByStdio<Writable, Readable, null> = spawn(process.execPath, ['--input-type=module', '-e', script, dir, JSON.stringify(names)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolvePort, reject) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const match = /^PORT (\d+)$/.exec(line);
+      if (match) resolvePort(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`the image server exited (code ${code}) before listening`)));
+  });
+  return { baseUrl: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
+}
+
+/** CPU seconds this process spends preparing one image as `run` does (decode, orient, resize, re-encode). */
+async function prepareCpuPerImage(dir: string, names: readonly string[]): Promise<number> {
+  const images = names.map((name) => readFileSync(join(dir, name)));
+  const before = cpuSnapshot().process_s;
+  for (const bytes of images) await prepareImage(bytes, { maxSide: MAX_SIDE }).catch(() => undefined);
+  return (cpuSnapshot().process_s - before) / images.length;
+}
+
+async function measure(config: Configuration, listPath: string, ads: number, prepare_s: number, service: StartedService | null): Promise<Measured> {
+  let result: Measured | null = null;
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    result = { ...(await measureOnce(config, listPath, ads, prepare_s, service)), attempts: attempt };
+    if (result.leftOut.length === 0) break;
+    console.log(`    left out ${result.leftOut.join('; ')}${attempt < ATTEMPTS ? ': again' : ''}`);
+  }
+  return result!;
+}
+
+/** What one `run` in a child process reports back. */
+interface ChildReport {
+  exitCode: number;
+  errText: string;
+  concurrency: Measured['concurrency'];
+  wall_s: number;
+  process_s: number;
+  mainThread_s: number | null;
+}
+
+/**
+ * Child mode: one `run` in a process of its own, as the CLI would be (and a native crash in
+ * one configuration cannot take the benchmark down); prints its report as one line.
+ */
+async function childMain(spec: { args: string[]; dataDir: string }): Promise<void> {
+  const concurrency: Measured['concurrency'] = {};
+  let errText = '';
+  const io: CliIo = {
+    out: (text) => {
+      for (const line of text.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        const progress = RunProgress.safeParse(JSON.parse(line));
+        if (!progress.success) continue;
+        for (const lane of progress.data.lanes) {
+          const seen = concurrency[lane.laneId] ?? { workers: lane.workers, maxConcurrency: 0 };
+          concurrency[lane.laneId] = { workers: lane.workers, maxConcurrency: Math.max(seen.maxConcurrency, lane.concurrency) };
+        }
+      }
+    },
+    err: (text) => {
+      errText += text;
+      // An engine asked for was left out: this configuration is not what it says; report now instead of running it.
+      if (/^ {2}\S+: not available \(/m.test(text)) finish(-2);
+    },
+    env: process.env,
+    isTerminal: false,
+  };
+  const finish = (exitCode: number): never => {
+    const wall_s = (performance.now() - started) / 1000;
+    const after = cpuSnapshot();
+    const report: ChildReport = {
+      exitCode,
+      errText,
+      concurrency,
+      wall_s,
+      process_s: after.process_s - before.process_s,
+      mainThread_s: before.mainThread_s !== null && after.mainThread_s !== null ? after.mainThread_s - before.mainThread_s : null,
+    };
+    process.stdout.write(`${CHILD_REPORT}${JSON.stringify(report)}\n`);
+    process.exit(0);
+  };
+  const before = cpuSnapshot();
+  const started = performance.now();
+  finish(await runWithDeps([...spec.args, '--data-dir', spec.dataDir, '--db', join(spec.dataDir, 'pv.db'), '--new', '--json'], io, { checkTimeoutMs: CHECK_TIMEOUT_MS }));
+}
+
+const CHILD_REPORT = 'BENCH-PIPELINE-REPORT ';
+
+async function runChild(args: string[]): Promise<ChildReport | string> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'pv-bench-pipeline-'));
+  try {
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', JSON.stringify({ args, dataDir })], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+    const exit = await new Promise<string>((resolveExit) => child.once('exit', (code, signal) => resolveExit(signal ? `signal ${signal}` : `exit code ${code}`)));
+    const line = stdout.split('\n').find((text) => text.startsWith(CHILD_REPORT));
+    if (!line) return `the run crashed (${exit}): ${stderr.trim().split('\n').slice(-2).join(' ').slice(0, 300)}`;
+    return JSON.parse(line.slice(CHILD_REPORT.length)) as ChildReport;
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function measureOnce(config: Configuration, listPath: string, ads: number, prepare_s: number, service: StartedService | null): Promise<Measured> {
+  const args = [
+    '--engines',
+    config.engines.join(','),
+    '--policy',
+    config.policy,
+    ...(config.split ? ['--split', config.split] : []),
+    ...Object.entries(config.workers ?? {}).flatMap(([engine, workers]) => ['--workers', `${engine}=${workers}`]),
+    ...(service ? ['--deepseek-url', service.baseUrl] : []),
+  ];
+  process.stdout.write(`  ${config.name.padEnd(34)} `);
+  const serviceBefore = service ? processCpuSeconds(service.pid) : null;
+  const child = await runChild([listPath, ...args]);
+  const serviceAfter = service ? processCpuSeconds(service.pid) : null;
+  const report: ChildReport = typeof child === 'string' ? { exitCode: -1, errText: '', concurrency: {}, wall_s: 0, process_s: 0, mainThread_s: null } : child;
+  const errText = report.errText;
+
+  const leftOut = typeof child === 'string' ? [child] : [...errText.matchAll(/^ {2}(\S+): not available \((.*)\)$/gm)].map((match) => `${match[1]} (${match[2]})`);
+  const summary = /(\d+) done, (\d+) failed of (\d+)/.exec(errText.slice(errText.lastIndexOf('\nRun ')));
+  if (!summary && leftOut.length === 0) throw new Error(`${config.name}: run printed no summary (exit ${report.exitCode}):\n${errText}`);
+  const done = summary ? Number(summary[1]) : 0;
+  const failed = summary ? Number(summary[2]) : 0;
+  const lanes = /: \d+ ads on (.+) \(\w+\)\n/.exec(errText)?.[1] ?? 'none';
+  const attempted = Math.max(1, done + failed);
+  const pipeline = report.mainThread_s !== null ? report.mainThread_s + prepare_s * attempted : null;
+  const inProcess = pipeline !== null ? report.process_s - pipeline : null;
+  const serviceCpu = serviceBefore !== null && serviceAfter !== null ? serviceAfter - serviceBefore : null;
+  const engines = inProcess !== null ? inProcess + (serviceCpu ?? 0) : null;
+  const perAd = (value: number | null): number | null => (value === null ? null : round(value / attempted, 4));
+  const result: Measured = {
+    name: config.name,
+    kind: config.kind,
+    args,
+    exitCode: report.exitCode,
+    lanes,
+    attempts: 1,
+    leftOut,
+    done,
+    failed,
+    wall_s: round(report.wall_s, 2),
+    adsPerSecond: report.wall_s > 0 ? round(done / report.wall_s, 3) : 0,
+    concurrency: report.concurrency,
+    cpuPerAd_s: { pipeline: perAd(pipeline), inProcessEngines: perAd(inProcess), service: perAd(serviceCpu), engines: perAd(engines) },
+    pipelineOverEngines: pipeline !== null && engines ? round(pipeline / engines, 3) : null,
+    loadAverage: loadavg().map((load) => round(load, 2)),
+  };
+  console.log(`${result.adsPerSecond.toFixed(3)} ads/s  (${done}/${ads} done in ${result.wall_s} s on ${lanes}; load ${result.loadAverage[0]})`);
+  if (summary && done + failed !== ads) console.log(`    warning: ${ads - done - failed} ads neither done nor failed`);
+  return result;
+}
+
+function bestOf(results: readonly Measured[], filter: (result: Measured) => boolean): Measured | null {
+  return results.filter(filter).reduce<Measured | null>((best, result) => (!best || result.adsPerSecond > best.adsPerSecond ? result : best), null);
+}
+
+function round(value: number, digits = 3): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+async function main(): Promise<void> {
+  if (!values.dataset) fail('--dataset DIR is required');
+  const dataset = resolve(values.dataset);
+  const names = datasetImages(dataset);
+  const cores = availableParallelism();
+  const loadBefore = loadavg().map((load) => round(load, 2));
+  const work = mkdtempSync(join(tmpdir(), 'pv-bench-pipeline-list-'));
+  const server = await serveImages(dataset, names);
+  let service: StartedService | null = null;
+  const results: Measured[] = [];
+  try {
+    const listPath = join(work, 'ads.csv');
+    writeFileSync(listPath, `creative_id,image_url\n${names.map((name) => `ad-${name},${server.baseUrl}/${encodeURIComponent(name)}`).join('\n')}\n`);
+    if (!values['no-service'] && existsSync(DEEPSEEK_VENV_PYTHON)) {
+      service = await startDeepSeekService({ backend: 'rapidocr', timeoutMs: 180_000 });
+      console.log(`OCR service: ${service.readyLine}`);
+    } else {
+      console.log(values['no-service'] ? 'OCR service: left out (--no-service)' : `OCR service: no venv at ${DEEPSEEK_VENV_PYTHON} (npm run setup:python), embedded only`);
+    }
+    const prepare_s = await prepareCpuPerImage(dataset, names);
+    console.log(`${names.length} images from ${dataset}, ${cores} cores, load average ${loadBefore.join(' ')}; preparing an image costs ${(prepare_s * 1000).toFixed(1)} ms CPU\n`);
+
+    const engines: EngineKind[] = service ? ['embedded', 'deepseek'] : ['embedded'];
+    const run = async (config: Configuration): Promise<void> => {
+      results.push(await measure(config, listPath, names.length, prepare_s, service));
+    };
+    await run({ name: `default (${engines.join(' + ')}, auto)`, kind: 'default', engines, policy: 'auto' });
+    if (service) await run({ name: 'default (embedded alone)', kind: 'default', engines: ['embedded'], policy: 'auto' });
+    const bestWorkers = new Map<EngineKind, number>();
+    for (const engine of engines) {
+      for (let workers = 1; workers <= cores; workers++) await run({ name: `${engine} ×${workers}`, kind: 'fixed', engines: [engine], policy: 'single', workers: { [engine]: workers } });
+      bestWorkers.set(engine, Number(/×(\d+)$/.exec(bestOf(results, (result) => result.kind === 'fixed' && result.name.startsWith(`${engine} ×`))!.name)![1]));
+    }
+    if (engines.length === 2) {
+      const workers = Object.fromEntries(bestWorkers);
+      const label = engines.map((engine) => `${engine}×${bestWorkers.get(engine)}`).join(' + ');
+      await run({ name: `${label}, ratio 0.5`, kind: 'fixed', engines, policy: 'ratio', split: '0.5', workers });
+      if (!values.quick) await run({ name: `${label}, auto`, kind: 'fixed', engines, policy: 'auto', workers });
+    }
+  } finally {
+    await service?.stop();
+    server.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+  report(results, { dataset, images: names.length, cores, loadBefore, service: service?.readyLine ?? null });
+}
+
+function report(results: readonly Measured[], context: { dataset: string; images: number; cores: number; loadBefore: number[]; service: string | null }): void {
+  const bestFixed = bestOf(results, (result) => result.kind === 'fixed')!;
+  const bestEmbedded = bestOf(results, (result) => result.kind === 'fixed' && result.name.startsWith('embedded ×'))!;
+  const defaultRun = results.find((result) => result.kind === 'default')!;
+  const embeddedDefault = results.find((result) => result.kind === 'default' && result.args[1] === 'embedded') ?? null;
+  const ratio = (a: Measured | null, b: Measured | null): number | null => (a && b && b.adsPerSecond > 0 ? round(a.adsPerSecond / b.adsPerSecond) : null);
+  const defaultOverBest = ratio(defaultRun, bestFixed);
+  const embeddedDefaultOverBest = ratio(embeddedDefault, bestEmbedded);
+  const fmt = (value: number | null, digits = 3): string => (value === null ? '—' : value.toFixed(digits));
+
+  const header = ['configuration', 'lanes (max concurrency)', 'ads/s', '× best', 'done', 'failed', 'wall s', 'pipeline CPU s/ad', 'engines CPU s/ad', 'pipeline/engines', 'load'];
+  const rows = results.map((result) => [
+    result.name,
+    Object.entries(result.concurrency).map(([lane, seen]) => `${lane} ${seen.maxConcurrency}/${seen.workers}`).join(', ') || result.lanes,
+    fmt(result.adsPerSecond),
+    fmt(ratio(result, bestFixed)),
+    String(result.done),
+    String(result.failed),
+    result.wall_s.toFixed(1),
+    fmt(result.cpuPerAd_s.pipeline, 4),
+    fmt(result.cpuPerAd_s.engines, 4),
+    fmt(result.pipelineOverEngines),
+    fmt(result.loadAverage[0] ?? null, 2),
+  ]);
+  const widths = header.map((title, index) => Math.max(title.length, ...rows.map((row) => row[index]!.length)));
+  console.log('');
+  for (const row of [header, ...rows]) console.log(row.map((value, index) => (index <= 1 ? value.padEnd(widths[index]!) : value.padStart(widths[index]!))).join('  '));
+
+  const checks: Array<{ target: string; ok: boolean | null; actual: string }> = [
+    context.service
+      ? { target: 'defaultOverBest ≥ 0.95 (embedded + OCR service)', ok: defaultOverBest !== null && defaultOverBest >= 0.95, actual: `${fmt(defaultOverBest)} (default ${fmt(defaultRun.adsPerSecond)} vs ${bestFixed.name} ${fmt(bestFixed.adsPerSecond)} ads/s)` }
+      : { target: 'defaultOverBest ≥ 0.95 (embedded + OCR service)', ok: null, actual: 'not measured: no OCR service venv' },
+  ];
+  checks.push({
+    target: 'embedded alone: default ≥ 0.9 × its best fixed workers',
+    ok: embeddedDefaultOverBest !== null && embeddedDefaultOverBest >= 0.9,
+    actual: `${fmt(embeddedDefaultOverBest)} (default ${fmt(embeddedDefault?.adsPerSecond ?? null)} ads/s with ${embeddedDefault?.lanes ?? '?'} vs ${bestEmbedded.name} ${fmt(bestEmbedded.adsPerSecond)} ads/s)`,
+  });
+  checks.push({
+    target: 'pipeline CPU ≤ 10 % of the engines’ CPU per ad (default run)',
+    ok: defaultRun.pipelineOverEngines !== null && defaultRun.pipelineOverEngines <= 0.1,
+    actual: `${fmt(defaultRun.pipelineOverEngines)} (${fmt(defaultRun.cpuPerAd_s.pipeline, 4)} vs ${fmt(defaultRun.cpuPerAd_s.engines, 4)} s/ad)`,
+  });
+  console.log(`\nload average before ${context.loadBefore.join(' ')}, after ${loadavg().map((load) => load.toFixed(2)).join(' ')}`);
+  console.log('targets:');
+  for (const check of checks) console.log(`  ${check.ok === null ? 'n/a ' : check.ok ? 'ok  ' : 'MISS'} ${check.target}: ${check.actual}`);
+  if (values.out) {
+    mkdirSync(dirname(resolve(values.out)), { recursive: true });
+    const json = { ...context, configurations: results, default: defaultRun, bestFixed: { name: bestFixed.name, adsPerSecond: bestFixed.adsPerSecond }, defaultOverBest, embeddedDefaultOverBest, checks, loadAfter: loadavg() };
+    writeFileSync(values.out, `${JSON.stringify(json, null, 2)}\n`);
+    console.log(`wrote ${values.out}`);
+  }
+}
+
+try {
+  if (values.child) await childMain(JSON.parse(values.child) as { args: string[]; dataDir: string });
+  else await main();
+} catch (error) {
+  // A message, not a stack: some engine modules hook uncaughtException and print their whole source.
+  console.error(`bench-pipeline: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+}
