@@ -196,8 +196,9 @@ export class WorkerPool<Result> {
       const job = this.#queue.shift();
       if (!job) return;
       entry.job = job;
-      // A copy, transferred: the caller keeps its bytes.
-      const copy = job.bytes.slice();
+      // A copy in its own ArrayBuffer, transferred: the caller keeps its bytes. (Buffer#slice
+      // is a view, often of Node's shared pool, which cannot be transferred: DataCloneError.)
+      const copy = new Uint8Array(job.bytes);
       entry.worker.postMessage({ id: job.id, bytes: copy, options: this.options.jobOptions }, [copy.buffer]);
     }
   }
