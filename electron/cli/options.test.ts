@@ -11,13 +11,15 @@ describe('flag parsers', () => {
     expect(() => parseEngineList('tesseract')).toThrow(UsageError);
   });
   it('parses workers per engine', () => {
-    expect([...parseWorkers(['embedded=2,deepseek=3', 'ollama=1'])]).toEqual([
+    expect([...parseWorkers(['embedded=2,deepseek=3', 'ollama=1', 'openai=auto'])]).toEqual([
       ['embedded', 2],
       ['deepseek', 3],
       ['ollama', 1],
+      ['openai', 'auto'],
     ]);
     expect(() => parseWorkers(['embedded=0'])).toThrow(/1 to 64/);
     expect(() => parseWorkers(['embedded'])).toThrow(UsageError);
+    expect(() => parseWorkers(['embedded=most'])).toThrow(/or engine=auto/);
   });
   it('reads --split as the first engine’s share or as named weights', () => {
     expect(parseSplit('0.7', ['deepseek', 'ollama'])).toEqual({ deepseek: 0.7, ollama: expect.closeTo(0.3, 10) });

@@ -1,6 +1,6 @@
 /**
  * The UI end to end: real Chromium, browser mode, the real backend with deterministic
- * test engines (PARALLEL_VISION_TEST_ENGINE), ad images served on 127.0.0.1.
+ * test engines (injected by startBrowserMode's testEngine), ad images served on 127.0.0.1.
  * Screenshots of each screen go to test-artifacts/ui-*.png.
  */
 import path from 'node:path';
@@ -17,7 +17,7 @@ let images: Awaited<ReturnType<typeof startAdImageServer>>;
 
 beforeAll(async () => {
   images = await startAdImageServer();
-  app = await startBrowserMode({ PARALLEL_VISION_TEST_ENGINE: JSON.stringify({ delayByEngine: { embedded: 40, ollama: 400 } }) });
+  app = await startBrowserMode({}, { testEngine: { delayByEngine: { embedded: 40, ollama: 400 } } });
   browser = await openChromium();
 });
 afterAll(async () => {
@@ -132,7 +132,7 @@ describe('the UI in real Chromium against the real backend', () => {
   });
 
   it('stays responsive during a 10 000-ad run and scrolls 100 000 rows smoothly', async () => {
-    const fast = await startBrowserMode({ PARALLEL_VISION_TEST_ENGINE: JSON.stringify({ delayByEngine: { embedded: 1, ollama: 5 } }) });
+    const fast = await startBrowserMode({}, { testEngine: { delayByEngine: { embedded: 1, ollama: 5 } } });
     const page = await browser.context.newPage();
     try {
       const errors: string[] = [];

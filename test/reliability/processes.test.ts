@@ -15,7 +15,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdResult, ServiceInfo } from '../../shared/domain.js';
 import { createDeepSeekEngine } from '../../electron/core/engines/deepseek.js';
-import { TEST_ENGINE_ENV } from '../../electron/core/engines/test-engine.js';
+import { testEngineCliArgs } from '../helpers/test-engine-cli.js';
+import type { TestEngineSettingsInput } from '../../electron/core/engines/test-engine.js';
 import { MemoryRunStore } from '../../electron/core/orchestrator/index.js';
 import { createServiceManager, type ServiceManager } from '../../electron/core/services/manager.js';
 import { findFreePort } from '../../electron/core/services/ports.js';
@@ -26,7 +27,6 @@ import { formatFigures, readFigures, recordFigures } from './figures.js';
 import { adPng, lane, makeAds, realImageLoader, recordScenario, runScenario } from './harness.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const cliPath = join(repoRoot, 'electron/cli/index.ts');
 const workDir = mkdtempSync(join(tmpdir(), 'pv-processes-'));
 const haveVenv = existsSync(DEEPSEEK_TEST_PYTHON);
 if (!haveVenv && process.env.CI) throw new Error(`${DEEPSEEK_TEST_PYTHON} is missing: run npm run setup:python`);
@@ -118,8 +118,8 @@ describe.skipIf(!haveVenv)('the DeepSeek service killed mid-run', () => {
 });
 
 describe('the CLI killed mid-run and restarted', () => {
-  function startCli(args: string[], env: Record<string, string>) {
-    const child = spawn(process.execPath, ['--import', 'tsx', cliPath, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  function startCli(args: string[], engine: TestEngineSettingsInput) {
+    const child = spawn(process.execPath, ['--import', 'tsx', ...testEngineCliArgs(engine, args)], { cwd: repoRoot, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
     child.stdout!.resume();
@@ -146,19 +146,19 @@ describe('the CLI killed mid-run and restarted', () => {
     const dbPath = join(dataDir, 'parallel-vision.db');
     const logFile = join(workDir, 'cli-engine.log');
     const out = join(workDir, 'cli-results.jsonl');
-    const env = { [TEST_ENGINE_ENV]: JSON.stringify({ delayMs: 15, delayByEngine: { deepseek: 5, embedded: 25 }, logFile }) };
+    const engine: TestEngineSettingsInput = { delayMs: 15, delayByEngine: { deepseek: 5, embedded: 25 }, logFile };
     const args = ['run', listPath, '--engines', 'embedded,deepseek', '--workers', 'embedded=2,deepseek=2', '--data-dir', dataDir, '--out', out, '--json'];
     const started = performance.now();
     const savedAtKill: number[] = [];
     for (const killAfter of [40, 110]) {
-      const cli = startCli(args, env);
+      const cli = startCli(args, engine);
       await waitUntil(() => storedResults(dbPath).length >= killAfter, 60_000, `${killAfter} results stored`);
       cli.child.kill('SIGKILL');
       expect((await cli.finished).signal).toBe('SIGKILL');
       savedAtKill.push(storedResults(dbPath).length);
     }
     expect(savedAtKill[1]!).toBeLessThan(CLI_ADS);
-    const last = await startCli(args, env).finished;
+    const last = await startCli(args, engine).finished;
     expect(last.stderr).toMatch(/Resuming run \S+ \(interrupted\)/);
     expect(last.code).toBe(0);
     const seconds = (performance.now() - started) / 1000;

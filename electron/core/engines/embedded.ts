@@ -2,9 +2,8 @@
  * Embedded engine: PaddleOCR (PP-OCRv4 ONNX models from npm) in a pool of worker
  * threads, so it works with nothing installed and never blocks the main process. Each
  * worker loads the models once and handles one image at a time; the pool size is the
- * lane's worker count (see `defaultEmbeddedWorkers` for what a machine can afford).
+ * lane's concurrency, up to its workers (engines/concurrency.ts decides what a machine can afford).
  */
-import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { LaneConfig, TextBlock } from '../../../shared/domain.js';
@@ -12,28 +11,13 @@ import type { EngineDeps } from './create.js';
 import type { Engine, EngineAvailability, EngineImage, RecognizeResult } from './types.js';
 import { EngineError } from './types.js';
 import { WorkerPool } from './lib/worker-pool.js';
+import { embeddedWorkerFits } from './concurrency.js';
 import { DEFAULT_DECODE_OPTIONS, decodeCtcLine, dictionaryFromText, readingOrderText, type DecodeOptions } from './lib/ocr-decode.js';
 
 export const EMBEDDED_MODEL = 'PP-OCRv4 (ONNX)';
 
-/** Resident memory one worker needs: models, onnxruntime arenas, image buffers (measured ~250 MB). */
-const BYTES_PER_WORKER = 350 * 1024 * 1024;
-/** Memory left for the app itself and the OS. */
-const RESERVED_BYTES = 1024 * 1024 * 1024;
-const MAX_DEFAULT_WORKERS = 8;
-const MAX_RESTARTS = 5;
-
-/**
- * How many OCR workers this machine can afford: one per core (each worker's onnxruntime
- * runs single-threaded, so more workers than cores only adds memory), limited by free
- * memory, at least 1.
- */
-export function defaultEmbeddedWorkers(machine: { cores?: number; freeBytes?: number } = {}): number {
-  const cores = machine.cores ?? os.availableParallelism();
-  const freeBytes = machine.freeBytes ?? os.freemem();
-  const byMemory = Math.floor((freeBytes - RESERVED_BYTES) / BYTES_PER_WORKER);
-  return Math.max(1, Math.min(cores, byMemory, MAX_DEFAULT_WORKERS));
-}
+const MAX_RESTARTS_IN_WINDOW = 5;
+const RESTART_WINDOW_MS = 60_000;
 
 /** Tuning of the pipeline; defaults measured on the ICDAR 2013 born-digital ads. */
 export interface EmbeddedOptions {
@@ -141,9 +125,11 @@ export function createEmbeddedEngine(lane: LaneConfig, _deps: EngineDeps = {}): 
     script: embeddedWorkerPath(),
     workerData: { threads: 1 },
     size: Math.max(1, lane.workers),
+    maxWorkers: Math.max(1, lane.workers),
     parseResult: (raw) => WorkerResult.parse(raw),
     jobOptions: workerJobOptions(options),
-    maxRestarts: MAX_RESTARTS,
+    restartBudget: { crashes: MAX_RESTARTS_IN_WINDOW, windowMs: RESTART_WINDOW_MS },
+    canAddWorker: () => embeddedWorkerFits(),
   });
   let dictionary: string[] | null = null;
   const dictionaryOf = (): string[] => (dictionary ??= dictionaryFromText(WorkerReady.parse(pool.readyInfo).dictionaryText));
@@ -184,9 +170,10 @@ export function createEmbeddedEngine(lane: LaneConfig, _deps: EngineDeps = {}): 
 
   return {
     kind: 'embedded',
-    label: lane.label ?? `Embedded OCR (${pool.size} worker${pool.size === 1 ? '' : 's'})`,
+    label: lane.label ?? 'Embedded OCR',
     recognize,
     availability,
+    setConcurrency: (n) => pool.setConcurrency(n),
     close: () => pool.close(),
   };
 }

@@ -56,6 +56,10 @@ export interface OrchestratorLane {
   prior_s?: number;
   /** Overrides DEFAULT_COLD_START_S for this lane. */
   coldStart_s?: number;
+  /** In-flight work to start with (≤ config.workers, the ceiling); set by the lane builder (app/lanes.ts). */
+  startConcurrency?: number;
+  /** Shared resource the lane's work runs on (e.g. 'cpu'); lanes on one resource share its budget. */
+  resource?: string;
 }
 
 export interface SchedulerTuning {
@@ -131,6 +135,8 @@ export interface StartRunOptions {
   onResult?: (result: AdResult) => void;
   onComparison?: (comparison: Comparison) => void;
   tuning?: Partial<SchedulerTuning>;
+  /** What each shared resource can run at once (e.g. { cpu: cores }); see OrchestratorLane.resource. */
+  resourceBudgets?: Record<string, number>;
 }
 
 /** `compare`: one ad on every engine, side by side. */
