@@ -53,6 +53,8 @@ export const LaneConfig = z.object({
   /** Model name (Ollama / OpenAI-compatible), or backend option. */
   model: z.string().max(200).optional(),
   workers: z.number().int().min(1).max(64),
+  /** Workers given as "auto": when a run starts, `workers` becomes the engine's safe maximum on that machine (engines/concurrency.ts). */
+  autoWorkers: z.boolean().optional(),
   enabled: z.boolean().default(true),
   /** Engine-specific settings (e.g. apple-vision accuracy, DeepSeek mode). */
   settings: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.array(z.string())])).optional(),

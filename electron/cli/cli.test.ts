@@ -11,9 +11,9 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from './index.js';
 import type { CliIo } from './io.js';
-import { TEST_ENGINE_ENV } from '../core/engines/test-engine.js';
+import { testEngineCliArgs } from '../../test/helpers/test-engine-cli.js';
+import type { TestEngineSettingsInput } from '../core/engines/test-engine.js';
 
-const cliPath = fileURLToPath(new URL('./index.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const AD_COUNT = 30;
 let dir: string;
@@ -53,8 +53,8 @@ interface Finished {
   stderr: string;
 }
 
-function startCli(args: string[], env: Record<string, string>): { child: ChildProcess; finished: Promise<Finished> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', cliPath, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function startCli(args: string[], engine: TestEngineSettingsInput): { child: ChildProcess; finished: Promise<Finished> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...testEngineCliArgs(engine, args)], { cwd: repoRoot, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk));
@@ -101,11 +101,11 @@ describe('parallel-vision run', () => {
     const dataDir = join(dir, 'data-kill');
     const logFile = join(dir, 'engine-kill.log');
     const out = join(dir, 'results-kill.jsonl');
-    const env = { [TEST_ENGINE_ENV]: JSON.stringify({ delayMs: 120, logFile }) };
+    const engine: TestEngineSettingsInput = { delayMs: 120, logFile };
     const args = ['run', listPath, '--engines', 'embedded', '--workers', 'embedded=2', '--data-dir', dataDir, '--out', out];
     const dbPath = join(dataDir, 'parallel-vision.db');
 
-    const first = startCli(args, env);
+    const first = startCli(args, engine);
     const finishedBeforeKill = await waitFor(() => {
       const ids = doneIds(dbPath);
       return ids.size >= 8 ? ids : null;
@@ -118,7 +118,7 @@ describe('parallel-vision run', () => {
     expect(savedAtKill.size).toBeGreaterThanOrEqual(finishedBeforeKill.size);
     expect(savedAtKill.size).toBeLessThan(AD_COUNT);
 
-    const second = await startCli(args, env).finished;
+    const second = await startCli(args, engine).finished;
     expect(second.stderr).toMatch(/Resuming run run_\S+ \(interrupted\)/);
     expect(second.code).toBe(0);
     const rows = (await readFile(out, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -133,10 +133,10 @@ describe('parallel-vision run', () => {
   it('stops cleanly on Ctrl-C (exit 130, run cancelled) and a second run finishes it', async () => {
     const dataDir = join(dir, 'data-int');
     const logFile = join(dir, 'engine-int.log');
-    const env = { [TEST_ENGINE_ENV]: JSON.stringify({ delayMs: 120, logFile }) };
+    const engine: TestEngineSettingsInput = { delayMs: 120, logFile };
     const args = ['run', listPath, '--engines', 'embedded', '--workers', 'embedded=2', '--data-dir', dataDir];
     const dbPath = join(dataDir, 'parallel-vision.db');
-    const first = startCli(args, env);
+    const first = startCli(args, engine);
     await waitFor(() => (doneIds(dbPath).size >= 4 ? true : null), 15_000);
     first.child.kill('SIGINT');
     const stopped = await first.finished;
@@ -147,7 +147,7 @@ describe('parallel-vision run', () => {
     db.close();
     const savedAtStop = doneIds(dbPath);
 
-    const second = await startCli([...args, '--json'], env).finished;
+    const second = await startCli([...args, '--json'], engine).finished;
     expect(second.code).toBe(0);
     const lastProgress = JSON.parse(second.stdout.trim().split('\n').pop()!) as { status: string; done: number; total: number };
     expect(lastProgress).toMatchObject({ status: 'finished', total: AD_COUNT });

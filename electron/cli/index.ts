@@ -11,7 +11,7 @@ import { dataPaths } from '../core/paths.js';
 import { openStore } from '../core/store/index.js';
 import { processIo, resolveDataDir, type CliIo } from './io.js';
 import { exportFormatOf, UsageError } from './options.js';
-import { RUN_USAGE, runCommand } from './run.js';
+import { RUN_USAGE, runCommand, type RunDeps } from './run.js';
 
 export const USAGE = `Usage: parallel-vision <command> [options]
 
@@ -88,19 +88,20 @@ async function runsCommand(args: string[], io: CliIo): Promise<number> {
   }
 }
 
-export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+/** `deps` let tests inject engines (the test engine) into `run` and `serve`. */
+export async function main(argv: string[], io: CliIo = processIo(), deps: RunDeps = {}): Promise<number> {
   const [command, ...args] = argv;
   try {
     switch (command) {
       case 'run':
-        return await runCommand(args, io);
+        return await runCommand(args, io, deps);
       case 'export':
         return await exportCommand(args, io);
       case 'runs':
         return await runsCommand(args, io);
       case 'serve':
         // Loaded only when asked for; literal paths so the bundler includes them.
-        return await (await import('./serve.js')).runServe(args);
+        return await (await import('./serve.js')).runServe(args, deps.createEngine ? { createEngine: deps.createEngine } : {});
       case 'services':
         return await (await import('../core/services/index.js')).runServicesCommand(args);
       case 'engines': {

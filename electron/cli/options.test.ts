@@ -11,13 +11,15 @@ describe('flag parsers', () => {
     expect(() => parseEngineList('tesseract')).toThrow(UsageError);
   });
   it('parses workers per engine', () => {
-    expect([...parseWorkers(['embedded=2,deepseek=3', 'ollama=1'])]).toEqual([
+    expect([...parseWorkers(['embedded=2,deepseek=3', 'ollama=1', 'openai=auto'])]).toEqual([
       ['embedded', 2],
       ['deepseek', 3],
       ['ollama', 1],
+      ['openai', 'auto'],
     ]);
     expect(() => parseWorkers(['embedded=0'])).toThrow(/1 to 64/);
     expect(() => parseWorkers(['embedded'])).toThrow(UsageError);
+    expect(() => parseWorkers(['embedded=most'])).toThrow(/or engine=auto/);
   });
   it('reads --split as the first engine’s share or as named weights', () => {
     expect(parseSplit('0.7', ['deepseek', 'ollama'])).toEqual({ deepseek: 0.7, ollama: expect.closeTo(0.3, 10) });
@@ -43,7 +45,7 @@ const progress: RunProgress = {
   elapsed_s: 75,
   eta_s: 3700,
   lanes: [
-    { laneId: 'deepseek', engine: 'deepseek', label: 'DeepSeek-OCR', state: { type: 'busy' }, workers: 2, concurrency: 2, done: 30, failed: 0, inFlight: 2, share: 0.75, adsPerMinute: 24, p50_s: 4.2, p95_s: 6, estimate_s: 4 },
+    { laneId: 'deepseek', engine: 'deepseek', label: 'DeepSeek-OCR', state: { type: 'busy' }, workers: 4, concurrency: 2, done: 30, failed: 0, inFlight: 2, share: 0.75, adsPerMinute: 24, p50_s: 4.2, p95_s: 6, estimate_s: 4 },
     { laneId: 'ollama', engine: 'ollama', label: 'Ollama llava', state: { type: 'paused-by-scheduler', reason: 'slow' }, workers: 1, concurrency: 1, done: 10, failed: 0, inFlight: 1, share: 0.25, adsPerMinute: 1, p50_s: null, p95_s: null, estimate_s: 60 },
   ],
   notes: ['ollama paused: it slows the batch'],
@@ -54,7 +56,7 @@ describe('progress output', () => {
     const lines = renderProgressLines(progress, 120);
     expect(lines).toHaveLength(4);
     expect(lines[0]).toMatch(/^running .* 50\/100 {2}failed 10 {2}elapsed 1m15s {2}eta 1h01m$/);
-    expect(lines[1]).toMatch(/DeepSeek-OCR .* 30 done {2}2\/2 busy {2}24\.0\/min {2}p50 4\.2s$/);
+    expect(lines[1]).toMatch(/DeepSeek-OCR .* 30 done {2}2 busy {2}concurrency 2 of 4 {2}24\.0\/min {2}p50 4\.2s$/);
     expect(lines[2]).toMatch(/\[paused\]$/);
     expect(lines[3]).toBe('  · ollama paused: it slows the batch');
     expect(renderProgressLines(progress, 40).every((line) => line.length <= 40)).toBe(true);

@@ -2,6 +2,7 @@
  * Small pure parsers for CLI flags, kept apart so they can be tested without running a command.
  */
 import { ENGINE_KINDS, type EngineKind, type Split } from '../../shared/domain.js';
+import type { WorkersSetting } from '../core/engines/concurrency.js';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -19,13 +20,13 @@ export function parseEngineList(value: string): EngineKind[] {
   return [...new Set(engines)] as EngineKind[];
 }
 
-/** `embedded=2,deepseek=1` → workers per engine. */
-export function parseWorkers(values: readonly string[]): Map<string, number> {
-  const workers = new Map<string, number>();
+/** `embedded=2,deepseek=auto` → workers per engine ("auto": the engine's safe maximum here). */
+export function parseWorkers(values: readonly string[]): Map<string, WorkersSetting> {
+  const workers = new Map<string, WorkersSetting>();
   for (const part of values.flatMap((value) => value.split(','))) {
-    const match = /^\s*([\w.-]+)\s*=\s*(\d+)\s*$/.exec(part);
-    const count = match ? Number(match[2]) : NaN;
-    if (!match || !Number.isInteger(count) || count < 1 || count > 64) throw new UsageError(`--workers expects engine=N with N from 1 to 64, got "${part}"`);
+    const match = /^\s*([\w.-]+)\s*=\s*(\d+|auto)\s*$/.exec(part);
+    const count = match?.[2] === 'auto' ? 'auto' : Number(match?.[2]);
+    if (!match || (count !== 'auto' && (!Number.isInteger(count) || count < 1 || count > 64))) throw new UsageError(`--workers expects engine=N with N from 1 to 64, or engine=auto, got "${part}"`);
     workers.set(match[1]!, count);
   }
   return workers;

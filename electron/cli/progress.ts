@@ -17,7 +17,7 @@ function duration(seconds: number | null): string {
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
-/** The lines of the terminal view: a total bar, then one bar per lane (its share of the finished ads). */
+/** The lines of the terminal view: a total bar, then one bar per lane (its share of the finished ads, its work in flight, and the concurrency it is allowed now of its ceiling). */
 export function renderProgressLines(progress: RunProgress, width = 80): string[] {
   const barWidth = Math.max(10, Math.min(40, width - 50));
   const finished = progress.done + progress.failed;
@@ -30,7 +30,7 @@ export function renderProgressLines(progress: RunProgress, width = 80): string[]
     const state = lane.state.type === 'busy' || lane.state.type === 'idle' ? '' : ` [${lane.state.type === 'paused-by-scheduler' ? 'paused' : lane.state.type}]`;
     const p50 = lane.p50_s === null ? '–' : `${lane.p50_s.toFixed(1)}s`;
     lines.push(
-      `  ${lane.label.slice(0, labelWidth).padEnd(labelWidth)} ${bar(lane.share, barWidth)} ${String(lane.done).padStart(6)} done  ${lane.inFlight}/${lane.workers} busy  ${lane.adsPerMinute.toFixed(1)}/min  p50 ${p50}${state}`,
+      `  ${lane.label.slice(0, labelWidth).padEnd(labelWidth)} ${bar(lane.share, barWidth)} ${String(lane.done).padStart(6)} done  ${lane.inFlight} busy  concurrency ${lane.concurrency} of ${lane.workers}  ${lane.adsPerMinute.toFixed(1)}/min  p50 ${p50}${state}`,
     );
   }
   for (const note of progress.notes.slice(0, 3)) lines.push(`  · ${note}`);

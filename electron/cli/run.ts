@@ -7,19 +7,18 @@ import { parseArgs } from 'node:util';
 import { basename, resolve } from 'node:path';
 import type { Ad, EngineKind, LaneConfig, Policy, RunProgress } from '../../shared/domain.js';
 import { POLICIES } from '../../shared/domain.js';
-import { createEngine } from '../core/engines/create.js';
-import { defaultWorkersFor, listEngineAvailability } from '../core/engines/availability.js';
-import type { Engine, EngineImage } from '../core/engines/types.js';
+import { listEngineAvailability } from '../core/engines/availability.js';
+import type { WorkersSetting } from '../core/engines/concurrency.js';
+import type { EngineImage } from '../core/engines/types.js';
+import { buildLanes, type BuiltLanes, type EngineFactory, type LaneRequest } from '../core/app/lanes.js';
 import { exportResults } from '../core/export/index.js';
 import { createImageFetcher, prepareImage } from '../core/fetch/index.js';
 import { importAdsFromFiles } from '../core/ingest/index.js';
-import { startRun, type OrchestratorLane } from '../core/orchestrator/index.js';
+import { startRun, type RunSummary } from '../core/orchestrator/index.js';
 import { dataPaths } from '../core/paths.js';
 import { openStore, type Store } from '../core/store/index.js';
-import { dedupeByImageHash } from '../core/engines/dedupe.js';
 import { exportFormatOf, parseEngineList, parseSplit, parseWorkers, UsageError } from './options.js';
 import { jsonLinesReporter, terminalReporter, type ProgressReporter } from './progress.js';
-import { createTestEngine, testEngineSettings } from '../core/engines/test-engine.js';
 import { resolveDataDir, type CliIo } from './io.js';
 
 export const RUN_USAGE = `Usage: parallel-vision run LIST [LIST…] [options]
@@ -27,7 +26,8 @@ export const RUN_USAGE = `Usage: parallel-vision run LIST [LIST…] [options]
                         default: the in-process engine plus DeepSeek/Ollama when they answer
   --policy P            auto (default) | ratio | single | compare
   --split S             ratio: first engine's share (0.5) or deepseek=0.7,ollama=0.3
-  --workers e=N,…       workers per engine (default: per engine)
+  --workers e=N|auto,…  workers per engine: its ceiling (default auto: the engine's safe
+                        maximum here; under --policy auto concurrency tunes itself up to it)
   --out FILE            write results (.csv, .json or .jsonl) when the run ends
   --format F            csv | json | jsonl (default: from --out)
   --db PATH             database (default: <data dir>/parallel-vision.db)
@@ -41,54 +41,17 @@ export const RUN_USAGE = `Usage: parallel-vision run LIST [LIST…] [options]
   --retry-failed        when resuming, run the ads that failed again
   --json                JSON lines of progress even on a terminal`;
 
-const AVAILABILITY_TIMEOUT_MS = 3_000;
-
-interface LaneCandidate {
-  config: LaneConfig;
-  engine: Engine;
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<T>((resolveTimeout) => (timer = setTimeout(() => resolveTimeout(fallback), ms)));
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Create each engine and keep the ones that answer; say why the others were left out. */
-async function prepareLanes(configs: LaneConfig[], dataDir: string, err: (text: string) => void): Promise<LaneCandidate[]> {
-  const testSettings = testEngineSettings();
-  const lanes: LaneCandidate[] = [];
-  for (const config of configs) {
-    if (testSettings) {
-      lanes.push({ config, engine: dedupeByImageHash(createTestEngine(config, testSettings)) });
-      continue;
-    }
-    let engine: Engine;
-    try {
-      engine = await createEngine(config, { dataDir });
-    } catch (error) {
-      err(`  ${config.engine}: not available (${(error as Error).message.split('\n')[0]})\n`);
-      continue;
-    }
-    const availability = engine.availability
-      ? await withTimeout(engine.availability().catch((error: unknown) => ({ type: 'unavailable' as const, reason: (error as Error).message })), AVAILABILITY_TIMEOUT_MS, { type: 'unavailable' as const, reason: 'no answer' })
-      : { type: 'available' as const };
-    if (availability.type === 'unavailable') {
-      err(`  ${config.engine}: not available (${availability.reason})\n`);
-      await engine.close?.().catch(() => undefined);
-      continue;
-    }
-    lanes.push({ config, engine: dedupeByImageHash(engine) });
-  }
-  return lanes;
+/** What `runAds` needs besides its options; tests and benchmarks inject engines here. */
+export interface RunDeps {
+  /** Makes each lane's engine (default: the real engines, engines/create.ts). */
+  createEngine?: EngineFactory;
+  /** The in-process engine offered by default (default: what this machine can run). */
+  inProcessEngine?: () => Promise<EngineKind>;
+  /** How long an engine's availability check may take before it counts as slow. */
+  checkTimeoutMs?: number;
 }
 
 async function defaultInProcessEngine(): Promise<EngineKind> {
-  if (testEngineSettings()) return 'embedded';
   try {
     const entries = await listEngineAvailability();
     return entries.find((entry) => entry.isDefault)?.engine ?? 'embedded';
@@ -97,7 +60,106 @@ async function defaultInProcessEngine(): Promise<EngineKind> {
   }
 }
 
-export async function runCommand(args: string[], io: CliIo): Promise<number> {
+/** Everything `parallel-vision run` does, as options: the CLI parses its flags into these, and scripts (bench:pipeline) call it directly. */
+export interface RunAdsOptions {
+  /** Ad lists or image files to import. */
+  lists: string[];
+  /** Engines asked for by name; absent: the in-process engine plus DeepSeek/Ollama when they answer. */
+  engines?: EngineKind[];
+  /** Workers per engine kind (absent: auto). */
+  workers?: ReadonlyMap<string, WorkersSetting>;
+  policy?: Policy;
+  split?: string;
+  maxSide?: number;
+  /** Export file when the run ends, and its format. */
+  out?: string;
+  outFormat?: 'csv' | 'json' | 'jsonl';
+  dataDir: string;
+  /** Default: the data dir's database. */
+  dbPath?: string;
+  endpoints?: Partial<Record<'deepseek' | 'ollama' | 'openai', string>>;
+  models?: Partial<Record<'ollama' | 'openai', string>>;
+  /** Start a new run even if an interrupted one exists. */
+  newRun?: boolean;
+  retryFailed?: boolean;
+  /** JSON lines of progress even on a terminal. */
+  json?: boolean;
+  io: CliIo;
+  /** Aborting it stops the run (as Ctrl-C does). */
+  signal?: AbortSignal;
+  /** Listen for SIGINT/SIGTERM (the CLI does; a script may not want to). Default true. */
+  handleSignals?: boolean;
+  /** Every progress snapshot (beside the reporter). */
+  onProgress?: (progress: RunProgress) => void;
+}
+
+export interface RunAdsOutcome {
+  /** The CLI's exit code: 0 all done, 1 some failed or nothing could run, 130 interrupted. */
+  code: number;
+  runId: string | null;
+  summary: RunSummary | null;
+}
+
+export async function runAds(options: RunAdsOptions, deps: RunDeps = {}): Promise<RunAdsOutcome> {
+  const { io } = options;
+  const policy = options.policy ?? 'auto';
+  const maxSide = options.maxSide ?? 2048;
+  const paths = dataPaths(options.dataDir);
+  const dbPath = options.dbPath ?? paths.database;
+
+  // 1. Import.
+  const imported = await importAdsFromFiles(options.lists);
+  for (const row of imported.rejected.slice(0, 20)) io.err(`skipped line ${row.line}: ${row.reason}\n`);
+  if (imported.rejected.length > 20) io.err(`… and ${imported.rejected.length - 20} more skipped rows\n`);
+  if (imported.ads.length === 0) {
+    io.err('no ads to run\n');
+    return { code: 1, runId: null, summary: null };
+  }
+
+  // 2. Engines → lanes (app/lanes.ts: the same rules as the app).
+  const requested = options.engines ?? null;
+  const inProcess = await (deps.inProcessEngine ?? defaultInProcessEngine)();
+  const candidates: EngineKind[] = requested ?? [inProcess, 'deepseek', 'ollama'];
+  const laneConfig = (engine: EngineKind): LaneConfig => {
+    const workers = options.workers?.get(engine) ?? 'auto';
+    const config: LaneConfig = { id: engine, engine, workers: workers === 'auto' ? 1 : workers, enabled: true, ...(workers === 'auto' ? { autoWorkers: true } : {}) };
+    const endpoint = engine === 'deepseek' || engine === 'ollama' || engine === 'openai' ? options.endpoints?.[engine] : undefined;
+    const model = engine === 'ollama' || engine === 'openai' ? options.models?.[engine] : undefined;
+    if (endpoint) config.endpoint = endpoint;
+    if (model) config.model = model;
+    return config;
+  };
+  io.err(`Checking engines: ${candidates.join(', ')}\n`);
+  const requests: LaneRequest[] = candidates.map((engine) => ({ config: laneConfig(engine), requested: requested !== null || engine === inProcess }));
+  let built: BuiltLanes;
+  try {
+    built = await buildLanes(requests, {
+      policy,
+      deps: { dataDir: options.dataDir },
+      ...(deps.createEngine ? { createEngine: deps.createEngine } : {}),
+      ...(deps.checkTimeoutMs !== undefined ? { checkTimeoutMs: deps.checkTimeoutMs } : {}),
+      ...(candidates.includes(inProcess) ? {} : { fallback: laneConfig(inProcess) }),
+      onNotice: (_notice, text) => io.err(`  ${text}\n`),
+    });
+  } catch (error) {
+    io.err(`No engine is available. ${(error as Error).message}\n`);
+    return { code: 1, runId: null, summary: null };
+  }
+
+  const store = openStore(dbPath);
+  const fetcher = createImageFetcher({ cacheDir: paths.imageCache, allowFileUrls: true });
+  try {
+    const engines = built.lanes.map((lane) => lane.config.engine);
+    const split = options.split ? parseSplit(options.split, engines) : undefined;
+    return await execute(store, { imported, built, policy, split, maxSide, options, fetcher, source: options.lists.map((path) => basename(path)).join(', ') });
+  } finally {
+    await fetcher.close();
+    await built.close();
+    store.close();
+  }
+}
+
+export async function runCommand(args: string[], io: CliIo, deps: RunDeps = {}): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -132,79 +194,52 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const maxSide = Number(values['max-side']);
   if (!Number.isInteger(maxSide) || maxSide < 64) throw new UsageError('--max-side must be a whole number of pixels ≥ 64');
   const workers = parseWorkers(values.workers ?? []);
-  const outFormat = values.out ? exportFormatOf(values.out, values.format) : null;
-
-  const dataDir = resolveDataDir(values['data-dir'], io.env);
-  const paths = dataPaths(dataDir);
-  const dbPath = values.db ? resolve(values.db) : paths.database;
-
-  // 1. Import.
-  const imported = await importAdsFromFiles(positionals);
-  for (const row of imported.rejected.slice(0, 20)) io.err(`skipped line ${row.line}: ${row.reason}\n`);
-  if (imported.rejected.length > 20) io.err(`… and ${imported.rejected.length - 20} more skipped rows\n`);
-  if (imported.ads.length === 0) {
-    io.err('no ads to run\n');
-    return 1;
-  }
-
-  // 2. Engines → lanes.
-  const requested = values.engines ? parseEngineList(values.engines) : null;
-  const inProcess = await defaultInProcessEngine();
-  const candidates: EngineKind[] = requested ?? [inProcess, 'deepseek', 'ollama'];
-  const laneConfig = (engine: EngineKind): LaneConfig => {
-    const config: LaneConfig = { id: engine, engine, workers: workers.get(engine) ?? defaultWorkersFor(engine), enabled: true };
-    const endpoint = engine === 'deepseek' ? values['deepseek-url'] : engine === 'ollama' ? values['ollama-url'] : engine === 'openai' ? values['openai-url'] : undefined;
-    const model = engine === 'ollama' ? values['ollama-model'] : engine === 'openai' ? values['openai-model'] : undefined;
-    if (endpoint) config.endpoint = endpoint;
-    if (model) config.model = model;
-    return config;
-  };
-  io.err(`Checking engines: ${candidates.join(', ')}\n`);
-  let lanes = await prepareLanes(candidates.map(laneConfig), dataDir, requested ? io.err : () => undefined);
-  if (lanes.length === 0 && !candidates.includes(inProcess)) {
-    io.err(`None of the requested engines is available; using ${inProcess}, which needs nothing installed.\n`);
-    lanes = await prepareLanes([laneConfig(inProcess)], dataDir, io.err);
-  }
-  if (lanes.length === 0) {
-    io.err('No engine is available.\n');
-    return 1;
-  }
-  const engines = lanes.map((lane) => lane.config.engine);
-  const split = values.split ? parseSplit(values.split, engines) : undefined;
-
-  const store = openStore(dbPath);
-  const fetcher = createImageFetcher({ cacheDir: paths.imageCache, allowFileUrls: true });
-  try {
-    return await execute(store, { imported, lanes, policy, split, maxSide, values, outFormat, io, fetcher, source: positionals.map((path) => basename(path)).join(', ') });
-  } finally {
-    await fetcher.close();
-    await Promise.all(lanes.map((lane) => lane.engine.close?.().catch(() => undefined)));
-    store.close();
-  }
+  const outFormat = values.out ? exportFormatOf(values.out, values.format) : undefined;
+  const outcome = await runAds(
+    {
+      lists: positionals,
+      ...(values.engines ? { engines: parseEngineList(values.engines) } : {}),
+      workers,
+      policy,
+      ...(values.split ? { split: values.split } : {}),
+      maxSide,
+      ...(values.out && outFormat ? { out: values.out, outFormat } : {}),
+      dataDir: resolveDataDir(values['data-dir'], io.env),
+      ...(values.db ? { dbPath: resolve(values.db) } : {}),
+      endpoints: { ...(values['deepseek-url'] ? { deepseek: values['deepseek-url'] } : {}), ...(values['ollama-url'] ? { ollama: values['ollama-url'] } : {}), ...(values['openai-url'] ? { openai: values['openai-url'] } : {}) },
+      models: { ...(values['ollama-model'] ? { ollama: values['ollama-model'] } : {}), ...(values['openai-model'] ? { openai: values['openai-model'] } : {}) },
+      newRun: values.new === true,
+      retryFailed: values['retry-failed'] === true,
+      json: values.json === true,
+      io,
+    },
+    deps,
+  );
+  return outcome.code;
 }
 
 interface ExecuteContext {
   imported: Awaited<ReturnType<typeof importAdsFromFiles>>;
-  lanes: LaneCandidate[];
+  built: BuiltLanes;
   policy: Policy;
   split: ReturnType<typeof parseSplit> | undefined;
   maxSide: number;
-  values: { out?: string; new?: boolean; 'retry-failed'?: boolean; json?: boolean };
-  outFormat: 'csv' | 'json' | 'jsonl' | null;
-  io: CliIo;
+  options: RunAdsOptions;
   fetcher: ReturnType<typeof createImageFetcher>;
   source: string;
 }
 
-async function execute(store: Store, context: ExecuteContext): Promise<number> {
-  const { imported, lanes, policy, split, maxSide, values, outFormat, io, fetcher } = context;
+async function execute(store: Store, context: ExecuteContext): Promise<RunAdsOutcome> {
+  const { imported, built, policy, split, maxSide, options, fetcher } = context;
+  const { io } = options;
+  const lanes = built.lanes;
   const batch = store.saveBatch({ source: context.source, format: imported.format, columns: imported.columns, fieldColumns: imported.fieldColumns, ads: imported.ads });
   // --retry-failed also reopens a finished run, to run just its failed ads again.
-  let run = values.new ? null : store.findResumableRun(batch.id, { includeFinished: values['retry-failed'] === true });
+  let run = options.newRun ? null : store.findResumableRun(batch.id, { includeFinished: options.retryFailed === true });
   // Compare runs keep one result per engine: they resume only as compare runs, and vice versa.
   if (run && (run.policy === 'compare') !== (policy === 'compare')) run = null;
   if (run) {
-    if (values['retry-failed']) store.resetFailed(run.id);
+    if (options.retryFailed) store.resetFailed(run.id);
     run = store.getRun(run.id)!;
     io.err(`Resuming run ${run.id} (${run.status}): ${run.done} done, ${run.failed} failed of ${run.total}\n`);
   } else {
@@ -214,6 +249,9 @@ async function execute(store: Store, context: ExecuteContext): Promise<number> {
   }
 
   const controller = new AbortController();
+  const stop = () => controller.abort();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  if (options.signal?.aborted) stop();
   let interrupts = 0;
   const onSignal = () => {
     interrupts++;
@@ -224,37 +262,44 @@ async function execute(store: Store, context: ExecuteContext): Promise<number> {
       process.exit(130);
     }
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const handleSignals = options.handleSignals !== false;
+  if (handleSignals) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
 
-  const reporter: ProgressReporter = io.isTerminal && !values.json ? terminalReporter(process.stderr) : jsonLinesReporter(io.out);
+  const reporter: ProgressReporter = io.isTerminal && !options.json ? terminalReporter(process.stderr) : jsonLinesReporter(io.out);
   let lastProgress: RunProgress | null = null;
   const loadImage = async (ad: Ad, signal: AbortSignal): Promise<EngineImage> => {
     const fetched = await fetcher.fetchImage(ad.imageUrl, signal);
     return prepareImage(fetched.bytes, { maxSide });
   };
-  const orchestratorLanes: OrchestratorLane[] = lanes.map((lane) => ({ config: lane.config, engine: lane.engine }));
   const orchestrator = startRun({
     runId: run.id,
     ads: imported.ads,
-    lanes: orchestratorLanes,
+    lanes,
     policy,
     ...(split ? { split } : {}),
     store: store.runStore,
     loadImage,
     signal: controller.signal,
+    resourceBudgets: built.resourceBudgets,
     onProgress: (progress) => {
       lastProgress = progress;
       reporter.update(progress);
+      options.onProgress?.(progress);
     },
   });
 
-  let summary;
+  let summary: RunSummary;
   try {
     summary = await orchestrator.done;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    options.signal?.removeEventListener('abort', stop);
+    if (handleSignals) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
     reporter.finish(lastProgress);
   }
 
@@ -269,13 +314,13 @@ async function execute(store: Store, context: ExecuteContext): Promise<number> {
     for (const row of failures.rows) io.err(`  failed ${row.creativeId}: ${row.error ?? 'unknown error'}\n`);
     if (failures.total > failures.rows.length) io.err(`  … ${failures.total - failures.rows.length} more\n`);
   }
-  if (values.out && outFormat) {
-    const written = await exportResults(store, run.id, { format: outFormat, rows: 'all' }, resolve(values.out));
+  if (options.out && options.outFormat) {
+    const written = await exportResults(store, run.id, { format: options.outFormat, rows: 'all' }, resolve(options.out));
     io.err(`Wrote ${written.rows} rows to ${written.path}\n`);
   }
   if (summary.status === 'cancelled') {
     io.err(`Interrupted. Resume with the same command; export later with: parallel-vision export ${run.id} --out FILE\n`);
-    return 130;
+    return { code: 130, runId: run.id, summary };
   }
-  return finalRun.failed > 0 ? 1 : 0;
+  return { code: finalRun.failed > 0 ? 1 : 0, runId: run.id, summary };
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createBackend } from '../core/app/backend.js';
+import type { EngineFactory } from '../core/app/lanes.js';
 import { startBrowserServer } from '../core/app/browser-server.js';
 import { createDispatcher } from '../core/app/dispatch.js';
 import { defaultDataDir, findUpwards } from '../core/paths.js';
@@ -19,7 +20,7 @@ export function findRendererDir(): string | null {
   return indexHtml ? path.dirname(indexHtml) : null;
 }
 
-export async function runServe(args: string[]): Promise<number> {
+export async function runServe(args: string[], deps: { createEngine?: EngineFactory } = {}): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
@@ -47,7 +48,13 @@ export async function runServe(args: string[]): Promise<number> {
   const downloadsDir = path.join(dataDir, 'exports');
   mkdirSync(downloadsDir, { recursive: true });
   const version = process.env.npm_package_version ?? '0.1.0';
-  const backend = await createBackend({ mode: 'browser', version, dataDir, pythonServiceDir: findUpwards(here, path.join('scripts', 'deepseek')) ?? path.join(process.cwd(), 'scripts', 'deepseek') });
+  const backend = await createBackend({
+    mode: 'browser',
+    version,
+    dataDir,
+    pythonServiceDir: findUpwards(here, path.join('scripts', 'deepseek')) ?? path.join(process.cwd(), 'scripts', 'deepseek'),
+    ...(deps.createEngine ? { createEngine: deps.createEngine } : {}),
+  });
   const server = await startBrowserServer({
     rendererDir,
     downloadsDir,

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { chromium, type BrowserContext } from 'playwright-core';
+import type { TestEngineSettingsInput } from '../../electron/core/engines/test-engine.js';
+import { testEngineCliArgs } from '../helpers/test-engine-cli.js';
 
 export const ARTIFACTS_DIR = path.resolve('test-artifacts');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -31,10 +33,13 @@ export interface BrowserMode {
   stop(): Promise<void>;
 }
 
-/** `parallel-vision serve` as a child process; resolves once it printed its URL. */
-export async function startBrowserMode(env: Record<string, string> = {}): Promise<BrowserMode> {
+/** `parallel-vision serve` as a child process (with the test engine when given); resolves once it printed its URL. */
+export async function startBrowserMode(env: Record<string, string> = {}, options: { testEngine?: TestEngineSettingsInput } = {}): Promise<BrowserMode> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'pv-e2e-data-'));
-  const child = execa(process.execPath, ['--import', 'tsx', 'electron/cli/index.ts', 'serve', '--port', '0', '--data-dir', dataDir], {
+  const serve = ['serve', '--port', '0', '--data-dir', dataDir];
+  // With testEngine, every lane gets the test engine (injected by the fixture entry, never by the product).
+  const entry = options.testEngine ? testEngineCliArgs(options.testEngine, serve) : ['electron/cli/index.ts', ...serve];
+  const child = execa(process.execPath, ['--import', 'tsx', ...entry], {
     env: { ...env, PARALLEL_VISION_DATA_DIR: dataDir },
     all: true,
     buffer: false,

@@ -44,7 +44,7 @@ async function timedRun(page: Page): Promise<{ seconds: number; tasks: number[] 
 /** The real backend: a 10 000-ad run on two fast test lanes, then 100 000 rows started, cancelled and scrolled. */
 export async function measureRealBackend(ads = 10_000, rows = 100_000): Promise<UiPerf> {
   const images = await startAdImageServer();
-  const app = await startBrowserMode({ PARALLEL_VISION_TEST_ENGINE: JSON.stringify({ delayByEngine: { embedded: 1, ollama: 5 } }) });
+  const app = await startBrowserMode({}, { testEngine: { delayByEngine: { embedded: 1, ollama: 5 } } });
   const browser = await openChromium();
   try {
     const page = await browser.context.newPage();

@@ -1,6 +1,6 @@
 /**
  * The UI end to end: real Chromium, browser mode, the real backend with deterministic
- * test engines (PARALLEL_VISION_TEST_ENGINE), ad images served on 127.0.0.1.
+ * test engines (injected by startBrowserMode's testEngine), ad images served on 127.0.0.1.
  * Screenshots of each screen go to test-artifacts/ui-*.png.
  */
 import path from 'node:path';
@@ -15,7 +15,7 @@ let images: Awaited<ReturnType<typeof startAdImageServer>>;
 
 beforeAll(async () => {
   images = await startAdImageServer();
-  app = await startBrowserMode({ PARALLEL_VISION_TEST_ENGINE: JSON.stringify({ delayByEngine: { embedded: 40, ollama: 400 } }) });
+  app = await startBrowserMode({}, { testEngine: { delayByEngine: { embedded: 40, ollama: 400 } } });
   browser = await openChromium();
 });
 afterAll(async () => {
@@ -133,7 +133,7 @@ describe('the UI in real Chromium against the real backend', () => {
   });
 
   it('finishes a 10 000-ad run and scrolls to the last of 100 000 rows', async () => {
-    const fast = await startBrowserMode({ PARALLEL_VISION_TEST_ENGINE: JSON.stringify({ delayByEngine: { embedded: 1, ollama: 5 } }) });
+    const fast = await startBrowserMode({}, { testEngine: { delayByEngine: { embedded: 1, ollama: 5 } } });
     const page = await browser.context.newPage();
     try {
       const errors: string[] = [];

@@ -16,7 +16,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdResult, ServiceInfo } from '../../shared/domain.js';
 import { createDeepSeekEngine } from '../../electron/core/engines/deepseek.js';
 import { createOllamaEngine } from '../../electron/core/engines/ollama.js';
-import { TEST_ENGINE_ENV } from '../../electron/core/engines/test-engine.js';
+import { testEngineCliArgs } from '../helpers/test-engine-cli.js';
+import type { TestEngineSettingsInput } from '../../electron/core/engines/test-engine.js';
+import { MemoryRunStore } from '../../electron/core/orchestrator/index.js';
 import { createServiceManager, type ServiceManager } from '../../electron/core/services/manager.js';
 import { findFreePort } from '../../electron/core/services/ports.js';
 import { DEEPSEEK_DIR, DEEPSEEK_TEST_PYTHON, FAKE_OLLAMA, waitUntil } from '../../electron/core/services/test-support.js';
@@ -26,7 +28,6 @@ import { formatFigures, readFigures, recordFigures } from './figures.js';
 import { adPng, lane, makeAds, realImageLoader, recordScenario, runScenario } from './harness.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const cliPath = join(repoRoot, 'electron/cli/index.ts');
 const workDir = mkdtempSync(join(tmpdir(), 'pv-processes-'));
 const haveVenv = existsSync(DEEPSEEK_TEST_PYTHON);
 if (!haveVenv && process.env.CI) throw new Error(`${DEEPSEEK_TEST_PYTHON} is missing: run npm run setup:python`);
@@ -164,8 +165,8 @@ describe('a user’s kill -9 of a service', () => {
 });
 
 describe('the CLI killed mid-run and restarted', () => {
-  function startCli(args: string[], env: Record<string, string>) {
-    const child = spawn(process.execPath, ['--import', 'tsx', cliPath, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  function startCli(args: string[], engine: TestEngineSettingsInput) {
+    const child = spawn(process.execPath, ['--import', 'tsx', ...testEngineCliArgs(engine, args)], { cwd: repoRoot, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
     child.stdout!.resume();
@@ -193,19 +194,19 @@ describe('the CLI killed mid-run and restarted', () => {
     const logFile = join(workDir, 'cli-engine.log');
     const out = join(workDir, 'cli-results.jsonl');
     // ~60 ads/s: the second kill (at 110 stored) meets a live run with seconds to spare, however loaded the machine.
-    const env = { [TEST_ENGINE_ENV]: JSON.stringify({ delayMs: 60, delayByEngine: { deepseek: 50, embedded: 100 }, logFile }) };
+    const engine: TestEngineSettingsInput = { delayMs: 60, delayByEngine: { deepseek: 50, embedded: 100 }, logFile };
     const args = ['run', listPath, '--engines', 'embedded,deepseek', '--workers', 'embedded=2,deepseek=2', '--data-dir', dataDir, '--out', out, '--json'];
     const started = performance.now();
     const savedAtKill: number[] = [];
     for (const killAfter of [40, 110]) {
-      const cli = startCli(args, env);
+      const cli = startCli(args, engine);
       await waitUntil(() => storedResults(dbPath).length >= killAfter, 60_000, `${killAfter} results stored`);
       cli.child.kill('SIGKILL');
       expect((await cli.finished).signal).toBe('SIGKILL');
       savedAtKill.push(storedResults(dbPath).length);
     }
     expect(savedAtKill[1]!).toBeLessThan(CLI_ADS);
-    const last = await startCli(args, env).finished;
+    const last = await startCli(args, engine).finished;
     expect(last.stderr).toMatch(/Resuming run \S+ \(interrupted\)/);
     expect(last.code).toBe(0);
     const seconds = (performance.now() - started) / 1000;

@@ -2,9 +2,9 @@
  * The VisionApi implemented with core: one object of handlers (a missing command is a
  * compile error) plus the event bus. Electron main and browser mode both serve it.
  *
- * Tests (and only tests) can swap every engine for a deterministic fake with the
- * PARALLEL_VISION_TEST_ENGINE environment variable (see engines/test-engine.ts), e.g.
- * `{"delayByEngine":{"embedded":5,"ollama":200}}` for a fast and a slow lane.
+ * Tests swap every engine for a deterministic fake by passing `createEngine`
+ * (engines/test-engine.ts), e.g. `{"delayByEngine":{"embedded":5,"ollama":200}}` for a
+ * fast and a slow lane.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -23,6 +23,7 @@ import { createServiceManager, type ServiceManager } from '../services/index.js'
 import { openStore } from '../store/index.js';
 import { EventBus } from './events.js';
 import { DEFAULT_MAX_SIDE, RunManager } from './runs.js';
+import type { EngineFactory } from './lanes.js';
 
 export interface Backend {
   handlers: VisionHandlers;
@@ -49,6 +50,8 @@ export interface BackendOptions {
   services?: ServiceManager;
   /** Secrets such as OpenAI-compatible API keys, by lane id (Electron: safeStorage). Absent: keys come from the environment. */
   secrets?: SecretStore;
+  /** Makes each lane's engine (tests: the test engine); default the real engines. */
+  createEngine?: EngineFactory;
 }
 
 const PREVIEW_ROWS = 50;
@@ -75,6 +78,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     fetcher,
     bus,
     engineDeps: { dataDir: options.dataDir, ...(options.secrets ? { getSecret: (key: string) => options.secrets!.get(key) } : {}) },
+    ...(options.createEngine ? { createEngine: options.createEngine } : {}),
     serviceUrl: (engine: EngineKind) => (engine === 'deepseek' || engine === 'ollama' ? services.url(engine) : null),
     onEngineWorkers: (engine, workers) => {
       if (engine === 'deepseek' || engine === 'ollama') services.setWorkers(engine, workers);

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventName } from '../../../shared/api.js';
 import { RunConfig, type AdResult } from '../../../shared/domain.js';
-import { TEST_ENGINE_ENV } from '../engines/test-engine.js';
+import { testEngineFactory } from '../engines/test-engine.js';
 import type { ImageFetcher } from '../fetch/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { EventBus } from './events.js';
@@ -21,11 +21,8 @@ let store: Store;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'pv-runs-'));
   store = openStore(join(dir, 'pv.db'));
-  // 200 ads × 20 ms on 2 workers: the disk fills while the run is live, on any machine.
-  process.env[TEST_ENGINE_ENV] = JSON.stringify({ delayMs: 20 });
 });
 afterEach(() => {
-  delete process.env[TEST_ENGINE_ENV];
   store.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -40,7 +37,9 @@ describe('RunManager with a store whose disk fills up', () => {
     const bus = new EventBus();
     const events: { event: EventName; payload: unknown }[] = [];
     bus.subscribe((event, payload) => events.push({ event, payload }));
-    const manager = new RunManager({ store, fetcher, bus, engineDeps: { dataDir: dir }, serviceUrl: () => null });
+    const manager = new RunManager({ store, fetcher, bus, engineDeps: { dataDir: dir }, serviceUrl: () => null,
+      // 200 ads × 20 ms on 2 workers: the disk fills while the run is live, on any machine.
+      createEngine: testEngineFactory({ delayMs: 20 }) });
     const ads = Array.from({ length: 200 }, (_, i) => ({ creativeId: `d${String(i).padStart(3, '0')}`, imageUrl: `https://ads.example/${i}.png` }));
     const batch = store.saveBatch({ source: 'full.csv', format: 'csv', columns: [], fieldColumns: { id: null, url: null, text: null }, ads });
     const runId = await manager.start(RunConfig.parse({ batchId: batch.id, policy: 'auto', lanes: [{ id: 'fast', engine: 'embedded', workers: 2 }] }));

@@ -5,15 +5,13 @@
  */
 import { RunConfig, isLiveRunStatus, type AdResult, type EngineKind, type LaneConfig, type RunConfigResolved, type RunProgress, type Split } from '../../../shared/domain.js';
 import type { ComparePage } from '../../../shared/api.js';
-import { createEngine, type EngineDeps } from '../engines/create.js';
-import { dedupeByImageHash } from '../engines/dedupe.js';
-import { createTestEngine, testEngineSettings } from '../engines/test-engine.js';
-import type { Engine } from '../engines/types.js';
+import type { EngineDeps } from '../engines/create.js';
 import type { ImageFetcher } from '../fetch/index.js';
 import { prepareImage } from '../fetch/index.js';
 import { startRun, type Orchestrator, type OrchestratorLane } from '../orchestrator/index.js';
 import type { Store } from '../store/index.js';
 import type { EventBus } from './events.js';
+import { buildLanes, type BuiltLanes, type EngineFactory } from './lanes.js';
 
 const RESULT_FLUSH_MS = 200;
 const MAX_RESULTS_PER_EVENT = 500;
@@ -30,10 +28,6 @@ interface ActiveRun {
   ended: Promise<void>;
 }
 
-async function closeEngines(engines: Engine[]): Promise<void> {
-  await Promise.all(engines.map((engine) => engine.close?.().catch(() => undefined)));
-}
-
 export interface RunManagerOptions {
   store: Store;
   fetcher: ImageFetcher;
@@ -43,6 +37,8 @@ export interface RunManagerOptions {
   serviceUrl(engine: EngineKind): string | null;
   /** A run's lanes ask this many parallel requests of an engine's server (OLLAMA_NUM_PARALLEL at its next start). */
   onEngineWorkers?(engine: EngineKind, workers: number): void;
+  /** Makes each lane's engine (tests inject the test engine); default the real engines. */
+  createEngine?: EngineFactory;
 }
 
 export class RunManager {
@@ -63,22 +59,23 @@ export class RunManager {
     });
   }
 
-  /** Builds each enabled lane's engine; a lane that cannot be built fails the start with its reason (and closes the others). */
-  private async buildLanes(configs: LaneConfig[]): Promise<OrchestratorLane[]> {
-    const testSettings = testEngineSettings();
-    const lanes: OrchestratorLane[] = [];
-    for (const config of configs) {
+  /** Builds the enabled lanes with the CLI's rules (app/lanes.ts); a lane left out is said in a notice. */
+  private async buildLanes(configs: LaneConfig[], policy: RunConfigResolved['policy']): Promise<BuiltLanes> {
+    const resolved = configs.map((config) => {
       const endpoint = config.endpoint ?? this.options.serviceUrl(config.engine) ?? undefined;
-      const resolved: LaneConfig = endpoint ? { ...config, endpoint } : config;
-      try {
-        const engine = testSettings ? createTestEngine(resolved, testSettings) : dedupeByImageHash(await createEngine(resolved, this.options.engineDeps));
-        lanes.push({ config: resolved, engine });
-      } catch (error) {
-        await closeEngines(lanes.map((lane) => lane.engine));
-        throw new Error(`Lane ${config.label ?? config.id}: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
-    return lanes;
+      return endpoint ? { ...config, endpoint } : config;
+    });
+    return buildLanes(
+      resolved.map((config) => ({ config, requested: true })),
+      {
+        policy,
+        deps: this.options.engineDeps,
+        ...(this.options.createEngine ? { createEngine: this.options.createEngine } : {}),
+        onNotice: (notice, text) => {
+          if (notice.type === 'left-out') this.options.bus.emit('app.error', { message: text, where: 'run' });
+        },
+      },
+    );
   }
 
   async start(config: RunConfigResolved, runId?: string): Promise<string> {
@@ -94,12 +91,27 @@ export class RunManager {
     if (runId && !store.getRun(runId)) throw new Error(`No run ${runId}`);
     // Engines first: a lane that cannot start must not leave a run behind that nothing drives.
     if (runId) this.starting.add(runId);
-    let lanes: OrchestratorLane[];
+    let built: BuiltLanes;
     try {
-      lanes = await this.buildLanes(enabled);
+      built = await this.buildLanes(enabled, config.policy);
     } finally {
       if (runId) this.starting.delete(runId);
     }
+    try {
+      return this.startBuilt(config, built, runId);
+    } catch (error) {
+      // The run did not start: its engines (worker threads, sockets) must not stay behind.
+      await built.close();
+      throw error;
+    }
+  }
+
+  private startBuilt(config: RunConfigResolved, built: BuiltLanes, runId: string | undefined): string {
+    const { store } = this.options;
+    const batch = store.getBatch(config.batchId);
+    if (!batch) throw new Error(`No imported ad list with id ${config.batchId}: import the list again.`);
+    const lanes: OrchestratorLane[] = built.lanes;
+    const enabled = lanes.map((lane) => lane.config);
     const engineCount = new Set(enabled.map((lane) => lane.engine)).size;
     const run = runId ? store.getRun(runId)! : store.createRun({ batchId: batch.id, policy: config.policy, config, tasksPerAd: config.policy === 'compare' ? engineCount : 1 });
     for (const engine of new Set(enabled.map((lane) => lane.engine))) {
@@ -117,6 +129,7 @@ export class RunManager {
       maxAttempts: config.maxAttempts,
       store: store.runStore,
       loadImage: async (ad, signal) => prepareImage((await this.options.fetcher.fetchImage(ad.imageUrl, signal)).bytes, { maxSide }),
+      resourceBudgets: built.resourceBudgets,
       onProgress: (progress) => this.options.bus.emit('run.progress', progress),
       onResult: (result) => this.queueResult(run.id, active, result),
     });
@@ -136,7 +149,7 @@ export class RunManager {
         this.flush(run.id, active);
         this.options.bus.emit('run.progress', active.interrupting ? { ...active.orchestrator.progress(), status: 'interrupted' } : active.orchestrator.progress());
         this.active.delete(run.id);
-        await closeEngines(lanes.map((lane) => lane.engine));
+        await built.close();
       });
     return run.id;
   }

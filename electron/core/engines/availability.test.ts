@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { EngineInfo } from '../../../shared/api.js';
 import { ENGINE_KINDS } from '../../../shared/domain.js';
-import { defaultAppleVisionWorkers, type AppleVisionModuleState } from './apple-vision.js';
-import { defaultEmbeddedEngine, defaultWorkersFor, formatEngineAvailability, listEngineAvailability, probeAvailability, type AvailabilityProbes } from './availability.js';
+import type { AppleVisionModuleState } from './apple-vision.js';
+import { safeMaximum } from './concurrency.js';
+import { defaultEmbeddedEngine, formatEngineAvailability, listEngineAvailability, probeAvailability, type AvailabilityProbes } from './availability.js';
 import type { EngineAvailability } from './types.js';
 
 const intelMacReason = "The Vision OCR module (@napi-rs/system-ocr) could not load on this Mac (x64): Cannot find module '@napi-rs/system-ocr-darwin-x64'";
@@ -58,18 +59,10 @@ describe('listEngineAvailability', () => {
   });
 });
 
-describe('defaultWorkersFor', () => {
-  it('starts server lanes at one request, PaddleOCR at half the cores, Apple Vision at its own default', () => {
-    expect(defaultWorkersFor('ollama', 8)).toBe(1);
-    expect(defaultWorkersFor('deepseek', 8)).toBe(1);
-    expect(defaultWorkersFor('embedded', 8)).toBe(4);
-    expect(defaultWorkersFor('embedded', 1)).toBe(1);
-    expect(defaultWorkersFor('apple-vision', 8)).toBe(defaultAppleVisionWorkers());
-  });
-
+describe('EngineInfo.defaultWorkers', () => {
   it('fills EngineInfo.defaultWorkers, valid against the contract', async () => {
     const entries = await listEngineAvailability('linux', probes({ type: 'unavailable', reason: 'needs macOS' }));
-    for (const entry of entries) expect(EngineInfo.parse(entry)).toMatchObject({ engine: entry.engine, defaultWorkers: defaultWorkersFor(entry.engine) });
+    for (const entry of entries) expect(EngineInfo.parse(entry)).toMatchObject({ engine: entry.engine, defaultWorkers: safeMaximum({ engine: entry.engine }) });
   });
 });
 

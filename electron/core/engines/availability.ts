@@ -3,11 +3,11 @@
  * in-process lane a new user gets: Apple Vision on a Mac that can load it, PaddleOCR
  * (`embedded`) everywhere else. The services/engines list and the CLI's `--engines` show this.
  */
-import { availableParallelism } from 'node:os';
 import type { EngineInfo } from '../../../shared/api.js';
 import { ENGINE_KINDS, type EngineKind } from '../../../shared/domain.js';
-import { defaultAppleVisionWorkers, loadAppleVisionModule, loadDefaultAppleVisionModule, type AppleVisionModuleState } from './apple-vision.js';
+import { loadAppleVisionModule, loadDefaultAppleVisionModule, type AppleVisionModuleState } from './apple-vision.js';
 import type { EngineAvailability } from './types.js';
+import { safeMaximum } from './concurrency.js';
 
 export type InProcessEngine = 'apple-vision' | 'embedded';
 
@@ -25,25 +25,6 @@ const LABELS: Record<EngineKind, string> = {
   'apple-vision': 'Apple Vision',
   openai: 'OpenAI-compatible endpoint',
 };
-
-/**
- * Workers a new lane starts with; the scheduler then learns each lane's real throughput.
- * DeepSeek's service and an adopted Ollama serve one request at a time; PaddleOCR gets
- * half the cores (worker threads); Apple Vision: see defaultAppleVisionWorkers().
- */
-export function defaultWorkersFor(engine: EngineKind, cores: number = availableParallelism()): number {
-  switch (engine) {
-    case 'apple-vision':
-      return defaultAppleVisionWorkers();
-    case 'embedded':
-      return Math.max(1, Math.floor(cores / 2));
-    case 'openai':
-      return 2;
-    case 'deepseek':
-    case 'ollama':
-      return 1;
-  }
-}
 
 const IN_PROCESS: ReadonlySet<EngineKind> = new Set<EngineKind>(['embedded', 'apple-vision']);
 
@@ -71,7 +52,7 @@ export function defaultEmbeddedEngine(platform: NodeJS.Platform, appleVision: En
 export interface AvailabilityProbes {
   appleVision?: (platform: NodeJS.Platform) => Promise<AppleVisionModuleState>;
   paddle?: () => Promise<EngineAvailability>;
-  /** Overrides defaultWorkersFor (e.g. an engine module's own default). */
+  /** Overrides the engine's safe maximum here (concurrency.ts), which a new "auto" lane gets as its workers. */
   defaultWorkers?: (engine: EngineKind) => number;
 }
 
@@ -109,7 +90,7 @@ export async function listEngineAvailability(platform: NodeJS.Platform = process
     label: LABELS[engine],
     availability: availabilityOf(engine),
     isDefault: engine === defaultLane,
-    defaultWorkers: (probes.defaultWorkers ?? defaultWorkersFor)(engine),
+    defaultWorkers: probes.defaultWorkers ? probes.defaultWorkers(engine) : safeMaximum({ engine }),
     inProcess: IN_PROCESS.has(engine),
   }));
 }

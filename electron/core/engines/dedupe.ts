@@ -35,6 +35,7 @@ export function dedupeByImageHash(engine: Engine, maxEntries = 50_000): Engine &
       return pending;
     },
     ...(engine.availability ? { availability: () => engine.availability!() } : {}),
+    ...(engine.setConcurrency ? { setConcurrency: (n: number) => engine.setConcurrency!(n) } : {}),
     ...(engine.close ? { close: () => engine.close!() } : {}),
   };
 }

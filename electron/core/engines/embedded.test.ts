@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import type { LaneConfig } from '../../../shared/domain.js';
-import { createEmbeddedEngine, defaultEmbeddedWorkers } from './embedded.js';
+import { createEmbeddedEngine } from './embedded.js';
 import type { Engine, EngineImage } from './types.js';
 
 async function renderAd(lines: Array<{ text: string; y: number; size: number }>, width = 420, height = 160): Promise<EngineImage> {
@@ -14,16 +14,6 @@ async function renderAd(lines: Array<{ text: string; y: number; size: number }>,
 
 const lane: LaneConfig = { id: 'embedded', engine: 'embedded', workers: 2, enabled: true };
 const never = () => new AbortController().signal;
-
-describe('defaultEmbeddedWorkers', () => {
-  it('uses one worker per core when memory allows, fewer when it does not, never zero', () => {
-    const GB = 1024 ** 3;
-    expect(defaultEmbeddedWorkers({ cores: 2, freeBytes: 16 * GB })).toBe(2);
-    expect(defaultEmbeddedWorkers({ cores: 10, freeBytes: 16 * GB })).toBe(8);
-    expect(defaultEmbeddedWorkers({ cores: 10, freeBytes: 2 * GB })).toBe(2);
-    expect(defaultEmbeddedWorkers({ cores: 4, freeBytes: 0.5 * GB })).toBe(1);
-  });
-});
 
 describe('embedded OCR engine (PaddleOCR in worker threads)', () => {
   let engine: Engine;
@@ -117,9 +107,7 @@ describe('embedded OCR engine shutdown', () => {
     await engine.recognize(ad, never());
     // Attach the expectation before closing: the call may settle while close() runs.
     const inFlight = expect(engine.recognize(ad, never())).rejects.toMatchObject({ kind: 'aborted' });
-    const t0 = Date.now();
     await engine.close?.();
-    expect(Date.now() - t0).toBeLessThan(8000);
     await inFlight;
     await expect(engine.recognize(ad, never())).rejects.toMatchObject({ kind: 'unavailable' });
   });

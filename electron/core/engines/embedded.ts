@@ -2,39 +2,22 @@
  * Embedded engine: PaddleOCR (PP-OCRv4 ONNX models from npm) in a pool of worker
  * threads, so it works with nothing installed and never blocks the main process. Each
  * worker loads the models once and handles one image at a time; the pool size is the
- * lane's worker count (see `defaultEmbeddedWorkers` for what a machine can afford).
+ * lane's concurrency, up to its workers (engines/concurrency.ts decides what a machine can afford).
  */
-import os from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
 import type { LaneConfig, TextBlock } from '../../../shared/domain.js';
 import type { EngineDeps } from './create.js';
 import type { Engine, EngineAvailability, EngineImage, RecognizeResult } from './types.js';
 import { EngineError } from './types.js';
+import { WorkerPool } from './lib/worker-pool.js';
+import { embeddedWorkerFits } from './concurrency.js';
 import { DEFAULT_DECODE_OPTIONS, decodeCtcLine, dictionaryFromText, readingOrderText, type DecodeOptions } from './lib/ocr-decode.js';
 
 export const EMBEDDED_MODEL = 'PP-OCRv4 (ONNX)';
 
-/** Resident memory one worker needs: models, onnxruntime arenas, image buffers (measured ~250 MB). */
-const BYTES_PER_WORKER = 350 * 1024 * 1024;
-/** Memory left for the app itself and the OS. */
-const RESERVED_BYTES = 1024 * 1024 * 1024;
-const MAX_DEFAULT_WORKERS = 8;
-const MAX_RESTARTS = 5;
-const WORKER_CLOSE_TIMEOUT_MS = 10_000;
-
-/**
- * How many OCR workers this machine can afford: one per core (each worker's onnxruntime
- * runs single-threaded, so more workers than cores only adds memory), limited by free
- * memory, at least 1.
- */
-export function defaultEmbeddedWorkers(machine: { cores?: number; freeBytes?: number } = {}): number {
-  const cores = machine.cores ?? os.availableParallelism();
-  const freeBytes = machine.freeBytes ?? os.freemem();
-  const byMemory = Math.floor((freeBytes - RESERVED_BYTES) / BYTES_PER_WORKER);
-  return Math.max(1, Math.min(cores, byMemory, MAX_DEFAULT_WORKERS));
-}
+const MAX_RESTARTS_IN_WINDOW = 5;
+const RESTART_WINDOW_MS = 60_000;
 
 /** Tuning of the pipeline; defaults measured on the ICDAR 2013 born-digital ads. */
 export interface EmbeddedOptions {
@@ -85,13 +68,9 @@ const WorkerResult = z.object({
   lines: z.array(WorkerLine),
   timings: z.record(z.string(), z.number()),
 });
-const WorkerMessage = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('ready'), dictionaryText: z.string() }),
-  z.object({ type: z.literal('init-error'), message: z.string() }),
-  z.object({ type: z.literal('result'), id: z.number(), result: WorkerResult }),
-  z.object({ type: z.literal('error'), id: z.number(), message: z.string(), decode: z.boolean() }),
-]);
 type WorkerResult = z.infer<typeof WorkerResult>;
+/** What a ready worker says about its models. */
+const WorkerReady = z.object({ dictionaryText: z.string() });
 
 /**
  * Where the worker script is: next to this module in the sources (vitest, tsx); next to
@@ -106,166 +85,9 @@ export function embeddedWorkerPath(): string | URL {
   return path.join(__dirname, 'embedded-worker.mjs');
 }
 
-interface Job {
-  id: number;
-  bytes: Uint8Array;
-  resolve: (result: WorkerResult) => void;
-  reject: (error: EngineError) => void;
-}
-
-interface PoolWorker {
-  worker: Worker;
-  ready: boolean;
-  job: Job | null;
-}
-
-/** A fixed-size pool of OCR worker threads with a FIFO queue; crashed workers are replaced. */
-class OcrPool {
-  #workers: PoolWorker[] = [];
-  #queue: Job[] = [];
-  #nextId = 1;
-  #restarts = 0;
-  #closed = false;
-  #fatal: EngineError | null = null;
-  #dictionary: string[] | null = null;
-  #readyWaiters: Array<{ resolve: () => void; reject: (e: EngineError) => void }> = [];
-
-  constructor(
-    readonly size: number,
-    readonly options: EmbeddedOptions,
-  ) {}
-
-  get dictionary(): string[] {
-    if (!this.#dictionary) throw new EngineError('unavailable', 'embedded OCR is not ready');
-    return this.#dictionary;
-  }
-
-  /** Starts the workers if needed and resolves once at least one has loaded the models. */
-  async ready(): Promise<void> {
-    if (this.#fatal) throw this.#fatal;
-    if (this.#closed) throw new EngineError('unavailable', 'embedded OCR engine is closed');
-    while (this.#workers.length < this.size) this.#spawn();
-    if (this.#workers.some((w) => w.ready)) return;
-    await new Promise<void>((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
-  }
-
-  run(bytes: Uint8Array): { id: number; result: Promise<WorkerResult> } {
-    const id = this.#nextId++;
-    const result = new Promise<WorkerResult>((resolve, reject) => {
-      if (this.#fatal) return reject(this.#fatal);
-      if (this.#closed) return reject(new EngineError('aborted', 'embedded OCR engine closed'));
-      this.#queue.push({ id, bytes, resolve, reject });
-      this.#dispatch();
-    });
-    return { id, result };
-  }
-
-  /** Drops a queued job whose caller gave up; a job already running finishes and is ignored. */
-  cancel(id: number): void {
-    const index = this.#queue.findIndex((j) => j.id === id);
-    if (index >= 0) this.#queue.splice(index, 1)[0]?.reject(new EngineError('aborted', 'cancelled'));
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-    const closing = new EngineError('aborted', 'embedded OCR engine closed');
-    for (const job of this.#queue) job.reject(closing);
-    this.#queue = [];
-    const workers = this.#workers;
-    this.#workers = [];
-    await Promise.all(workers.map((w) => this.#stopGracefully(w, closing)));
-  }
-
-  /**
-   * Asks a worker to finish its image and release its models, then waits for it to exit;
-   * terminating a worker in the middle of an onnxruntime call can abort the process.
-   */
-  async #stopGracefully(entry: PoolWorker, reason: EngineError): Promise<void> {
-    entry.job?.reject(reason);
-    entry.job = null;
-    const exited = new Promise<void>((resolve) => entry.worker.once('exit', () => resolve()));
-    if (!entry.ready) {
-      await entry.worker.terminate();
-      return;
-    }
-    entry.worker.postMessage({ type: 'close' });
-    const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), WORKER_CLOSE_TIMEOUT_MS).unref());
-    if ((await Promise.race([exited, timeout])) === 'timeout') await entry.worker.terminate();
-  }
-
-  #spawn(): void {
-    const worker = new Worker(embeddedWorkerPath(), { workerData: { threads: 1 } });
-    const entry: PoolWorker = { worker, ready: false, job: null };
-    this.#workers.push(entry);
-    worker.on('message', (raw: unknown) => this.#onMessage(entry, raw));
-    worker.on('error', (error) => this.#onExit(entry, `crashed: ${error.message}`));
-    worker.on('exit', (code) => this.#onExit(entry, `exited with code ${code}`));
-  }
-
-  #onMessage(entry: PoolWorker, raw: unknown): void {
-    const parsed = WorkerMessage.safeParse(raw);
-    if (!parsed.success) return;
-    const message = parsed.data;
-    switch (message.type) {
-      case 'ready':
-        entry.ready = true;
-        this.#dictionary ??= dictionaryFromText(message.dictionaryText);
-        for (const waiter of this.#readyWaiters.splice(0)) waiter.resolve();
-        this.#dispatch();
-        return;
-      case 'init-error':
-        this.#fail(new EngineError('unavailable', `embedded OCR could not load its models: ${message.message.split('\n')[0] ?? ''}`));
-        return;
-      case 'result':
-      case 'error': {
-        const job = entry.job;
-        entry.job = null;
-        if (job && job.id === message.id) {
-          if (message.type === 'result') job.resolve(message.result);
-          else job.reject(new EngineError(message.decode ? 'permanent' : 'transient', `embedded OCR: ${message.message}`));
-        }
-        this.#dispatch();
-        return;
-      }
-    }
-  }
-
-  #onExit(entry: PoolWorker, reason: string): void {
-    const index = this.#workers.indexOf(entry);
-    if (index < 0) return;
-    this.#workers.splice(index, 1);
-    entry.job?.reject(new EngineError('transient', `embedded OCR worker ${reason}`));
-    entry.job = null;
-    if (this.#closed || this.#fatal) return;
-    if (++this.#restarts > MAX_RESTARTS) {
-      this.#fail(new EngineError('unavailable', `embedded OCR workers keep failing (last: ${reason})`));
-      return;
-    }
-    this.#spawn();
-  }
-
-  #fail(error: EngineError): void {
-    this.#fatal = error;
-    for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(error);
-    for (const job of this.#queue.splice(0)) job.reject(error);
-    void Promise.all(this.#workers.map((w) => w.worker.terminate()));
-  }
-
-  #dispatch(): void {
-    for (const entry of this.#workers) {
-      if (!entry.ready || entry.job) continue;
-      const job = this.#queue.shift();
-      if (!job) return;
-      entry.job = job;
-      // A copy in its own ArrayBuffer, transferred: the caller keeps its bytes (a Buffer's
-      // slice() is a view, often of Node's shared pool, which cannot be transferred).
-      const copy = new Uint8Array(job.bytes);
-      entry.worker.postMessage(
-        { id: job.id, bytes: copy, options: { minSide: this.options.minSide, maxSide: this.options.maxSide, threshold: this.options.threshold, secondPassBelow: this.options.secondPassBelow, minLineConfidence: this.options.minConfidence, recUnitRange: this.options.recUnitRange } },
-        [copy.buffer],
-      );
-    }
-  }
+/** The options each job sends to the worker (embedded-worker.mjs → embedded-ocr-runner.mjs). */
+function workerJobOptions(options: EmbeddedOptions): Record<string, unknown> {
+  return { minSide: options.minSide, maxSide: options.maxSide, threshold: options.threshold, secondPassBelow: options.secondPassBelow, minLineConfidence: options.minConfidence, recUnitRange: options.recUnitRange };
 }
 
 function numberSetting(lane: LaneConfig, key: string): number | undefined {
@@ -298,7 +120,19 @@ export function createEmbeddedEngine(lane: LaneConfig, _deps: EngineDeps = {}): 
     threshold: numberSetting(lane, 'threshold') ?? DEFAULT_EMBEDDED_OPTIONS.threshold,
     minConfidence: numberSetting(lane, 'minConfidence') ?? DEFAULT_EMBEDDED_OPTIONS.minConfidence,
   };
-  const pool = new OcrPool(Math.max(1, lane.workers), options);
+  const pool = new WorkerPool<WorkerResult>({
+    name: 'embedded OCR',
+    script: embeddedWorkerPath(),
+    workerData: { threads: 1 },
+    size: Math.max(1, lane.workers),
+    maxWorkers: Math.max(1, lane.workers),
+    parseResult: (raw) => WorkerResult.parse(raw),
+    jobOptions: workerJobOptions(options),
+    restartBudget: { crashes: MAX_RESTARTS_IN_WINDOW, windowMs: RESTART_WINDOW_MS },
+    canAddWorker: () => embeddedWorkerFits(),
+  });
+  let dictionary: string[] | null = null;
+  const dictionaryOf = (): string[] => (dictionary ??= dictionaryFromText(WorkerReady.parse(pool.readyInfo).dictionaryText));
 
   async function recognize(image: EngineImage, signal: AbortSignal): Promise<RecognizeResult> {
     if (signal.aborted) throw new EngineError('aborted', 'cancelled');
@@ -317,7 +151,7 @@ export function createEmbeddedEngine(lane: LaneConfig, _deps: EngineDeps = {}): 
       jobId = job.id;
       job.result.catch(() => {});
       const raw = await Promise.race([job.result, aborted]);
-      const result = toRecognizeResult(raw, pool.dictionary, options);
+      const result = toRecognizeResult(raw, dictionaryOf(), options);
       return { ...result, timings: { ...result.timings, ready_ms: readyMs, total_ms: performance.now() - started } };
     } finally {
       signal.removeEventListener('abort', onAbort);
@@ -336,9 +170,10 @@ export function createEmbeddedEngine(lane: LaneConfig, _deps: EngineDeps = {}): 
 
   return {
     kind: 'embedded',
-    label: lane.label ?? `Embedded OCR (${pool.size} worker${pool.size === 1 ? '' : 's'})`,
+    label: lane.label ?? 'Embedded OCR',
     recognize,
     availability,
+    setConcurrency: (n) => pool.setConcurrency(n),
     close: () => pool.close(),
   };
 }

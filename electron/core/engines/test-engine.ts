@@ -1,15 +1,14 @@
 /**
- * A deterministic fake engine for end-to-end tests of the CLI (resume after kill -9).
- * Selected ONLY by the PARALLEL_VISION_TEST_ENGINE environment variable, which the
- * tests set; a user never gets it by accident.
+ * A deterministic fake engine for end-to-end tests of the CLI and the app (resume after
+ * kill -9). Only tests inject it (`createEngine: testEngineFactory(settings)` in the
+ * CLI's and the backend's deps, or test/fixtures/cli-with-test-engine.ts for a child
+ * process); nothing in the product selects it.
  */
 import { createHash } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import type { LaneConfig } from '../../../shared/domain.js';
 import { z } from 'zod';
 import { EngineError, type Engine } from './types.js';
-
-export const TEST_ENGINE_ENV = 'PARALLEL_VISION_TEST_ENGINE';
 
 const TestEngineSettings = z.object({
   delayMs: z.number().min(0).default(0),
@@ -19,11 +18,12 @@ const TestEngineSettings = z.object({
   logFile: z.string().optional(),
 });
 export type TestEngineSettings = z.output<typeof TestEngineSettings>;
+export type TestEngineSettingsInput = z.input<typeof TestEngineSettings>;
 
-export function testEngineSettings(env: NodeJS.ProcessEnv = process.env): TestEngineSettings | null {
-  const raw = env[TEST_ENGINE_ENV];
-  if (!raw) return null;
-  return TestEngineSettings.parse(JSON.parse(raw));
+/** A `createEngine` for the lane builder that gives every lane a test engine. */
+export function testEngineFactory(input: TestEngineSettingsInput = {}): (lane: LaneConfig) => Promise<Engine> {
+  const settings = TestEngineSettings.parse(input);
+  return async (lane) => createTestEngine(lane, settings);
 }
 
 export function createTestEngine(lane: LaneConfig, settings: TestEngineSettings): Engine {

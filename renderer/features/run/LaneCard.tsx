@@ -4,7 +4,7 @@ import { formatCount, formatPercent, formatSeconds, fraction } from '../../commo
 import { useState } from 'react';
 import { useApi } from '../../api/context.js';
 import { Button, Card, ErrorNotice, ProgressBar, Stat, focusRing, laneColorClass } from '../../common/ui.js';
-import { HAS_MODEL, NEEDS_ENDPOINT, laneProblem } from './lanes.js';
+import { HAS_MODEL, NEEDS_ENDPOINT, laneProblem, parseWorkersInput } from './lanes.js';
 import { describeState } from '../services/advice.js';
 
 export function describeLaneState(state: LaneState): string {
@@ -45,7 +45,8 @@ interface Props {
   /** The service this lane talks to, when the backend supervises one. */
   service?: ServiceInfo;
   onToggle(enabled: boolean): void;
-  onWorkers(workers: number): void;
+  /** A number of workers, or "auto" (the engine's safe maximum). */
+  onWorkers(workers: number | 'auto'): void;
   onSettings(patch: { endpoint?: string; model?: string }): void;
 }
 
@@ -83,29 +84,46 @@ export function LaneCard({ lane, index, engine, progress, total, targetShare, ru
         <label htmlFor={workersId} className="text-xs text-zinc-500 dark:text-zinc-400">
           Workers
         </label>
-        <input
-          id={workersId}
-          type="number"
-          min={1}
-          max={64}
-          value={progress?.workers ?? lane.workers}
-          disabled={lane.enabled === false}
-          onChange={(e) => {
-            const workers = Math.round(Number(e.target.value));
-            if (Number.isFinite(workers) && workers >= 1 && workers <= 64) onWorkers(workers);
-          }}
-          className={`w-14 rounded-md border border-zinc-300 bg-white px-1.5 py-0.5 text-right text-sm tabular-nums dark:border-zinc-700 dark:bg-zinc-950 ${focusRing}`}
-        />
+        <WorkersInput id={workersId} value={progress ? String(progress.workers) : lane.autoWorkers ? 'auto' : String(lane.workers)} disabled={lane.enabled === false} onWorkers={onWorkers} />
       </header>
       <p className="flex items-center gap-2 text-xs text-zinc-600 dark:text-zinc-400">
         <span className={`size-2 shrink-0 rounded-full ${dot}`} aria-hidden />
         <span data-testid="lane-status">{status}</span>
+        {progress && (
+          <span data-testid="lane-concurrency" className="ml-auto tabular-nums" title="Work in flight the scheduler allows now, of the lane's ceiling (its workers)">
+            concurrency {progress.concurrency} of {progress.workers}
+          </span>
+        )}
       </p>
       {lane.enabled !== false && !running && (NEEDS_ENDPOINT.has(lane.engine) || HAS_MODEL.has(lane.engine)) && <LaneSettings lane={lane} onSettings={onSettings} />}
       {(progress || lane.enabled !== false) && (
         <LaneStats lane={lane} index={index} label={label} progress={progress} total={total} finished={finished} targetShare={targetShare} />
       )}
     </Card>
+  );
+}
+
+/** Workers: a number from 1 to 64 or "auto"; what is typed stays until it is valid (then it is sent). */
+function WorkersInput({ id, value, disabled, onWorkers }: { id: string; value: string; disabled: boolean; onWorkers(workers: number | 'auto'): void }) {
+  const [draft, setDraft] = useState<string | null>(null);
+  const invalid = draft !== null && parseWorkersInput(draft) === null;
+  return (
+    <input
+      id={id}
+      type="text"
+      inputMode="numeric"
+      value={draft ?? value}
+      disabled={disabled}
+      aria-invalid={invalid}
+      title='A number from 1 to 64, or "auto" (the most this engine can safely run here)'
+      onChange={(e) => {
+        const parsed = parseWorkersInput(e.target.value);
+        setDraft(e.target.value);
+        if (parsed !== null) onWorkers(parsed);
+      }}
+      onBlur={() => setDraft(null)}
+      className={`w-14 rounded-md border bg-white px-1.5 py-0.5 text-right text-sm tabular-nums dark:bg-zinc-950 ${invalid ? 'border-red-500' : 'border-zinc-300 dark:border-zinc-700'} ${focusRing}`}
+    />
   );
 }
 

@@ -57,8 +57,11 @@ export function RunScreen() {
       ? progress.lanes.map((p) => lanes.find((lane) => lane.id === p.laneId) ?? { id: p.laneId, engine: p.engine, label: p.label, workers: p.workers, enabled: true })
       : lanes;
 
-  const setWorkers = (laneId: string, workers: number) => {
-    useRun.getState().updateLane(laneId, { workers });
+  const setWorkers = (laneId: string, value: number | 'auto') => {
+    // "auto" is the engine's safe maximum on the backend's machine (EngineInfo.defaultWorkers).
+    const engine = engines?.find((e) => e.engine === lanes.find((lane) => lane.id === laneId)?.engine);
+    const workers = value === 'auto' ? (engine?.defaultWorkers ?? 1) : value;
+    useRun.getState().updateLane(laneId, { workers, autoWorkers: value === 'auto' });
     const { runId } = useRun.getState();
     if (runId && running) {
       api.invoke('runs.setLaneWorkers', { runId, laneId, workers }).catch((error: unknown) => useRun.getState().setActionError({ error, action: 'runs.setLaneWorkers' }));

@@ -14,7 +14,9 @@ export function lanesFromEngines(engines: readonly EngineInfo[]): LaneConfig[] {
     id: engine.engine,
     engine: engine.engine,
     label: engine.label,
+    // "auto": the backend makes the ceiling the engine's safe maximum there (defaultWorkers shows it).
     workers: engine.defaultWorkers,
+    autoWorkers: true,
     enabled: engine.availability.type === 'available' && (engine.isDefault || (!anyDefault && index === ordered.findIndex((e) => e.availability.type === 'available'))),
   }));
 }
@@ -23,12 +25,21 @@ export function lanesFromEngines(engines: readonly EngineInfo[]): LaneConfig[] {
 export function mergeLanes(current: readonly LaneConfig[], fresh: readonly LaneConfig[]): LaneConfig[] {
   return fresh.map((lane) => {
     const existing = current.find((c) => c.id === lane.id);
-    return existing ? { ...lane, workers: existing.workers, enabled: existing.enabled && lane.enabled } : lane;
+    return existing ? { ...lane, workers: existing.workers, autoWorkers: existing.autoWorkers ?? false, enabled: existing.enabled && lane.enabled } : lane;
   });
 }
 
 export function enabledLanes(lanes: readonly LaneConfig[]): LaneConfig[] {
   return lanes.filter((lane) => lane.enabled !== false);
+}
+
+/** What the workers field accepts: "auto" or a whole number from 1 to 64; null for anything else. */
+export function parseWorkersInput(text: string): number | 'auto' | null {
+  const value = text.trim().toLowerCase();
+  if (value === 'auto') return 'auto';
+  if (!/^\d+$/.test(value)) return null;
+  const workers = Number(value);
+  return workers >= 1 && workers <= 64 ? workers : null;
 }
 
 /** Engines whose lanes talk to a server named by the user. */

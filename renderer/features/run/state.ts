@@ -28,7 +28,7 @@ export interface RunState {
 
   setEngines(engines: EngineInfo[]): void;
   setEnginesError(error: unknown): void;
-  updateLane(id: string, patch: Partial<Pick<LaneConfig, 'enabled' | 'workers' | 'endpoint' | 'model'>>): void;
+  updateLane(id: string, patch: Partial<Pick<LaneConfig, 'enabled' | 'workers' | 'autoWorkers' | 'endpoint' | 'model'>>): void;
   /** Another lane of an engine that can have several (each OpenAI-compatible endpoint is a lane). */
   addLane(engine: LaneConfig['engine']): void;
   setPolicy(policy: Policy): void;
@@ -76,7 +76,7 @@ export const useRun = create<RunState>((set) => ({
       const template = state.lanes.find((lane) => lane.engine === engine);
       let n = 2;
       while (state.lanes.some((lane) => lane.id === `${engine}-${n}`)) n++;
-      const lane: LaneConfig = { id: `${engine}-${n}`, engine, label: `${template?.label ?? engine} ${n}`, workers: template?.workers ?? 1, enabled: true };
+      const lane: LaneConfig = { id: `${engine}-${n}`, engine, label: `${template?.label ?? engine} ${n}`, workers: template?.workers ?? 1, ...(template?.autoWorkers ? { autoWorkers: true } : {}), enabled: true };
       const at = state.lanes.map((l) => l.engine).lastIndexOf(engine);
       const lanes = [...state.lanes];
       lanes.splice(at === -1 ? lanes.length : at + 1, 0, lane);
