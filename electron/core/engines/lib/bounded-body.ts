@@ -6,7 +6,7 @@
 
 /** An answer of one ad is kilobytes; anything near these is a broken or looping server. */
 export const MAX_JSON_BODY_BYTES = 16 * 1024 * 1024;
-export const MAX_STREAM_BODY_BYTES = 64 * 1024 * 1024;
+export const MAX_STREAM_BODY_BYTES = 16 * 1024 * 1024;
 export const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 export class BodyTooLargeError extends Error {
