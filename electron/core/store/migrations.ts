@@ -92,6 +92,8 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX attempts_by_ad ON attempts (run_id, creative_id);
   `,
+  // A result whose generation was cut (repetition guard, output or time budget).
+  `ALTER TABLE results ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** Bring the database to the newest schema; each step is its own transaction. */
