@@ -19,6 +19,7 @@ import {
   SetupStage,
   Split,
 } from './domain.js';
+import { DeepSeekRouteFacts } from './deepseek-routes.js';
 
 const RunRef = z.object({ runId: z.string().min(1) }).strict();
 const Empty = z.object({}).strict();
@@ -34,6 +35,8 @@ export const EngineInfo = z.object({
   /** Whether this engine is the default lane on this machine when nothing else is set up. */
   isDefault: z.boolean(),
   defaultWorkers: z.number().int().min(1),
+  /** deepseek only: what this machine has of each DeepSeek-OCR route (shared/deepseek-routes.ts ranks them). */
+  deepseekRoutes: DeepSeekRouteFacts.optional(),
 });
 export type EngineInfo = z.infer<typeof EngineInfo>;
 

@@ -36,6 +36,8 @@ export const RecognizeResult = z.object({
   description: z.string().optional(),
   model: z.string(),
   timings: z.record(z.string(), z.number()),
+  /** The answer was cut: the engine repeated itself, or spent its output or time budget. */
+  truncated: z.boolean().optional(),
 });
 export type RecognizeResult = z.infer<typeof RecognizeResult>;
 
@@ -162,6 +164,8 @@ export const AdResult = z.object({
   durationMs: z.number().nullable(),
   error: z.string().optional(),
   attempts: z.array(Attempt).default([]),
+  /** See RecognizeResult.truncated. */
+  truncated: z.boolean().optional(),
 });
 export type AdResult = z.infer<typeof AdResult>;
 

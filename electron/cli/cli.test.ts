@@ -169,7 +169,7 @@ describe('parallel-vision export and runs', () => {
     const io = captureIo();
     expect(await main(['export', 'latest', '--format', 'csv', '--out', join(dir, 'export.csv'), '--data-dir', dataDir], io)).toBe(0);
     const csv = await readFile(join(dir, 'export.csv'), 'utf8');
-    expect(csv.split('\r\n')[0]).toBe('creative_id,image_url,ad_text,_vision_model,_vision_text,_vision_time,_vision_status,_vision_error,_vision_description');
+    expect(csv.split('\r\n')[0]).toBe('creative_id,image_url,ad_text,_vision_model,_vision_text,_vision_time,_vision_status,_vision_error,_vision_description,_vision_truncated');
     expect(csv.trim().split('\r\n')).toHaveLength(AD_COUNT + 1);
     const listing = captureIo();
     expect(await main(['runs', '--data-dir', dataDir, '--json'], listing)).toBe(0);

@@ -29,6 +29,8 @@ export interface FakeEngineSpec {
   /** Every n-th ad this engine handles fails. */
   failEvery?: number;
   isDefault?: boolean;
+  /** deepseek: the route facts engines.list reports. */
+  deepseekRoutes?: EngineInfo['deepseekRoutes'];
 }
 
 export interface FakeApiOptions {
@@ -427,6 +429,7 @@ export class FakeVisionApi implements VisionApi {
           availability: spec.available === false ? { type: 'unavailable', reason: 'service not installed' } : { type: 'available' },
           isDefault: spec.isDefault ?? false,
           defaultWorkers: spec.workers ?? 1,
+          ...(spec.deepseekRoutes ? { deepseekRoutes: spec.deepseekRoutes } : {}),
         }),
       ),
     'ads.importText': async ({ text, filename }) => {

@@ -14,6 +14,7 @@ import path from 'node:path';
 import type { EventName, ImageData, VisionHandlers } from '../../../shared/api.js';
 import type { EngineKind, ImportSummary } from '../../../shared/domain.js';
 import { listEngineAvailability } from '../engines/availability.js';
+import { detectDeepSeekRouteFacts } from '../engines/deepseek-routes.js';
 import { OPENAI_KEY_ENV } from '../engines/openai.js';
 import { exportResults } from '../export/index.js';
 import { createImageFetcher, prepareImage, sniffImageMime } from '../fetch/index.js';
@@ -126,7 +127,10 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     'services.stop': async ({ name }) => services.stop(name),
     'services.logs': async ({ name, limit }) => services.logs(name, limit),
     'services.setup': async ({ name, stage }) => services.setup(name, stage),
-    'engines.list': async () => (await listEngineAvailability()).map(({ inProcess: _inProcess, ...info }) => info),
+    'engines.list': async () => {
+      const deepseekRoutes = await detectDeepSeekRouteFacts({ dataDir: options.dataDir, ollamaUrl: services.url('ollama') });
+      return (await listEngineAvailability()).map(({ inProcess: _inProcess, ...info }) => (info.engine === 'deepseek' ? { ...info, deepseekRoutes } : info));
+    },
     'ads.importText': async ({ text, filename }) => saveImport(importAdsFromText(text, filename ? { filename } : {}), filename ?? 'pasted text'),
     'ads.importFiles': async ({ paths: files }) => {
       // Reading local paths is for the desktop app's own window; a browser page sends file contents instead.

@@ -132,6 +132,29 @@ describe('against a misbehaving local server', () => {
     expect(shape.message).toMatch(/unexpected shape/);
   });
 
+  it('a 1 GB answer stops at the body limit, as transient, and the connection is closed', async () => {
+    let sent = 0;
+    let closed = false;
+    handler = (_req, res) => {
+      res.on('close', () => (closed = true));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const block = Buffer.alloc(64 * 1024, 0x20);
+      const pump = () => {
+        while (!closed && sent < 1024 * 1024 * 1024) {
+          sent += block.length;
+          if (!res.write(block)) return void res.once('drain', pump);
+        }
+        if (!closed) res.end();
+      };
+      pump();
+    };
+    const error = await rejection(make().recognize(image, new AbortController().signal));
+    expect(error.kind).toBe('transient');
+    expect(error.message).toMatch(/more than 16 MB/);
+    await expect.poll(() => closed).toBe(true);
+    expect(sent).toBeLessThan(64 * 1024 * 1024);
+  });
+
   it('passes 429 Retry-After on as overloaded', async () => {
     handler = (_req, res) => {
       res.writeHead(429, { 'retry-after': '3', 'content-type': 'application/json' });

@@ -12,6 +12,7 @@ import type { EngineDeps } from './create.js';
 import { EngineError, type Engine, type EngineAvailability, type EngineImage } from './types.js';
 import { errorMessageFromBody, networkError, parseRetryAfter } from './lib/http-errors.js';
 import { toAcceptedFormat } from './lib/image-format.js';
+import { BodyTooLargeError, MAX_ERROR_BODY_BYTES, MAX_JSON_BODY_BYTES, formatMegabytes, readBoundedText, readErrorText } from './lib/bounded-body.js';
 
 export const DEFAULT_DEEPSEEK_URL = 'http://127.0.0.1:8001';
 export const DEEPSEEK_MODES = ['tiny', 'small', 'base', 'large', 'gundam'] as const;
@@ -103,7 +104,8 @@ export async function deepseekHealth(baseUrl: string, signal?: AbortSignal, disp
       bodyTimeout: 3_000,
     });
     status = response.statusCode;
-    text = await response.body.text();
+    // A health body is a few hundred bytes: read only the start of anything else.
+    text = await readErrorText(response.body, MAX_ERROR_BODY_BYTES);
   } catch (error) {
     if (!signal?.aborted && timeout.aborted) throw new EngineError('transient', `${server} did not answer /health within 3 s.`, { cause: error });
     throw networkError(error, server, signal, START_HINT);
@@ -205,8 +207,9 @@ export function createDeepSeekEngine(lane: LaneConfig, _deps: EngineDeps = {}): 
       });
       status = response.statusCode;
       headers = response.headers;
-      text = await response.body.text();
+      text = status === 200 ? await readBoundedText(response.body, MAX_JSON_BODY_BYTES) : await readErrorText(response.body);
     } catch (error) {
+      if (error instanceof BodyTooLargeError) throw new EngineError('transient', `${server} answered more than ${formatMegabytes(error.maxBytes)} for one image.`, { cause: error });
       throw networkError(error, server, signal, START_HINT);
     }
     if (status !== 200) throw errorForStatus(status, text, headers, server);

@@ -191,3 +191,82 @@ describe('Ollama engine failures', () => {
     expect(error.message).toMatch(/in time/);
   });
 });
+
+describe('DeepSeek-OCR through Ollama', () => {
+  const grounded = '<|ref|>SUMMER SALE<|/ref|><|det|>[[0, 0, 499, 999]]<|/det|>\n<|ref|>50% OFF<|/ref|><|det|>[[500, 0, 999, 999]]<|/det|>';
+
+  function requestsOf(server: FakeOllama): Array<{ model: string; options: Record<string, unknown>; prompt: string }> {
+    return server.log.flatMap((line) => {
+      const match = /chat request (\{.*\})"?$/.exec(line.replace(/\\"/g, '"'));
+      return match ? [JSON.parse(match[1]!)] : [];
+    });
+  }
+
+  it("sends the model's own grounding prompt at temperature 0 with an output budget, and turns the boxes into pixel blocks", async () => {
+    const ocr = await fake({ FAKE_OLLAMA_MODELS: 'deepseek-ocr:latest', FAKE_OLLAMA_ANSWER: grounded });
+    const result = await createOllamaEngine(lane(ocr.url, { model: 'deepseek-ocr' })).recognize(png, never());
+    expect(result.text).toBe('SUMMER SALE\n50% OFF');
+    expect(result.blocks).toEqual([
+      { text: 'SUMMER SALE', box: [0, 0, 20, 20] },
+      { text: '50% OFF', box: [20, 0, 40, 20] },
+    ]);
+    expect(result.truncated).toBeUndefined();
+    const [request] = requestsOf(ocr);
+    expect(request).toMatchObject({ model: 'deepseek-ocr:latest', prompt: '<|grounding|>OCR this image.', options: { temperature: 0, num_predict: 4096 } });
+  });
+
+  it('the free task sends "Free OCR." and reads plain text; a lane can set its own budget', async () => {
+    const ocr = await fake({ FAKE_OLLAMA_MODELS: 'deepseek-ocr:latest', FAKE_OLLAMA_ANSWER: 'MEGA SALE' });
+    const result = await createOllamaEngine(lane(ocr.url, { model: 'deepseek-ocr', settings: { task: 'free', numPredict: 300 } })).recognize(png, never());
+    expect(result).toMatchObject({ text: 'MEGA SALE', blocks: [] });
+    expect(requestsOf(ocr)[0]).toMatchObject({ prompt: 'Free OCR.', options: { num_predict: 300 } });
+  });
+
+  it('an answer cut at num_predict (done_reason "length") is marked truncated, its complete lines kept', async () => {
+    const ocr = await fake({ FAKE_OLLAMA_MODELS: 'deepseek-ocr:latest', FAKE_OLLAMA_ANSWER: grounded });
+    // The fake sends 8-character chunks: 10 of them end inside the second tag.
+    const result = await createOllamaEngine(lane(ocr.url, { model: 'deepseek-ocr', settings: { maxTokens: 10 } })).recognize(png, never());
+    expect(result.truncated).toBe(true);
+    expect(result.text).toBe('SUMMER SALE');
+    expect(result.blocks).toHaveLength(1);
+  });
+});
+
+describe('generation that runs away', () => {
+  it('a model repeating itself forever: stopped by the repetition guard, the text before the loop kept, marked truncated, the connection closed', async () => {
+    const looping = await fake({ FAKE_OLLAMA_MODELS: 'deepseek-ocr:latest', FAKE_OLLAMA_FAIL: 'loop', FAKE_OLLAMA_DELAY_MS: '0' });
+    const result = await createOllamaEngine(lane(looping.url, { model: 'deepseek-ocr' })).recognize(png, never());
+    expect(result.truncated).toBe(true);
+    expect(result.text).toBe('SUMMER SALE\n50% OFF');
+    expect(result.blocks.map((b) => b.text)).toEqual(['SUMMER SALE', '50% OFF']);
+    await expect.poll(() => looping.log.some((line) => /chat body closed after \d+ bytes/.test(line))).toBe(true);
+  });
+
+  it('with the guard off, the time budget stops it and keeps what came', async () => {
+    const looping = await fake({ FAKE_OLLAMA_MODELS: 'deepseek-ocr:latest', FAKE_OLLAMA_FAIL: 'loop', FAKE_OLLAMA_DELAY_MS: '100' });
+    const engine = createOllamaEngine(lane(looping.url, { model: 'deepseek-ocr', settings: { repetitionGuard: false, adTimeoutMs: 400, maxTokens: 1_000_000 } }));
+    const result = await engine.recognize(png, never());
+    expect(result.truncated).toBe(true);
+    expect(result.text.startsWith('SUMMER SALE\n50% OFF\n50% OFF')).toBe(true);
+  });
+
+  it('a 1 GB stream: stopped at the stream limit with a clear transient error, long before the end', async () => {
+    const huge = await fake({ FAKE_OLLAMA_FAIL: 'huge-body' });
+    const error = await failure(createOllamaEngine(lane(huge.url)).recognize(png, never()));
+    expect(error.kind).toBe('transient');
+    expect(error.message).toMatch(/more than 16 MB/);
+    await expect.poll(() => huge.log.find((line) => /chat body closed after/.test(line))).toBeDefined();
+    const sent = Number(/after (\d+) bytes/.exec(huge.log.find((line) => /chat body closed after/.test(line))!)![1]);
+    expect(sent, 'bytes the server got out before the client hung up').toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('one 100 MB line: stopped at the line limit, not read whole', async () => {
+    const long = await fake({ FAKE_OLLAMA_FAIL: 'long-line' });
+    const error = await failure(createOllamaEngine(lane(long.url)).recognize(png, never()));
+    expect(error.kind).toBe('unavailable');
+    expect(error.message).toMatch(/longer than \d+ characters/);
+    await expect.poll(() => long.log.some((line) => /chat body closed after/.test(line))).toBe(true);
+    const sent = Number(/after (\d+) bytes/.exec(long.log.find((line) => /chat body closed after/.test(line))!)![1]);
+    expect(sent).toBeLessThan(100 * 1024 * 1024);
+  });
+});

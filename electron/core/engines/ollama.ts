@@ -12,10 +12,12 @@ import type { EngineDeps } from './create.js';
 import type { Engine, EngineAvailability, EngineImage, RecognizeResult } from './types.js';
 import { EngineError } from './types.js';
 import { errorMessageFromBody, networkError, parseRetryAfter } from './lib/http-errors.js';
-import { toAcceptedFormat } from './lib/image-format.js';
-import { NdjsonParseError, readNdjson } from './lib/ndjson.js';
-import { AD_ANSWER_SCHEMA, parseVisionAnswer, promptPresetFor } from './lib/vision-prompt.js';
+import { imageSize, toAcceptedFormat } from './lib/image-format.js';
+import { LineTooLongError, NdjsonParseError, readNdjson } from './lib/ndjson.js';
+import { AD_ANSWER_SCHEMA, promptPresetFor, readPresetAnswer } from './lib/vision-prompt.js';
 import { stringSetting, numberSetting, booleanSetting } from './lib/lane-settings.js';
+import { BodyTooLargeError, MAX_JSON_BODY_BYTES, MAX_STREAM_BODY_BYTES, formatMegabytes, limitBytes, readBoundedText, readErrorText } from './lib/bounded-body.js';
+import { GenerationWatch, generationLimits } from './lib/generation-limits.js';
 
 export const DEFAULT_OLLAMA_URL = 'http://127.0.0.1:11434';
 export const DEFAULT_OLLAMA_MODEL = 'llava';
@@ -24,6 +26,8 @@ const DEFAULT_KEEP_ALIVE = '30m';
 const DEFAULT_FIRST_TOKEN_TIMEOUT_MS = 10 * 60_000;
 const DEFAULT_BETWEEN_TOKENS_TIMEOUT_MS = 2 * 60_000;
 const DEFAULT_BUSY_RETRY_MS = 2_000;
+/** Per ad, from the request to the last token: the first token's wait plus a long answer. */
+const DEFAULT_AD_TIMEOUT_MS = 15 * 60_000;
 const OLLAMA_IMAGE_FORMATS = ['image/png', 'image/jpeg'] as const;
 
 const START_HINT = 'Start it with `ollama serve` (or open Ollama.app).';
@@ -32,6 +36,7 @@ const ChatChunk = z.object({
   model: z.string().optional(),
   message: z.object({ content: z.string().optional() }).optional(),
   done: z.boolean().optional(),
+  done_reason: z.string().optional(),
   error: z.string().optional(),
   total_duration: z.number().optional(),
   load_duration: z.number().optional(),
@@ -148,7 +153,7 @@ async function callOllama(baseUrl: string, path: string, call: OllamaCall) {
   }
   let text = '';
   try {
-    text = await response.body.text();
+    text = await readErrorText(response.body);
   } catch (error) {
     throw networkError(error, serverName(baseUrl), call.signal);
   }
@@ -158,8 +163,9 @@ async function callOllama(baseUrl: string, path: string, call: OllamaCall) {
 async function readJson<T>(baseUrl: string, response: Awaited<ReturnType<typeof callOllama>>, schema: z.ZodType<T>, signal?: AbortSignal): Promise<T> {
   let raw: unknown;
   try {
-    raw = await response.body.json();
+    raw = JSON.parse(await readBoundedText(response.body, MAX_JSON_BODY_BYTES)) as unknown;
   } catch (error) {
+    if (error instanceof BodyTooLargeError) throw new EngineError('unavailable', `${serverName(baseUrl)} answered more than ${formatMegabytes(error.maxBytes)}: is another program using its port?`, { cause: error });
     const wrapped = networkError(error, serverName(baseUrl), signal);
     if (wrapped.kind === 'aborted' || /dropped|in time/.test(wrapped.message)) throw wrapped;
     throw new EngineError('unavailable', `${serverName(baseUrl)} answered something that is not JSON: is another program using its port?`, { cause: error });
@@ -252,16 +258,18 @@ export async function pullOllamaModel(
 
 /**
  * Lane settings: `prompt` (string), `structured` (boolean: ask for JSON via `format`),
- * `keepAlive` (Ollama duration, default 30m), `timeoutMs` (time to first token),
- * `numPredict` (max answer tokens), `numCtx` (context size).
+ * `task` (deepseek-ocr: `ocr` with boxes, `free`, `describe`), `keepAlive` (Ollama
+ * duration, default 30m), `timeoutMs` (time to first token), `numPredict` / `maxTokens`
+ * (output budget per ad; default per model preset), `adTimeoutMs` (total time per ad),
+ * `repetitionGuard` (default on), `numCtx` (context size).
  */
 export function createOllamaEngine(lane: LaneConfig, _deps: EngineDeps = {}): Engine {
   const baseUrl = trimBase(lane.endpoint ?? DEFAULT_OLLAMA_URL);
   const model = lane.model ?? DEFAULT_OLLAMA_MODEL;
-  const preset = promptPresetFor(model, { prompt: stringSetting(lane, 'prompt'), structured: booleanSetting(lane, 'structured') });
+  const preset = promptPresetFor(model, { prompt: stringSetting(lane, 'prompt'), structured: booleanSetting(lane, 'structured'), task: stringSetting(lane, 'task') });
   const keepAlive = stringSetting(lane, 'keepAlive') ?? DEFAULT_KEEP_ALIVE;
   const firstTokenTimeout = numberSetting(lane, 'timeoutMs') ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS;
-  const numPredict = numberSetting(lane, 'numPredict');
+  const limits = generationLimits(lane, preset, DEFAULT_AD_TIMEOUT_MS);
   const numCtx = numberSetting(lane, 'numCtx');
   const server = serverName(baseUrl);
 
@@ -274,58 +282,74 @@ export function createOllamaEngine(lane: LaneConfig, _deps: EngineDeps = {}): En
       stream: true,
       keep_alive: keepAlive,
       ...(preset.structured ? { format: AD_ANSWER_SCHEMA } : {}),
-      options: { temperature: 0, ...(numPredict ? { num_predict: numPredict } : {}), ...(numCtx ? { num_ctx: numCtx } : {}) },
+      options: { temperature: 0, num_predict: limits.maxTokens, ...(numCtx ? { num_ctx: numCtx } : {}) },
       messages: [{ role: 'user', content: preset.prompt, images: [Buffer.from(prepared.bytes).toString('base64')] }],
     };
-    const response = await callOllama(baseUrl, '/api/chat', {
-      method: 'POST',
-      body,
-      model,
-      signal,
-      headersTimeout: firstTokenTimeout,
-      bodyTimeout: Math.max(DEFAULT_BETWEEN_TOKENS_TIMEOUT_MS, Math.min(firstTokenTimeout, 10 * 60_000)),
-    });
-    const firstByteMs = performance.now() - started;
-    let content = '';
+    const watch = new GenerationWatch(limits, signal);
     let final: z.infer<typeof ChatChunk> | undefined;
+    let firstByteMs = 0;
     let lines = 0;
     try {
-      for await (const raw of readNdjson(response.body)) {
+      const response = await callOllama(baseUrl, '/api/chat', {
+        method: 'POST',
+        body,
+        model,
+        signal: watch.signal,
+        headersTimeout: firstTokenTimeout,
+        bodyTimeout: Math.max(DEFAULT_BETWEEN_TOKENS_TIMEOUT_MS, Math.min(firstTokenTimeout, 10 * 60_000)),
+      });
+      firstByteMs = performance.now() - started;
+      for await (const raw of readNdjson(limitBytes(response.body, MAX_STREAM_BODY_BYTES))) {
         lines += 1;
         const chunk = ChatChunk.safeParse(raw);
         if (!chunk.success) throw new EngineError('transient', `${server} sent an unexpected stream line: ${chunk.error.message.slice(0, 120)}`);
         if (chunk.data.error) throw new EngineError('transient', `Ollama failed mid-answer: ${chunk.data.error}`);
-        content += chunk.data.message?.content ?? '';
-        if (chunk.data.done) final = chunk.data;
+        if (watch.push(chunk.data.message?.content ?? '')) break;
+        if (chunk.data.done) {
+          final = chunk.data;
+          if (final.done_reason === 'length') watch.hitLength();
+          break;
+        }
       }
     } catch (error) {
-      if (error instanceof NdjsonParseError) {
+      if (signal.aborted) throw new EngineError('aborted', 'cancelled', { cause: error });
+      // The time budget closed the connection: what came so far is the (truncated) answer.
+      if (watch.stopReason === 'time' && watch.chars > 0) {
+        // fall through to the answer below
+      } else if (watch.stopReason === 'time') {
+        throw new EngineError('transient', `${server} gave no answer within the per-ad time budget of ${Math.round(limits.adTimeoutMs / 1000)} s (setting adTimeoutMs).`, { cause: error });
+      } else if (error instanceof NdjsonParseError || error instanceof LineTooLongError) {
         // Garbage from the first line on means the port is not Ollama at all.
         throw new EngineError(lines === 0 ? 'unavailable' : 'transient', `${server} answered something that is not NDJSON (${error.message}). Is another program using its port?`, { cause: error });
+      } else if (error instanceof BodyTooLargeError) {
+        throw new EngineError('transient', `${server} streamed more than ${formatMegabytes(error.maxBytes)} for one ad without finishing.`, { cause: error });
+      } else {
+        throw networkError(error, server, signal);
       }
-      throw networkError(error, server, signal);
+    } finally {
+      watch.dispose();
     }
-    if (!final) {
-      if (signal.aborted) throw new EngineError('aborted', 'cancelled');
+    if (!final && watch.stopReason === null) {
       throw new EngineError('transient', `${server} dropped the connection mid-answer (the stream ended before "done").`);
     }
-    const answer = parseVisionAnswer(content, preset.structured);
+    const answer = await readPresetAnswer(watch.text(), preset, () => imageSize(image));
     const timings: Record<string, number> = { total_ms: performance.now() - started, first_byte_ms: firstByteMs };
     const reported: Array<[string, number | undefined]> = [
-      ['ollama_total_ns', final.total_duration],
-      ['ollama_load_ns', final.load_duration],
-      ['ollama_prompt_eval_ns', final.prompt_eval_duration],
-      ['ollama_eval_ns', final.eval_duration],
-      ['prompt_tokens', final.prompt_eval_count],
-      ['answer_tokens', final.eval_count],
+      ['ollama_total_ns', final?.total_duration],
+      ['ollama_load_ns', final?.load_duration],
+      ['ollama_prompt_eval_ns', final?.prompt_eval_duration],
+      ['ollama_eval_ns', final?.eval_duration],
+      ['prompt_tokens', final?.prompt_eval_count],
+      ['answer_tokens', final?.eval_count],
     ];
     for (const [key, value] of reported) if (value !== undefined) timings[key] = value;
     return {
       text: answer.text,
-      blocks: [],
+      blocks: answer.blocks,
       ...(answer.description ? { description: answer.description } : {}),
-      model: final.model ?? model,
+      model: final?.model ?? model,
       timings,
+      ...(watch.stopReason ? { truncated: true } : {}),
     };
   }
 

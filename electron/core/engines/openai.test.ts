@@ -6,6 +6,7 @@ import type { LaneConfig } from '../../../shared/domain.js';
 import { createOpenAIEngine, OPENAI_KEY_ENV, openAIBaseUrl } from './openai.js';
 import { EngineError, type EngineImage } from './types.js';
 import { failure } from '../../../test/helpers/engine-error.js';
+import { startFakeOpenAI, type FakeOpenAI } from '../../../test/fixtures/fake-openai/start.js';
 
 const KEY = 'sk-test-SECRETSECRET123';
 
@@ -160,5 +161,90 @@ describe('OpenAI-compatible engine against a local fake server', () => {
 
   it('a lane without an endpoint is a configuration error', () => {
     expect(() => createOpenAIEngine({ id: 'x', engine: 'openai', workers: 1, enabled: true })).toThrow(EngineError);
+  });
+});
+
+describe('DeepSeek-OCR on vLLM (fake OpenAI-compatible server, streamed)', () => {
+  const fakes: FakeOpenAI[] = [];
+  async function fake(env: Record<string, string> = {}): Promise<FakeOpenAI> {
+    const server = await startFakeOpenAI(env);
+    fakes.push(server);
+    return server;
+  }
+  afterAll(async () => {
+    await Promise.all(fakes.map((f) => f.stop()));
+  });
+  const grounded = '<|ref|>SUMMER SALE<|/ref|><|det|>[[0, 0, 499, 999]]<|/det|>\n<|ref|>50% OFF<|/ref|><|det|>[[500, 0, 999, 999]]<|/det|><｜end▁of▁sentence｜>';
+  const deepseek = (endpoint: string, settings: LaneConfig['settings'] = {}): LaneConfig => lane({ endpoint, model: 'deepseek-ai/DeepSeek-OCR', settings });
+  const sized: () => EngineImage = () => ({ ...png, width: 40, height: 20 });
+
+  it("sends vLLM's recipe (image first, grounding prompt, temperature 0, max_tokens, skip_special_tokens false, n-gram xargs) and parses the boxes", async () => {
+    const vllm = await fake({ FAKE_OPENAI_ANSWER: grounded });
+    const result = await createOpenAIEngine(deepseek(vllm.url)).recognize(sized(), new AbortController().signal);
+    expect(result.text).toBe('SUMMER SALE\n50% OFF');
+    expect(result.blocks).toEqual([
+      { text: 'SUMMER SALE', box: [0, 0, 20, 20] },
+      { text: '50% OFF', box: [20, 0, 40, 20] },
+    ]);
+    expect(result.truncated).toBeUndefined();
+    expect(result.timings.answer_tokens).toBeGreaterThan(0);
+    expect(vllm.requests()[0]).toEqual({
+      model: 'deepseek-ai/DeepSeek-OCR',
+      temperature: 0,
+      max_tokens: 4096,
+      stream: true,
+      skip_special_tokens: false,
+      vllm_xargs: { ngram_size: 30, window_size: 90, whitelist_token_ids: [128821, 128822] },
+      parts: ['image_url', 'text'],
+      prompt: '<|grounding|>OCR this image.',
+    });
+  });
+
+  it('the free task keeps special tokens skipped; serverExtras false sends nothing vLLM-specific', async () => {
+    const vllm = await fake({ FAKE_OPENAI_ANSWER: 'MEGA SALE' });
+    expect((await createOpenAIEngine(deepseek(vllm.url, { task: 'free' })).recognize(sized(), new AbortController().signal)).text).toBe('MEGA SALE');
+    await createOpenAIEngine(deepseek(vllm.url, { serverExtras: false })).recognize(sized(), new AbortController().signal);
+    const [free, plain] = vllm.requests();
+    expect(free).toMatchObject({ prompt: 'Free OCR.' });
+    expect(free?.skip_special_tokens).toBeUndefined();
+    expect(plain?.skip_special_tokens).toBeUndefined();
+    expect(plain?.vllm_xargs).toBeUndefined();
+  });
+
+  it('an answer cut at max_tokens (finish_reason "length") is truncated, its complete lines kept', async () => {
+    const vllm = await fake({ FAKE_OPENAI_ANSWER: grounded });
+    const result = await createOpenAIEngine(deepseek(vllm.url, { maxTokens: 10 })).recognize(sized(), new AbortController().signal);
+    expect(result).toMatchObject({ truncated: true, text: 'SUMMER SALE' });
+  });
+
+  it('a server repeating itself forever: the guard stops it, keeps the text before the loop, and hangs up', async () => {
+    const vllm = await fake({ FAKE_OPENAI_FAIL: 'loop', FAKE_OPENAI_DELAY_MS: '0' });
+    const result = await createOpenAIEngine(deepseek(vllm.url)).recognize(sized(), new AbortController().signal);
+    expect(result).toMatchObject({ truncated: true, text: 'SUMMER SALE\n50% OFF' });
+    await expect.poll(() => vllm.closedAfterBytes().length).toBe(1);
+  });
+
+  it('a 1 GB stream and a 1 GB JSON body stop at their limits with a clear transient error', async () => {
+    const streamed = await fake({ FAKE_OPENAI_FAIL: 'huge-body' });
+    const whole = await fake({ FAKE_OPENAI_FAIL: 'huge-body', FAKE_OPENAI_NO_STREAM: '1' });
+    const a = await failure(createOpenAIEngine(deepseek(streamed.url)).recognize(sized(), new AbortController().signal));
+    const b = await failure(createOpenAIEngine(deepseek(whole.url)).recognize(sized(), new AbortController().signal));
+    expect(a.kind).toBe('transient');
+    expect(a.message).toMatch(/more than 16 MB/);
+    expect(b.kind).toBe('transient');
+    expect(b.message).toMatch(/more than 16 MB/);
+    for (const server of [streamed, whole]) {
+      await expect.poll(() => server.closedAfterBytes().length).toBe(1);
+      expect(server.closedAfterBytes()[0]).toBeLessThan(64 * 1024 * 1024);
+    }
+  });
+
+  it('one 100 MB line: stopped at the line limit', async () => {
+    const vllm = await fake({ FAKE_OPENAI_FAIL: 'long-line' });
+    const error = await failure(createOpenAIEngine(deepseek(vllm.url)).recognize(sized(), new AbortController().signal));
+    expect(error.kind).toBe('transient');
+    expect(error.message).toMatch(/longer than \d+ characters/);
+    await expect.poll(() => vllm.closedAfterBytes().length).toBe(1);
+    expect(vllm.closedAfterBytes()[0]).toBeLessThan(100 * 1024 * 1024);
   });
 });

@@ -54,7 +54,7 @@ describe('exportResults', () => {
     const summary = await exportResults(store, runId, { format: 'csv' }, path);
     expect(summary).toEqual({ rows: 4, path });
     const records = parse(await readFile(path, 'utf8'), { columns: true }) as Record<string, string>[];
-    expect(Object.keys(records[0]!)).toEqual(['Creative ID', 'Image URL', 'Ad Text', 'Campaign', '_vision_model', '_vision_text', '_vision_time', '_vision_status', '_vision_error', '_vision_description']);
+    expect(Object.keys(records[0]!)).toEqual(['Creative ID', 'Image URL', 'Ad Text', 'Campaign', '_vision_model', '_vision_text', '_vision_time', '_vision_status', '_vision_error', '_vision_description', '_vision_truncated']);
     expect(records[0]).toMatchObject({ 'Creative ID': 'c1', 'Ad Text': 'Buy, now', Campaign: 'spring', _vision_model: 'deepseek-ocr', _vision_text: 'TEXT "c1",\nline 2', _vision_time: '1.234', _vision_status: 'done', _vision_description: 'a banner' });
     expect(records[2]).toMatchObject({ 'Creative ID': 'c3', _vision_status: 'failed', _vision_error: 'not an image (an HTML page)', _vision_time: '', _vision_text: '' });
     expect(records[3]!['Ad Text']).toBe('multi\nline');
@@ -75,6 +75,26 @@ describe('exportResults', () => {
     expect(lines).toEqual([expect.objectContaining({ 'Creative ID': 'c3', _vision_status: 'failed', _vision_time: null, _vision_blocks: [] })]);
     await exportResults(store, runId, { format: 'json', rows: 'failed' }, join(dir, 'f.json'));
     expect(JSON.parse(await readFile(join(dir, 'f.json'), 'utf8'))).toHaveLength(1);
+  });
+
+  it('exports a result cut by the repetition guard or a budget as _vision_truncated, and the store reads it back', async () => {
+    const imported = importAdsFromText('creative_id,image_url\nc1,https://x.test/1.png\nc2,https://x.test/2.png\n', { filename: 'ads.csv' });
+    const batch = store.saveBatch({ source: 'ads.csv', format: imported.format, columns: imported.columns, fieldColumns: imported.fieldColumns, ads: imported.ads });
+    const run = store.createRun({ batchId: batch.id, policy: 'auto' });
+    for (const [index, ad] of imported.ads.entries()) {
+      store.runStore.saveResult({
+        runId: run.id, creativeId: ad.creativeId, status: 'done', engine: 'ollama', laneId: 'ollama', model: 'deepseek-ocr', text: 'SALE', blocks: [], durationMs: 10, attempts: [],
+        ...(index === 0 ? { truncated: true } : {}),
+      });
+    }
+    await exportResults(store, run.id, { format: 'jsonl' }, join(dir, 't.jsonl'));
+    const rows = (await readFile(join(dir, 't.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(rows.map((row) => row._vision_truncated)).toEqual([true, false]);
+    await exportResults(store, run.id, { format: 'csv' }, join(dir, 't.csv'));
+    const records = parse(await readFile(join(dir, 't.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(records.map((row) => row._vision_truncated)).toEqual(['true', 'false']);
+    expect(store.getResult(run.id, 'c1')?.results[0]?.truncated).toBe(true);
+    expect(store.getResult(run.id, 'c2')?.results[0]?.truncated).toBeUndefined();
   });
 
   it('adds creative_id and image_url columns when the input had none', async () => {

@@ -37,7 +37,7 @@ export interface ExportSummary {
   path?: string;
 }
 
-export const VISION_FIELDS = ['_vision_model', '_vision_text', '_vision_time', '_vision_status', '_vision_error', '_vision_description'] as const;
+export const VISION_FIELDS = ['_vision_model', '_vision_text', '_vision_time', '_vision_status', '_vision_error', '_vision_description', '_vision_truncated'] as const;
 const FLUSH_BYTES = 64 * 1024;
 const PROGRESS_EVERY = 1000;
 
@@ -65,7 +65,7 @@ function seconds(durationMs: number | null): number | null {
   return durationMs === null ? null : Math.round(durationMs) / 1000;
 }
 
-function visionFields(row: ExportRow): Record<(typeof VISION_FIELDS)[number], string | number | null> {
+function visionFields(row: ExportRow): Record<(typeof VISION_FIELDS)[number], string | number | boolean | null> {
   return {
     _vision_model: row.model,
     _vision_text: row.text,
@@ -73,6 +73,7 @@ function visionFields(row: ExportRow): Record<(typeof VISION_FIELDS)[number], st
     _vision_status: row.status,
     _vision_error: row.error,
     _vision_description: row.description,
+    _vision_truncated: row.truncated,
   };
 }
 

@@ -60,6 +60,7 @@ export interface ExportRow {
   blocks: TextBlock[];
   durationMs: number | null;
   error: string | null;
+  truncated: boolean;
 }
 
 /** One ad of a compare page (shared/api's CompareRow). */
@@ -164,6 +165,7 @@ interface ResultDbRow {
   blocks: string;
   duration_ms: number | null;
   error: string | null;
+  truncated: number;
 }
 interface AttemptRow {
   creative_id: string;
@@ -516,7 +518,7 @@ export class Store {
     if (!run) throw new Error(`unknown run ${runId}`);
     const statusFilter = rows === 'all' ? '' : `AND r.status = '${rows === 'done' ? 'done' : 'failed'}'`;
     const statement = this.db.prepare<{ runId: string; batchId: string; from: number; to: number }, BatchAdRow & { result_status: 'done' | 'failed' | null } & Omit<ResultDbRow, 'creative_id' | 'status'>>(
-      `SELECT b.seq, b.creative_id, b.image_url, b.ad_text, b.extra, r.status AS result_status, r.engine, r.model, r.text, r.description, r.blocks, r.duration_ms, r.error
+      `SELECT b.seq, b.creative_id, b.image_url, b.ad_text, b.extra, r.status AS result_status, r.engine, r.model, r.text, r.description, r.blocks, r.duration_ms, r.error, r.truncated
        FROM run_ads a
        JOIN batch_ads b ON b.batch_id = @batchId AND b.seq = a.seq
        LEFT JOIN results r ON r.run_id = a.run_id AND r.creative_id = a.creative_id
@@ -537,6 +539,7 @@ export class Store {
           blocks: parseJson<TextBlock[]>(row.blocks, []),
           durationMs: row.duration_ms,
           error: row.error,
+          truncated: row.truncated === 1,
         };
       }
     }
@@ -558,6 +561,7 @@ function toAdResult(runId: string, row: ResultDbRow, attempts: Attempt[]): AdRes
   };
   if (row.description !== null) result.description = row.description;
   if (row.error !== null) result.error = row.error;
+  if (row.truncated === 1) result.truncated = true;
   return result;
 }
 
@@ -620,7 +624,7 @@ export class SqliteRunStore implements RunStore {
       insertAttempt: db.prepare('INSERT INTO attempts (run_id, creative_id, lane_id, engine, started_at, duration_ms, outcome, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       countAttempts: db.prepare<[string, string], { n: number }>('SELECT count(*) AS n FROM attempts WHERE run_id = ? AND creative_id = ?'),
       insertResult: db.prepare(
-        'INSERT OR IGNORE INTO results (run_id, creative_id, engine_key, status, engine, lane_id, model, text, description, blocks, duration_ms, error, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT OR IGNORE INTO results (run_id, creative_id, engine_key, status, engine, lane_id, model, text, description, blocks, duration_ms, error, finished_at, truncated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       // In compare runs an ad counts as done once any engine succeeded.
       updateAd: db.prepare(
@@ -786,6 +790,7 @@ export class SqliteRunStore implements RunStore {
       result.durationMs,
       result.error ?? null,
       now,
+      result.truncated ? 1 : 0,
     );
     if (inserted.changes === 0) return;
     this.statements.updateAd.run({ runId: result.runId, creativeId: result.creativeId, status: result.status, engine: result.engine, durationMs: result.durationMs, now, text: result.text, error: result.error ?? null });

@@ -104,6 +104,8 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (run_id, creative_id, engine_a, engine_b)
   ) WITHOUT ROWID;
   `,
+  // 3: a result whose generation was cut (repetition guard, output or time budget).
+  `ALTER TABLE results ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** The step that added pair_agreement (found by content: other steps may be appended around it). */

@@ -123,6 +123,11 @@ function ResultBody({ result }: { result: AdResult }) {
         {result.model ? ` (${result.model})` : ''} in {formatMs(result.durationMs)} · {result.blocks.length} text box{result.blocks.length === 1 ? '' : 'es'}
       </p>
       {result.error && <ErrorNotice error={result.error} />}
+      {result.truncated && (
+        <p data-testid="result-truncated" className="rounded-md bg-amber-50 px-2 py-1 text-xs text-amber-800 dark:bg-amber-950 dark:text-amber-200">
+          Truncated: the engine started repeating itself or ran out of its output or time budget, so its answer was cut. The text below is what it read before.
+        </p>
+      )}
       <Field
         label="Text"
         action={

@@ -92,6 +92,18 @@ describe('Results screen', () => {
     expect(screen.queryByRole('complementary', { name: 'Result detail' })).toBeNull();
   });
 
+  it('says when an answer was truncated (the engine repeated itself or ran out of budget)', async () => {
+    const runId = renderRun(20);
+    const result = api.runs.get(runId)!.results.get('ad-000004')![0]!;
+    result.truncated = true;
+    fireEvent.click(await screen.findByText('ad-000004'));
+    const detail = await screen.findByRole('complementary', { name: 'Result detail' });
+    expect((await within(detail).findByTestId('result-truncated')).textContent).toMatch(/Truncated/);
+    fireEvent.click(screen.getByText('ad-000003'));
+    await within(detail).findByText(/SALE ad-000003/);
+    expect(within(detail).queryByTestId('result-truncated')).toBeNull();
+  });
+
   it('opens the detail from the keyboard', async () => {
     renderRun(20);
     const row = (await screen.findByText('ad-000002')).closest('[role="row"]') as HTMLElement;

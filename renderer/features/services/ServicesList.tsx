@@ -6,6 +6,7 @@ import { Button, Card, EmptyState, ErrorNotice, Loading, ProgressBar, focusRing 
 import { serviceAction } from './actions.js';
 import { adviseState, canPullModel, canStart, canStop, needsSetup, type StateAdvice } from './advice.js';
 import { useServices } from './state.js';
+import { DeepSeekRoutes } from './DeepSeekRoutes.js';
 
 export { describeState } from './advice.js';
 
@@ -52,11 +53,14 @@ export function ServicesList() {
   if (error) return <ErrorNotice error={error} action="list the model services" />;
   if (!services.length) return <EmptyState title="No model services are configured." />;
   return (
-    <div aria-label="Service details" role="list" className="grid gap-3 lg:grid-cols-2">
-      {services.map((service) => (
-        <ServiceCard key={service.name} service={service} />
-      ))}
-    </div>
+    <>
+      <DeepSeekRoutes />
+      <div aria-label="Service details" role="list" className="grid gap-3 lg:grid-cols-2">
+        {services.map((service) => (
+          <ServiceCard key={service.name} service={service} />
+        ))}
+      </div>
+    </>
   );
 }
 

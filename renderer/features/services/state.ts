@@ -1,5 +1,6 @@
 import { create } from 'zustand';
 import type { ServiceInfo, SetupStage } from '../../../shared/domain.js';
+import type { DeepSeekRouteKind } from '../../../shared/deepseek-routes.js';
 
 /** Lines of log kept per service: a tail, not an archive. */
 export const LOG_TAIL = 200;
@@ -22,6 +23,9 @@ interface ServicesState {
   setStages(name: string, stages: SetupStage[]): void;
   setPending(name: string, action: string | undefined): void;
   setActionError(name: string, error: { error: unknown; action: string } | undefined): void;
+  /** The DeepSeek-OCR route the user picked over the recommended one (null: the recommended). */
+  deepseekRoute: DeepSeekRouteKind | null;
+  setDeepSeekRoute(route: DeepSeekRouteKind | null): void;
 }
 
 export function appendTail(current: readonly string[], lines: readonly string[], limit = LOG_TAIL): string[] {
@@ -45,6 +49,8 @@ export const useServices = create<ServicesState>((set) => ({
   setup: {},
   pending: {},
   actionErrors: {},
+  deepseekRoute: null,
+  setDeepSeekRoute: (route) => set({ deepseekRoute: route }),
   setAll: (services) => set({ services, loading: false, error: null }),
   upsert: (service) =>
     set((state) => {

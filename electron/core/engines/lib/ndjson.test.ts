@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { LineSplitter, NdjsonParseError, readNdjson } from './ndjson.js';
+import { LineSplitter, LineTooLongError, NdjsonParseError, readNdjson } from './ndjson.js';
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -46,5 +46,38 @@ describe('readNdjson', () => {
     const parse = collect(readNdjson(['{"a":1}\n<html>oops</html>\n']));
     await expect(parse).rejects.toBeInstanceOf(NdjsonParseError);
     await expect(parse).rejects.toThrow('<html>oops</html>');
+  });
+});
+
+describe('bounded lines', () => {
+  it('a line longer than the limit is an error, whether it arrives in one chunk or many', () => {
+    expect(() => new LineSplitter(10).push('01234567890\n')).toThrow(LineTooLongError);
+    const splitter = new LineSplitter(10);
+    expect(splitter.push('01234')).toEqual([]);
+    expect(splitter.push('56789\nab')).toEqual(['0123456789']);
+    expect(() => splitter.push('cdefghijk')).toThrow(/longer than 10 characters/);
+  });
+
+  it('one 100 MB line without a newline stops at the limit instead of filling the memory', async () => {
+    const chunk = new Uint8Array(64 * 1024).fill(0x61);
+    let sent = 0;
+    async function* endless(): AsyncGenerator<Uint8Array> {
+      while (sent < 100 * 1024 * 1024) {
+        sent += chunk.byteLength;
+        yield chunk;
+      }
+    }
+    await expect(collect(readNdjson(endless(), { maxLineChars: 1024 * 1024 }))).rejects.toBeInstanceOf(LineTooLongError);
+    expect(sent, 'bytes pulled from the stream before giving up').toBeLessThanOrEqual(1024 * 1024 + chunk.byteLength);
+  });
+
+  it('a long line in many small chunks is joined once (the pending part is not re-split per chunk)', () => {
+    const splitter = new LineSplitter();
+    const pieces = 20_000;
+    let early = 0;
+    for (let i = 0; i < pieces; i++) early += splitter.push('x'.repeat(50)).length;
+    expect(early).toBe(0);
+    const [line] = splitter.push('\n');
+    expect(line).toHaveLength(pieces * 50);
   });
 });

@@ -4,8 +4,13 @@ import { parseVisionAnswer, promptPresetFor } from './vision-prompt.js';
 describe('promptPresetFor', () => {
   it('asks chat models for JSON and DeepSeek-OCR for plain OCR, and honours overrides', () => {
     expect(promptPresetFor('llava:13b')).toMatchObject({ structured: true });
-    expect(promptPresetFor('deepseek-ocr:latest')).toEqual({ prompt: 'Free OCR.', structured: false });
-    expect(promptPresetFor('llava', { prompt: 'Read it', structured: false })).toEqual({ prompt: 'Read it', structured: false });
+    expect(promptPresetFor('deepseek-ocr:latest')).toEqual({ prompt: '<|grounding|>OCR this image.', structured: false, grounding: true, answerIs: 'text', maxTokens: 4096 });
+    expect(promptPresetFor('llava', { prompt: 'Read it', structured: false })).toMatchObject({ prompt: 'Read it', structured: false, grounding: false, maxTokens: 2048 });
+  });
+  it("gives DeepSeek-OCR (Ollama's deepseek-ocr, vLLM's deepseek-ai/DeepSeek-OCR) its own prompts per task", () => {
+    expect(promptPresetFor('deepseek-ai/DeepSeek-OCR', { task: 'free' })).toMatchObject({ prompt: 'Free OCR.', answerIs: 'text' });
+    expect(promptPresetFor('deepseek-ocr:3b', { task: 'describe' })).toMatchObject({ prompt: 'Describe this image in detail.', answerIs: 'description' });
+    expect(promptPresetFor('deepseek-ocr', { task: 'nonsense' }).prompt).toBe('<|grounding|>OCR this image.');
   });
 });
 

@@ -5,6 +5,8 @@
  * short prompt and answer plain text.
  */
 import { z } from 'zod';
+import type { TextBlock } from '../../../../shared/domain.js';
+import { hasGroundingTags, parseGrounding, stripSpecialTokens } from './grounding.js';
 
 export const AD_ANSWER_SCHEMA = {
   type: 'object',
@@ -21,18 +23,47 @@ export const AD_PROMPT =
   'without translating, correcting or adding anything (an empty string if there is no text); and ' +
   '"description" — one sentence describing what the ad shows.';
 
+/** DeepSeek-OCR's own prompts, as the Python service sends them (scripts/deepseek backends). */
+export const DEEPSEEK_OCR_PROMPTS = {
+  ocr: '<|grounding|>OCR this image.',
+  free: 'Free OCR.',
+  describe: 'Describe this image in detail.',
+} as const;
+export type DeepSeekOcrTask = keyof typeof DEEPSEEK_OCR_PROMPTS;
+
+/** Output budgets by default, in tokens: an ad's text and description, or DeepSeek-OCR's grounded lines. */
+export const DEFAULT_MAX_TOKENS = 2048;
+export const DEEPSEEK_OCR_MAX_TOKENS = 4096;
+
 export interface PromptPreset {
   prompt: string;
   /** Whether the answer is JSON {text, description} (else plain text). */
   structured: boolean;
+  /** DeepSeek-OCR: the answer may carry grounding tags, parsed into blocks with boxes. */
+  grounding: boolean;
+  /** Where a plain answer goes (DeepSeek-OCR's describe task answers a description). */
+  answerIs: 'text' | 'description';
+  /** Output budget per ad, in tokens (`num_predict` / `max_tokens`). */
+  maxTokens: number;
 }
 
-/** The preset for a model name; a lane's `settings.prompt` overrides the prompt. */
-export function promptPresetFor(model: string, override?: { prompt?: string; structured?: boolean }): PromptPreset {
-  const base: PromptPreset = /deepseek-ocr/i.test(model)
-    ? { prompt: 'Free OCR.', structured: false }
-    : { prompt: AD_PROMPT, structured: true };
-  return { prompt: override?.prompt ?? base.prompt, structured: override?.structured ?? base.structured };
+export function isDeepSeekOcrModel(model: string): boolean {
+  return /deepseek-ocr/i.test(model);
+}
+
+/**
+ * The preset for a model name; a lane's settings override the prompt, the answer format,
+ * and for DeepSeek-OCR the task (`ocr` with boxes by default, `free`, `describe`).
+ */
+export function promptPresetFor(model: string, override?: { prompt?: string; structured?: boolean; task?: string }): PromptPreset {
+  let base: PromptPreset;
+  if (isDeepSeekOcrModel(model)) {
+    const task: DeepSeekOcrTask = override?.task && override.task in DEEPSEEK_OCR_PROMPTS ? (override.task as DeepSeekOcrTask) : 'ocr';
+    base = { prompt: DEEPSEEK_OCR_PROMPTS[task], structured: false, grounding: true, answerIs: task === 'describe' ? 'description' : 'text', maxTokens: DEEPSEEK_OCR_MAX_TOKENS };
+  } else {
+    base = { prompt: AD_PROMPT, structured: true, grounding: false, answerIs: 'text', maxTokens: DEFAULT_MAX_TOKENS };
+  }
+  return { ...base, prompt: override?.prompt ?? base.prompt, structured: override?.structured ?? base.structured };
 }
 
 const AdAnswer = z.object({ text: z.unknown().optional(), description: z.unknown().optional() });
@@ -68,6 +99,31 @@ export function parseVisionAnswer(content: string, structured: boolean): { text:
     }
   }
   return { text: trimmed };
+}
+
+/**
+ * A whole answer as the preset says to read it: DeepSeek-OCR's grounding tags become
+ * blocks with pixel boxes (`size` is asked for only then), a describe task's answer is
+ * the description, a structured answer is JSON.
+ */
+export async function readPresetAnswer(
+  content: string,
+  preset: PromptPreset,
+  size: () => Promise<{ width: number; height: number }>,
+): Promise<{ text: string; blocks: TextBlock[]; description?: string }> {
+  let text: string;
+  let blocks: TextBlock[] = [];
+  let description: string | undefined;
+  if (preset.grounding && hasGroundingTags(content)) {
+    const { width, height } = await size();
+    ({ text, blocks } = parseGrounding(content, width, height));
+  } else if (preset.grounding) {
+    text = stripSpecialTokens(content).trim();
+  } else {
+    ({ text, description } = parseVisionAnswer(content, preset.structured));
+  }
+  if (preset.answerIs === 'description') return { text: '', blocks: [], ...(text ? { description: text } : {}) };
+  return { text, blocks, ...(description ? { description } : {}) };
 }
 
 function braces(text: string): string | undefined {
