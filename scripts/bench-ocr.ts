@@ -2,12 +2,14 @@
  * OCR benchmark for any engine, on a folder of images with ground truth:
  *
  *   npm run bench:ocr -- --engine deepseek --dataset ../shared/testdata/ads --out bench-results/ocr-deepseek.json
- *     [--endpoint URL] [--model M] [--workers N] [--limit N] [--mode M] [--backend rapidocr|deepseek]
+ *     [--endpoint URL] [--model M] [--workers N] [--limit N] [--mode M] [--backend rapidocr|deepseek|mlx|torch]
  *
  * DIR holds images and `ground_truth.json` (`[{ file, width, height, text, words }]`). The
  * engine comes from createEngine, so every engine runs through the same code. For
  * `--engine deepseek` without `--endpoint`, the script starts the Python service from its
- * venv (rapidocr backend unless --backend says otherwise) and stops it at the end.
+ * venv (rapidocr backend unless --backend says otherwise) and stops it at the end; with
+ * --backend mlx|torch, --model PATH is handed to the service as its model folder and
+ * $PV_DEEPSEEK_PYTHON names another venv's python (torch and mlx need separate venvs).
  * Prints a table and writes `{ engine, backend, images, cer, wordF1, secondsPerImage, peakRssMb, perImage }`.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -22,7 +24,7 @@ import { deepseekHealth } from '../electron/core/engines/deepseek.js';
 import { EngineError, type Engine, type EngineImage } from '../electron/core/engines/types.js';
 import { sniffImageMime } from '../electron/core/fetch/image-type.js';
 import { residentMemoryMb } from '../electron/core/services/proc-info.js';
-import { startDeepSeekService, type StartedService } from './lib/deepseek-service.js';
+import { DEEPSEEK_SERVICE_BACKENDS, isDeepSeekServiceBackend, startDeepSeekService, type DeepSeekServiceBackend, type StartedService } from './lib/deepseek-service.js';
 import { scoreDataset, scoreImage, type ImageScore } from './lib/ocr-metrics.js';
 
 const GroundTruth = z.array(
@@ -36,7 +38,7 @@ const GroundTruth = z.array(
 );
 type GroundTruthEntry = z.infer<typeof GroundTruth>[number];
 
-const USAGE = 'usage: bench-ocr --engine <deepseek|ollama|embedded|openai|apple-vision> --dataset DIR --out FILE.json [--endpoint URL] [--model M] [--workers N] [--limit N] [--mode M] [--backend rapidocr|deepseek]';
+const USAGE = 'usage: bench-ocr --engine <deepseek|ollama|embedded|openai|apple-vision> --dataset DIR --out FILE.json [--endpoint URL] [--model M] [--workers N] [--limit N] [--mode M] [--backend rapidocr|deepseek|mlx|torch]';
 const MAX_OVERLOAD_RETRIES = 20;
 
 interface Options {
@@ -48,7 +50,7 @@ interface Options {
   workers: number;
   limit?: number;
   mode?: string;
-  backend: 'rapidocr' | 'deepseek';
+  backend: DeepSeekServiceBackend;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -76,7 +78,7 @@ function parseOptions(argv: string[]): Options {
     return parsed;
   };
   const backend = values.backend ?? 'rapidocr';
-  if (backend !== 'rapidocr' && backend !== 'deepseek') throw new Error(`--backend must be rapidocr or deepseek, got ${backend}`);
+  if (!isDeepSeekServiceBackend(backend)) throw new Error(`--backend must be one of ${DEEPSEEK_SERVICE_BACKENDS.join(', ')}, got ${backend}`);
   return {
     engine: engine.data,
     dataset: path.resolve(values.dataset),
@@ -221,7 +223,8 @@ async function main(): Promise<void> {
   let endpoint = options.endpoint;
   if (options.engine === 'deepseek' && !endpoint) {
     console.log(`starting the OCR service (${options.backend} backend)…`);
-    service = await startDeepSeekService({ backend: options.backend, extraArgs: ['--queue-size', String(Math.max(8, options.workers * 2))] });
+    const modelArgs = options.model && (options.backend === 'mlx' || options.backend === 'torch') ? ['--model', options.model] : [];
+    service = await startDeepSeekService({ backend: options.backend, extraArgs: ['--queue-size', String(Math.max(8, options.workers * 2)), ...modelArgs] });
     endpoint = service.baseUrl;
     console.log(service.readyLine);
   }

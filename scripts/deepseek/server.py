@@ -1,6 +1,6 @@
 """Start the OCR service.
 
-    python scripts/deepseek/server.py --host 127.0.0.1 --port 8001 --backend rapidocr|deepseek
+    python scripts/deepseek/server.py --host 127.0.0.1 --port 8001 --backend rapidocr|deepseek|mlx|torch
 
 Prints one machine-readable line per state change on stdout (see README.md):
 LISTENING, then READY (or ERROR), and STOPPED on exit.
@@ -18,11 +18,13 @@ import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Before anything imports torch: ops MPS lacks fall back to the CPU instead of raising.
+os.environ.setdefault("PYTORCH_ENABLE_MPS_FALLBACK", "1")
 
 import uvicorn  # noqa: E402
 
 from deepseek_service.app import ServiceState, Settings, create_app  # noqa: E402
-from deepseek_service.backends import BACKENDS, Backend, make_backend  # noqa: E402
+from deepseek_service.backends import BACKENDS, DEFAULT_MAX_TOKENS, Backend, make_backend  # noqa: E402
 
 
 def status_line(word: str, **fields: object) -> None:
@@ -40,8 +42,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8001, help="port; 0 picks a free one (default 8001)")
     parser.add_argument("--backend", choices=BACKENDS, default=os.environ.get("PV_OCR_BACKEND", "deepseek"),
-                        help="inference backend (default: $PV_OCR_BACKEND or deepseek)")
-    parser.add_argument("--model", default=None, help="deepseek: model id in the HF cache or a local folder")
+                        help="inference backend (default: $PV_OCR_BACKEND or deepseek = mlx on Apple Silicon "
+                             "with MLX weights, else torch)")
+    parser.add_argument("--model", default=None, help="mlx: a local MLX model folder; torch: a local folder or HF cache id")
+    parser.add_argument("--models-dir", default=None, help="the app's models folder (default: $PV_MODELS_DIR or <dataDir>/models)")
+    parser.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS, help=f"output token budget per image (default {DEFAULT_MAX_TOKENS})")
     parser.add_argument("--queue-size", type=int, default=8, help="requests waiting or running before 429")
     parser.add_argument("--max-body-bytes", type=int, default=25 * 1024 * 1024)
     parser.add_argument("--max-pixels", type=int, default=40_000_000)
@@ -122,7 +127,12 @@ def main(argv: list[str] | None = None) -> int:
         queue_capacity=args.queue_size,
         default_mode=args.default_mode,
     )
-    app = create_app(make_backend(args.backend, args.model), settings, on_state_change=reporter.on_state_change)
+    if args.max_tokens < 1:
+        status_line("ERROR", port=port, message=f"--max-tokens must be at least 1, got {args.max_tokens}")
+        sock.close()
+        return 2
+    backend = make_backend(args.backend, args.model, models_dir=args.models_dir, max_tokens=args.max_tokens)
+    app = create_app(backend, settings, on_state_change=reporter.on_state_change)
     config = uvicorn.Config(
         app,
         log_level=args.log_level,

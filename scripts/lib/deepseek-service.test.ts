@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseReadyLine } from './deepseek-service.js';
+import { isDeepSeekServiceBackend, parseReadyLine } from './deepseek-service.js';
 
 describe('parseReadyLine', () => {
   it('reads the port of a READY line and nothing else', () => {
@@ -8,5 +8,13 @@ describe('parseReadyLine', () => {
     expect(parseReadyLine('LISTENING port=8001')).toBeNull();
     expect(parseReadyLine('READY port=80x')).toBeNull();
     expect(parseReadyLine('ERROR port=8001 message="cannot bind"')).toBeNull();
+  });
+});
+
+describe('isDeepSeekServiceBackend', () => {
+  it('knows the service backends and nothing else', () => {
+    for (const name of ['rapidocr', 'deepseek', 'mlx', 'torch']) expect(isDeepSeekServiceBackend(name)).toBe(true);
+    expect(isDeepSeekServiceBackend('ollama')).toBe(false);
+    expect(isDeepSeekServiceBackend('MLX')).toBe(false);
   });
 });

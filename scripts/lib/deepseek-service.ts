@@ -22,8 +22,17 @@ export interface StartedService {
   stop(graceMs?: number): Promise<number | null>;
 }
 
+/** server.py's --backend: `deepseek` picks mlx (Apple Silicon with MLX weights) or torch. */
+export const DEEPSEEK_SERVICE_BACKENDS = ['rapidocr', 'deepseek', 'mlx', 'torch'] as const;
+export type DeepSeekServiceBackend = (typeof DEEPSEEK_SERVICE_BACKENDS)[number];
+
+export function isDeepSeekServiceBackend(value: string): value is DeepSeekServiceBackend {
+  return (DEEPSEEK_SERVICE_BACKENDS as readonly string[]).includes(value);
+}
+
 export interface StartOptions {
-  backend?: 'rapidocr' | 'deepseek';
+  backend?: DeepSeekServiceBackend;
+  /** Defaults to $PV_DEEPSEEK_PYTHON, else the repository's venv. */
   python?: string;
   extraArgs?: string[];
   timeoutMs?: number;
@@ -36,7 +45,7 @@ export function parseReadyLine(line: string): { port: number } | null {
 }
 
 export async function startDeepSeekService(options: StartOptions = {}): Promise<StartedService> {
-  const python = options.python ?? DEEPSEEK_VENV_PYTHON;
+  const python = options.python ?? (process.env.PV_DEEPSEEK_PYTHON?.trim() || DEEPSEEK_VENV_PYTHON);
   if (!existsSync(python)) throw new Error(`${python} is missing: run \`npm run setup:python\` first.`);
   const child: ChildProcessByStdio<null, Readable, Readable> = spawn(
     python,
@@ -62,7 +71,9 @@ export async function startDeepSeekService(options: StartOptions = {}): Promise<
 
   try {
     const readyLine = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no READY line within ${options.timeoutMs ?? 60_000} ms: ${stderrTail.join('')}`)), options.timeoutMs ?? 60_000);
+      // Loading DeepSeek-OCR weights takes minutes the first time; RapidOCR seconds.
+      const timeoutMs = options.timeoutMs ?? ((options.backend ?? 'rapidocr') === 'rapidocr' ? 60_000 : 600_000);
+      const timer = setTimeout(() => reject(new Error(`no READY line within ${timeoutMs} ms: ${stderrTail.join('')}`)), timeoutMs);
       void exited.then((code) => {
         clearTimeout(timer);
         reject(new Error(`the service exited (code ${code}) before READY: ${stderrTail.join('')}`));

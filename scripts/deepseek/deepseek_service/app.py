@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
 from . import VERSION
-from .backends import MODES, TASKS, Backend, UnsupportedOption
+from .backend_base import MODES, TASKS, Backend, UnsupportedOption
 from .images import DEFAULT_MAX_PIXELS, BadImage, decode_image
 from .inference_queue import InferenceQueue, QueueFull
 
@@ -59,6 +59,10 @@ class OcrResponse(BaseModel):
     width: int
     height: int
     timings: dict[str, float]
+    # The model was stopped (output token budget or repetition guard) before it ended its answer.
+    truncated: bool = False
+    # Tokens the model generated (DeepSeek backends), for tokens/s and budget checks.
+    output_tokens: int | None = None
 
 
 class HealthResponse(BaseModel):
@@ -269,6 +273,8 @@ def create_app(backend: Backend, settings: Settings | None = None, on_state_chan
             width=decoded.width,
             height=decoded.height,
             timings={"queue_ms": round(timed.queue_ms, 2), "infer_ms": round(timed.infer_ms, 2), "decode_ms": round(decode_ms, 2)},
+            truncated=output.truncated,
+            output_tokens=output.output_tokens,
         )
 
     return app

@@ -8,6 +8,7 @@ it makes of the answer.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import sys
 import types
@@ -17,6 +18,7 @@ import pytest
 from PIL import Image
 
 from deepseek_service.backends import MODES, PROMPTS, DeepSeekBackend
+from deepseek_service.torch_backend import GenerationRecord, capped_generate, dtype_for_device
 
 
 class FakeTensor:
@@ -43,8 +45,11 @@ class FakeModel:
     def infer(self, tokenizer: Any, **kwargs: Any) -> str:
         with Image.open(kwargs["image_file"]) as image:
             size = image.size
-        # The remote code moves its inputs with .cuda(); that must land on the chosen device.
+        # The remote code moves its inputs with .cuda() and autocasts for CUDA; both must
+        # land on the chosen device.
         placed = FakeTensor().cuda()
+        with sys.modules["torch"].autocast("cuda", dtype="bfloat16"):
+            pass
         self.calls.append({**kwargs, "tokenizer": tokenizer, "size": size, "placed": placed})
         return self.answer
 
@@ -56,6 +61,13 @@ def fake_torch(monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleType]:
     torch.bfloat16 = "bfloat16"  # type: ignore[attr-defined]
     torch.float32 = "float32"  # type: ignore[attr-defined]
     torch.inference_mode = contextlib.nullcontext  # type: ignore[attr-defined]
+    torch.autocast_calls = []  # type: ignore[attr-defined]
+
+    def autocast(device_type: str, *args: Any, **kwargs: Any) -> contextlib.AbstractContextManager[None]:
+        torch.autocast_calls.append(device_type)  # type: ignore[attr-defined]
+        return contextlib.nullcontext()
+
+    torch.autocast = autocast  # type: ignore[attr-defined]
     torch.backends = types.SimpleNamespace(mps=types.SimpleNamespace(is_available=lambda: True))  # type: ignore[attr-defined]
     torch.cuda = types.SimpleNamespace(is_available=lambda: False)  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "torch", torch)
@@ -143,3 +155,99 @@ def test_tensor_cuda_is_restored_when_the_model_raises(fake_torch: types.ModuleT
         backend.recognize(Image.new("RGB", (10, 10)), "base", "ocr")
     with pytest.raises(AssertionError, match="CUDA"):
         fake_torch.Tensor().cuda()
+
+
+def test_autocast_for_cuda_is_inert_off_cuda_and_restored_after(fake_torch: types.ModuleType, fake_transformers: dict[str, Any]) -> None:
+    backend = DeepSeekBackend(device="mps")
+    backend.load()
+    backend.recognize(Image.new("RGB", (10, 10)), "tiny", "ocr")
+    # The remote code's autocast("cuda") never reached torch on MPS ...
+    assert fake_torch.autocast_calls == []  # type: ignore[attr-defined]
+    # ... and torch.autocast is torch's own again afterwards.
+    with fake_torch.autocast("cuda"):  # type: ignore[attr-defined]
+        pass
+    assert fake_torch.autocast_calls == ["cuda"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("device", ["mps", "cuda", "cpu"])
+def test_weights_are_bfloat16_on_every_device(device: str) -> None:
+    # The remote code casts image tensors to bfloat16 whatever the device.
+    assert dtype_for_device(device) == "bfloat16"
+
+
+def test_a_dtype_the_remote_code_cannot_use_is_refused_with_the_reason() -> None:
+    with pytest.raises(ValueError, match="casts its image tensors to bfloat16"):
+        dtype_for_device("cpu", "float32")
+
+
+def test_generate_is_capped_at_the_token_budget_and_reports_hitting_it() -> None:
+    class Ids:
+        def __init__(self, n: int, last: int) -> None:
+            self.shape = (1, n)
+            self.last = last
+
+        def __getitem__(self, index: Any) -> int:
+            return self.last
+
+    seen: dict[str, Any] = {}
+
+    def generate(input_ids: Ids, **kwargs: Any) -> Ids:
+        seen.update(kwargs)
+        return Ids(input_ids.shape[1] + kwargs["max_new_tokens"], last=7)
+
+    record = GenerationRecord()
+    capped_generate(generate, 100, record, eos_token_id=1)(Ids(30, 0), max_new_tokens=8192, no_repeat_ngram_size=35)
+    assert seen["max_new_tokens"] == 100 and seen["no_repeat_ngram_size"] == 35
+    assert record.new_tokens == 100 and record.hit_budget is True
+
+
+TORCH_MISSING = importlib.util.find_spec("torch") is None
+
+
+@pytest.mark.skipif(TORCH_MISSING, reason="torch is not installed in this venv (requirements-torch.txt; too heavy for CI's base venv)")
+def test_real_torch_tiny_module_with_the_remote_codes_casts_runs_on_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    class TinyRemoteLike(torch.nn.Module):
+        """Makes the remote code's moves: bfloat16 images, .cuda() inputs, autocast("cuda")."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 2)
+            self.head = torch.nn.Linear(4, 3)
+
+        def generate(self, input_ids: Any, images: Any = None, max_new_tokens: int = 8192, **_: Any) -> Any:
+            features = self.conv(images).mean(dim=(2, 3))
+            token = int(self.head(features).argmax())
+            return torch.cat([input_ids, torch.full((1, min(max_new_tokens, 5)), token)], dim=1)
+
+        def infer(self, tokenizer: Any, image_file: str = "", **_: Any) -> str:
+            with Image.open(image_file) as image:
+                pixels = torch.tensor(list(image.convert("RGB").getdata()), dtype=torch.float32)
+                tensor = pixels.reshape(image.height, image.width, 3).permute(2, 0, 1)[None].to(torch.bfloat16)
+            input_ids = torch.zeros((1, 3), dtype=torch.long)
+            with torch.autocast("cuda", dtype=torch.bfloat16), torch.no_grad():
+                out = self.generate(input_ids.cuda(), images=tensor.cuda(), max_new_tokens=8192)
+            return "<|ref|>ok<|/ref|><|det|>[[0, 0, 999, 999]]<|/det|>" if out.shape[1] > 3 else ""
+
+    tiny = TinyRemoteLike()
+
+    class AutoModel:
+        @staticmethod
+        def from_pretrained(name: str, **kwargs: Any) -> Any:
+            return tiny
+
+    class AutoTokenizer:
+        @staticmethod
+        def from_pretrained(name: str, **kwargs: Any) -> Any:
+            return types.SimpleNamespace(eos_token_id=1)
+
+    transformers = types.ModuleType("transformers")
+    transformers.AutoModel = AutoModel  # type: ignore[attr-defined]
+    transformers.AutoTokenizer = AutoTokenizer  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "transformers", transformers)
+    backend = DeepSeekBackend(device="cpu", max_tokens=4)
+    backend.load()
+    assert tiny.conv.weight.dtype == torch.bfloat16
+    out = backend.recognize(Image.new("RGB", (8, 8), "white"), "tiny", "ocr")
+    assert out.text == "ok" and out.output_tokens == 4 and out.truncated is True

@@ -67,3 +67,34 @@ def test_strip_special_tokens() -> None:
 def test_describe_task_returns_description_not_text() -> None:
     out = output_from_model_text("A red banner with a plane.", "describe", 10, 10)
     assert out.description == "A red banner with a plane." and out.text == "" and out.blocks == []
+
+
+# The recorded model strings shared with the TypeScript parser (Ollama/OpenAI routes), so
+# every route turns the same DeepSeek-OCR output into the same blocks.
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+SHARED_CASES = Path(__file__).resolve().parents[3] / "test/fixtures/deepseek-grounding/cases.json"
+
+
+def _shared_cases() -> list[dict]:  # type: ignore[type-arg]
+    cases = json.loads(SHARED_CASES.read_text(encoding="utf-8"))
+    assert isinstance(cases, list) and cases, f"{SHARED_CASES} has no cases"
+    return cases
+
+
+@pytest.mark.parametrize("case", _shared_cases(), ids=lambda case: case["name"])
+def test_shared_recorded_case(case: dict) -> None:  # type: ignore[type-arg]
+    _text, blocks = parse_grounding(case["raw"], case["width"], case["height"])
+    got = [{"text": b.text, "box": list(b.box)} for b in blocks]
+    expected = [{"text": b["text"], "box": [float(v) for v in b["box"]]} for b in case["expected_blocks"]]
+    assert got == expected
+
+
+def test_truncated_last_tag_keeps_a_closed_label_as_text_but_no_box() -> None:
+    text, blocks = parse_grounding("<|ref|>A<|/ref|><|det|>[[0, 0, 9, 9]]<|/det|>\n<|ref|>SALE<|/ref|><|det|>[[1, 2", 999, 999)
+    assert text.splitlines() == ["A", "SALE"] and [b.text for b in blocks] == ["A"]
+    text, blocks = parse_grounding("<|ref|>A<|/ref|><|det|>[[0, 0, 9, 9]]<|/det|>\n<|ref|>SAL", 999, 999)
+    assert text == "A" and len(blocks) == 1

@@ -100,7 +100,7 @@ def test_non_loopback_host_is_refused() -> None:
 def test_sigterm_during_a_request_finishes_it_and_exits_cleanly() -> None:
     running = RunningServer("--port", "0", "--backend", "rapidocr")
     port = re.search(r"port=(\d+)", running.wait_for_line()).group(1)  # type: ignore[union-attr]
-    image = draw_text_image(["GOODBYE"] * 8, size=(1600, 1200), font_size=60)
+    image = draw_text_image(["GOODBYE"] * 4, size=(800, 600), font_size=48)
     with ThreadPoolExecutor(1) as pool:
         pending = pool.submit(httpx.post, f"http://127.0.0.1:{port}/ocr", content=image, headers={"content-type": "image/png"}, timeout=60)
         deadline = time.monotonic() + 10
@@ -124,7 +124,7 @@ def test_sigterm_while_the_model_loads_exits_at_once(tmp_path: Path) -> None:
         "class Slow(backends.RapidOcrBackend):\n"
         "    def load(self):\n"
         "        time.sleep(600)\n"
-        "backends.make_backend = lambda name, model_path=None: Slow()\n"
+        "backends.make_backend = lambda name, model_path=None, **_: Slow()\n"
         "import server\n"
         "server.make_backend = backends.make_backend\n"
         "sys.exit(server.main())\n"
