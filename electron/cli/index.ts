@@ -21,6 +21,7 @@ Commands:
   runs                        list runs
   engines                     which engines this machine can run, and the default in-process one (--json)
   serve                       browser mode (the app UI on 127.0.0.1)
+  api                         the local HTTP API without a window (--port N, --print-key)
   services status|start|stop [NAME]   the DeepSeek and Ollama services
 
 Common options: --data-dir DIR (default: PARALLEL_VISION_DATA_DIR or the OS convention), --db PATH
@@ -101,6 +102,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       case 'serve':
         // Loaded only when asked for; literal paths so the bundler includes them.
         return await (await import('./serve.js')).runServe(args);
+      case 'api':
+        return await (await import('./api.js')).runApi(args, io);
       case 'services':
         return await (await import('../core/services/index.js')).runServicesCommand(args);
       case 'engines': {
