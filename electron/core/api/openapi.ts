@@ -42,10 +42,11 @@ export function buildOpenApi(routes: readonly Route[], info: { version: string; 
     const content: Record<string, unknown> = {};
     if (route.response.json) content['application/json'] = { schema: schemaOf(route.response.json, 'output') };
     if (route.response.ndjson) content['application/x-ndjson'] = { schema: schemaOf(route.response.ndjson, 'output') };
-    if (route.response.alternatives) content['application/x-ndjson'] = { schema: schemaOf(route.response.alternatives.ndjson, 'output'), description: `one JSON object per line (${route.response.alternatives.when})` };
+    if (route.response.alternatives) content['application/x-ndjson'] = { schema: schemaOf(route.response.alternatives.ndjson, 'output') };
     if (route.response.sse) content['text/event-stream'] = { schema: { type: 'string' } };
     if (route.response.html) content['text/html'] = { schema: { type: 'string' } };
-    const responses: Record<string, unknown> = { [String(route.response.status)]: { description: route.response.description, content } };
+    const description = route.response.alternatives ? `${route.response.description}; with ${route.response.alternatives.when}: NDJSON, one row per line` : route.response.description;
+    const responses: Record<string, unknown> = { [String(route.response.status)]: { description, content } };
     for (const [status, description] of Object.entries(ERROR_STATUSES)) {
       if (route.public && status !== '403' && status !== '404') continue;
       responses[status] = { description, content: { 'application/json': { schema: errorSchema } } };

@@ -101,7 +101,19 @@ export async function streamResults(deps: ResultsDeps, runId: string, rows: Expo
         }
         await flush();
       }
-      if (ended || out.destroyed) break;
+      if (out.destroyed) break;
+      if (ended) {
+        // The run's last results may still sit in the run manager's batch when the end is announced: the store has them.
+        for (const row of store.exportRows(runId, rows)) {
+          if (!wanted(row.status) || sent.has(keyOf(row.ad.creativeId, row.engine))) continue;
+          sent.add(keyOf(row.ad.creativeId, row.engine));
+          buffer += `${JSON.stringify(exportRecord(row, columns, valueOf))}\n`;
+          count++;
+          if (buffer.length >= 64 * 1024) await flush();
+        }
+        await flush();
+        break;
+      }
       await Promise.race([new Promise<void>((resolve) => (wake = resolve)), closed]);
       wake = null;
     }
