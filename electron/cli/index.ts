@@ -17,6 +17,7 @@ export const USAGE = `Usage: parallel-vision <command> [options]
 
 Commands:
   run LIST [LIST…]            run an ad list (CSV/TSV/JSON/JSONL/TXT or image files); resumes an interrupted run
+  run LIST --to-app           hand the list to the running app (its local API) instead of running here
   export RUN --out FILE       export a run's results (RUN: a run id or "latest"); --format csv|json|jsonl, --rows all|done|failed
   runs                        list runs
   engines                     which engines this machine can run, and the default in-process one (--json)

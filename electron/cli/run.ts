@@ -21,6 +21,7 @@ import { exportFormatOf, parseEngineList, parseSplit, parseWorkers, UsageError }
 import { jsonLinesReporter, terminalReporter, type ProgressReporter } from './progress.js';
 import { createTestEngine, testEngineSettings } from '../core/engines/test-engine.js';
 import { resolveDataDir, type CliIo } from './io.js';
+import { runToApp, TO_APP_FLAG } from './run-to-app.js';
 
 export const RUN_USAGE = `Usage: parallel-vision run LIST [LIST…] [options]
   --engines a,b         engines to use (embedded, apple-vision, deepseek, ollama, openai);
@@ -98,6 +99,7 @@ async function defaultInProcessEngine(): Promise<EngineKind> {
 }
 
 export async function runCommand(args: string[], io: CliIo): Promise<number> {
+  if (args.includes(TO_APP_FLAG)) return runToApp(args, io);
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
