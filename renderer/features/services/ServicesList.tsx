@@ -4,6 +4,7 @@ import { useApi } from '../../api/context.js';
 import { friendlyError } from '../../common/errors.js';
 import { Button, Card, EmptyState, ErrorNotice, Loading, ProgressBar, focusRing } from '../../common/ui.js';
 import { serviceAction } from './actions.js';
+import { ApiAccess } from './ApiAccess.js';
 import { adviseState, canPullModel, canStart, canStop, needsSetup, type StateAdvice } from './advice.js';
 import { useServices } from './state.js';
 
@@ -52,11 +53,14 @@ export function ServicesList() {
   if (error) return <ErrorNotice error={error} action="list the model services" />;
   if (!services.length) return <EmptyState title="No model services are configured." />;
   return (
-    <div aria-label="Service details" role="list" className="grid gap-3 lg:grid-cols-2">
-      {services.map((service) => (
-        <ServiceCard key={service.name} service={service} />
-      ))}
-    </div>
+    <>
+      <div aria-label="Service details" role="list" className="grid gap-3 lg:grid-cols-2">
+        {services.map((service) => (
+          <ServiceCard key={service.name} service={service} />
+        ))}
+      </div>
+      <ApiAccess />
+    </>
   );
 }
 
