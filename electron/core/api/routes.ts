@@ -137,7 +137,8 @@ async function ocrImageBytes(deps: ApiDeps, input: RouteInput<unknown, unknown, 
 
 async function ocr(deps: ApiDeps, input: RouteInput<unknown, z.output<typeof OcrQuery>, z.output<typeof OcrJsonRequest>>): Promise<RouteReply> {
   const engineKind: EngineKind = input.body?.engine ?? input.query.engine ?? (await defaultEngines(deps.handlers))[0]!;
-  const bytes = await ocrImageBytes(deps, input);
+  // A plain copy: a small Node Buffer lives in Node's shared pool, which a worker-thread engine cannot be handed (transfer fails).
+  const bytes = new Uint8Array(await ocrImageBytes(deps, input));
   const started = performance.now();
   // The same preparation as a run's (orientation, size), so boxes match what a run gives.
   const image = await prepareImage(bytes, { maxSide: DEFAULT_MAX_SIDE });

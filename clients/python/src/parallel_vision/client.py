@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 import httpx
 
 from .discovery import discover
-from .errors import ApiError, AppUnreachable
+from .errors import ApiError, AppUnreachable, ParallelVisionError
 from .types import OcrResult, RunProgress, ResultRow
 
 ImageSource = Union[str, "os.PathLike[str]", bytes]
@@ -31,6 +31,8 @@ class Client:
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException as error:
+            raise ParallelVisionError(f"no answer from {self.url}{path} in time ({type(error).__name__}); the app may be busy: pass Client(timeout=...) for slow engines") from None
         except httpx.TransportError as error:
             raise AppUnreachable(self.url, error) from None
         _raise_for_problem(response, f"{self.url}{path}")
