@@ -2,7 +2,7 @@
 // the Python service — ending with one summary line: "N passed, N failed".
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, mkdirSync } from 'node:fs';
-import { ensurePythonVenv, runPytest } from './test-python.mjs';
+import { ensurePythonVenv, runClientPytest, runPytest } from './test-python.mjs';
 
 const ARTIFACTS = 'test-artifacts';
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -28,6 +28,9 @@ const vitest = spawnSync(
 // 3. pytest.
 const pytestXml = `${ARTIFACTS}/pytest.xml`;
 const pytestStatus = venvError ? 1 : runPytest(pytestXml);
+// 3b. The Python client against the real API.
+const clientXml = `${ARTIFACTS}/pytest-client.xml`;
+const clientStatus = venvError ? 1 : runClientPytest(clientXml);
 
 let passed = 0;
 let failed = 0;
@@ -40,8 +43,9 @@ if (existsSync(vitestJson)) {
   // Files that failed to load count as failures even with no test inside.
   failed += report.testResults.filter((file) => file.status === 'failed' && file.assertionResults.length === 0).length;
 }
-if (existsSync(pytestXml)) {
-  const xml = readFileSync(pytestXml, 'utf8');
+for (const xmlFile of [pytestXml, clientXml]) {
+  if (!existsSync(xmlFile)) continue;
+  const xml = readFileSync(xmlFile, 'utf8');
   const suite = /<testsuite [^>]*>/.exec(xml)?.[0] ?? '';
   const attr = (name) => Number(new RegExp(`${name}="(\\d+)"`).exec(suite)?.[1] ?? 0);
   const total = attr('tests');
@@ -52,7 +56,7 @@ if (existsSync(pytestXml)) {
   skipped += skip;
 }
 const vitestOk = vitest.status === 0;
-const pytestOk = pytestStatus === 0;
+const pytestOk = pytestStatus === 0 && clientStatus === 0;
 if (!vitestOk && failed === 0) failed = 1; // vitest failed outside any test (e.g. a type error in a test-d file)
 if (!pytestOk && failed === 0) failed = 1;
 console.log(`\nvitest: ${vitestOk ? 'ok' : 'FAILED'}, pytest: ${pytestOk ? 'ok' : 'FAILED'}, ${((Date.now() - started) / 1000).toFixed(0)} s`);

@@ -36,8 +36,18 @@ export function runPytest(junitFile) {
   return result.status ?? 1;
 }
 
+/** The Python client's tests (clients/python) in the same venv (it has httpx and pytest); they start the API with this Node. */
+export function runClientPytest(junitFile) {
+  mkdirSync(path.dirname(junitFile), { recursive: true });
+  const env = { ...process.env, PARALLEL_VISION_NODE: process.execPath };
+  const result = spawnSync(VENV_PYTHON, ['-m', 'pytest', 'clients/python', '-q', `--junitxml=${junitFile}`], { stdio: 'inherit', env });
+  return result.status ?? 1;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   if (!existsSync(VENV_PYTHON)) ensurePythonVenv();
   else ensureMlxVenv();
-  process.exit(runPytest('test-artifacts/pytest.xml'));
+  const service = runPytest('test-artifacts/pytest.xml');
+  const client = runClientPytest('test-artifacts/pytest-client.xml');
+  process.exit(service || client);
 }

@@ -40,11 +40,16 @@ export const EngineInfo = z.object({
 });
 export type EngineInfo = z.infer<typeof EngineInfo>;
 
+/** The local HTTP API (/v1) of the running app, for scripts: where it listens and its key. */
+export const ApiInfo = z.object({ url: z.string(), key: z.string(), keyFile: z.string() });
+export type ApiInfo = z.infer<typeof ApiInfo>;
+
 export const AppInfo = z.object({
   version: z.string(),
   platform: z.string(),
   mode: z.enum(['electron', 'browser']),
   dataDir: z.string(),
+  api: ApiInfo.optional(),
 });
 export type AppInfo = z.infer<typeof AppInfo>;
 

@@ -17,10 +17,12 @@ export const USAGE = `Usage: parallel-vision <command> [options]
 
 Commands:
   run LIST [LIST…]            run an ad list (CSV/TSV/JSON/JSONL/TXT or image files); resumes an interrupted run
+  run LIST --to-app           hand the list to the running app (its local API) instead of running here
   export RUN --out FILE       export a run's results (RUN: a run id or "latest"); --format csv|json|jsonl, --rows all|done|failed
   runs                        list runs
   engines                     which engines this machine can run, and the default in-process one (--json)
   serve                       browser mode (the app UI on 127.0.0.1)
+  api                         the local HTTP API without a window (--port N, --print-key)
   services status|start|stop [NAME]   the DeepSeek and Ollama services
 
 Common options: --data-dir DIR (default: PARALLEL_VISION_DATA_DIR or the OS convention), --db PATH
@@ -102,6 +104,8 @@ export async function main(argv: string[], io: CliIo = processIo(), deps: RunDep
       case 'serve':
         // Loaded only when asked for; literal paths so the bundler includes them.
         return await (await import('./serve.js')).runServe(args, deps.createEngine ? { createEngine: deps.createEngine } : {});
+      case 'api':
+        return await (await import('./api.js')).runApi(args, io, deps.createEngine ? { createEngine: deps.createEngine } : {});
       case 'services':
         return await (await import('../core/services/index.js')).runServicesCommand(args);
       case 'engines': {

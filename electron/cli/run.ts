@@ -20,6 +20,7 @@ import { openStore, type Store } from '../core/store/index.js';
 import { exportFormatOf, parseEngineList, parseSplit, parseWorkers, UsageError } from './options.js';
 import { jsonLinesReporter, terminalReporter, type ProgressReporter } from './progress.js';
 import { resolveDataDir, type CliIo } from './io.js';
+import { runToApp, TO_APP_FLAG } from './run-to-app.js';
 
 export const RUN_USAGE = `Usage: parallel-vision run LIST [LIST…] [options]
   --engines a,b         engines to use (embedded, apple-vision, deepseek, ollama, openai);
@@ -160,6 +161,7 @@ export async function runAds(options: RunAdsOptions, deps: RunDeps = {}): Promis
 }
 
 export async function runCommand(args: string[], io: CliIo, deps: RunDeps = {}): Promise<number> {
+  if (args.includes(TO_APP_FLAG)) return runToApp(args, io);
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,

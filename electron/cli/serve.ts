@@ -10,6 +10,7 @@ import { createBackend } from '../core/app/backend.js';
 import type { EngineFactory } from '../core/app/lanes.js';
 import { startBrowserServer } from '../core/app/browser-server.js';
 import { createDispatcher } from '../core/app/dispatch.js';
+import { startApiServer } from '../core/api/server.js';
 import { defaultDataDir, findUpwards } from '../core/paths.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -62,7 +63,9 @@ export async function runServe(args: string[], deps: { createEngine?: EngineFact
     dispatch: createDispatcher(backend.handlers, (channel, error) => console.error(`${channel} failed:`, error)),
     subscribe: (listener) => backend.subscribe(listener),
   });
+  const api = await startApiServer({ backend: { ...backend, core: backend.core! }, dataDir, version });
   console.log(`Parallel Vision (browser mode) is running at ${server.url}`);
+  console.log(`Local API for scripts: ${api.url}/v1 (docs: ${api.url}/v1/docs)`);
   console.log(`Data folder: ${dataDir}. Press Ctrl-C to stop.`);
 
   await new Promise<void>((resolve) => {
@@ -72,6 +75,7 @@ export async function runServe(args: string[], deps: { createEngine?: EngineFact
   });
   console.log('Stopping…');
   await server.close();
+  await api.close();
   await backend.dispose();
   return 0;
 }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type * as Electron from 'electron';
 import { createDispatcher } from '../core/app/dispatch.js';
 import type { Backend } from '../core/app/backend.js';
+import { startApiServer, type ApiServer } from '../core/api/server.js';
 import { appMenuTemplate } from './menu.js';
 import { registerIpcHandlers, sendEvent } from './ipc.js';
 import { serveRendererFile } from './protocol.js';
@@ -43,6 +44,14 @@ export async function startMainApp(electron: ElectronModules, options: MainAppOp
     return result.canceled || !result.filePath ? null : result.filePath;
   });
   registerIpcHandlers(ipcMain, createDispatcher(backend.handlers), (sender) => sender === window?.webContents);
+  // The local API for scripts; the window works without it (e.g. a port it cannot bind).
+  let api: ApiServer | null = null;
+  if (backend.core) {
+    api = await startApiServer({ backend: { ...backend, core: backend.core }, dataDir: app.getPath('userData'), version: app.getVersion() }).catch((error: unknown) => {
+      console.error('The local API could not start:', error);
+      return null;
+    });
+  }
   backend.subscribe((event, payload) => sendEvent(window?.webContents, event, payload));
 
   const createWindow = () => {
@@ -71,9 +80,12 @@ export async function startMainApp(electron: ElectronModules, options: MainAppOp
   app.on('before-quit', (event) => {
     if (stopped) return;
     event.preventDefault();
-    void backend.dispose().finally(() => {
-      stopped = true;
-      app.quit();
-    });
+    void Promise.resolve(api?.close())
+      .catch(() => undefined)
+      .then(() => backend.dispose())
+      .finally(() => {
+        stopped = true;
+        app.quit();
+      });
   });
 }

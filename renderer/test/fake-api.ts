@@ -394,7 +394,7 @@ export class FakeVisionApi implements VisionApi {
   }
 
   private readonly handlers: { [C in CommandName]: (request: CommandParsed<C>) => Promise<CommandResponse<C>> } = {
-    'app.info': async () => ({ version: '0.0.0-test', platform: 'test', mode: 'browser', dataDir: '/tmp/fake' }),
+    'app.info': async () => ({ version: '0.0.0-test', platform: 'test', mode: 'browser', dataDir: '/tmp/fake', api: { url: 'http://127.0.0.1:8765', key: 'pv_fake-key', keyFile: '/tmp/fake/api-key' } }),
     'services.list': async () => structuredClone(this.services),
     'services.start': async ({ name }) => {
       const service = this.services.find((s) => s.name === name);

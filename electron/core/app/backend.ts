@@ -11,17 +11,18 @@ import { mkdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import type { EventName, ImageData, VisionHandlers } from '../../../shared/api.js';
+import type { ApiInfo, EventName, ImageData, VisionHandlers } from '../../../shared/api.js';
 import type { EngineKind, ImportSummary } from '../../../shared/domain.js';
 import { listEngineAvailability } from '../engines/availability.js';
 import { detectDeepSeekRouteFacts } from '../engines/deepseek-routes.js';
+import type { EngineDeps } from '../engines/create.js';
 import { OPENAI_KEY_ENV } from '../engines/openai.js';
 import { exportResults } from '../export/index.js';
-import { createImageFetcher, prepareImage, sniffImageMime } from '../fetch/index.js';
+import { createImageFetcher, prepareImage, sniffImageMime, type ImageFetcher } from '../fetch/index.js';
 import { importAdsFromFiles, importAdsFromText, importAdsFromUrls, type ImportResult } from '../ingest/index.js';
 import { dataPaths } from '../paths.js';
 import { createServiceManager, type ServiceManager } from '../services/index.js';
-import { openStore } from '../store/index.js';
+import { openStore, type Store } from '../store/index.js';
 import { EventBus } from './events.js';
 import { DEFAULT_MAX_SIDE, RunManager } from './runs.js';
 import type { EngineFactory } from './lanes.js';
@@ -31,6 +32,20 @@ export interface Backend {
   subscribe(listener: (event: EventName, payload: unknown) => void): () => void;
   /** Stop runs cleanly and stop every service the app started. */
   dispose(): Promise<void>;
+  /** What the local HTTP API (electron/core/api) serves beside the handlers: the same store, fetcher and engines (absent in fakes). */
+  core?: BackendCore;
+}
+
+export interface BackendCore {
+  store: Store;
+  fetcher: ImageFetcher;
+  engineDeps: EngineDeps;
+  /** Where a managed service answers now. */
+  serviceUrl(engine: EngineKind): string | null;
+  /** Makes an engine for a lane (tests inject the test engine; default: engines/create.ts). */
+  createEngine?: EngineFactory;
+  /** The local API's address and key once it listens (app.info shows them in the Services screen). */
+  setApiInfo(info: ApiInfo | null): void;
 }
 
 export interface SecretStore {
@@ -74,13 +89,16 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
   const store = openStore(paths.database);
   const fetcher = createImageFetcher({ cacheDir: paths.imageCache, allowFileUrls: true });
   const services = options.services ?? createServiceManager({ dataDir: options.dataDir, deepseekDir: options.pythonServiceDir });
+  const engineDeps: EngineDeps = { dataDir: options.dataDir, ...(options.secrets ? { getSecret: (key: string) => options.secrets!.get(key) } : {}) };
+  const serviceUrl = (engine: EngineKind) => (engine === 'deepseek' || engine === 'ollama' ? services.url(engine) : null);
+  let apiInfo: ApiInfo | null = null;
   const runs = new RunManager({
     store,
     fetcher,
     bus,
-    engineDeps: { dataDir: options.dataDir, ...(options.secrets ? { getSecret: (key: string) => options.secrets!.get(key) } : {}) },
+    engineDeps,
     ...(options.createEngine ? { createEngine: options.createEngine } : {}),
-    serviceUrl: (engine: EngineKind) => (engine === 'deepseek' || engine === 'ollama' ? services.url(engine) : null),
+    serviceUrl,
     onEngineWorkers: (engine, workers) => {
       if (engine === 'deepseek' || engine === 'ollama') services.setWorkers(engine, workers);
     },
@@ -121,7 +139,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
   };
 
   const handlers: VisionHandlers = {
-    'app.info': async () => ({ version: options.version, platform: process.platform, mode: options.mode, dataDir: options.dataDir }),
+    'app.info': async () => ({ version: options.version, platform: process.platform, mode: options.mode, dataDir: options.dataDir, ...(apiInfo ? { api: apiInfo } : {}) }),
     'services.list': async () => services.list(),
     'services.start': async ({ name }) => services.start(name),
     'services.stop': async ({ name }) => services.stop(name),
@@ -199,6 +217,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
   return {
     handlers,
     subscribe: (listener) => bus.subscribe(listener),
+    core: { store, fetcher, engineDeps, serviceUrl, ...(options.createEngine ? { createEngine: options.createEngine } : {}), setApiInfo: (info) => (apiInfo = info) },
     async dispose() {
       await runs.stopAll();
       unsubscribe.forEach((off) => off());

@@ -77,6 +77,13 @@ function visionFields(row: ExportRow): Record<(typeof VISION_FIELDS)[number], st
   };
 }
 
+/** One JSON/JSONL export row: the input columns, then the `_vision_*` fields and the boxes (also the local API's result rows). */
+export function exportRecord(row: ExportRow, columns: readonly string[], valueOf: (row: ExportRow, column: string) => string): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  for (const column of columns) record[column] = valueOf(row, column);
+  return Object.assign(record, visionFields(row), { _vision_blocks: row.blocks });
+}
+
 /** Write to a stream, waiting for 'drain' when its buffer is full. */
 async function writeWithBackpressure(out: Writable, chunk: string): Promise<void> {
   if (!out.write(chunk)) await once(out, 'drain');
@@ -102,10 +109,7 @@ async function writeRows(store: Store, runId: string, options: ExportOptions, ou
       const vision = visionFields(row);
       buffer += csvRecord([...columns.map((column) => valueOf(row, column)), ...VISION_FIELDS.map((field) => (vision[field] === null ? '' : String(vision[field])))]);
     } else {
-      const record: Record<string, unknown> = {};
-      for (const column of columns) record[column] = valueOf(row, column);
-      Object.assign(record, visionFields(row), { _vision_blocks: row.blocks });
-      const json = JSON.stringify(record);
+      const json = JSON.stringify(exportRecord(row, columns, valueOf));
       buffer += options.format === 'json' ? `${written === 0 ? '\n' : ',\n'}${json}` : `${json}\n`;
     }
     written++;

@@ -515,6 +515,7 @@ export class Orchestrator {
       description: result.description,
       blocks: result.blocks,
       durationMs,
+      truncated: result.truncated === true,
     });
     this.rules.onCallEnd(execution, durationMs, now);
     this.tuner.observe(execution, durationMs, concurrency, now);
@@ -613,7 +614,7 @@ export class Orchestrator {
 
   private finishTask(
     task: Task,
-    outcome: Pick<AdResult, 'status' | 'engine' | 'laneId' | 'model' | 'text' | 'blocks' | 'durationMs'> & { description: string | undefined; error?: string },
+    outcome: Pick<AdResult, 'status' | 'engine' | 'laneId' | 'model' | 'text' | 'blocks' | 'durationMs'> & { description: string | undefined; error?: string; truncated?: boolean },
   ): void {
     if (task.finished) return;
     task.finished = true;
@@ -631,6 +632,7 @@ export class Orchestrator {
     };
     if (outcome.description !== undefined) result.description = outcome.description;
     if (outcome.error !== undefined) result.error = outcome.error;
+    if (outcome.truncated) result.truncated = true;
     const durable = this.options.store.saveResult(result);
     this.finishedTasks++;
     if (outcome.status === 'done') this.doneCount++;

@@ -513,7 +513,7 @@ export class Store {
    * 100 000 rows and no statement stays open between chunks, so a running run can
    * keep writing while an export is in progress.
    */
-  *exportRows(runId: string, rows: ExportRowFilter, chunk = EXPORT_CHUNK): Generator<ExportRow> {
+  *exportRows(runId: string, rows: ExportRowFilter, chunk = EXPORT_CHUNK, range: { from?: number; to?: number } = {}): Generator<ExportRow> {
     const run = this.getRun(runId);
     if (!run) throw new Error(`unknown run ${runId}`);
     const statusFilter = rows === 'all' ? '' : `AND r.status = '${rows === 'done' ? 'done' : 'failed'}'`;
@@ -525,8 +525,10 @@ export class Store {
        WHERE a.run_id = @runId AND a.seq >= @from AND a.seq < @to ${statusFilter}
        ORDER BY a.seq, r.engine_key`,
     );
-    for (let start = 0; start < run.total; start += chunk) {
-      const page = statement.all({ runId, batchId: run.batchId, from: start, to: start + chunk });
+    // `range`: ads [from, to) in input order (a page of the local API's results).
+    const end = Math.min(run.total, range.to ?? run.total);
+    for (let start = range.from ?? 0; start < end; start += chunk) {
+      const page = statement.all({ runId, batchId: run.batchId, from: start, to: Math.min(start + chunk, end) });
       for (const row of page) {
         yield {
           seq: row.seq,

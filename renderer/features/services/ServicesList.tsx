@@ -4,6 +4,7 @@ import { useApi } from '../../api/context.js';
 import { friendlyError } from '../../common/errors.js';
 import { Button, Card, EmptyState, ErrorNotice, Loading, ProgressBar, focusRing } from '../../common/ui.js';
 import { serviceAction } from './actions.js';
+import { ApiAccess } from './ApiAccess.js';
 import { adviseState, canPullModel, canStart, canStop, needsSetup, type StateAdvice } from './advice.js';
 import { useServices } from './state.js';
 import { DeepSeekRoutes } from './DeepSeekRoutes.js';
@@ -60,6 +61,7 @@ export function ServicesList() {
           <ServiceCard key={service.name} service={service} />
         ))}
       </div>
+      <ApiAccess />
     </>
   );
 }

@@ -1,0 +1,63 @@
+/** `run --to-app` against a real backend and API in this process (test engine). */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBackend, type Backend } from '../core/app/backend.js';
+import { startApiServer, type ApiServer } from '../core/api/server.js';
+import { testEngineFactory } from '../core/engines/test-engine.js';
+import { startAdImageServer, type AdImageServer } from '../../test/helpers/ad-image-server.js';
+import { main } from './index.js';
+import type { CliIo } from './io.js';
+
+let dir: string;
+let backend: Backend;
+let api: ApiServer;
+let images: AdImageServer;
+
+function captureIo(): CliIo & { stdout: () => string; stderr: () => string } {
+  let out = '';
+  let err = '';
+  return { out: (text) => void (out += text), err: (text) => void (err += text), env: {}, isTerminal: false, stdout: () => out, stderr: () => err };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'pv-to-app-'));
+  images = await startAdImageServer();
+  backend = await createBackend({ mode: 'browser', version: 'test', dataDir: path.join(dir, 'data'), pythonServiceDir: path.resolve('scripts/deepseek'), createEngine: testEngineFactory({ delayMs: 0 }) });
+  api = await startApiServer({ backend: { ...backend, core: backend.core! }, dataDir: path.join(dir, 'data'), version: 'test', port: 0 });
+}, 60_000);
+
+afterAll(async () => {
+  await api.close();
+  await backend.dispose();
+  await images.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('parallel-vision run --to-app', () => {
+  it('hands the list to the running app, shows its skipped rows and writes the results', async () => {
+    const list = path.join(dir, 'ads.csv');
+    writeFileSync(list, `creative_id,image_url,advertiser\nx1,${images.url(1)},=HYPERLINK("x")\nx2,nope,b\nx3,${images.url(3)},c\n`);
+    const out = path.join(dir, 'out.csv');
+    const io = captureIo();
+    const code = await main(['run', list, '--to-app', '--data-dir', path.join(dir, 'data'), '--engines', 'embedded', '--out', out], io);
+    expect([code, io.stderr()]).toEqual([0, expect.stringContaining('skipped line 3: not a valid URL: nope')]);
+    expect(io.stderr()).toMatch(new RegExp(`Run run_\\S+ in the app at ${api.url}: 2 ads`));
+    const lines = readFileSync(out, 'utf8').trim().split(/\r?\n/);
+    expect(lines[0]).toBe('creative_id,image_url,advertiser,_vision_model,_vision_text,_vision_time,_vision_status,_vision_error,_vision_description');
+    expect(lines).toHaveLength(3);
+    // The export's spreadsheet safety holds here too.
+    expect(lines.find((line) => line.startsWith('x1,'))).toContain(`"'=HYPERLINK(""x"")",test-embedded,text `);
+    const runs = await backend.handlers['runs.list']({});
+    expect(runs[0]).toMatchObject({ source: 'ads.csv', status: 'finished', done: 2 });
+  });
+
+  it('says where it looked when no app is running', async () => {
+    const io = captureIo();
+    const empty = path.join(dir, 'nothing');
+    const code = await main(['run', path.join(dir, 'ads.csv'), '--to-app', '--data-dir', empty], io);
+    expect(code).toBe(1);
+    expect(io.stderr()).toContain(`no running app found (no ${path.join(empty, 'api.json')})`);
+  });
+});

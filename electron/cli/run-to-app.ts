@@ -1,0 +1,161 @@
+/**
+ * `parallel-vision run LIST --to-app`: hand the list to the running app through its local
+ * API instead of starting a second scheduler against the same services. The app imports
+ * it (same ingest, same rejected-row report), runs it, and this command shows its progress
+ * and writes the results (`--out`) from the NDJSON stream.
+ */
+import { once } from 'node:events';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { isLiveRunStatus, RunProgress } from '../../shared/domain.js';
+import { ApiDiscovery, apiDiscoveryPath } from '../core/api/auth.js';
+import { csvLine, neutralizeFormula } from '../core/export/index.js';
+import { detectListFormat } from '../core/ingest/index.js';
+import { resolveDataDir, type CliIo } from './io.js';
+import { exportFormatOf, UsageError } from './options.js';
+import { jsonLinesReporter, terminalReporter } from './progress.js';
+
+export const TO_APP_FLAG = '--to-app';
+
+const CONTENT_TYPES: Record<string, string> = { csv: 'text/csv', tsv: 'text/tab-separated-values', jsonl: 'application/x-ndjson', json: 'application/json', txt: 'text/plain' };
+
+interface AppAddress {
+  url: string;
+  key: string;
+}
+
+/** The running app's API from the data folder's discovery file, or a clear reason there is none. */
+export function findApp(dataDir: string): AppAddress {
+  const file = apiDiscoveryPath(dataDir);
+  let discovery: ApiDiscovery;
+  try {
+    discovery = ApiDiscovery.parse(JSON.parse(readFileSync(file, 'utf8')));
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new Error(missing ? `no running app found (no ${file}): start Parallel Vision or \`parallel-vision api\`, or run without --to-app` : `cannot read ${file}: ${(error as Error).message}`);
+  }
+  return { url: discovery.url, key: readFileSync(discovery.keyFile, 'utf8').trim() };
+}
+
+async function api(app: AppAddress, method: string, path: string, body?: { text: string; type: string }): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetch(`${app.url}${path}`, { method, headers: { authorization: `Bearer ${app.key}`, ...(body ? { 'content-type': body.type } : {}) }, ...(body ? { body: body.text } : {}) });
+  } catch (error) {
+    throw new Error(`the app is not answering at ${app.url} (${(error as Error).message}; is it still running?)`);
+  }
+  if (!response.ok) {
+    const text = await response.text();
+    let message = text;
+    try {
+      message = (JSON.parse(text) as { error: { message: string } }).error.message;
+    } catch {
+      // Not our JSON error: show the text.
+    }
+    throw new Error(`${method} ${path}: ${response.status} ${message}`);
+  }
+  return response;
+}
+
+async function* lines(response: Response): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let partial = '';
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    const parts = (partial + decoder.decode(chunk, { stream: true })).split('\n');
+    partial = parts.pop()!;
+    yield* parts;
+  }
+  if (partial) yield partial;
+}
+
+/** Results from the stream into a CSV, JSON or JSONL file, as the export writes them. */
+async function writeResults(response: Response, out: string, format: 'csv' | 'json' | 'jsonl'): Promise<number> {
+  const file = createWriteStream(out);
+  let columns: string[] | null = null;
+  let count = 0;
+  const write = async (text: string) => {
+    if (!file.write(text)) await once(file, 'drain');
+  };
+  if (format === 'json') await write('[');
+  for await (const line of lines(response)) {
+    if (!line) continue;
+    const row = JSON.parse(line) as Record<string, unknown>;
+    if (format === 'csv') {
+      if (!columns) {
+        columns = Object.keys(row).filter((key) => key !== '_vision_blocks');
+        await write(csvLine(columns.map(neutralizeFormula)));
+      }
+      await write(csvLine(columns.map((column) => neutralizeFormula(row[column] === null || row[column] === undefined ? '' : String(row[column])))));
+    } else {
+      await write(format === 'json' ? `${count === 0 ? '\n' : ',\n'}${line}` : `${line}\n`);
+    }
+    count++;
+  }
+  if (format === 'json') await write(count === 0 ? ']\n' : '\n]\n');
+  file.end();
+  await once(file, 'finish');
+  return count;
+}
+
+export async function runToApp(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: args.filter((arg) => arg !== TO_APP_FLAG),
+    allowPositionals: true,
+    options: {
+      engines: { type: 'string' },
+      policy: { type: 'string', default: 'auto' },
+      split: { type: 'string' },
+      workers: { type: 'string', multiple: true },
+      out: { type: 'string' },
+      format: { type: 'string' },
+      'data-dir': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError('run --to-app sends one ad list (CSV, TSV, JSON, JSONL, TXT) to the app; drop image files on its window instead');
+  const outFormat = values.out ? exportFormatOf(values.out, values.format) : null;
+  const app = findApp(resolveDataDir(values['data-dir'], io.env));
+  const listPath = resolve(positionals[0]!);
+  const text = readFileSync(listPath, 'utf8');
+  const format = detectListFormat(text, listPath);
+  const query = new URLSearchParams({ policy: values.policy, filename: basename(listPath) });
+  if (values.engines) query.set('engines', values.engines);
+  if (values.split) query.set('split', values.split);
+  if (values.workers?.length) query.set('workers', values.workers.join(','));
+  // A JSON list goes as a list file (the app's ingest reads it), not as the API's own JSON body.
+  const type = format === 'json' ? 'text/plain' : (CONTENT_TYPES[format] ?? 'text/plain');
+  const created = (await (await api(app, 'POST', `/v1/runs?${query}`, { text, type })).json()) as { runId: string; accepted: number; rejected: { line: number; reason: string }[] };
+  for (const row of created.rejected.slice(0, 20)) io.err(`skipped line ${row.line}: ${row.reason}\n`);
+  if (created.rejected.length > 20) io.err(`… and ${created.rejected.length - 20} more skipped rows\n`);
+  io.err(`Run ${created.runId} in the app at ${app.url}: ${created.accepted} ads\n`);
+
+  const onSignal = () => {
+    io.err('\nCancelling the run in the app… finished ads are saved; resume it from the app.\n');
+    void api(app, 'POST', `/v1/runs/${created.runId}/cancel`).catch(() => undefined);
+  };
+  process.once('SIGINT', onSignal);
+  const reporter = io.isTerminal && !values.json ? terminalReporter(process.stderr) : jsonLinesReporter(io.out);
+  let last: RunProgress | null = null;
+  try {
+    let event = '';
+    for await (const line of lines(await api(app, 'GET', `/v1/runs/${created.runId}/events`))) {
+      if (line.startsWith('event: ')) event = line.slice(7);
+      else if (line.startsWith('data: ') && event === 'run.progress') {
+        last = RunProgress.parse(JSON.parse(line.slice(6)));
+        reporter.update(last);
+      }
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    reporter.finish(last);
+  }
+  const final = RunProgress.parse(await (await api(app, 'GET', `/v1/runs/${created.runId}`)).json());
+  io.err(`\nRun ${final.runId} ${final.status}: ${final.done} done, ${final.failed} failed of ${final.total}\n`);
+  if (values.out && outFormat) {
+    const written = await writeResults(await api(app, 'GET', `/v1/runs/${created.runId}/results?stream=1`), resolve(values.out), outFormat);
+    io.err(`Wrote ${written} rows to ${resolve(values.out)}\n`);
+  }
+  if (final.status === 'cancelled' || isLiveRunStatus(final.status)) return 130;
+  return final.failed > 0 || final.status !== 'finished' ? 1 : 0;
+}
