@@ -18,7 +18,6 @@ import { createDeepSeekEngine } from '../../electron/core/engines/deepseek.js';
 import { createOllamaEngine } from '../../electron/core/engines/ollama.js';
 import { testEngineCliArgs } from '../helpers/test-engine-cli.js';
 import type { TestEngineSettingsInput } from '../../electron/core/engines/test-engine.js';
-import { MemoryRunStore } from '../../electron/core/orchestrator/index.js';
 import { createServiceManager, type ServiceManager } from '../../electron/core/services/manager.js';
 import { findFreePort } from '../../electron/core/services/ports.js';
 import { DEEPSEEK_DIR, DEEPSEEK_TEST_PYTHON, FAKE_OLLAMA, waitUntil } from '../../electron/core/services/test-support.js';
