@@ -24,7 +24,7 @@ export default tseslint.config(
     // The rule of the house: core is plain Node, testable without Electron.
     files: ['electron/core/**', 'electron/cli/**', 'shared/**'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'electron/core, cli and shared must stay Electron-free (see DESIGN.md).' }] }],
+      'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'electron/core, cli and shared must stay Electron-free (see docs/ARCHITECTURE.md).' }] }],
     },
   },
   {
