@@ -134,7 +134,7 @@ describe('embedded OCR engine closed at any moment', () => {
   it('never aborts the process: closing while onnxruntime loads, while the models load, or mid-inference', async () => {
     const { execFile } = await import('node:child_process');
     const script = new URL('./__fixtures__/close-embedded-at.ts', import.meta.url).pathname;
-    const delays = [0, 15, 120, 600, 2500];
+    const delays = [0, 120, 2500];
     const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = execFile(process.execPath, ['--import', 'tsx', script, ...delays.map(String)], { timeout: 240_000 }, (error, stdout, stderr) => resolve({ code: child.exitCode ?? (error ? 1 : 0), stdout, stderr }));
     });
