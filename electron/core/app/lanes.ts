@@ -104,7 +104,8 @@ export async function buildLanes(requests: readonly LaneRequest[], options: Lane
   const checkTimeoutMs = options.checkTimeoutMs ?? AVAILABILITY_TIMEOUT_MS;
   const maxWaitMs = options.maxWaitMs ?? MAX_WAIT_MS;
   const make = options.createEngine ?? createProductEngine;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  // Unref'd: a check that already answered must not keep the process alive for its timer.
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref()));
   const notify = (notice: LaneNotice) => options.onNotice?.(notice, describe(notice));
 
   async function check(engine: Engine, request: LaneRequest): Promise<EngineAvailability | { type: 'slow'; reason: string }> {
