@@ -102,7 +102,7 @@ describe('buildLanes: one set of rules for the CLI and the app', () => {
     await built.close();
   });
 
-  it('resolves "auto" workers to the safe maximum, starts auto runs at the start value and other policies at the ceiling, and tells each engine', async () => {
+  it('resolves "auto" workers to the safe maximum, starts auto runs at the start value and other policies at the ceiling, and closes what it built', async () => {
     const engines = new Map<string, ReturnType<typeof fakeEngine>>();
     const make = async (config: LaneConfig) => {
       const fake = fakeEngine(config);
@@ -121,11 +121,11 @@ describe('buildLanes: one set of rules for the CLI and the app', () => {
       ['remote', 8, 2, undefined],
     ]);
     expect(auto.resourceBudgets).toEqual({ cpu: 4 });
-    expect(engines.get('embedded')!.calls.concurrency).toEqual([2]);
+    // The engine keeps its ceiling until the orchestrator tells it otherwise.
+    expect(engines.get('embedded')!.calls.concurrency).toEqual([]);
     await auto.close();
     const ratio = await buildLanes(requests, { policy: 'ratio', machine, createEngine: make });
     expect(ratio.lanes.map((l) => l.startConcurrency)).toEqual([4, 3, 8]);
-    expect(engines.get('embedded')!.calls.concurrency).toEqual([4]);
     await ratio.close();
     expect([...engines.values()].map((e) => e.calls.closed)).toEqual([1, 1, 1]);
   });

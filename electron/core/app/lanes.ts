@@ -3,8 +3,8 @@
  * lane configurations into the orchestrator's lanes with the same rules everywhere.
  *
  * - Workers: "auto" becomes the engine's safe maximum here, and each lane gets its starting
- *   concurrency and shared resource (engines/concurrency.ts). Under `auto` the orchestrator
- *   tunes from the start value; other policies start at the ceiling.
+ *   concurrency and shared resource (engines/concurrency.ts) for the orchestrator. Under
+ *   `auto` it tunes from the start value; other policies start at the ceiling.
  * - An engine that cannot be built, or whose check answers "unavailable", is broken: it is
  *   left out with its reason.
  * - A check that gives no answer within `checkTimeoutMs` is slow, not broken: an engine the
@@ -104,7 +104,8 @@ export async function buildLanes(requests: readonly LaneRequest[], options: Lane
   const checkTimeoutMs = options.checkTimeoutMs ?? AVAILABILITY_TIMEOUT_MS;
   const maxWaitMs = options.maxWaitMs ?? MAX_WAIT_MS;
   const make = options.createEngine ?? createProductEngine;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  // Unref'd: a check that already answered must not keep the process alive for its timer.
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref()));
   const notify = (notice: LaneNotice) => options.onNotice?.(notice, describe(notice));
 
   async function check(engine: Engine, request: LaneRequest): Promise<EngineAvailability | { type: 'slow'; reason: string }> {
@@ -138,9 +139,9 @@ export async function buildLanes(requests: readonly LaneRequest[], options: Lane
     } catch (error) {
       return { ok: false, config: resolved, cause: 'broken', reason: firstLine(error) };
     }
-    // Before the check, so an in-process engine loads only the workers it starts with.
+    // The engine's pool starts at the ceiling; the orchestrator tells it (setConcurrency) when
+    // it allows less, so an orchestrator that runs `workers` in flight never meets a smaller pool.
     try {
-      await engine.setConcurrency?.(start);
       const availability = await check(engine, request);
       if (availability.type !== 'available') {
         await closeQuietly(engine);

@@ -73,6 +73,8 @@ export class RunManager {
         ...(this.options.createEngine ? { createEngine: this.options.createEngine } : {}),
         onNotice: (notice, text) => {
           if (notice.type === 'left-out') this.options.bus.emit('app.error', { message: text, where: 'run' });
+          // "embedded: loading the OCR models… (6 s)" on the engine's service card while the start waits.
+          if (notice.type === 'waiting') this.options.bus.emit('service.notice', { name: notice.engine === 'openai' ? `openai:${notice.laneId}` : notice.engine, message: text });
         },
       },
     );

@@ -129,3 +129,17 @@ describe('embedded OCR engine when its worker cannot start', () => {
     }
   });
 });
+
+describe('embedded OCR engine closed at any moment', () => {
+  it('never aborts the process: closing while onnxruntime loads, while the models load, or mid-inference', async () => {
+    const { execFile } = await import('node:child_process');
+    const script = new URL('./__fixtures__/close-embedded-at.ts', import.meta.url).pathname;
+    const delays = [0, 120, 2500];
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, ['--import', 'tsx', script, ...delays.map(String)], { timeout: 240_000 }, (error, stdout, stderr) => resolve({ code: child.exitCode ?? (error ? 1 : 0), stdout, stderr }));
+    });
+    expect(result.stderr).not.toMatch(/terminate called|Napi::Error/);
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim().split('\n')).toEqual(delays.map((delay) => expect.stringMatching(new RegExp(`^closed after ${delay} ms: (done|aborted)$`))));
+  }, 240_000);
+});
