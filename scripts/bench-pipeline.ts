@@ -366,7 +366,7 @@ function report(results: readonly Measured[], context: { dataset: string; images
   const checks: Array<{ target: string; ok: boolean | null; actual: string }> = [
     context.service
       ? { target: 'defaultOverBest ≥ 0.95 (embedded + OCR service)', ok: defaultOverBest !== null && defaultOverBest >= 0.95, actual: `${fmt(defaultOverBest)} (default ${fmt(defaultRun.adsPerSecond)} vs ${bestFixed.name} ${fmt(bestFixed.adsPerSecond)} ads/s)` }
-      : { target: 'defaultOverBest ≥ 0.95 (embedded + OCR service)', ok: null, actual: 'not measured: no OCR service venv' },
+      : { target: 'defaultOverBest ≥ 0.95 (embedded + OCR service)', ok: null, actual: 'not measured: the OCR service was not started (--no-service, or no venv)' },
   ];
   checks.push({
     target: 'embedded alone: default ≥ 0.9 × its best fixed workers',
