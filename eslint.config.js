@@ -28,6 +28,16 @@ export default tseslint.config(
     },
   },
   {
+    // Core is what the CLI, the app and the API are built on: it never reaches up into them.
+    files: ['electron/core/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'electron', message: 'electron/core must stay Electron-free (see docs/ARCHITECTURE.md).' }],
+        patterns: [{ group: ['**/cli/*', '**/main/*'], message: 'electron/core must not import the CLI or the Electron edge (see docs/ARCHITECTURE.md).' }],
+      }],
+    },
+  },
+  {
     // The renderer and the contract never see Node.
     files: ['renderer/**', 'shared/**'],
     ignores: ['**/*.test.ts', '**/*.test.tsx', '**/*.test-d.ts'],

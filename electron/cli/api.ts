@@ -11,7 +11,7 @@ import { ensureApiKey } from '../core/api/auth.js';
 import { DEFAULT_API_PORT, startApiServer } from '../core/api/server.js';
 import { findUpwards } from '../core/paths.js';
 import { resolveDataDir, type CliIo } from './io.js';
-import { UsageError } from './options.js';
+import { UsageError } from '../core/app/run-settings.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 

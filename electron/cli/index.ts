@@ -10,7 +10,8 @@ import { exportResults } from '../core/export/index.js';
 import { dataPaths } from '../core/paths.js';
 import { openStore } from '../core/store/index.js';
 import { processIo, resolveDataDir, type CliIo } from './io.js';
-import { exportFormatOf, UsageError } from './options.js';
+import { UsageError } from '../core/app/run-settings.js';
+import { exportFormatOf } from './options.js';
 import { RUN_USAGE, runCommand, type RunDeps } from './run.js';
 
 export const USAGE = `Usage: parallel-vision <command> [options]

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { RunProgress } from '../../shared/domain.js';
 import type { EngineImage } from '../core/engines/types.js';
 import { dedupeByImageHash } from '../core/engines/dedupe.js';
-import { exportFormatOf, parseEngineList, parseSplit, parseWorkers, UsageError } from './options.js';
+import { parseEngineList, parseSplit, parseWorkers, UsageError } from '../core/app/run-settings.js';
+import { exportFormatOf } from './options.js';
 import { jsonLinesReporter, renderProgressLines } from './progress.js';
 
 describe('flag parsers', () => {

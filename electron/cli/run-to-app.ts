@@ -13,7 +13,8 @@ import { ApiDiscovery, apiDiscoveryPath } from '../core/api/auth.js';
 import { csvLine, neutralizeFormula } from '../core/export/index.js';
 import { detectListFormat } from '../core/ingest/index.js';
 import { resolveDataDir, type CliIo } from './io.js';
-import { exportFormatOf, UsageError } from './options.js';
+import { UsageError } from '../core/app/run-settings.js';
+import { exportFormatOf } from './options.js';
 import { jsonLinesReporter, terminalReporter } from './progress.js';
 
 export const TO_APP_FLAG = '--to-app';

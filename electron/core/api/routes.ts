@@ -13,7 +13,7 @@ import { prepareImage } from '../fetch/index.js';
 import { DEFAULT_MAX_SIDE } from '../app/runs.js';
 import type { BackendCore } from '../app/backend.js';
 // The CLI's flag readers: `engines=embedded,deepseek&split=0.5` means what `--engines`/`--split` mean.
-import { parseEngineList, parseSplit, parseWorkers } from '../../cli/options.js';
+import { parseEngineList, parseSplit, parseWorkers } from '../app/run-settings.js';
 import { defaultEngines, laneFor, type OcrEngines } from './engines.js';
 import { ApiProblem } from './problem.js';
 import { resultsPage, streamResults } from './results.js';
