@@ -147,13 +147,14 @@ describe('ConcurrencyTuner (auto)', () => {
   });
 
   it('backs off a lane started at its ceiling when slots beyond its capacity only make calls slower', async () => {
-    const outcome = await run([{ id: 'svc', engine: 'deepseek', workers: 8, base_s: 1, capacity: 2 }], { ads: 400 });
-    expect(outcome.summary.done).toBe(400);
+    // A long batch: probing a level down costs a couple of calls, so it is only done with plenty queued.
+    const outcome = await run([{ id: 'svc', engine: 'deepseek', workers: 8, base_s: 1, capacity: 2 }], { ads: 2000 });
+    expect(outcome.summary.done).toBe(2000);
     const seen = concurrencies(outcome, 'svc');
     expect(seen[0]).toBe(8);
     expect(seen.at(-1)!, 'settles near the capacity').toBeLessThanOrEqual(3);
     expect(outcome.m.concurrencyCalls.get('svc')!.at(-1)!).toBeLessThanOrEqual(3);
-    expect(outcome.makespan_s).toBeLessThan(200 * 1.05);
+    expect(outcome.makespan_s).toBeLessThan(1000 * 1.05);
   });
 
   it('keeps lanes sharing the CPU within its budget and gives the budget to the lane it buys most on', async () => {

@@ -26,7 +26,7 @@ import type { Execution, LaneRuntime } from './lane.js';
 import type { SchedulerTuning } from './options.js';
 
 /** Probing a level down costs a little throughput for a few calls: only with at least this many ads queued per slot. */
-const PROBE_DOWN_QUEUED_PER_SLOT = 20;
+const PROBE_DOWN_QUEUED_PER_SLOT = 100;
 
 interface Level {
   samples: number;
@@ -54,6 +54,8 @@ interface Group {
   budget: number;
   lanes: LaneRuntime[];
   calls: number;
+  /** No decision before the group's call count reaches this (after a look that changed nothing). */
+  quietUntilCall: number;
 }
 
 export interface TunerHooks {
@@ -68,6 +70,8 @@ export class ConcurrencyTuner {
   private readonly state = new Map<LaneRuntime, LaneTuning>();
   private readonly groupOf = new Map<LaneRuntime, Group>();
   private readonly groups: Group[] = [];
+  /** Limit changes so far (to tell whether a look changed anything). */
+  private changes = 0;
 
   constructor(
     lanes: readonly LaneRuntime[],
@@ -85,7 +89,7 @@ export class ConcurrencyTuner {
       const resource = lane.resource !== null && Object.hasOwn(budgets, lane.resource) ? lane.resource : null;
       let group = resource === null ? undefined : shared.get(resource);
       if (!group) {
-        group = { key: resource ?? `lane:${lane.id}`, budget: resource === null ? Infinity : budgets[resource]!, lanes: [], calls: 0 };
+        group = { key: resource ?? `lane:${lane.id}`, budget: resource === null ? Infinity : budgets[resource]!, lanes: [], calls: 0, quietUntilCall: 0 };
         if (resource !== null) shared.set(resource, group);
         this.groups.push(group);
       }
@@ -141,8 +145,10 @@ export class ConcurrencyTuner {
     }
     // A cold call says little about the level, but it does end the wait for the lane's first answer.
     if (execution.startedAt >= state.changedAt) state.samplesSinceChange++;
-    if (this.adjusts) this.decide(group, now);
-    else if (lane.limit < lane.workers && state.samplesSinceChange >= this.minSamples(lane.limit) && now >= lane.backoffUntil) {
+    if (this.adjusts) {
+      // Nothing changed at the last look: look again after a few more calls, not after every one (100 000 zero-latency calls).
+      if (group.calls >= group.quietUntilCall) this.decide(group, now);
+    } else if (lane.limit < lane.workers && state.samplesSinceChange >= this.minSamples(lane.limit) && now >= lane.backoffUntil) {
       // Fixed policies climb back from an overload one slot at a time.
       this.change(lane, lane.limit + 1, now);
     }
@@ -220,6 +226,12 @@ export class ConcurrencyTuner {
   }
 
   private decide(group: Group, now: number): void {
+    const changesBefore = this.changes;
+    this.decideOnce(group, now);
+    if (this.changes === changesBefore) group.quietUntilCall = group.calls + 2 + group.lanes.length;
+  }
+
+  private decideOnce(group: Group, now: number): void {
     const lanes = group.lanes.filter((lane) => this.usable(lane));
     if (!lanes.every((lane) => this.settled(lane, now))) return;
     // Back off: the top slot added less than a quarter of a slot's throughput.
@@ -330,6 +342,8 @@ export class ConcurrencyTuner {
     if (bounded === lane.limit) return;
     const from = lane.limit;
     lane.limit = bounded;
+    this.changes++;
+    this.groupOf.get(lane)!.quietUntilCall = 0;
     const state = this.state.get(lane)!;
     state.changedAt = now;
     if (bounded > from) state.grewAt = now;

@@ -145,6 +145,13 @@ export class AutoPolicy extends BasePolicy {
   private evaluateInterference(now: number): void {
     if (this.engineStats.size < 2) return;
     const { lanes, tuning, notes } = this.ctx;
+    // The common case, after every call: no evidence of a slowdown and nothing paused.
+    let evidence = false;
+    for (const stats of this.engineStats.values()) {
+      const slowdown = stats.interference.estimate(tuning.interferenceMinSamples, tuning.interferenceMinSamples);
+      if (slowdown && slowdown.z >= Math.min(tuning.interferenceReleaseZ, tuning.interferencePauseZ)) evidence = true;
+    }
+    if (!evidence && !lanes.some((lane) => lane.schedulerPause !== null)) return;
     const fastest = lanes.filter((lane) => lane.alive).sort(byEstimate)[0];
     if (!fastest) return;
     for (const candidate of this.engineStats.keys()) {
