@@ -15,8 +15,8 @@
  *     budget better, and gets slots back when they die or lose their edge);
  *   - halves the limit on an 'overloaded' answer, waits out its Retry-After, and does not
  *     grow back to that level for a while (AIMD's multiplicative decrease).
- * A lane whose level below is unknown (started at its ceiling, or forgotten) probes it
- * once while plenty is queued. Measurements age out after `tunerForgetAfterCalls` calls,
+ * A lane whose level below is unknown (started at its ceiling) probes it once while
+ * plenty is queued. Measurements age out after `tunerForgetAfterCalls` calls,
  * so a level is probed again when things change. Under ratio/single/compare the limit stays at the ceiling, except
  * after an overload, from which it climbs back one slot per few good calls.
  * Priors play no part: unmeasured levels are extrapolated from measured ones, and only a
@@ -47,6 +47,8 @@ interface LaneTuning {
   overloadUntilCall: number;
   /** When it last got a slot. */
   grewAt: number;
+  /** It has probed a level below its limit (done once). */
+  probedDown: boolean;
 }
 
 interface Group {
@@ -85,7 +87,7 @@ export class ConcurrencyTuner {
     }
     const shared = new Map<string, Group>();
     for (const lane of lanes) {
-      this.state.set(lane, { levels: new Map(), changedAt: 0, samplesSinceChange: 0, limited: false, overloadLevel: Infinity, overloadUntilCall: 0, grewAt: -Infinity });
+      this.state.set(lane, { levels: new Map(), changedAt: 0, samplesSinceChange: 0, limited: false, overloadLevel: Infinity, overloadUntilCall: 0, grewAt: -Infinity, probedDown: false });
       const resource = lane.resource !== null && Object.hasOwn(budgets, lane.resource) ? lane.resource : null;
       let group = resource === null ? undefined : shared.get(resource);
       if (!group) {
@@ -170,6 +172,7 @@ export class ConcurrencyTuner {
 
   /** The ceiling moved (the user, or an out-of-memory cut): the limit follows a cut; outside auto it is the ceiling. */
   onCeiling(lane: LaneRuntime, now: number): void {
+    this.state.get(lane)!.probedDown = false;
     if (!this.adjusts) this.change(lane, lane.workers, now);
     else if (lane.limit > lane.workers) this.change(lane, lane.workers, now);
     else this.decide(this.groupOf.get(lane)!, now);
@@ -240,7 +243,9 @@ export class ConcurrencyTuner {
       if (l < 2) continue;
       const top = this.measured(lane, group, l);
       const below = this.measured(lane, group, l - 1);
-      if (top !== null && below !== null && top < below * (1 + 0.25 / (l - 1))) {
+      // Both measured lately: a lane whose speed changed since would otherwise blame the change on its top slot.
+      const belowAge = group.calls - (this.state.get(lane)!.levels.get(l - 1)?.lastCall ?? -Infinity);
+      if (top !== null && below !== null && belowAge <= this.tuning.tunerForgetAfterCalls / 4 && top < below * (1 + 0.25 / (l - 1))) {
         this.hooks.notes.set(`concurrency:${lane.id}`, `${lane.label}: concurrency ${l - 1} of ${lane.workers} (more made calls slower without more ads per second)`);
         this.change(lane, l - 1, now);
         return;
@@ -251,7 +256,10 @@ export class ConcurrencyTuner {
     for (const lane of group.budget === Infinity ? lanes : []) {
       const l = lane.limit;
       if (l < 2 || !this.state.get(lane)!.limited || this.hooks.queued() < PROBE_DOWN_QUEUED_PER_SLOT * l) continue;
-      if (this.measured(lane, group, l) !== null && this.measured(lane, group, l - 1) === null) {
+      const state = this.state.get(lane)!;
+      if (!state.probedDown && this.measured(lane, group, l) !== null && this.measured(lane, group, l - 1) === null) {
+        // Once per lane (and per ceiling): repeated every time the measurement ages out, it cost a long batch 1.6 %.
+        state.probedDown = true;
         this.change(lane, l - 1, now);
         return;
       }
