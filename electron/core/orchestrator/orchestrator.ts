@@ -706,7 +706,9 @@ export class Orchestrator {
         if (lane.backoffUntil > now) next = Math.min(next, lane.backoffUntil);
       }
     }
-    next = Math.min(next, this.rules.nextWakeAt(now));
+    // A moment already past would leave no timer at all (and a run waiting on nothing).
+    const policyNext = this.rules.nextWakeAt(now);
+    if (policyNext > now) next = Math.min(next, policyNext);
     if (next === Infinity || next <= now) return;
     if (this.wakeTimer && this.wakeAt <= next && this.wakeAt > now) return;
     this.wakeTimer?.cancel();

@@ -186,6 +186,18 @@ describe('ConcurrencyTuner (auto)', () => {
     expect(outcome.m.overloads.length).toBeLessThan(20);
   });
 
+  it('an overloaded lane backing off while another lane waits out the warm-up does not stall the run', async () => {
+    // Found by the property below: both ads end although the only lane the warm-up allows is backing off.
+    const outcome = await run(
+      [
+        { id: 'a', engine: 'deepseek', workers: 2, base_s: 0.1, overloadAbove: 1, retryAfterMs: 500 },
+        { id: 'b', engine: 'ollama', workers: 1, base_s: 0.1, prior_s: 0.5 },
+      ],
+      { ads: 2, resourceBudgets: { cpu: 1 }, maxAttempts: 6 },
+    );
+    expect(outcome.summary).toMatchObject({ done: 2, failed: 0 });
+  });
+
   it('keeps concurrency at the ceiling under ratio, single and compare', async () => {
     const specs: FakeLane[] = [
       { id: 'a', engine: 'embedded', workers: 3, base_s: 1, capacity: 1, startConcurrency: 1 },

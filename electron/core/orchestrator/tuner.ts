@@ -15,8 +15,8 @@
  *     budget better, and gets slots back when they die or lose their edge);
  *   - halves the limit on an 'overloaded' answer, waits out its Retry-After, and does not
  *     grow back to that level for a while (AIMD's multiplicative decrease).
- * A lane whose level below is unknown (started at its ceiling) probes it once while
- * plenty is queued. Measurements age out after `tunerForgetAfterCalls` calls,
+ * A lane whose level below is unknown (started at its ceiling) probes it while plenty
+ * is queued, and goes on down while each probe shows the slot bought nothing. Measurements age out after `tunerForgetAfterCalls` calls,
  * so a level is probed again when things change. Under ratio/single/compare the limit stays at the ceiling, except
  * after an overload, from which it climbs back one slot per few good calls.
  * Priors play no part: unmeasured levels are extrapolated from measured ones, and only a
@@ -47,8 +47,8 @@ interface LaneTuning {
   overloadUntilCall: number;
   /** When it last got a slot. */
   grewAt: number;
-  /** It has probed a level below its limit (done once). */
-  probedDown: boolean;
+  /** The level it last probed down from (Infinity: never). */
+  probedFrom: number;
 }
 
 interface Group {
@@ -87,7 +87,7 @@ export class ConcurrencyTuner {
     }
     const shared = new Map<string, Group>();
     for (const lane of lanes) {
-      this.state.set(lane, { levels: new Map(), changedAt: 0, samplesSinceChange: 0, limited: false, overloadLevel: Infinity, overloadUntilCall: 0, grewAt: -Infinity, probedDown: false });
+      this.state.set(lane, { levels: new Map(), changedAt: 0, samplesSinceChange: 0, limited: false, overloadLevel: Infinity, overloadUntilCall: 0, grewAt: -Infinity, probedFrom: Infinity });
       const resource = lane.resource !== null && Object.hasOwn(budgets, lane.resource) ? lane.resource : null;
       let group = resource === null ? undefined : shared.get(resource);
       if (!group) {
@@ -172,7 +172,7 @@ export class ConcurrencyTuner {
 
   /** The ceiling moved (the user, or an out-of-memory cut): the limit follows a cut; outside auto it is the ceiling. */
   onCeiling(lane: LaneRuntime, now: number): void {
-    this.state.get(lane)!.probedDown = false;
+    this.state.get(lane)!.probedFrom = Infinity;
     if (!this.adjusts) this.change(lane, lane.workers, now);
     else if (lane.limit > lane.workers) this.change(lane, lane.workers, now);
     else this.decide(this.groupOf.get(lane)!, now);
@@ -257,9 +257,10 @@ export class ConcurrencyTuner {
       const l = lane.limit;
       if (l < 2 || !this.state.get(lane)!.limited || this.hooks.queued() < PROBE_DOWN_QUEUED_PER_SLOT * l) continue;
       const state = this.state.get(lane)!;
-      if (!state.probedDown && this.measured(lane, group, l) !== null && this.measured(lane, group, l - 1) === null) {
-        // Once per lane (and per ceiling): repeated every time the measurement ages out, it cost a long batch 1.6 %.
-        state.probedDown = true;
+      if (l < state.probedFrom && this.measured(lane, group, l) !== null && this.measured(lane, group, l - 1) === null) {
+        // Down again only from a level the last probe stayed below (it showed the slot bought nothing); repeating a probe
+        // every time its measurement aged out cost a long batch 1.6 %.
+        state.probedFrom = l;
         this.change(lane, l - 1, now);
         return;
       }

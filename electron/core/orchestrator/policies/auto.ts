@@ -85,8 +85,9 @@ export class AutoPolicy extends BasePolicy {
     return null;
   }
 
-  override nextWakeAt(): number {
-    return this.warmupEngine !== null ? Math.min(this.warmupUntil, this.warmupPriorDeadline) : Infinity;
+  override nextWakeAt(now: number): number {
+    if (this.warmupEngine === null) return Infinity;
+    return this.warmupPriorDeadline > now ? Math.min(this.warmupUntil, this.warmupPriorDeadline) : this.warmupUntil;
   }
 
   override onStart(execution: Execution, now: number): void {
