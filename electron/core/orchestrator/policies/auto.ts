@@ -70,8 +70,13 @@ export class AutoPolicy extends BasePolicy {
   }
 
   override admit(lane: LaneRuntime, now: number): boolean {
-    return admitsEarliestFinish(this.ctx, lane, now, (other) => feeding(other, now));
+    this.admitNow = now;
+    return admitsEarliestFinish(this.ctx, lane, now, this.feedingNow);
   }
+
+  private admitNow = 0;
+  /** Bound once: admission runs before every call. */
+  private readonly feedingNow = (lane: LaneRuntime): boolean => feeding(lane, this.admitNow);
 
   override backup(lane: LaneRuntime, now: number): Execution | null {
     return findBackup(this.ctx, lane, now, () => true);
