@@ -143,7 +143,14 @@ const MAX_OVERLAPPED_SAMPLES = 256;
  */
 export class InterferenceStats {
   readonly alone = new LogStats();
-  private readonly overlapped: Array<{ overlap: number; seconds: number }> = [];
+  /** Ring buffer of the last MAX_OVERLAPPED_SAMPLES overlapped calls. */
+  private readonly overlaps = new Float64Array(MAX_OVERLAPPED_SAMPLES);
+  private readonly seconds = new Float64Array(MAX_OVERLAPPED_SAMPLES);
+  private count = 0;
+  /** Running sums over `overlapped` (kept as samples come and go), so an estimate is O(1) however often it is asked. */
+  private sumFS = 0;
+  private sumFF = 0;
+  private sumF = 0;
 
   /** `overlap`: the share (0..1) of the call during which another engine was busy. */
   add(seconds: number, overlap: number): void {
@@ -151,25 +158,33 @@ export class InterferenceStats {
       this.alone.add(seconds);
       return;
     }
-    this.overlapped.push({ overlap: Math.min(1, overlap), seconds });
-    if (this.overlapped.length > MAX_OVERLAPPED_SAMPLES) this.overlapped.shift();
+    const f = Math.min(1, overlap);
+    const slot = this.count % MAX_OVERLAPPED_SAMPLES;
+    if (this.count >= MAX_OVERLAPPED_SAMPLES) {
+      const oldF = this.overlaps[slot]!;
+      this.sumFS -= oldF * this.seconds[slot]!;
+      this.sumFF -= oldF * oldF;
+      this.sumF -= oldF;
+    }
+    this.overlaps[slot] = f;
+    this.seconds[slot] = seconds;
+    this.count++;
+    this.sumFS += f * seconds;
+    this.sumFF += f * f;
+    this.sumF += f;
   }
 
   get overlappedCount(): number {
-    return this.overlapped.length;
+    return Math.min(this.count, MAX_OVERLAPPED_SAMPLES);
   }
 
   estimate(minAlone: number, minOverlapped: number): Slowdown | null {
-    if (this.alone.n < minAlone || this.overlapped.length < minOverlapped) return null;
+    if (this.alone.n < minAlone || this.overlappedCount < minOverlapped) return null;
     const alone_s = this.alone.mean_s;
-    let sumFR = 0;
-    let sumFF = 0;
-    let sumF = 0;
-    for (const { overlap, seconds } of this.overlapped) {
-      sumFR += overlap * (seconds / alone_s - 1);
-      sumFF += overlap * overlap;
-      sumF += overlap;
-    }
+    const sumFF = this.sumFF;
+    const sumF = this.sumF;
+    // Σ f·(s/alone − 1) = Σ f·s / alone − Σ f
+    const sumFR = this.sumFS / alone_s - sumF;
     if (sumFF < 0.5) return null;
     const excess = sumFR / sumFF;
     const variance = this.alone.logVariance;

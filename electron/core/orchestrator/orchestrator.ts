@@ -356,10 +356,18 @@ export class Orchestrator {
     return this.rules.mayStart(lane, now);
   }
 
+  /** The lane and time of the pick in progress, for the two callbacks below (bound once: a pick runs after every call). */
+  private picking: { lane: LaneRuntime; now: number } | null = null;
+  private readonly avoidsPicker = (task: Task): boolean => {
+    const { lane, now } = this.picking!;
+    return task.avoidLaneId === lane.id && now < task.notBefore + this.tuning.preferOtherLaneMs && this.otherLaneCouldTake(task, lane);
+  };
+  private readonly admitsRetry = (): boolean => this.rules.admit(this.picking!.lane, this.picking!.now, false);
+
   private pickTask(lane: LaneRuntime, now: number): Task | null {
     const key = this.rules.queueKeyOf(lane);
-    const avoids = (task: Task): boolean => task.avoidLaneId === lane.id && now < task.notBefore + this.tuning.preferOtherLaneMs && this.otherLaneCouldTake(task, lane);
-    const retry = this.queue.takeDue(key, now, avoids, () => this.rules.admit(lane, now, false));
+    this.picking = { lane, now };
+    const retry = this.queue.takeDue(key, now, this.avoidsPicker, this.admitsRetry);
     if (retry) return retry;
     if (retry === false || this.queue.freshLeft(key) === 0) return null;
     if (!this.rules.admit(lane, now, true)) return null;
@@ -710,7 +718,9 @@ export class Orchestrator {
         if (lane.backoffUntil > now) next = Math.min(next, lane.backoffUntil);
       }
     }
-    next = Math.min(next, this.rules.nextWakeAt(now));
+    // A moment already past would leave no timer at all (and a run waiting on nothing).
+    const policyNext = this.rules.nextWakeAt(now);
+    if (policyNext > now) next = Math.min(next, policyNext);
     if (next === Infinity || next <= now) return;
     if (this.wakeTimer && this.wakeAt <= next && this.wakeAt > now) return;
     this.wakeTimer?.cancel();

@@ -147,13 +147,14 @@ describe('ConcurrencyTuner (auto)', () => {
   });
 
   it('backs off a lane started at its ceiling when slots beyond its capacity only make calls slower', async () => {
-    const outcome = await run([{ id: 'svc', engine: 'deepseek', workers: 8, base_s: 1, capacity: 2 }], { ads: 400 });
-    expect(outcome.summary.done).toBe(400);
+    // A long batch: probing a level down costs a couple of calls, so it is only done with plenty queued.
+    const outcome = await run([{ id: 'svc', engine: 'deepseek', workers: 8, base_s: 1, capacity: 2 }], { ads: 2000 });
+    expect(outcome.summary.done).toBe(2000);
     const seen = concurrencies(outcome, 'svc');
     expect(seen[0]).toBe(8);
     expect(seen.at(-1)!, 'settles near the capacity').toBeLessThanOrEqual(3);
     expect(outcome.m.concurrencyCalls.get('svc')!.at(-1)!).toBeLessThanOrEqual(3);
-    expect(outcome.makespan_s).toBeLessThan(200 * 1.05);
+    expect(outcome.makespan_s).toBeLessThan(1000 * 1.05);
   });
 
   it('keeps lanes sharing the CPU within its budget and gives the budget to the lane it buys most on', async () => {
@@ -183,6 +184,18 @@ describe('ConcurrencyTuner (auto)', () => {
     expect(Math.min(...after)).toBeLessThanOrEqual(4);
     // It does not keep hammering: a handful of overloads, not one per call.
     expect(outcome.m.overloads.length).toBeLessThan(20);
+  });
+
+  it('an overloaded lane backing off while another lane waits out the warm-up does not stall the run', async () => {
+    // Found by the property below: both ads end although the only lane the warm-up allows is backing off.
+    const outcome = await run(
+      [
+        { id: 'a', engine: 'deepseek', workers: 2, base_s: 0.1, overloadAbove: 1, retryAfterMs: 500 },
+        { id: 'b', engine: 'ollama', workers: 1, base_s: 0.1, prior_s: 0.5 },
+      ],
+      { ads: 2, resourceBudgets: { cpu: 1 }, maxAttempts: 6 },
+    );
+    expect(outcome.summary).toMatchObject({ done: 2, failed: 0 });
   });
 
   it('keeps concurrency at the ceiling under ratio, single and compare', async () => {

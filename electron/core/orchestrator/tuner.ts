@@ -15,8 +15,8 @@
  *     budget better, and gets slots back when they die or lose their edge);
  *   - halves the limit on an 'overloaded' answer, waits out its Retry-After, and does not
  *     grow back to that level for a while (AIMD's multiplicative decrease).
- * A lane whose level below is unknown (started at its ceiling, or forgotten) probes it
- * once while plenty is queued. Measurements age out after `tunerForgetAfterCalls` calls,
+ * A lane whose level below is unknown (started at its ceiling) probes it while plenty
+ * is queued, and goes on down while each probe shows the slot bought nothing. Measurements age out after `tunerForgetAfterCalls` calls,
  * so a level is probed again when things change. Under ratio/single/compare the limit stays at the ceiling, except
  * after an overload, from which it climbs back one slot per few good calls.
  * Priors play no part: unmeasured levels are extrapolated from measured ones, and only a
@@ -26,7 +26,7 @@ import type { Execution, LaneRuntime } from './lane.js';
 import type { SchedulerTuning } from './options.js';
 
 /** Probing a level down costs a little throughput for a few calls: only with at least this many ads queued per slot. */
-const PROBE_DOWN_QUEUED_PER_SLOT = 20;
+const PROBE_DOWN_QUEUED_PER_SLOT = 100;
 
 interface Level {
   samples: number;
@@ -47,6 +47,8 @@ interface LaneTuning {
   overloadUntilCall: number;
   /** When it last got a slot. */
   grewAt: number;
+  /** The level it last probed down from (Infinity: never). */
+  probedFrom: number;
 }
 
 interface Group {
@@ -54,6 +56,8 @@ interface Group {
   budget: number;
   lanes: LaneRuntime[];
   calls: number;
+  /** No decision before the group's call count reaches this (after a look that changed nothing). */
+  quietUntilCall: number;
 }
 
 export interface TunerHooks {
@@ -68,6 +72,8 @@ export class ConcurrencyTuner {
   private readonly state = new Map<LaneRuntime, LaneTuning>();
   private readonly groupOf = new Map<LaneRuntime, Group>();
   private readonly groups: Group[] = [];
+  /** Limit changes so far (to tell whether a look changed anything). */
+  private changes = 0;
 
   constructor(
     lanes: readonly LaneRuntime[],
@@ -81,11 +87,11 @@ export class ConcurrencyTuner {
     }
     const shared = new Map<string, Group>();
     for (const lane of lanes) {
-      this.state.set(lane, { levels: new Map(), changedAt: 0, samplesSinceChange: 0, limited: false, overloadLevel: Infinity, overloadUntilCall: 0, grewAt: -Infinity });
+      this.state.set(lane, { levels: new Map(), changedAt: 0, samplesSinceChange: 0, limited: false, overloadLevel: Infinity, overloadUntilCall: 0, grewAt: -Infinity, probedFrom: Infinity });
       const resource = lane.resource !== null && Object.hasOwn(budgets, lane.resource) ? lane.resource : null;
       let group = resource === null ? undefined : shared.get(resource);
       if (!group) {
-        group = { key: resource ?? `lane:${lane.id}`, budget: resource === null ? Infinity : budgets[resource]!, lanes: [], calls: 0 };
+        group = { key: resource ?? `lane:${lane.id}`, budget: resource === null ? Infinity : budgets[resource]!, lanes: [], calls: 0, quietUntilCall: 0 };
         if (resource !== null) shared.set(resource, group);
         this.groups.push(group);
       }
@@ -141,8 +147,10 @@ export class ConcurrencyTuner {
     }
     // A cold call says little about the level, but it does end the wait for the lane's first answer.
     if (execution.startedAt >= state.changedAt) state.samplesSinceChange++;
-    if (this.adjusts) this.decide(group, now);
-    else if (lane.limit < lane.workers && state.samplesSinceChange >= this.minSamples(lane.limit) && now >= lane.backoffUntil) {
+    if (this.adjusts) {
+      // Nothing changed at the last look: look again after a few more calls, not after every one (100 000 zero-latency calls).
+      if (group.calls >= group.quietUntilCall) this.decide(group, now);
+    } else if (lane.limit < lane.workers && state.samplesSinceChange >= this.minSamples(lane.limit) && now >= lane.backoffUntil) {
       // Fixed policies climb back from an overload one slot at a time.
       this.change(lane, lane.limit + 1, now);
     }
@@ -164,6 +172,7 @@ export class ConcurrencyTuner {
 
   /** The ceiling moved (the user, or an out-of-memory cut): the limit follows a cut; outside auto it is the ceiling. */
   onCeiling(lane: LaneRuntime, now: number): void {
+    this.state.get(lane)!.probedFrom = Infinity;
     if (!this.adjusts) this.change(lane, lane.workers, now);
     else if (lane.limit > lane.workers) this.change(lane, lane.workers, now);
     else this.decide(this.groupOf.get(lane)!, now);
@@ -220,6 +229,12 @@ export class ConcurrencyTuner {
   }
 
   private decide(group: Group, now: number): void {
+    const changesBefore = this.changes;
+    this.decideOnce(group, now);
+    if (this.changes === changesBefore) group.quietUntilCall = group.calls + 2 + group.lanes.length;
+  }
+
+  private decideOnce(group: Group, now: number): void {
     const lanes = group.lanes.filter((lane) => this.usable(lane));
     if (!lanes.every((lane) => this.settled(lane, now))) return;
     // Back off: the top slot added less than a quarter of a slot's throughput.
@@ -228,7 +243,9 @@ export class ConcurrencyTuner {
       if (l < 2) continue;
       const top = this.measured(lane, group, l);
       const below = this.measured(lane, group, l - 1);
-      if (top !== null && below !== null && top < below * (1 + 0.25 / (l - 1))) {
+      // Both measured lately: a lane whose speed changed since would otherwise blame the change on its top slot.
+      const belowAge = group.calls - (this.state.get(lane)!.levels.get(l - 1)?.lastCall ?? -Infinity);
+      if (top !== null && below !== null && belowAge <= this.tuning.tunerForgetAfterCalls / 4 && top < below * (1 + 0.25 / (l - 1))) {
         this.hooks.notes.set(`concurrency:${lane.id}`, `${lane.label}: concurrency ${l - 1} of ${lane.workers} (more made calls slower without more ads per second)`);
         this.change(lane, l - 1, now);
         return;
@@ -239,7 +256,11 @@ export class ConcurrencyTuner {
     for (const lane of group.budget === Infinity ? lanes : []) {
       const l = lane.limit;
       if (l < 2 || !this.state.get(lane)!.limited || this.hooks.queued() < PROBE_DOWN_QUEUED_PER_SLOT * l) continue;
-      if (this.measured(lane, group, l) !== null && this.measured(lane, group, l - 1) === null) {
+      const state = this.state.get(lane)!;
+      if (l < state.probedFrom && this.measured(lane, group, l) !== null && this.measured(lane, group, l - 1) === null) {
+        // Down again only from a level the last probe stayed below (it showed the slot bought nothing); repeating a probe
+        // every time its measurement aged out cost a long batch 1.6 %.
+        state.probedFrom = l;
         this.change(lane, l - 1, now);
         return;
       }
@@ -330,6 +351,8 @@ export class ConcurrencyTuner {
     if (bounded === lane.limit) return;
     const from = lane.limit;
     lane.limit = bounded;
+    this.changes++;
+    this.groupOf.get(lane)!.quietUntilCall = 0;
     const state = this.state.get(lane)!;
     state.changedAt = now;
     if (bounded > from) state.grewAt = now;

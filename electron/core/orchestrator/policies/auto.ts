@@ -70,8 +70,13 @@ export class AutoPolicy extends BasePolicy {
   }
 
   override admit(lane: LaneRuntime, now: number): boolean {
-    return admitsEarliestFinish(this.ctx, lane, now, (other) => feeding(other, now));
+    this.admitNow = now;
+    return admitsEarliestFinish(this.ctx, lane, now, this.feedingNow);
   }
+
+  private admitNow = 0;
+  /** Bound once: admission runs before every call. */
+  private readonly feedingNow = (lane: LaneRuntime): boolean => feeding(lane, this.admitNow);
 
   override backup(lane: LaneRuntime, now: number): Execution | null {
     return findBackup(this.ctx, lane, now, () => true);
@@ -85,8 +90,9 @@ export class AutoPolicy extends BasePolicy {
     return null;
   }
 
-  override nextWakeAt(): number {
-    return this.warmupEngine !== null ? Math.min(this.warmupUntil, this.warmupPriorDeadline) : Infinity;
+  override nextWakeAt(now: number): number {
+    if (this.warmupEngine === null) return Infinity;
+    return this.warmupPriorDeadline > now ? Math.min(this.warmupUntil, this.warmupPriorDeadline) : this.warmupUntil;
   }
 
   override onStart(execution: Execution, now: number): void {
@@ -145,6 +151,13 @@ export class AutoPolicy extends BasePolicy {
   private evaluateInterference(now: number): void {
     if (this.engineStats.size < 2) return;
     const { lanes, tuning, notes } = this.ctx;
+    // The common case, after every call: no evidence of a slowdown and nothing paused.
+    let evidence = false;
+    for (const stats of this.engineStats.values()) {
+      const slowdown = stats.interference.estimate(tuning.interferenceMinSamples, tuning.interferenceMinSamples);
+      if (slowdown && slowdown.z >= Math.min(tuning.interferenceReleaseZ, tuning.interferencePauseZ)) evidence = true;
+    }
+    if (!evidence && !lanes.some((lane) => lane.schedulerPause !== null)) return;
     const fastest = lanes.filter((lane) => lane.alive).sort(byEstimate)[0];
     if (!fastest) return;
     for (const candidate of this.engineStats.keys()) {
