@@ -45,7 +45,7 @@ describe('parallel-vision run --to-app', () => {
     expect([code, io.stderr()]).toEqual([0, expect.stringContaining('skipped line 3: not a valid URL: nope')]);
     expect(io.stderr()).toMatch(new RegExp(`Run run_\\S+ in the app at ${api.url}: 2 ads`));
     const lines = readFileSync(out, 'utf8').trim().split(/\r?\n/);
-    expect(lines[0]).toBe('creative_id,image_url,advertiser,_vision_model,_vision_text,_vision_time,_vision_status,_vision_error,_vision_description');
+    expect(lines[0]).toBe('creative_id,image_url,advertiser,_vision_model,_vision_text,_vision_time,_vision_status,_vision_error,_vision_description,_vision_truncated');
     expect(lines).toHaveLength(3);
     // The export's spreadsheet safety holds here too.
     expect(lines.find((line) => line.startsWith('x1,'))).toContain(`"'=HYPERLINK(""x"")",test-embedded,text `);

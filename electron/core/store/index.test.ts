@@ -176,7 +176,8 @@ describe('SqliteRunStore', () => {
     store.runStore.saveResult(result('a1', { runId: run.id, engine: 'deepseek', text: 'abcx' }));
     store.runStore.saveResult(result('a2', { runId: run.id, engine: 'embedded' }));
     store.runStore.flush();
-    store.db.exec('DROP TABLE pair_agreement');
+    // Back to the schema before step 2 (and the steps after it).
+    store.db.exec('DROP TABLE pair_agreement; ALTER TABLE results DROP COLUMN truncated;');
     store.db.pragma('user_version = 1');
     store.close();
     store = openStore(path, { now });
