@@ -61,7 +61,8 @@ describe('the UI in real Chromium against the real backend', () => {
     await expect.poll(() => progressOf(page, 'Ollama progress'), { timeout: 30_000 }).toBeGreaterThan(0);
     const embeddedBefore = await progressOf(page, 'PaddleOCR (embedded) progress');
     const ollamaBefore = await progressOf(page, 'Ollama progress');
-    await expect.poll(() => progressOf(page, 'PaddleOCR (embedded) progress'), { timeout: 30_000 }).toBeGreaterThan(embeddedBefore);
+    // The fast lane moves on, unless it had already done its whole 20 % share at the first look.
+    await expect.poll(async () => { const now = await progressOf(page, 'PaddleOCR (embedded) progress'); return now > embeddedBefore || now >= 20; }, { timeout: 30_000 }).toBe(true);
     await expect.poll(() => progressOf(page, 'Ollama progress'), { timeout: 30_000 }).toBeGreaterThan(ollamaBefore);
     await shot(page, 'run-running');
 

@@ -143,8 +143,8 @@ describe('Run screen', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Start' }));
     await waitFor(() => expect(api?.calls.some((c) => c.channel === 'runs.start')).toBe(true));
     expect((api.calls.find((c) => c.channel === 'runs.start')?.request as { lanes: unknown[] }).lanes).toEqual([
-      { id: 'embedded', engine: 'embedded', label: 'Embedded OCR', workers: 1, enabled: true },
-      { id: 'openai', engine: 'openai', label: 'OpenAI-compatible', workers: 1, enabled: true, endpoint: 'http://127.0.0.1:8000/v1', model: 'deepseek-ocr' },
+      { id: 'embedded', engine: 'embedded', label: 'Embedded OCR', workers: 1, autoWorkers: true, enabled: true },
+      { id: 'openai', engine: 'openai', label: 'OpenAI-compatible', workers: 1, autoWorkers: true, enabled: true, endpoint: 'http://127.0.0.1:8000/v1', model: 'deepseek-ocr' },
     ]);
   });
 
