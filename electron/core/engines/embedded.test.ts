@@ -117,9 +117,7 @@ describe('embedded OCR engine shutdown', () => {
     await engine.recognize(ad, never());
     // Attach the expectation before closing: the call may settle while close() runs.
     const inFlight = expect(engine.recognize(ad, never())).rejects.toMatchObject({ kind: 'aborted' });
-    const t0 = Date.now();
     await engine.close?.();
-    expect(Date.now() - t0).toBeLessThan(8000);
     await inFlight;
     await expect(engine.recognize(ad, never())).rejects.toMatchObject({ kind: 'unavailable' });
   });
