@@ -20,7 +20,6 @@ import path from 'node:path';
 import { TextDecoder } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import '@gutenye/ocr-node'; // registers the Node backend (ImageRaw) that splitIntoLineImages uses
 import { splitIntoLineImages } from '@gutenye/ocr-common/splitIntoLineImages';
@@ -169,6 +168,7 @@ export function onnxMetadata(bytes) {
  * @property {number} [minLineConfidence] lines below this mean character probability do not count when comparing the two passes (the decoder drops them)
  * @property {boolean} [recUnitRange] feed the recogniser [0, 1] pixels instead of its trained [-1, 1] (kept for measuring; see EmbeddedOptions)
  * @property {string} [allowedChars] a RegExp source (u flag) the recogniser's characters must match; others are never chosen
+ * @property {string} [foldChars] pairs of characters `xy…`: the probability of x (not allowed) counts for y (allowed), so a lookalike from another script reads as this one's
  * @property {boolean} [isRetry] internal: this call is the retry
  * @property {boolean} [isSecondPass] internal: this call is the second pass
  */
@@ -188,23 +188,36 @@ export async function createOcrRunner(options = {}) {
   // inside Electron's app.asar; only the native onnxruntime binding must be unpacked.
   const detBytes = await readModel(detector.file(), detector.committed);
   const recBytes = await readModel(recognizerSpec.file(), recognizerSpec.committed);
+  // Loaded only once the files are good: a worker that fails before this can be
+  // terminated safely, one holding the native binding aborts the process when terminated.
+  const ortModule = await import('onnxruntime-node');
+  const ort = ortModule.default ?? ortModule;
   const dictionaryText = recognizerSpec.dictionary === 'metadata' ? onnxMetadata(recBytes).character : await recognizerSpec.dictionary();
   if (!dictionaryText) throw new Error(`embedded OCR model file ${recognizerSpec.file()} has no character list in its metadata: ${MODEL_FIX}`);
   const detection = await ort.InferenceSession.create(detBytes, sessionOptions);
   const recognition = await ort.InferenceSession.create(recBytes, sessionOptions);
   // Class c of the recogniser is dictionary[c - 1]; 0 is the CTC blank, the last the space.
   const characters = ['', ...dictionaryText.split('\n').map((c) => c.replace(/\r$/, '')).filter((c, i, all) => i < all.length - 1 || c !== ''), ' '];
-  /** @type {Map<string, Int32Array>} allowed class indices per allowedChars pattern */
-  const allowedClasses = new Map();
-  function classesFor(pattern) {
+  /** Allowed classes per allowedChars/foldChars: `classes`, and `folded[k]` the classes whose probability adds to classes[k]. */
+  const restrictions = new Map();
+  function restrictionFor(pattern, folds = '') {
     if (!pattern) return null;
-    let classes = allowedClasses.get(pattern);
-    if (!classes) {
+    const key = `${pattern}\u0000${folds}`;
+    let restriction = restrictions.get(key);
+    if (!restriction) {
       const test = new RegExp(pattern, 'u');
-      classes = Int32Array.from(characters.flatMap((c, i) => (i === 0 || i === characters.length - 1 || test.test(c) ? [i] : [])));
-      allowedClasses.set(pattern, classes);
+      const classes = Int32Array.from(characters.flatMap((c, i) => (i === 0 || i === characters.length - 1 || test.test(c) ? [i] : [])));
+      const index = new Map(characters.map((c, i) => [c, i]));
+      const pairs = Array.from(folds);
+      const folded = Array.from(classes, (c) => {
+        const sources = [];
+        for (let k = 0; k + 1 < pairs.length; k += 2) if (index.get(pairs[k + 1]) === c && index.has(pairs[k])) sources.push(index.get(pairs[k]));
+        return Int32Array.from(sources);
+      });
+      restriction = { classes, folded };
+      restrictions.set(key, restriction);
     }
-    return classes;
+    return restriction;
   }
 
   /**
@@ -265,7 +278,7 @@ export async function createOcrRunner(options = {}) {
     }
     const read = await recognizeLines(
       crops.map((c) => c.crop),
-      { maxWidth: opts.recMaxWidth ?? 1600, minWidth: opts.recMinWidth ?? REC_MIN_WIDTH, batch: opts.recBatch ?? 8, unitRange: opts.recUnitRange ?? false, allowed: classesFor(opts.allowedChars) },
+      { maxWidth: opts.recMaxWidth ?? 1600, minWidth: opts.recMinWidth ?? REC_MIN_WIDTH, batch: opts.recBatch ?? 8, unitRange: opts.recUnitRange ?? false, allowed: restrictionFor(opts.allowedChars, opts.foldChars) },
     );
     const lines = crops.map((c, i) => ({ box: c.box, ...read[i] }));
     const t3 = performance.now();
@@ -335,8 +348,8 @@ export async function createOcrRunner(options = {}) {
 }
 
 /**
- * Arg-max class and its probability per time step (only over `allowed` classes when
- * given), plus the probability of the space class (the last): the recogniser often sees
+ * Arg-max class and its probability per time step (when `allowed` is given: only over
+ * its classes, each with the probability of the lookalikes folded into it), plus the probability of the space class (the last): the recogniser often sees
  * a word gap without making the space its first choice.
  */
 function argmaxSteps(probs, offset, steps, classes, allowed) {
@@ -349,11 +362,14 @@ function argmaxSteps(probs, offset, steps, classes, allowed) {
     let bestIndex = 0;
     let bestValue = -Infinity;
     if (allowed) {
-      for (let k = 0; k < allowed.length; k++) {
-        const v = probs[base + allowed[k]];
+      const { classes: allowedClasses, folded } = allowed;
+      for (let k = 0; k < allowedClasses.length; k++) {
+        let v = probs[base + allowedClasses[k]];
+        const sources = folded[k];
+        for (let f = 0; f < sources.length; f++) v += probs[base + sources[f]];
         if (v > bestValue) {
           bestValue = v;
-          bestIndex = allowed[k];
+          bestIndex = allowedClasses[k];
         }
       }
     } else {

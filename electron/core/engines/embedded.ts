@@ -15,7 +15,7 @@ import type { EngineDeps } from './create.js';
 import type { Engine, EngineAvailability, EngineImage, RecognizeResult } from './types.js';
 import { EngineError } from './types.js';
 import { DEFAULT_DECODE_OPTIONS, decodeCtcLine, dictionaryFromText, readingOrderText, type DecodeOptions } from './lib/ocr-decode.js';
-import { allowedCharsPattern, OCR_LANGUAGE_CODES, OCR_LANGUAGES, type OcrLanguageCode } from './lib/ocr-languages.js';
+import { allowedCharsPattern, foldChars, OCR_LANGUAGE_CODES, OCR_LANGUAGES, type OcrLanguageCode } from './lib/ocr-languages.js';
 
 /** Resident memory one worker needs: models, onnxruntime arenas, image buffers (measured ~250 MB). */
 const BYTES_PER_WORKER = 350 * 1024 * 1024;
@@ -169,6 +169,7 @@ export function embeddedWorkerData(options: EmbeddedOptions): { threads: number;
 /** Per-image options of the runner (see RecognizeOptions in embedded-ocr-runner.mjs). */
 export function embeddedJobOptions(options: EmbeddedOptions): Record<string, number | boolean | string> {
   const allowedChars = allowedCharsPattern(options.language);
+  const folds = foldChars(options.language);
   return {
     minSide: options.minSide,
     maxSide: options.maxSide,
@@ -178,6 +179,7 @@ export function embeddedJobOptions(options: EmbeddedOptions): Record<string, num
     recUnitRange: options.recUnitRange,
     recMinWidth: options.recMinWidth,
     ...(allowedChars ? { allowedChars } : {}),
+    ...(folds ? { foldChars: folds } : {}),
   };
 }
 

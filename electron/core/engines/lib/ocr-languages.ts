@@ -14,6 +14,11 @@ export interface OcrLanguage {
   letters: string;
   /** The ASCII letters are allowed too (false for scripts whose capitals look Latin). */
   ascii: boolean;
+  /**
+   * Pairs `xy…`: lookalike x from another script counts as y (the recogniser reads Greek
+   * capitals mostly as the Latin letters they look like).
+   */
+  folds?: string;
   /** Which recognisers' dictionaries hold these letters. */
   recognizers: ReadonlyArray<'v4' | 'v6'>;
 }
@@ -30,7 +35,13 @@ export const OCR_LANGUAGES = {
   pt: { label: 'Portuguese', letters: 'áâãàçéêíóôõúüÁÂÃÀÇÉÊÍÓÔÕÚÜ', ascii: true, recognizers: LATIN_V6 },
   nl: { label: 'Dutch', letters: 'áéíóúàèëïöüÁÉÍÓÚÀÈËÏÖÜ', ascii: true, recognizers: LATIN_V6 },
   latin: { label: 'any Latin-script language', letters: '\\p{Script=Latin}', ascii: true, recognizers: LATIN_V6 },
-  el: { label: 'Greek (Latin letters excluded, so lookalike capitals read as Greek)', letters: '\\p{Script=Greek}', ascii: false, recognizers: LATIN_V6 },
+  el: {
+    label: 'Greek (unaccented: the dictionary has no tonos; Latin lookalikes read as Greek)',
+    letters: '\\p{Script=Greek}',
+    ascii: false,
+    folds: 'AΑBΒEΕZΖHΗIΙKΚMΜNΝOΟPΡTΤYΥXΧoοpρvνuυxχkκiι',
+    recognizers: LATIN_V6,
+  },
   zh: { label: 'Chinese (with Latin)', letters: '\\p{Script=Han}', ascii: true, recognizers: ['v4', 'v6'] },
   ja: { label: 'Japanese (with Latin)', letters: '\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}ー', ascii: true, recognizers: LATIN_V6 },
 } as const satisfies Record<string, OcrLanguage>;
@@ -42,6 +53,11 @@ export const OCR_LANGUAGE_CODES = Object.keys(OCR_LANGUAGES) as [OcrLanguageCode
  * The RegExp source (u flag) a recognised character must match for this language, or
  * undefined for no restriction. Digits, punctuation and symbols (€, £, ©, %) always pass.
  */
+export function foldChars(code: OcrLanguageCode): string | undefined {
+  const language: OcrLanguage = OCR_LANGUAGES[code];
+  return language.folds;
+}
+
 export function allowedCharsPattern(code: OcrLanguageCode): string | undefined {
   if (code === 'auto') return undefined;
   const language: OcrLanguage = OCR_LANGUAGES[code];
