@@ -20,6 +20,7 @@ import { dedupeByImageHash } from '../core/engines/dedupe.js';
 import { exportFormatOf, parseEngineList, parseSplit, parseWorkers, UsageError } from './options.js';
 import { jsonLinesReporter, terminalReporter, type ProgressReporter } from './progress.js';
 import { createTestEngine, testEngineSettings } from '../core/engines/test-engine.js';
+import { parseEmbeddedSettings } from '../core/engines/embedded.js';
 import { resolveDataDir, type CliIo } from './io.js';
 
 export const RUN_USAGE = `Usage: parallel-vision run LIST [LIST…] [options]
@@ -37,6 +38,9 @@ export const RUN_USAGE = `Usage: parallel-vision run LIST [LIST…] [options]
   --ollama-model NAME   Ollama vision model (default llava)
   --openai-url URL      OpenAI-compatible endpoint; --openai-model NAME
   --max-side N          shrink images to this longest side (default 2048)
+  --embedded-model M    embedded OCR model: accurate (PP-OCRv6 small, default) | fast (PP-OCRv4 mobile)
+  --embedded-language L embedded OCR language: auto (default), en, fr, de, es, it, pt, nl, latin, el, zh, ja
+                        (only auto, en, zh with the fast model)
   --new                 start a new run even if an interrupted one exists
   --retry-failed        when resuming, run the ads that failed again
   --json                JSON lines of progress even on a terminal`;
@@ -87,6 +91,18 @@ async function prepareLanes(configs: LaneConfig[], dataDir: string, err: (text: 
   return lanes;
 }
 
+/** `--embedded-model` / `--embedded-language` as lane settings, checked now so a typo is a usage error. */
+function embeddedLaneSettings(model: string | undefined, language: string | undefined): Record<string, string> | undefined {
+  if (model === undefined && language === undefined) return undefined;
+  const settings = { ...(model !== undefined ? { model } : {}), ...(language !== undefined ? { language } : {}) };
+  try {
+    parseEmbeddedSettings(settings);
+  } catch (error) {
+    throw new UsageError(`--embedded-model/--embedded-language: ${(error as Error).message}`);
+  }
+  return settings;
+}
+
 async function defaultInProcessEngine(): Promise<EngineKind> {
   if (testEngineSettings()) return 'embedded';
   try {
@@ -116,6 +132,8 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       'openai-url': { type: 'string' },
       'openai-model': { type: 'string' },
       'max-side': { type: 'string', default: '2048' },
+      'embedded-model': { type: 'string' },
+      'embedded-language': { type: 'string' },
       new: { type: 'boolean', default: false },
       'retry-failed': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -132,6 +150,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const maxSide = Number(values['max-side']);
   if (!Number.isInteger(maxSide) || maxSide < 64) throw new UsageError('--max-side must be a whole number of pixels ≥ 64');
   const workers = parseWorkers(values.workers ?? []);
+  const embeddedSettings = embeddedLaneSettings(values['embedded-model'], values['embedded-language']);
   const outFormat = values.out ? exportFormatOf(values.out, values.format) : null;
 
   const dataDir = resolveDataDir(values['data-dir'], io.env);
@@ -157,6 +176,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     const model = engine === 'ollama' ? values['ollama-model'] : engine === 'openai' ? values['openai-model'] : undefined;
     if (endpoint) config.endpoint = endpoint;
     if (model) config.model = model;
+    if (engine === 'embedded' && embeddedSettings) config.settings = embeddedSettings;
     return config;
   };
   io.err(`Checking engines: ${candidates.join(', ')}\n`);

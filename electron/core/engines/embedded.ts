@@ -437,7 +437,8 @@ export function createEmbeddedEngine(lane: LaneConfig, _deps: EngineDeps = {}): 
 
   return {
     kind: 'embedded',
-    label: lane.label ?? `Embedded OCR, ${embeddedModelName(options).replace(' (ONNX)', '')} (${pool.size} worker${pool.size === 1 ? '' : 's'})`,
+    // The model is in the label, so the lane card shows what this lane runs.
+    label: lane.label ?? `Embedded OCR · ${embeddedModelName(options).replace(' (ONNX)', '')}`,
     recognize,
     availability,
     close: () => pool.close(),
