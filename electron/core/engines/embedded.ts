@@ -82,7 +82,8 @@ export const EMBEDDED_MODELS = {
       threshold: 0.3,
       secondPassBelow: 200,
       recUnitRange: false,
-      recMinWidth: 320,
+      // PaddleOCR pads to 320 px; unpadded crops read better here (tuning half F1 0.874 → 0.881).
+      recMinWidth: 0,
       minConfidence: 0.7,
       decode: { ...DEFAULT_DECODE_OPTIONS, restoreCurrency: false },
     },
