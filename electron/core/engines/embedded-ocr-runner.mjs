@@ -39,10 +39,10 @@ const MODEL_FIX = 'restore it with `git checkout -- models/` in a clone (the fil
  * extraResources); the repository root seen from the sources (electron/core/engines) or
  * from the bundle (dist/electron, dist/cli).
  */
-export function modelsDir() {
+export function modelsDir(resourcesPath = process.resourcesPath) {
   if (process.env.PARALLEL_VISION_MODELS_DIR) return process.env.PARALLEL_VISION_MODELS_DIR;
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [process.resourcesPath ? path.join(process.resourcesPath, 'models') : null, path.resolve(here, '../../../models'), path.resolve(here, '../../models')];
+  const candidates = [resourcesPath ? path.join(resourcesPath, 'models') : null, path.resolve(here, '../../../models'), path.resolve(here, '../../models')];
   return candidates.find((dir) => dir && existsSync(path.join(dir, 'SHA256SUMS'))) ?? path.resolve(here, '../../../models');
 }
 
@@ -53,13 +53,13 @@ export function modelsDir() {
  */
 export const DETECTORS = {
   v4: { name: 'PP-OCRv4 mobile det', file: () => gutenyeModels.detectionPath, norm: IMAGENET },
-  v6: { name: 'PP-OCRv6 small det', file: () => path.join(modelsDir(), 'PP-OCRv6_det_small.onnx'), norm: HALF, committed: true },
+  v6: { name: 'PP-OCRv6 small det', file: (resources) => path.join(modelsDir(resources), 'PP-OCRv6_det_small.onnx'), norm: HALF, committed: true },
 };
 
 /** Recognisers by id; the v6 character list is in the ONNX model's metadata (key `character`). */
 export const RECOGNIZERS = {
   v4: { name: 'PP-OCRv4 mobile rec', file: () => gutenyeModels.recognitionPath, dictionary: () => readFile(gutenyeModels.dictionaryPath, 'utf8') },
-  v6: { name: 'PP-OCRv6 small rec', file: () => path.join(modelsDir(), 'PP-OCRv6_rec_small.onnx'), dictionary: 'metadata', committed: true },
+  v6: { name: 'PP-OCRv6 small rec', file: (resources) => path.join(modelsDir(resources), 'PP-OCRv6_rec_small.onnx'), dictionary: 'metadata', committed: true },
 };
 
 /** sha256 of each committed model file, from models/SHA256SUMS (`<hex>  <file>` lines). */
@@ -153,6 +153,7 @@ export function onnxMetadata(bytes) {
  * @property {'v4'|'v6'} [detector]
  * @property {'v4'|'v6'} [recognizer]
  * @property {'imagenet'|'half'} [detNorm] overrides the detector's normalisation (for measuring)
+ * @property {string} [resourcesPath] the packaged app's resources folder (Electron's process.resourcesPath, passed from the main thread)
  */
 
 /**
@@ -186,14 +187,14 @@ export async function createOcrRunner(options = {}) {
   };
   // Models are read as bytes (not opened by path in native code) so they also load from
   // inside Electron's app.asar; only the native onnxruntime binding must be unpacked.
-  const detBytes = await readModel(detector.file(), detector.committed);
-  const recBytes = await readModel(recognizerSpec.file(), recognizerSpec.committed);
+  const detBytes = await readModel(detector.file(options.resourcesPath), detector.committed);
+  const recBytes = await readModel(recognizerSpec.file(options.resourcesPath), recognizerSpec.committed);
   // Loaded only once the files are good: a worker that fails before this can be
   // terminated safely, one holding the native binding aborts the process when terminated.
   const ortModule = await import('onnxruntime-node');
   const ort = ortModule.default ?? ortModule;
   const dictionaryText = recognizerSpec.dictionary === 'metadata' ? onnxMetadata(recBytes).character : await recognizerSpec.dictionary();
-  if (!dictionaryText) throw new Error(`embedded OCR model file ${recognizerSpec.file()} has no character list in its metadata: ${MODEL_FIX}`);
+  if (!dictionaryText) throw new Error(`embedded OCR model file ${recognizerSpec.file(options.resourcesPath)} has no character list in its metadata: ${MODEL_FIX}`);
   const detection = await ort.InferenceSession.create(detBytes, sessionOptions);
   const recognition = await ort.InferenceSession.create(recBytes, sessionOptions);
   // Class c of the recogniser is dictionary[c - 1]; 0 is the CTC blank, the last the space.

@@ -14,7 +14,7 @@ if (!port) throw new Error('embedded-worker.mjs must run in a worker thread');
 let runner;
 try {
   const { createOcrRunner } = await import('./embedded-ocr-runner.mjs');
-  runner = await createOcrRunner({ threads: workerData?.threads ?? 1, detector: workerData?.detector, recognizer: workerData?.recognizer });
+  runner = await createOcrRunner({ threads: workerData?.threads ?? 1, detector: workerData?.detector, recognizer: workerData?.recognizer, resourcesPath: workerData?.resourcesPath });
   port.postMessage({ type: 'ready', dictionaryText: runner.dictionaryText, model: runner.model });
 } catch (error) {
   port.postMessage({ type: 'init-error', message: String(error?.stack ?? error) });

@@ -162,9 +162,13 @@ export function parseEmbeddedSettings(settings: LaneConfig['settings']): Embedde
   return options;
 }
 
-/** What a worker thread loads (workerData of embedded-worker.mjs). */
-export function embeddedWorkerData(options: EmbeddedOptions): { threads: number; detector: ModelGeneration; recognizer: ModelGeneration } {
-  return { threads: 1, detector: options.detector, recognizer: options.recognizer };
+/**
+ * What a worker thread loads (workerData of embedded-worker.mjs). In the packaged app the
+ * models are in Electron's resources folder, which only the main thread is told about.
+ */
+export function embeddedWorkerData(options: EmbeddedOptions): { threads: number; detector: ModelGeneration; recognizer: ModelGeneration; resourcesPath?: string } {
+  const { resourcesPath } = process as { resourcesPath?: string };
+  return { threads: 1, detector: options.detector, recognizer: options.recognizer, ...(resourcesPath ? { resourcesPath } : {}) };
 }
 
 /** Per-image options of the runner (see RecognizeOptions in embedded-ocr-runner.mjs). */
