@@ -153,6 +153,7 @@ export function onnxMetadata(bytes) {
  * @property {'v4'|'v6'} [detector]
  * @property {'v4'|'v6'} [recognizer]
  * @property {'imagenet'|'half'} [detNorm] overrides the detector's normalisation (for measuring)
+ * @property {boolean} [cpuMemArena] onnxruntime's CPU memory arena (default off, as rapidocr: it keeps the largest image's buffers for good)
  * @property {string} [resourcesPath] the packaged app's resources folder (Electron's process.resourcesPath, passed from the main thread)
  */
 
@@ -184,6 +185,7 @@ export async function createOcrRunner(options = {}) {
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    enableCpuMemArena: options.cpuMemArena ?? false,
   };
   // Models are read as bytes (not opened by path in native code) so they also load from
   // inside Electron's app.asar; only the native onnxruntime binding must be unpacked.
