@@ -3,6 +3,14 @@
  *
  *   npm run bench:ocr -- --engine deepseek --dataset ../shared/testdata/ads --out bench-results/ocr-deepseek.json
  *     [--endpoint URL] [--model M] [--workers N] [--limit N] [--mode M] [--backend rapidocr|deepseek|mlx|torch]
+ *   npm run bench:ocr -- --engine embedded --dataset ../shared/testdata/ads [--model accurate,fast] [--language L]
+ *
+ * Honest evaluation: the images are split once into a tuning half (odd number in the file
+ * name) and a check half (even), see evaluationHalf in lib/ocr-metrics.ts. Settings are
+ * chosen on the tuning half only; the table reports both halves and the whole, and the
+ * check half's numbers are the ones that count (its five worst images are listed).
+ * `--engine embedded` runs each of `--model` (default: accurate and fast) one after the
+ * other with one worker per core, and the table shows every model × half.
  *
  * DIR holds images and `ground_truth.json` (`[{ file, width, height, text, words }]`). The
  * engine comes from createEngine, so every engine runs through the same code. For
@@ -10,7 +18,8 @@
  * venv (rapidocr backend unless --backend says otherwise) and stops it at the end; with
  * --backend mlx|torch, --model PATH is handed to the service as its model folder and
  * $PV_DEEPSEEK_PYTHON names another venv's python (torch and mlx need separate venvs).
- * Prints a table and writes `{ engine, backend, images, cer, wordF1, secondsPerImage, peakRssMb, perImage }`.
+ * Prints a table and writes `{ engine, backend, images, cer, wordF1, halves, secondsPerImage, cpuSecondsPerImage, peakRssMb, loadAverage, perImage }`
+ * (several models: `{ runs: [that, …] }`); --out defaults to bench-results/ocr-<engine>.json.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -25,7 +34,7 @@ import { EngineError, type Engine, type EngineImage } from '../electron/core/eng
 import { sniffImageMime } from '../electron/core/fetch/image-type.js';
 import { residentMemoryMb } from '../electron/core/services/proc-info.js';
 import { DEEPSEEK_SERVICE_BACKENDS, isDeepSeekServiceBackend, startDeepSeekService, type DeepSeekServiceBackend, type StartedService } from './lib/deepseek-service.js';
-import { scoreDataset, scoreImage, type ImageScore } from './lib/ocr-metrics.js';
+import { evaluationHalf, scoreDataset, scoreImage, type DatasetScore, type EvaluationHalf, type ImageScore } from './lib/ocr-metrics.js';
 
 const GroundTruth = z.array(
   z.object({
@@ -38,7 +47,7 @@ const GroundTruth = z.array(
 );
 type GroundTruthEntry = z.infer<typeof GroundTruth>[number];
 
-const USAGE = 'usage: bench-ocr --engine <deepseek|ollama|embedded|openai|apple-vision> --dataset DIR --out FILE.json [--endpoint URL] [--model M] [--workers N] [--limit N] [--mode M] [--backend rapidocr|deepseek|mlx|torch]';
+const USAGE = 'usage: bench-ocr --engine <deepseek|ollama|embedded|openai|apple-vision> --dataset DIR [--out FILE.json] [--endpoint URL] [--model M[,M…]] [--workers N] [--limit N] [--mode M] [--language L] [--backend rapidocr|deepseek|mlx|torch]';
 const MAX_OVERLOAD_RETRIES = 20;
 
 interface Options {
@@ -50,6 +59,7 @@ interface Options {
   workers: number;
   limit?: number;
   mode?: string;
+  language?: string;
   backend: DeepSeekServiceBackend;
 }
 
@@ -65,12 +75,13 @@ function parseOptions(argv: string[]): Options {
       workers: { type: 'string' },
       limit: { type: 'string' },
       mode: { type: 'string' },
+      language: { type: 'string' },
       backend: { type: 'string' },
     },
     allowPositionals: false,
   });
   const engine = EngineKind.safeParse(values.engine);
-  if (!engine.success || !values.dataset || !values.out) throw new Error(USAGE);
+  if (!engine.success || !values.dataset) throw new Error(USAGE);
   const positiveInt = (name: string, value: string | undefined): number | undefined => {
     if (value === undefined) return undefined;
     const parsed = Number(value);
@@ -82,12 +93,15 @@ function parseOptions(argv: string[]): Options {
   return {
     engine: engine.data,
     dataset: path.resolve(values.dataset),
-    out: path.resolve(values.out),
+    out: path.resolve(values.out ?? `bench-results/ocr-${engine.data}.json`),
     endpoint: values.endpoint,
-    model: values.model,
-    workers: positiveInt('workers', values.workers) ?? 1,
+    // The embedded engine's models are compared side by side unless one is named.
+    model: values.model ?? (engine.data === 'embedded' ? 'accurate,fast' : undefined),
+    // One worker per core for the in-process engine, as the app runs it.
+    workers: positiveInt('workers', values.workers) ?? (engine.data === 'embedded' ? os.availableParallelism() : 1),
     limit: positiveInt('limit', values.limit),
     mode: values.mode,
+    language: values.language,
     backend,
   };
 }
@@ -132,6 +146,7 @@ class RssSampler {
 
 interface PerImage {
   file: string;
+  half: EvaluationHalf;
   seconds: number;
   cer: number;
   wordF1: number;
@@ -140,10 +155,10 @@ interface PerImage {
   error?: string;
 }
 
-async function recognizeWithBackoff(engine: Engine, image: EngineImage): Promise<string> {
+async function recognizeWithBackoff(engine: Engine, image: EngineImage): Promise<{ text: string; model: string }> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return (await engine.recognize(image, AbortSignal.timeout(10 * 60_000))).text;
+      return await engine.recognize(image, AbortSignal.timeout(10 * 60_000));
     } catch (error) {
       if (error instanceof EngineError && error.kind === 'overloaded' && attempt < MAX_OVERLOAD_RETRIES) {
         await new Promise((resolve) => setTimeout(resolve, error.options.retryAfterMs ?? 1000));
@@ -179,14 +194,57 @@ function printTable(report: Report, worst: PerImage[]): void {
     ['s/image (mean latency)', report.meanLatencySeconds.toFixed(3)],
     ['CPU s/image', report.cpuSecondsPerImage === null ? 'n/a' : report.cpuSecondsPerImage.toFixed(3)],
     ['peak RSS (MB)', report.peakRssMb.toFixed(0)],
+    ['load average (1/5/15 min)', report.loadAverage.map((l) => l.toFixed(2)).join(' / ')],
   ];
   console.log('');
   for (const [name, value] of rows) console.log(`${pad(name, 26)}${value}`);
   console.log('\nworst images by CER:');
-  console.log(`${pad('file', 14)}${pad('CER', 8)}${pad('F1', 8)}${pad('s', 8)}text`);
+  console.log(`${pad('file', 14)}${pad('half', 8)}${pad('CER', 8)}${pad('F1', 8)}${pad('s', 8)}text`);
   for (const image of worst) {
     const text = (image.error ? `ERROR ${image.error}` : image.text).replace(/\s+/g, ' ').slice(0, 60);
-    console.log(`${pad(image.file, 14)}${pad(image.cer.toFixed(2), 8)}${pad(image.wordF1.toFixed(2), 8)}${pad(image.seconds.toFixed(2), 8)}${text}`);
+    console.log(`${pad(image.file, 14)}${pad(image.half, 8)}${pad(image.cer.toFixed(2), 8)}${pad(image.wordF1.toFixed(2), 8)}${pad(image.seconds.toFixed(2), 8)}${text}`);
+  }
+}
+
+/** Every run × half in one table; the check rows are the ones that count. */
+function printComparison(reports: Report[]): void {
+  console.log('\nmodel × half (check = held out; speed and memory are per run):');
+  const header = ['model', 'half', 'images', 'word F1', 'CER', 'mean F1', 's/image', 'CPU s/image', 'images/s', 'peak RSS MB'];
+  const widths = [34, 8, 8, 9, 8, 9, 9, 13, 10, 12];
+  console.log(header.map((h, i) => pad(h, widths[i] ?? 10)).join(''));
+  for (const report of reports) {
+    for (const half of ['tuning', 'check', 'all'] as const) {
+      const score = half === 'all' ? report : report.halves[half];
+      const images = half === 'all' ? report.images : report.perImage.filter((image) => image.half === half).length;
+      const cells = [
+        report.backend,
+        half,
+        String(images),
+        score.wordF1.toFixed(3),
+        score.cer.toFixed(3),
+        score.meanWordF1.toFixed(3),
+        half === 'all' ? report.secondsPerImage.toFixed(3) : '',
+        half === 'all' && report.cpuSecondsPerImage !== null ? report.cpuSecondsPerImage.toFixed(3) : '',
+        half === 'all' ? (1 / report.secondsPerImage).toFixed(2) : '',
+        half === 'all' ? report.peakRssMb.toFixed(0) : '',
+      ];
+      console.log(cells.map((c, i) => pad(c.slice(0, (widths[i] ?? 10) - 1), widths[i] ?? 10)).join(''));
+    }
+  }
+  const load = os.loadavg();
+  console.log(`load average ${load.map((l) => l.toFixed(2)).join(' / ')} on ${os.availableParallelism()} cores`);
+}
+
+/** The check half's worst images (most character edits), with reference and reading. */
+function printWorstCheck(report: Report, truth: ReadonlyMap<string, string>): void {
+  const worst = report.perImage
+    .filter((image) => image.half === 'check')
+    .sort((a, b) => b.cer * b.referenceChars - a.cer * a.referenceChars)
+    .slice(0, 5);
+  console.log(`\n${report.backend}: the 5 worst check-half images (most edits)`);
+  for (const image of worst) {
+    const flat = (text: string) => JSON.stringify(text.replace(/\s+/g, ' ').slice(0, 90));
+    console.log(`  ${image.file}  CER ${image.cer.toFixed(2)}  F1 ${image.wordF1.toFixed(2)}\n    truth ${flat(truth.get(image.file) ?? '')}\n    read  ${image.error ? `ERROR ${image.error}` : flat(image.text)}`);
   }
 }
 
@@ -203,22 +261,22 @@ interface Report {
   wordF1: number;
   meanCer: number;
   meanWordF1: number;
+  /** Scores of the tuning half (odd image numbers) and the held-out check half (even). */
+  halves: Record<EvaluationHalf, DatasetScore>;
   secondsPerImage: number;
   /** CPU time (this process + the service it started) per image; null where not measurable. */
   cpuSecondsPerImage: number | null;
   meanLatencySeconds: number;
   wallSeconds: number;
   peakRssMb: number;
+  /** os.loadavg() at the end of the run: the machine is shared, so wall times vary with it. */
+  loadAverage: number[];
   machine: { cpus: number; platform: string; arch: string; node: string };
   date: string;
   perImage: PerImage[];
 }
 
-async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
-  const truth = GroundTruth.parse(JSON.parse(await readFile(path.join(options.dataset, 'ground_truth.json'), 'utf8')));
-  const entries = truth.slice(0, options.limit ?? truth.length);
-
+async function runOne(options: Options, entries: GroundTruthEntry[], model: string | undefined): Promise<Report> {
   let service: StartedService | undefined;
   let endpoint = options.endpoint;
   if (options.engine === 'deepseek' && !endpoint) {
@@ -230,14 +288,21 @@ async function main(): Promise<void> {
   }
   const sampler = new RssSampler(service?.pid);
   sampler.start();
+  // The embedded engine takes its model and language as lane settings, the others a model name.
+  const embedded = options.engine === 'embedded';
+  const settings = {
+    ...(options.mode ? { mode: options.mode } : {}),
+    ...(embedded && model ? { model } : {}),
+    ...(options.language ? { language: options.language } : {}),
+  };
   const lane: LaneConfig = {
     id: `bench-${options.engine}`,
     engine: options.engine,
     workers: options.workers,
     enabled: true,
     ...(endpoint ? { endpoint } : {}),
-    ...(options.model ? { model: options.model } : {}),
-    ...(options.mode ? { settings: { mode: options.mode } } : {}),
+    ...(model && !embedded ? { model } : {}),
+    ...(Object.keys(settings).length > 0 ? { settings } : {}),
   };
   let engine: Engine | undefined;
   try {
@@ -247,11 +312,14 @@ async function main(): Promise<void> {
       const health = await deepseekHealth(endpoint);
       backend = `${health.backend} (${health.model}, ${health.device})`;
     }
+    // Models load before the clock starts: the table is about steady-state reading.
+    await engine.availability?.();
     const results: (PerImage & { score: ImageScore })[] = new Array(entries.length);
     let next = 0;
     let finished = 0;
     const started = performance.now();
     const cpuAtStart = await cpuSeconds(service?.pid);
+    let reported = '';
     const worker = async (): Promise<void> => {
       for (let index = next++; index < entries.length; index = next++) {
         const entry = entries[index]!;
@@ -259,13 +327,16 @@ async function main(): Promise<void> {
         let text = '';
         let error: string | undefined;
         try {
-          text = await recognizeWithBackoff(engine!, await loadImage(options.dataset, entry));
+          const result = await recognizeWithBackoff(engine!, await loadImage(options.dataset, entry));
+          text = result.text;
+          reported ||= result.model;
         } catch (caught) {
           error = caught instanceof EngineError ? `${caught.kind}: ${caught.message}` : String(caught);
         }
         const score = scoreImage(entry.text, text);
         results[index] = {
           file: entry.file,
+          half: evaluationHalf(entry.file),
           seconds: (performance.now() - t0) / 1000,
           cer: score.cer,
           wordF1: score.wordF1,
@@ -284,36 +355,53 @@ async function main(): Promise<void> {
     const cpuSecondsPerImage = cpuAtStart === null || cpuAtEnd === null ? null : (cpuAtEnd - cpuAtStart) / Math.max(1, entries.length);
     await sampler.sample();
     const totals = scoreDataset(results.map((r) => r.score));
+    const scoreOf = (half: EvaluationHalf): DatasetScore => scoreDataset(results.filter((r) => r.half === half).map((r) => r.score));
     const perImage: PerImage[] = results.map(({ score: _score, ...rest }) => rest);
-    const report: Report = {
+    return {
       engine: options.engine,
-      backend,
-      model: options.model ?? null,
+      backend: embedded && reported ? reported : backend,
+      model: model ?? null,
       endpoint: endpoint ?? null,
       dataset: options.dataset,
       images: entries.length,
       failed: perImage.filter((r) => r.error).length,
       workers: options.workers,
       ...totals,
+      halves: { tuning: scoreOf('tuning'), check: scoreOf('check') },
       secondsPerImage: wallSeconds / Math.max(1, entries.length),
       cpuSecondsPerImage,
       meanLatencySeconds: perImage.reduce((sum, r) => sum + r.seconds, 0) / Math.max(1, perImage.length),
       wallSeconds,
       peakRssMb: sampler.peakMb,
+      loadAverage: os.loadavg(),
       machine: { cpus: os.cpus().length, platform: process.platform, arch: process.arch, node: process.version },
       date: new Date().toISOString(),
       perImage,
     };
-    const worst = [...perImage].sort((a, b) => b.cer - a.cer).slice(0, 10);
-    printTable(report, worst);
-    await mkdir(path.dirname(options.out), { recursive: true });
-    await writeFile(options.out, `${JSON.stringify(report, null, 2)}\n`);
-    console.log(`\nwrote ${options.out}`);
   } finally {
     sampler.stop();
     await engine?.close?.();
     if (service) await service.stop();
   }
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const truth = GroundTruth.parse(JSON.parse(await readFile(path.join(options.dataset, 'ground_truth.json'), 'utf8')));
+  const entries = truth.slice(0, options.limit ?? truth.length);
+  const models = options.model === undefined ? [undefined] : options.model.split(',').map((m) => m.trim()).filter((m) => m !== '');
+  const reports: Report[] = [];
+  for (const model of models) {
+    const report = await runOne(options, entries, model);
+    reports.push(report);
+    printTable(report, [...report.perImage].sort((a, b) => b.cer - a.cer).slice(0, 10));
+  }
+  const truthByFile = new Map(entries.map((entry) => [entry.file, entry.text]));
+  printComparison(reports);
+  for (const report of reports) printWorstCheck(report, truthByFile);
+  await mkdir(path.dirname(options.out), { recursive: true });
+  await writeFile(options.out, `${JSON.stringify(reports.length === 1 ? reports[0] : { runs: reports }, null, 2)}\n`);
+  console.log(`\nwrote ${options.out}`);
 }
 
 main().catch((error: unknown) => {

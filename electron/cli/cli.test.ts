@@ -194,4 +194,17 @@ describe('parallel-vision export and runs', () => {
     expect(await main(['frobnicate'], captureIo())).toBe(2);
     expect(await main(['run', listPath, '--policy', 'fastest'], captureIo())).toBe(2);
   });
+
+  it('shows the embedded model and language options in run --help and rejects bad values as usage errors', async () => {
+    const help = captureIo();
+    expect(await main(['run', '--help'], help)).toBe(0);
+    expect(help.stdout.join('')).toMatch(/--embedded-model M\s+embedded OCR model: accurate \(PP-OCRv6 small, default\) \| fast/);
+    expect(help.stdout.join('')).toMatch(/--embedded-language L/);
+    const bad = captureIo();
+    expect(await main(['run', listPath, '--embedded-model', 'huge'], bad)).toBe(2);
+    expect(bad.stderr.join('')).toMatch(/model/);
+    const unreadable = captureIo();
+    expect(await main(['run', listPath, '--embedded-model', 'fast', '--embedded-language', 'fr'], unreadable)).toBe(2);
+    expect(unreadable.stderr.join('')).toMatch(/language "fr"/);
+  });
 });

@@ -20,6 +20,7 @@ import { openStore, type Store } from '../core/store/index.js';
 import { parseEngineList, parseSplit, parseWorkers, UsageError } from '../core/app/run-settings.js';
 import { exportFormatOf } from './options.js';
 import { jsonLinesReporter, terminalReporter, type ProgressReporter } from './progress.js';
+import { parseEmbeddedSettings } from '../core/engines/embedded.js';
 import { resolveDataDir, type CliIo } from './io.js';
 import { runToApp, TO_APP_FLAG } from './run-to-app.js';
 
@@ -39,6 +40,9 @@ export const RUN_USAGE = `Usage: parallel-vision run LIST [LIST…] [options]
   --ollama-model NAME   Ollama vision model (default llava)
   --openai-url URL      OpenAI-compatible endpoint; --openai-model NAME
   --max-side N          shrink images to this longest side (default 2048)
+  --embedded-model M    embedded OCR model: accurate (PP-OCRv6 small, default) | fast (PP-OCRv4 mobile)
+  --embedded-language L embedded OCR language: auto (default), en, fr, de, es, it, pt, nl, latin, el, zh, ja
+                        (only auto, en, zh with the fast model)
   --new                 start a new run even if an interrupted one exists
   --retry-failed        when resuming, run the ads that failed again
   --json                JSON lines of progress even on a terminal`;
@@ -51,6 +55,18 @@ export interface RunDeps {
   inProcessEngine?: () => Promise<EngineKind>;
   /** How long an engine's availability check may take before it counts as slow. */
   checkTimeoutMs?: number;
+}
+
+/** `--embedded-model` / `--embedded-language` as lane settings, checked now so a typo is a usage error. */
+function embeddedLaneSettings(model: string | undefined, language: string | undefined): Record<string, string> | undefined {
+  if (model === undefined && language === undefined) return undefined;
+  const settings = { ...(model !== undefined ? { model } : {}), ...(language !== undefined ? { language } : {}) };
+  try {
+    parseEmbeddedSettings(settings);
+  } catch (error) {
+    throw new UsageError(`--embedded-model/--embedded-language: ${(error as Error).message}`);
+  }
+  return settings;
 }
 
 async function defaultInProcessEngine(): Promise<EngineKind> {
@@ -81,6 +97,8 @@ export interface RunAdsOptions {
   dbPath?: string;
   endpoints?: Partial<Record<'deepseek' | 'ollama' | 'openai', string>>;
   models?: Partial<Record<'ollama' | 'openai', string>>;
+  /** Lane settings of the embedded engine (`model`, `language`). */
+  embeddedSettings?: Record<string, string>;
   /** Start a new run even if an interrupted one exists. */
   newRun?: boolean;
   retryFailed?: boolean;
@@ -129,6 +147,7 @@ export async function runAds(options: RunAdsOptions, deps: RunDeps = {}): Promis
     const model = engine === 'ollama' || engine === 'openai' ? options.models?.[engine] : undefined;
     if (endpoint) config.endpoint = endpoint;
     if (model) config.model = model;
+    if (engine === 'embedded' && options.embeddedSettings) config.settings = options.embeddedSettings;
     return config;
   };
   io.err(`Checking engines: ${candidates.join(', ')}\n`);
@@ -181,6 +200,8 @@ export async function runCommand(args: string[], io: CliIo, deps: RunDeps = {}):
       'openai-url': { type: 'string' },
       'openai-model': { type: 'string' },
       'max-side': { type: 'string', default: '2048' },
+      'embedded-model': { type: 'string' },
+      'embedded-language': { type: 'string' },
       new: { type: 'boolean', default: false },
       'retry-failed': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -197,6 +218,7 @@ export async function runCommand(args: string[], io: CliIo, deps: RunDeps = {}):
   const maxSide = Number(values['max-side']);
   if (!Number.isInteger(maxSide) || maxSide < 64) throw new UsageError('--max-side must be a whole number of pixels ≥ 64');
   const workers = parseWorkers(values.workers ?? []);
+  const embeddedSettings = embeddedLaneSettings(values['embedded-model'], values['embedded-language']);
   const outFormat = values.out ? exportFormatOf(values.out, values.format) : undefined;
   const outcome = await runAds(
     {
@@ -210,6 +232,7 @@ export async function runCommand(args: string[], io: CliIo, deps: RunDeps = {}):
       dataDir: resolveDataDir(values['data-dir'], io.env),
       ...(values.db ? { dbPath: resolve(values.db) } : {}),
       endpoints: { ...(values['deepseek-url'] ? { deepseek: values['deepseek-url'] } : {}), ...(values['ollama-url'] ? { ollama: values['ollama-url'] } : {}), ...(values['openai-url'] ? { openai: values['openai-url'] } : {}) },
+      ...(embeddedSettings ? { embeddedSettings } : {}),
       models: { ...(values['ollama-model'] ? { ollama: values['ollama-model'] } : {}), ...(values['openai-model'] ? { openai: values['openai-model'] } : {}) },
       newRun: values.new === true,
       retryFailed: values['retry-failed'] === true,

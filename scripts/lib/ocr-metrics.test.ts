@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { characterErrorRate, editDistance, normalizeWhitespace, scoreDataset, scoreImage, wordCounts, wordF1 } from './ocr-metrics.js';
+import { characterErrorRate, editDistance, evaluationHalf, normalizeWhitespace, scoreDataset, scoreImage, wordCounts, wordF1 } from './ocr-metrics.js';
 
 describe('editDistance', () => {
   it('counts insertions, deletions and substitutions', () => {
@@ -70,5 +70,15 @@ describe('scoreDataset', () => {
 
   it('is zero for an empty set', () => {
     expect(scoreDataset([])).toEqual({ cer: 0, wordF1: 0, meanCer: 0, meanWordF1: 0 });
+  });
+});
+
+describe('evaluationHalf', () => {
+  it('puts odd image numbers in the tuning half and even ones (or none) in the check half', () => {
+    expect(evaluationHalf('img_1.jpg')).toBe('tuning');
+    expect(evaluationHalf('img_37.png')).toBe('tuning');
+    expect(evaluationHalf('img_102.png')).toBe('check');
+    expect(evaluationHalf('ads/v2/img_10.gif')).toBe('check');
+    expect(evaluationHalf('logo.png')).toBe('check');
   });
 });

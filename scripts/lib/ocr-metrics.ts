@@ -116,3 +116,16 @@ export function scoreDataset(images: readonly ImageScore[]): DatasetScore {
     meanWordF1: mean(images.map((image) => image.wordF1)),
   };
 }
+
+/**
+ * The fixed split of a dataset into a tuning half and a check half, by the number in the
+ * image's file name: odd → tuning, even → check (`img_1.jpg` tunes, `img_102.png` checks;
+ * a name without a number checks). Every setting is chosen on the tuning half only; the
+ * check half's numbers are the ones that count.
+ */
+export type EvaluationHalf = 'tuning' | 'check';
+
+export function evaluationHalf(file: string): EvaluationHalf {
+  const match = /(\d+)(?!.*\d)/.exec(file);
+  return match && Number(match[1]) % 2 === 1 ? 'tuning' : 'check';
+}

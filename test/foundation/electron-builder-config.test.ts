@@ -44,4 +44,13 @@ describe('electron-builder.yml', () => {
     }
     expect(unpack).toContain('**/*.node');
   });
+
+  it('ships every committed OCR model file and its checksums as resources/models', () => {
+    const extra = config.extraResources as { from: string; to: string; filter?: string[] }[];
+    const models = extra.find((entry) => entry.from === 'models');
+    expect(models?.to).toBe('models');
+    expect(models?.filter).toEqual(expect.arrayContaining(['*.onnx', 'SHA256SUMS', 'LICENSE']));
+    const listed = readFileSync('models/SHA256SUMS', 'utf8').trim().split('\n').map((line) => line.split(/\s+/)[1]);
+    expect(listed).toEqual(['PP-OCRv6_det_small.onnx', 'PP-OCRv6_rec_small.onnx']);
+  });
 });

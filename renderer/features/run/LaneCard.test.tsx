@@ -78,3 +78,16 @@ describe('lanes before a run', () => {
     expect(['auto', ' AUTO ', '1', '64', '0', '65', '2.5', ''].map(parseWorkersInput)).toEqual(['auto', 'auto', 1, 64, null, null, null, null]);
   });
 });
+
+describe('LaneCard: the model the lane runs', () => {
+  const reported: LaneProgress = { ...progress, label: 'Embedded OCR · PP-OCRv6 small' };
+  it('shows the engine and model the lane runs, as the engine reports it', () => {
+    renderCard({ progress: reported });
+    expect(screen.getByTestId('lane-engine').textContent).toBe('Embedded OCR · PP-OCRv6 small');
+  });
+
+  it('shows nothing extra before the engine has reported', () => {
+    renderCard({});
+    expect(screen.queryByTestId('lane-engine')).toBeNull();
+  });
+});

@@ -95,6 +95,11 @@ export function LaneCard({ lane, index, engine, progress, total, targetShare, ru
           </span>
         )}
       </p>
+      {progress && progress.label !== label && (
+        <p data-testid="lane-engine" className="truncate text-xs text-zinc-500 dark:text-zinc-400" title="The engine and model this lane runs, as the engine reports it">
+          {progress.label}
+        </p>
+      )}
       {lane.enabled !== false && !running && (NEEDS_ENDPOINT.has(lane.engine) || HAS_MODEL.has(lane.engine)) && <LaneSettings lane={lane} onSettings={onSettings} />}
       {(progress || lane.enabled !== false) && (
         <LaneStats lane={lane} index={index} label={label} progress={progress} total={total} finished={finished} targetShare={targetShare} />

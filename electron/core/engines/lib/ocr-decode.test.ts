@@ -67,13 +67,14 @@ describe('decodeCtcLine', () => {
     const dict = dictionaryFromText('1\n4\n.\n9\ne\nf\n');
     const [one, four, dot, nine, e, f] = [1, 2, 3, 4, 5, 6];
     const space = dict.length;
-    const classes = [one, four, e, dot, 0, space, 0, f, nine, dot, nine, 0, nine, 0, space, f, e, 0, e];
-    expect(decodeCtcLine(line(classes), dict, { ...DEFAULT_DECODE_OPTIONS, spacing: 'none' }).text).toBe('14€. £9.99 fee');
-    expect(decodeCtcLine(line(classes), dict, { ...DEFAULT_DECODE_OPTIONS, spacing: 'none', restoreCurrency: false }).text).toBe('14e. f9.99 fee');
+    const classes = [one, four, dot, nine, 0, nine, 0, e, 0, space, 0, f, nine, dot, nine, 0, nine, 0, space, f, e, 0, e];
+    expect(decodeCtcLine(line(classes), dict, { ...DEFAULT_DECODE_OPTIONS, spacing: 'none' }).text).toBe('14.99€ £9.99 fee');
+    expect(decodeCtcLine(line(classes), dict, { ...DEFAULT_DECODE_OPTIONS, spacing: 'none', restoreCurrency: false }).text).toBe('14.99e f9.99 fee');
   });
 
-  it('restoreCurrencySymbols changes prices only', () => {
-    expect(restoreCurrencySymbols('only 30e and f122.97, 2e10 free f12 e5 one')).toBe('only 30€ and £122.97, 2e10 free f12 e5 one');
+  it('restoreCurrencySymbols changes prices with cents only, never plausible words such as the French "3e"', () => {
+    expect(restoreCurrencySymbols('only 14,99e and f122.97, 2e10 free f12 e5 one')).toBe('only 14,99€ and £122.97, 2e10 free f12 e5 one');
+    expect(restoreCurrencySymbols('le 3e arrondissement, 20e siècle, 30e')).toBe('le 3e arrondissement, 20e siècle, 30e');
   });
 
   it('never puts a space before closing punctuation or after a currency sign', () => {

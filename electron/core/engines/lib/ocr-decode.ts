@@ -45,7 +45,7 @@ export interface DecodeOptions {
  * Measured on the ICDAR 2013 born-digital ads: `inkSpacePx` 8 and `inkSpaceRatio` 2.5
  * (word F1 0.66 → 0.84; neighbours within 0.01); `spaceProb` 0.04 alone (0.835 → 0.850, better
  * on both the odd and the even half of the images; 0.03–0.1 all within 0.005);
- * `restoreCurrency` (→ 0.854, both halves); `spaceProb` 0.03 with `spaceProbInkRatio` 1.5
+ * `restoreCurrency` (→ 0.854, both halves; since narrowed to prices with cents, see restoreCurrencySymbols); `spaceProb` 0.03 with `spaceProbInkRatio` 1.5
  * (→ 0.856, both halves; 0.02–0.04 × 1.25–1.5 all within 0.0015).
  */
 export const DEFAULT_DECODE_OPTIONS: DecodeOptions = { spacing: 'ink', inkSpacePx: 8, inkSpaceRatio: 2.5, spaceGapRatio: 2, minSpaceSteps: 2, spaceProb: 0.03, spaceProbInkRatio: 1.5, restoreCurrency: true };
@@ -160,13 +160,14 @@ function longestBlankRun(ink: ArrayLike<number>, from: number, to: number): numb
 
 /**
  * The PP-OCRv4 dictionary has no € or £, so the recognizer reads a price's € as a
- * trailing "e" ("30e", "14e.") and a £ as a leading "f" ("f57.97"). Put the symbols
- * back where a word is nothing but such a price; other words are left alone.
+ * trailing "e" ("14,99e") and a £ as a leading "f" ("f57.97"). Put the symbols back
+ * where a word is nothing but a price with cents: a whole number followed by "e" stays,
+ * because it is also real text (the French ordinal "3e", "20e siècle").
  */
 export function restoreCurrencySymbols(text: string): string {
   return text
     .split(' ')
-    .map((word) => word.replace(/^(\d+(?:[.,]\d{1,2})?)e([.,!]?)$/, '$1€$2').replace(/^f(\d+[.,]\d{2})([.,!]?)$/, '£$1$2'))
+    .map((word) => word.replace(/^(\d+[.,]\d{2})e([.,!]?)$/, '$1€$2').replace(/^f(\d+[.,]\d{2})([.,!]?)$/, '£$1$2'))
     .join(' ');
 }
 

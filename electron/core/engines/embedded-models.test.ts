@@ -1,0 +1,122 @@
+/**
+ * The embedded engine's two models, its language setting and its model files, on images
+ * drawn here (no test data): accented Latin (French, German, Spanish), Greek, a missing
+ * and a corrupt model file, and settings that cannot work.
+ */
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import sharp from 'sharp';
+import type { LaneConfig } from '../../../shared/domain.js';
+import { createEmbeddedEngine, embeddedModelName, parseEmbeddedSettings } from './embedded.js';
+import type { Engine, EngineImage } from './types.js';
+
+const MODELS_DIR = fileURLToPath(new URL('../../../models/', import.meta.url));
+const never = () => new AbortController().signal;
+// Loading PP-OCRv6 and reading on a loaded CI machine takes a while; no assertion is about time.
+const SLOW = { timeout: 180_000 };
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+async function render(lines: string[], width = 520, lineHeight = 70): Promise<EngineImage> {
+  const height = lineHeight * lines.length + 30;
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="#fff"/>${lines
+    .map((text, i) => `<text x="20" y="${(i + 1) * lineHeight}" font-family="DejaVu Sans, sans-serif" font-size="36" fill="#111">${escapeXml(text)}</text>`)
+    .join('')}</svg>`;
+  return { bytes: await sharp(Buffer.from(svg)).png().toBuffer(), mime: 'image/png' };
+}
+
+const lane = (settings: LaneConfig['settings'] = {}): LaneConfig => ({ id: 'embedded', engine: 'embedded', workers: 1, enabled: true, settings });
+
+describe('embedded OCR settings', () => {
+  it('defaults to the accurate model (PP-OCRv6) and lets a lane pick the fast one or mix them', () => {
+    expect(parseEmbeddedSettings({})).toMatchObject({ detector: 'v6', recognizer: 'v6', language: 'auto' });
+    expect(parseEmbeddedSettings({ model: 'fast' })).toMatchObject({ detector: 'v4', recognizer: 'v4' });
+    const mixed = parseEmbeddedSettings({ model: 'fast', recognizer: 'v6' });
+    expect(mixed).toMatchObject({ detector: 'v4', recognizer: 'v6', recUnitRange: false });
+    expect(embeddedModelName(mixed)).toBe('PP-OCRv4 mobile det + PP-OCRv6 small rec (ONNX)');
+  });
+
+  it('rejects an unknown model or language, and a language the recogniser cannot read, naming the setting', () => {
+    expect(() => parseEmbeddedSettings({ model: 'huge' })).toThrow(/model/);
+    expect(() => parseEmbeddedSettings({ language: 'xx' })).toThrow(/language/);
+    expect(() => parseEmbeddedSettings({ model: 'fast', language: 'fr' })).toThrow(/language "fr".*accurate/);
+    expect(() => createEmbeddedEngine(lane({ model: 'fast', language: 'de' }))).toThrow(expect.objectContaining({ kind: 'config' }));
+    expect(parseEmbeddedSettings({ model: 'fast', language: 'en' })).toMatchObject({ language: 'en' });
+  });
+});
+
+describe('embedded OCR, accurate model, languages', SLOW, () => {
+  const engines = new Map<string, Engine>();
+  const engineFor = (language: string): Engine => {
+    let engine = engines.get(language);
+    if (!engine) engines.set(language, (engine = createEmbeddedEngine(lane({ language }))));
+    return engine;
+  };
+  afterAll(async () => {
+    await Promise.all([...engines.values()].map((engine) => engine.close?.()));
+  }, SLOW.timeout);
+
+  it.each([
+    ['fr', ['Crème brûlée', 'Façade été à 3€']],
+    ['de', ['Größe Übergröße', 'Schöne Grüße']],
+    ['es', ['Mañana señor', 'Año nuevo: oferta']],
+    // Greek capitals read as the Latin letters they look like unless the language says Greek.
+    ['el', ['ΚΑΛΗ ΧΡΟΝΙΑ', 'ΦΙΛΟΣΟΦΙΑ ΨΥΧΗ', 'καλημερα φιλε']],
+  ])('reads %s', async (language, lines) => {
+    const result = await engineFor(language).recognize(await render(lines), never());
+    expect(result.text).toBe(lines.join('\n'));
+    expect(result.model).toBe('PP-OCRv6 small (ONNX)');
+  });
+
+  it('keeps a French "3e" as written (no currency rewrite)', async () => {
+    const result = await engineFor('fr').recognize(await render(['Le 3e arrondissement']), never());
+    expect(result.text).toBe('Le 3e arrondissement');
+  });
+});
+
+describe('embedded OCR model files', SLOW, () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'pv-models-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function availabilityWith(files: Record<string, Uint8Array | 'copy'>): Promise<unknown> {
+    for (const [name, content] of Object.entries(files)) {
+      if (content === 'copy') await copyFile(path.join(MODELS_DIR, name), path.join(dir, name));
+      else await writeFile(path.join(dir, name), content);
+    }
+    const previous = process.env.PARALLEL_VISION_MODELS_DIR;
+    process.env.PARALLEL_VISION_MODELS_DIR = dir; // worker threads copy the env when they start
+    try {
+      const engine = createEmbeddedEngine(lane());
+      try {
+        return await engine.availability?.();
+      } finally {
+        await engine.close?.();
+      }
+    } finally {
+      if (previous === undefined) delete process.env.PARALLEL_VISION_MODELS_DIR;
+      else process.env.PARALLEL_VISION_MODELS_DIR = previous;
+    }
+  }
+
+  it('a missing model file makes the lane unavailable with the file and the fix named', async () => {
+    const availability = await availabilityWith({ SHA256SUMS: 'copy' });
+    expect(availability).toMatchObject({ type: 'unavailable', reason: expect.stringMatching(/PP-OCRv6_det_small\.onnx is missing.*git checkout -- models\//) });
+  });
+
+  it('a damaged model file (sha256 mismatch) makes the lane unavailable with the file named', async () => {
+    const real = await readFile(path.join(MODELS_DIR, 'PP-OCRv6_det_small.onnx'));
+    const damaged = new Uint8Array(real.subarray(0, 4096));
+    const availability = await availabilityWith({ SHA256SUMS: 'copy', 'PP-OCRv6_det_small.onnx': damaged });
+    expect(availability).toMatchObject({ type: 'unavailable', reason: expect.stringMatching(/PP-OCRv6_det_small\.onnx is corrupt.*git checkout/) });
+  });
+});
