@@ -100,6 +100,9 @@ export class Orchestrator {
   private finishedTasks = 0;
   private doneCount = 0;
   private failedCount = 0;
+  /** Finished here but not yet durable (a grouped commit pending): not shown as done in progress yet. */
+  private unsavedDone = 0;
+  private unsavedFailed = 0;
   private skipped = 0;
   private duplicates = 0;
   private inFlightTotal = 0;
@@ -645,9 +648,20 @@ export class Orchestrator {
     this.finishedTasks++;
     if (outcome.status === 'done') this.doneCount++;
     else this.failedCount++;
-    // Reported done only once durable (a grouped commit may come later, or fail and be retried).
-    if (durable) void durable.then(() => this.emit('result', result));
-    else this.emit('result', result);
+    // Reported done only once durable (a grouped commit may come later, or fail and be retried):
+    // the result event and the progress counts wait for it.
+    if (durable) {
+      const done = outcome.status === 'done';
+      if (done) this.unsavedDone++;
+      else this.unsavedFailed++;
+      void durable.then(() => {
+        if (done) this.unsavedDone--;
+        else this.unsavedFailed--;
+        this.emit('result', result);
+        if (this.endedAt === null) this.markDirty();
+        else this.emitProgressNow();
+      });
+    } else this.emit('result', result);
     this.rules.onResult(task, result);
     this.markDirty();
     if (this.finishedTasks >= this.totalTasks && this.status !== 'cancelled') this.complete('finished');
@@ -863,8 +877,8 @@ export class Orchestrator {
       status: this.status,
       policy: this.policy,
       total: this.totalTasks,
-      done: this.doneCount,
-      failed: this.failedCount,
+      done: this.doneCount - this.unsavedDone,
+      failed: this.failedCount - this.unsavedFailed,
       inFlight: this.inFlightTotal,
       elapsed_s: elapsedMs / 1000,
       eta_s: !running ? (remaining === 0 ? 0 : null) : this.rules.eta_s(now, remaining),
