@@ -31,6 +31,8 @@ export class AutoPolicy extends BasePolicy {
   /** The engine measured alone first, and until when the others wait for it. */
   private warmupEngine: EngineKind | null = null;
   private warmupUntil = 0;
+  private warmupStart = 0;
+  private batchAds = 0;
   private warmupPrior_s = Infinity;
   /** A first call still running at twice its prior (cold start included) says the prior was wrong. */
   private warmupPriorDeadline = Infinity;
@@ -47,7 +49,9 @@ export class AutoPolicy extends BasePolicy {
     const alive = [...this.ctx.lanes].filter((lane) => lane.alive).sort(byEstimate);
     if (new Set(alive.map((lane) => lane.engineKind)).size >= 2) {
       this.warmupEngine = alive[0]!.engineKind;
-      this.warmupUntil = now + this.ctx.tuning.warmupMaxMs;
+      this.warmupStart = now;
+      this.batchAds = this.ctx.queue.size;
+      this.warmupUntil = this.warmupEnd();
       this.warmupPrior_s = Math.min(...alive.filter((lane) => lane.engineKind === this.warmupEngine).map((lane) => lane.estimator.estimate()));
       this.warmupPriorDeadline = now + 2 * this.warmupPrior_s * 1000;
     }
@@ -122,8 +126,19 @@ export class AutoPolicy extends BasePolicy {
     this.evaluateInterference(now);
   }
 
+  /**
+   * The warm-up's end: `warmupMaxMs` after the start, or sooner on a short batch — a share of
+   * the batch's fluid time on every lane, re-judged as estimates turn into measurements (a
+   * prior 10× too fast would otherwise cut it short, one 10× too slow stretch it).
+   */
+  private warmupEnd(): number {
+    const eta_s = fluidEta_s(this.ctx.lanes, this.batchAds, (lane) => lane.alive) ?? 0;
+    return this.warmupStart + Math.min(this.ctx.tuning.warmupMaxMs, this.ctx.tuning.warmupMaxBatchShare * eta_s * 1000);
+  }
+
   private warmupOver(now: number): boolean {
     const engine = this.warmupEngine!;
+    this.warmupUntil = this.warmupEnd();
     if (now >= this.warmupUntil) return true;
     if (this.engineStats.get(engine)!.interference.alone.n >= this.ctx.tuning.warmupAloneSamples) return true;
     const lanes = this.ctx.lanes.filter((lane) => lane.engineKind === engine);
