@@ -299,7 +299,7 @@ export class ConcurrencyTuner {
         donor = lane;
       }
     }
-    if (!donor || !(bestGain > 1.25 * leastLoss)) return;
+    if (!donor || !(bestGain > 1.1 * leastLoss)) return;
     this.noteShare(donor, grower, group, donor.limit - 1);
     this.change(donor, donor.limit - 1, now);
     this.change(grower, grower.limit + 1, now);

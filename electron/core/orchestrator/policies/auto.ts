@@ -65,7 +65,7 @@ export class AutoPolicy extends BasePolicy {
   }
 
   override mayStart(lane: LaneRuntime): boolean {
-    if (this.warmupEngine !== null && lane.engineKind !== this.warmupEngine) {
+    if (this.warmupEngine !== null && lane.engineKind !== this.warmupEngine && !this.sharesResourceWithWarmup(lane)) {
       lane.hold = `waits while ${this.warmupEngine} is measured alone (interference check)`;
       this.ctx.notes.set('warmup', `${this.warmupEngine} is measured alone first; other engines start in a moment`);
       return false;
@@ -134,6 +134,16 @@ export class AutoPolicy extends BasePolicy {
   private warmupEnd(): number {
     const eta_s = fluidEta_s(this.ctx.lanes, this.batchAds, (lane) => lane.alive) ?? 0;
     return this.warmupStart + Math.min(this.ctx.tuning.warmupMaxMs, this.ctx.tuning.warmupMaxBatchShare * eta_s * 1000);
+  }
+
+  /**
+   * Lanes on the warm-up engine's resource (e.g. the CPU) are not held: the tuner already
+   * shares that resource's budget between them by measured throughput, and a held lane would
+   * idle its slot of the budget.
+   */
+  private sharesResourceWithWarmup(lane: LaneRuntime): boolean {
+    if (lane.resource === null || this.ctx.options.resourceBudgets?.[lane.resource] === undefined) return false;
+    return this.ctx.lanes.some((other) => other.engineKind === this.warmupEngine && other.resource === lane.resource);
   }
 
   private warmupOver(now: number): boolean {
