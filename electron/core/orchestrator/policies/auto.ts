@@ -6,8 +6,10 @@
  * `warmupAloneSamples` calls, `warmupMaxMs`, or as soon as that engine turns out more
  * than twice as slow as its prior said — measured, or its first call still running at
  * twice the prior (the guess it was picked on was wrong, so the others need not wait). Afterwards
- * each call's overlap with other engines' work is recorded, and an engine whose presence
- * slows the others more than it adds is paused (its calls re-queued) until the evidence fades.
+ * each call's overlap with each other engine's work is recorded, and an engine whose presence
+ * slows the others more than it adds is paused (its calls re-queued) until the evidence fades
+ * (blamed per engine: with three engines, a slowdown that follows one must not pause another,
+ * nor stay blamed on it while a third keeps the victim's calls overlapped).
  */
 import type { EngineKind, LaneState } from '../../../../shared/domain.js';
 import { byEstimate, type Execution, type LaneRuntime } from '../lane.js';
@@ -19,7 +21,12 @@ interface EngineStats {
   inFlight: number;
   /** Time (ms) during which some other engine had a call in flight. */
   otherBusyMs: number;
+  /** Time (ms) during which this engine had a call in flight. */
+  busyMs: number;
+  /** Calls of this engine vs any other engine's work: the warm-up counts its alone calls. */
   interference: InterferenceStats;
+  /** Calls of this engine vs each other engine's work: a slowdown is blamed on the engine whose work it follows. */
+  interferenceBy: Map<EngineKind, InterferenceStats>;
 }
 
 export class AutoPolicy extends BasePolicy {
@@ -27,6 +34,7 @@ export class AutoPolicy extends BasePolicy {
   override readonly tunesConcurrency = true;
   private readonly engineStats = new Map<EngineKind, EngineStats>();
   private inFlightTotal = 0;
+  private engines: EngineStats[] = [];
   private lastBusyUpdate = 0;
   /** The engine measured alone first, and until when the others wait for it. */
   private warmupEngine: EngineKind | null = null;
@@ -40,8 +48,12 @@ export class AutoPolicy extends BasePolicy {
   constructor(ctx: PolicyContext) {
     super(ctx);
     for (const lane of ctx.lanes) {
-      if (!this.engineStats.has(lane.engineKind)) this.engineStats.set(lane.engineKind, { inFlight: 0, otherBusyMs: 0, interference: new InterferenceStats() });
+      if (!this.engineStats.has(lane.engineKind)) this.engineStats.set(lane.engineKind, { inFlight: 0, otherBusyMs: 0, busyMs: 0, interference: new InterferenceStats(), interferenceBy: new Map() });
     }
+    for (const [engine, stats] of this.engineStats) {
+      for (const other of this.engineStats.keys()) if (other !== engine) stats.interferenceBy.set(other, new InterferenceStats());
+    }
+    this.engines = [...this.engineStats.values()];
   }
 
   override begin(now: number): void {
@@ -103,6 +115,7 @@ export class AutoPolicy extends BasePolicy {
     this.advanceBusy(now);
     const stats = this.engineStats.get(execution.lane.engineKind)!;
     execution.otherBusyAtStart = stats.otherBusyMs;
+    if (this.engines.length > 2) execution.busyAtStart = Float64Array.from(this.engines, (engine) => engine.busyMs);
     stats.inFlight++;
     this.inFlightTotal++;
   }
@@ -119,10 +132,20 @@ export class AutoPolicy extends BasePolicy {
       this.evaluateInterference(now);
       return;
     }
+    const busyAtStart = execution.busyAtStart;
     if (execution.cold || durationMs <= 0 || this.engineStats.size < 2) return;
     const stats = this.engineStats.get(execution.lane.engineKind)!;
     // Share of the call during which another engine was busy: ~0 alone, ~1 sharing the Mac.
-    stats.interference.add(durationMs / 1000, (stats.otherBusyMs - execution.otherBusyAtStart) / durationMs);
+    const overlap = (stats.otherBusyMs - execution.otherBusyAtStart) / durationMs;
+    stats.interference.add(durationMs / 1000, overlap);
+    if (busyAtStart === undefined) {
+      // Two engines: the other one is all the others.
+      for (const pair of stats.interferenceBy.values()) pair.add(durationMs / 1000, overlap);
+    } else {
+      this.engines.forEach((other, index) => {
+        if (other !== stats) stats.interferenceBy.get(this.kindOf(other))!.add(durationMs / 1000, (other.busyMs - busyAtStart[index]!) / durationMs);
+      });
+    }
     this.evaluateInterference(now);
   }
 
@@ -159,13 +182,19 @@ export class AutoPolicy extends BasePolicy {
     return !lanes.some((lane) => lane.alive && lane.breaker.allows(now));
   }
 
+  private kindOf(stats: EngineStats): EngineKind {
+    for (const [engine, value] of this.engineStats) if (value === stats) return engine;
+    throw new Error('unknown engine stats');
+  }
+
   private advanceBusy(now: number): void {
     const dt = now - this.lastBusyUpdate;
     if (dt <= 0) return;
     this.lastBusyUpdate = now;
     if (this.inFlightTotal === 0) return;
-    for (const stats of this.engineStats.values()) {
+    for (const stats of this.engines) {
       if (this.inFlightTotal - stats.inFlight > 0) stats.otherBusyMs += dt;
+      if (stats.inFlight > 0) stats.busyMs += dt;
     }
   }
 
@@ -178,9 +207,11 @@ export class AutoPolicy extends BasePolicy {
     const { lanes, tuning, notes } = this.ctx;
     // The common case, after every call: no evidence of a slowdown and nothing paused.
     let evidence = false;
-    for (const stats of this.engineStats.values()) {
-      const slowdown = stats.interference.estimate(tuning.interferenceMinSamples, tuning.interferenceMinSamples);
-      if (slowdown && slowdown.z >= Math.min(tuning.interferenceReleaseZ, tuning.interferencePauseZ)) evidence = true;
+    for (const stats of this.engines) {
+      for (const pair of stats.interferenceBy.values()) {
+        const slowdown = pair.estimate(tuning.interferenceMinSamples, tuning.interferenceMinSamples);
+        if (slowdown && slowdown.z >= Math.min(tuning.interferenceReleaseZ, tuning.interferencePauseZ)) evidence = true;
+      }
     }
     if (!evidence && !lanes.some((lane) => lane.schedulerPause !== null)) return;
     const fastest = lanes.filter((lane) => lane.alive).sort(byEstimate)[0];
@@ -196,7 +227,7 @@ export class AutoPolicy extends BasePolicy {
       let percent = 0;
       for (const [engine, stats] of this.engineStats) {
         if (engine === candidate) continue;
-        const slowdown = stats.interference.estimate(tuning.interferenceMinSamples, tuning.interferenceMinSamples);
+        const slowdown = stats.interferenceBy.get(candidate)!.estimate(tuning.interferenceMinSamples, tuning.interferenceMinSamples);
         if (!slowdown || slowdown.z < (paused ? tuning.interferenceReleaseZ : tuning.interferencePauseZ)) continue;
         const victims = lanes.filter((lane) => lane.engineKind === engine && feeding(lane, now));
         const slots = victims.reduce((sum, lane) => sum + lane.limit, 0);
