@@ -194,7 +194,8 @@ export class ConcurrencyTuner {
   }
 
   private minSamples(level: number): number {
-    return level <= 1 ? 2 : Math.max(this.tuning.tunerMinSamples, 2 * level);
+    // Three at level 1, not two: two draws of a lognormal lane (σ 0.2-0.3) moved shared slots by noise.
+    return level <= 1 ? 3 : Math.max(this.tuning.tunerMinSamples, 2 * level);
   }
 
   /** Throughput at `level`, if measured recently enough. */
