@@ -14,6 +14,7 @@
 import type { EngineKind, LaneState } from '../../../../shared/domain.js';
 import { byEstimate, type Execution, type LaneRuntime } from '../lane.js';
 import { InterferenceStats } from '../latency.js';
+import { DEFAULT_COLD_START_S } from '../options.js';
 import { admitsEarliestFinish, findBackup } from './earliest-finish.js';
 import { BasePolicy, feeding, fluidEta_s, type PolicyContext } from './policy.js';
 
@@ -65,7 +66,16 @@ export class AutoPolicy extends BasePolicy {
       this.batchAds = this.ctx.queue.size;
       this.warmupUntil = this.warmupEnd();
       this.warmupPrior_s = Math.min(...alive.filter((lane) => lane.engineKind === this.warmupEngine).map((lane) => lane.estimator.estimate()));
-      this.warmupPriorDeadline = now + 2 * this.warmupPrior_s * 1000;
+      // Twice the expected call, or the expected model load if longer — not both added up (the sum waited 28 s for a 4 s prior).
+      const deadline_s = Math.min(
+        ...alive
+          .filter((lane) => lane.engineKind === this.warmupEngine)
+          .map((lane) => {
+            const cold_s = lane.input.coldStart_s ?? DEFAULT_COLD_START_S[lane.engineKind];
+            return Math.max(2 * (lane.estimator.estimate() - cold_s), cold_s);
+          }),
+      );
+      this.warmupPriorDeadline = now + deadline_s * 1000;
     }
   }
 
