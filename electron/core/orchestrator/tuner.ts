@@ -153,7 +153,7 @@ export class ConcurrencyTuner {
     if (this.adjusts) {
       // Nothing changed at the last look: look again after a few more calls, not after every one (100 000 zero-latency calls).
       if (group.calls >= group.quietUntilCall) this.decide(group, now);
-    } else if (lane.limit < lane.workers && state.samplesSinceChange >= this.minSamples(lane.limit) && now >= lane.backoffUntil) {
+    } else if (lane.limit < lane.workers && state.samplesSinceChange >= (lane.limit <= 1 ? 2 : this.minSamples(lane.limit)) && now >= lane.backoffUntil) {
       // Fixed policies climb back from an overload one slot at a time.
       this.change(lane, lane.limit + 1, now);
     }
@@ -194,7 +194,8 @@ export class ConcurrencyTuner {
   }
 
   private minSamples(level: number): number {
-    // Three at level 1, not two: two draws of a lognormal lane (σ 0.2-0.3) moved shared slots by noise.
+    // Three at level 1, not two: two draws of a lognormal lane (σ 0.2-0.3) moved shared slots by noise (auto only:
+    // the fixed policies' climb back from an overload keeps its two).
     return level <= 1 ? 3 : Math.max(this.tuning.tunerMinSamples, 2 * level);
   }
 
