@@ -60,7 +60,8 @@ export class AutoPolicy extends BasePolicy {
   override begin(now: number): void {
     this.lastBusyUpdate = now;
     const alive = [...this.ctx.lanes].filter((lane) => lane.alive).sort(byEstimate);
-    if (new Set(alive.map((lane) => lane.engineKind)).size >= 2) {
+    // A batch that its alone samples would be a quarter of cannot afford the warm-up.
+    if (new Set(alive.map((lane) => lane.engineKind)).size >= 2 && this.ctx.queue.size >= 4 * this.ctx.tuning.warmupAloneSamples) {
       this.warmupEngine = alive[0]!.engineKind;
       this.warmupStart = now;
       this.batchAds = this.ctx.queue.size;
