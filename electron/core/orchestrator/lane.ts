@@ -41,6 +41,8 @@ export interface Execution {
   busyIntegralAtStart: number;
   /** auto: other engines' busy time when the call started (interference). */
   otherBusyAtStart: number;
+  /** auto with 3+ engines: each engine's busy time when the call started (which engine's work it overlapped). */
+  busyAtStart?: Float64Array;
 }
 
 export class LaneRuntime {

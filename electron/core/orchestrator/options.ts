@@ -58,8 +58,10 @@ export interface SchedulerTuning {
   giveUpMinFailedProbes: number;
   /** auto: measure the fastest engine alone for this many calls before starting the others… */
   warmupAloneSamples: number;
-  /** …or for at most this long. */
+  /** …or for at most this long… */
   warmupMaxMs: number;
+  /** …and at most this share of the batch's expected time (on every lane): a short batch cannot afford to idle lanes. */
+  warmupMaxBatchShare: number;
   /** auto: z-score of "slower while another engine runs" needed to stop feeding that engine (and to keep it stopped). */
   interferencePauseZ: number;
   interferenceReleaseZ: number;
@@ -85,6 +87,7 @@ export const DEFAULT_TUNING: SchedulerTuning = {
   giveUpMinFailedProbes: 3,
   warmupAloneSamples: 8,
   warmupMaxMs: 20_000,
+  warmupMaxBatchShare: 0.1,
   interferencePauseZ: 2.5,
   interferenceReleaseZ: 1.5,
   interferenceMinSamples: 2,

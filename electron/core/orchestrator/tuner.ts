@@ -25,8 +25,11 @@
 import type { Execution, LaneRuntime } from './lane.js';
 import type { SchedulerTuning } from './options.js';
 
-/** Probing a level down costs a little throughput for a few calls: only with at least this many ads queued per slot. */
-const PROBE_DOWN_QUEUED_PER_SLOT = 100;
+/**
+ * Probing a level down costs a little throughput for a few calls (~2 of the lane's ads per probe, 1-1.3 % of a
+ * 300-ad batch): only with at least this many ads queued per slot.
+ */
+const PROBE_DOWN_QUEUED_PER_SLOT = 200;
 
 interface Level {
   samples: number;
@@ -150,7 +153,7 @@ export class ConcurrencyTuner {
     if (this.adjusts) {
       // Nothing changed at the last look: look again after a few more calls, not after every one (100 000 zero-latency calls).
       if (group.calls >= group.quietUntilCall) this.decide(group, now);
-    } else if (lane.limit < lane.workers && state.samplesSinceChange >= this.minSamples(lane.limit) && now >= lane.backoffUntil) {
+    } else if (lane.limit < lane.workers && state.samplesSinceChange >= (lane.limit <= 1 ? 2 : this.minSamples(lane.limit)) && now >= lane.backoffUntil) {
       // Fixed policies climb back from an overload one slot at a time.
       this.change(lane, lane.limit + 1, now);
     }
@@ -191,7 +194,9 @@ export class ConcurrencyTuner {
   }
 
   private minSamples(level: number): number {
-    return level <= 1 ? 2 : Math.max(this.tuning.tunerMinSamples, 2 * level);
+    // Three at level 1, not two: two draws of a lognormal lane (σ 0.2-0.3) moved shared slots by noise (auto only:
+    // the fixed policies' climb back from an overload keeps its two).
+    return level <= 1 ? 3 : Math.max(this.tuning.tunerMinSamples, 2 * level);
   }
 
   /** Throughput at `level`, if measured recently enough. */
@@ -265,8 +270,7 @@ export class ConcurrencyTuner {
         return;
       }
     }
-    let grower: LaneRuntime | null = null;
-    let bestGain = 0;
+    const growers: Array<{ lane: LaneRuntime; gain: number }> = [];
     for (const lane of lanes) {
       const state = this.state.get(lane)!;
       const l = lane.limit;
@@ -275,31 +279,37 @@ export class ConcurrencyTuner {
       // A lane that has not answered yet is measured first, whatever its prior says.
       const gain = lane.completedCalls === 0 ? Infinity : this.value(lane, group, l + 1) - this.value(lane, group, l);
       if (l >= 1 && gain < (this.value(lane, group, l) * 0.5) / l) continue;
-      if (gain > bestGain) {
-        bestGain = gain;
-        grower = lane;
-      }
+      if (gain > 0) growers.push({ lane, gain });
     }
-    if (!grower) return;
+    if (growers.length === 0) return;
+    growers.sort((a, b) => b.gain - a.gain);
     const used = lanes.reduce((sum, lane) => sum + lane.limit, 0);
     if (used < group.budget) {
-      this.change(grower, grower.limit + 1, now);
+      this.change(growers[0]!.lane, growers[0]!.lane.limit + 1, now);
       return;
     }
+    // The budget is full: the move (one slot from a donor to a grower) that buys most relative to what it costs. Every
+    // grower is tried, not only the one that gains most: that one may be the only lane worth taking a slot from.
+    let grower: LaneRuntime | null = null;
     let donor: LaneRuntime | null = null;
+    let bestGain = 0;
     let leastLoss = Infinity;
-    for (const lane of lanes) {
-      // An unmeasured lane keeps its slot for its first answer, unless the scheduler is not feeding it anyway.
-      // A slot given at this instant is not taken back at once (two idle lanes would pass it to and fro for ever).
-      const state = this.state.get(lane)!;
-      if (lane === grower || lane.limit < 1 || state.grewAt === now || (lane.completedCalls === 0 && (lane.inFlight > 0 || state.limited))) continue;
-      const loss = this.value(lane, group, lane.limit) - this.value(lane, group, lane.limit - 1);
-      if (loss < leastLoss) {
-        leastLoss = loss;
-        donor = lane;
+    for (const candidate of growers) {
+      for (const lane of lanes) {
+        // An unmeasured lane keeps its slot for its first answer, unless the scheduler is not feeding it anyway.
+        // A slot given at this instant is not taken back at once (two idle lanes would pass it to and fro for ever).
+        const state = this.state.get(lane)!;
+        if (lane === candidate.lane || lane.limit < 1 || state.grewAt === now || (lane.completedCalls === 0 && (lane.inFlight > 0 || state.limited))) continue;
+        const loss = this.value(lane, group, lane.limit) - this.value(lane, group, lane.limit - 1);
+        if (candidate.gain * leastLoss > bestGain * loss || (grower === null && donor === null)) {
+          grower = candidate.lane;
+          donor = lane;
+          bestGain = candidate.gain;
+          leastLoss = loss;
+        }
       }
     }
-    if (!donor || !(bestGain > 1.25 * leastLoss)) return;
+    if (!grower || !donor || !(bestGain > 1.1 * leastLoss)) return;
     this.noteShare(donor, grower, group, donor.limit - 1);
     this.change(donor, donor.limit - 1, now);
     this.change(grower, grower.limit + 1, now);

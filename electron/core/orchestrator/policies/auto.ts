@@ -6,12 +6,15 @@
  * `warmupAloneSamples` calls, `warmupMaxMs`, or as soon as that engine turns out more
  * than twice as slow as its prior said — measured, or its first call still running at
  * twice the prior (the guess it was picked on was wrong, so the others need not wait). Afterwards
- * each call's overlap with other engines' work is recorded, and an engine whose presence
- * slows the others more than it adds is paused (its calls re-queued) until the evidence fades.
+ * each call's overlap with each other engine's work is recorded, and an engine whose presence
+ * slows the others more than it adds is paused (its calls re-queued) until the evidence fades
+ * (blamed per engine: with three engines, a slowdown that follows one must not pause another,
+ * nor stay blamed on it while a third keeps the victim's calls overlapped).
  */
 import type { EngineKind, LaneState } from '../../../../shared/domain.js';
 import { byEstimate, type Execution, type LaneRuntime } from '../lane.js';
 import { InterferenceStats } from '../latency.js';
+import { DEFAULT_COLD_START_S } from '../options.js';
 import { admitsEarliestFinish, findBackup } from './earliest-finish.js';
 import { BasePolicy, feeding, fluidEta_s, type PolicyContext } from './policy.js';
 
@@ -19,7 +22,12 @@ interface EngineStats {
   inFlight: number;
   /** Time (ms) during which some other engine had a call in flight. */
   otherBusyMs: number;
+  /** Time (ms) during which this engine had a call in flight. */
+  busyMs: number;
+  /** Calls of this engine vs any other engine's work: the warm-up counts its alone calls. */
   interference: InterferenceStats;
+  /** Calls of this engine vs each other engine's work: a slowdown is blamed on the engine whose work it follows. */
+  interferenceBy: Map<EngineKind, InterferenceStats>;
 }
 
 export class AutoPolicy extends BasePolicy {
@@ -27,10 +35,13 @@ export class AutoPolicy extends BasePolicy {
   override readonly tunesConcurrency = true;
   private readonly engineStats = new Map<EngineKind, EngineStats>();
   private inFlightTotal = 0;
+  private engines: EngineStats[] = [];
   private lastBusyUpdate = 0;
   /** The engine measured alone first, and until when the others wait for it. */
   private warmupEngine: EngineKind | null = null;
   private warmupUntil = 0;
+  private warmupStart = 0;
+  private batchAds = 0;
   private warmupPrior_s = Infinity;
   /** A first call still running at twice its prior (cold start included) says the prior was wrong. */
   private warmupPriorDeadline = Infinity;
@@ -38,18 +49,34 @@ export class AutoPolicy extends BasePolicy {
   constructor(ctx: PolicyContext) {
     super(ctx);
     for (const lane of ctx.lanes) {
-      if (!this.engineStats.has(lane.engineKind)) this.engineStats.set(lane.engineKind, { inFlight: 0, otherBusyMs: 0, interference: new InterferenceStats() });
+      if (!this.engineStats.has(lane.engineKind)) this.engineStats.set(lane.engineKind, { inFlight: 0, otherBusyMs: 0, busyMs: 0, interference: new InterferenceStats(), interferenceBy: new Map() });
     }
+    for (const [engine, stats] of this.engineStats) {
+      for (const other of this.engineStats.keys()) if (other !== engine) stats.interferenceBy.set(other, new InterferenceStats());
+    }
+    this.engines = [...this.engineStats.values()];
   }
 
   override begin(now: number): void {
     this.lastBusyUpdate = now;
     const alive = [...this.ctx.lanes].filter((lane) => lane.alive).sort(byEstimate);
-    if (new Set(alive.map((lane) => lane.engineKind)).size >= 2) {
+    // A batch that its alone samples would be a quarter of cannot afford the warm-up.
+    if (new Set(alive.map((lane) => lane.engineKind)).size >= 2 && this.ctx.queue.size >= 4 * this.ctx.tuning.warmupAloneSamples) {
       this.warmupEngine = alive[0]!.engineKind;
-      this.warmupUntil = now + this.ctx.tuning.warmupMaxMs;
+      this.warmupStart = now;
+      this.batchAds = this.ctx.queue.size;
+      this.warmupUntil = this.warmupEnd();
       this.warmupPrior_s = Math.min(...alive.filter((lane) => lane.engineKind === this.warmupEngine).map((lane) => lane.estimator.estimate()));
-      this.warmupPriorDeadline = now + 2 * this.warmupPrior_s * 1000;
+      // Twice the expected call, or the expected model load if longer — not both added up (the sum waited 28 s for a 4 s prior).
+      const deadline_s = Math.min(
+        ...alive
+          .filter((lane) => lane.engineKind === this.warmupEngine)
+          .map((lane) => {
+            const cold_s = lane.input.coldStart_s ?? DEFAULT_COLD_START_S[lane.engineKind];
+            return Math.max(2 * (lane.estimator.estimate() - cold_s), cold_s);
+          }),
+      );
+      this.warmupPriorDeadline = now + deadline_s * 1000;
     }
   }
 
@@ -61,7 +88,7 @@ export class AutoPolicy extends BasePolicy {
   }
 
   override mayStart(lane: LaneRuntime): boolean {
-    if (this.warmupEngine !== null && lane.engineKind !== this.warmupEngine) {
+    if (this.warmupEngine !== null && lane.engineKind !== this.warmupEngine && !this.sharesResourceWithWarmup(lane)) {
       lane.hold = `waits while ${this.warmupEngine} is measured alone (interference check)`;
       this.ctx.notes.set('warmup', `${this.warmupEngine} is measured alone first; other engines start in a moment`);
       return false;
@@ -99,6 +126,7 @@ export class AutoPolicy extends BasePolicy {
     this.advanceBusy(now);
     const stats = this.engineStats.get(execution.lane.engineKind)!;
     execution.otherBusyAtStart = stats.otherBusyMs;
+    if (this.engines.length > 2) execution.busyAtStart = Float64Array.from(this.engines, (engine) => engine.busyMs);
     stats.inFlight++;
     this.inFlightTotal++;
   }
@@ -115,15 +143,46 @@ export class AutoPolicy extends BasePolicy {
       this.evaluateInterference(now);
       return;
     }
+    const busyAtStart = execution.busyAtStart;
     if (execution.cold || durationMs <= 0 || this.engineStats.size < 2) return;
     const stats = this.engineStats.get(execution.lane.engineKind)!;
     // Share of the call during which another engine was busy: ~0 alone, ~1 sharing the Mac.
-    stats.interference.add(durationMs / 1000, (stats.otherBusyMs - execution.otherBusyAtStart) / durationMs);
+    const overlap = (stats.otherBusyMs - execution.otherBusyAtStart) / durationMs;
+    stats.interference.add(durationMs / 1000, overlap);
+    if (busyAtStart === undefined) {
+      // Two engines: the other one is all the others.
+      for (const pair of stats.interferenceBy.values()) pair.add(durationMs / 1000, overlap);
+    } else {
+      this.engines.forEach((other, index) => {
+        if (other !== stats) stats.interferenceBy.get(this.kindOf(other))!.add(durationMs / 1000, (other.busyMs - busyAtStart[index]!) / durationMs);
+      });
+    }
     this.evaluateInterference(now);
+  }
+
+  /**
+   * The warm-up's end: `warmupMaxMs` after the start, or sooner on a short batch — a share of
+   * the batch's fluid time on every lane, re-judged as estimates turn into measurements (a
+   * prior 10× too fast would otherwise cut it short, one 10× too slow stretch it).
+   */
+  private warmupEnd(): number {
+    const eta_s = fluidEta_s(this.ctx.lanes, this.batchAds, (lane) => lane.alive) ?? 0;
+    return this.warmupStart + Math.min(this.ctx.tuning.warmupMaxMs, this.ctx.tuning.warmupMaxBatchShare * eta_s * 1000);
+  }
+
+  /**
+   * Lanes on the warm-up engine's resource (e.g. the CPU) are not held: the tuner already
+   * shares that resource's budget between them by measured throughput, and a held lane would
+   * idle its slot of the budget.
+   */
+  private sharesResourceWithWarmup(lane: LaneRuntime): boolean {
+    if (lane.resource === null || this.ctx.options.resourceBudgets?.[lane.resource] === undefined) return false;
+    return this.ctx.lanes.some((other) => other.engineKind === this.warmupEngine && other.resource === lane.resource);
   }
 
   private warmupOver(now: number): boolean {
     const engine = this.warmupEngine!;
+    this.warmupUntil = this.warmupEnd();
     if (now >= this.warmupUntil) return true;
     if (this.engineStats.get(engine)!.interference.alone.n >= this.ctx.tuning.warmupAloneSamples) return true;
     const lanes = this.ctx.lanes.filter((lane) => lane.engineKind === engine);
@@ -134,13 +193,19 @@ export class AutoPolicy extends BasePolicy {
     return !lanes.some((lane) => lane.alive && lane.breaker.allows(now));
   }
 
+  private kindOf(stats: EngineStats): EngineKind {
+    for (const [engine, value] of this.engineStats) if (value === stats) return engine;
+    throw new Error('unknown engine stats');
+  }
+
   private advanceBusy(now: number): void {
     const dt = now - this.lastBusyUpdate;
     if (dt <= 0) return;
     this.lastBusyUpdate = now;
     if (this.inFlightTotal === 0) return;
-    for (const stats of this.engineStats.values()) {
+    for (const stats of this.engines) {
       if (this.inFlightTotal - stats.inFlight > 0) stats.otherBusyMs += dt;
+      if (stats.inFlight > 0) stats.busyMs += dt;
     }
   }
 
@@ -153,9 +218,11 @@ export class AutoPolicy extends BasePolicy {
     const { lanes, tuning, notes } = this.ctx;
     // The common case, after every call: no evidence of a slowdown and nothing paused.
     let evidence = false;
-    for (const stats of this.engineStats.values()) {
-      const slowdown = stats.interference.estimate(tuning.interferenceMinSamples, tuning.interferenceMinSamples);
-      if (slowdown && slowdown.z >= Math.min(tuning.interferenceReleaseZ, tuning.interferencePauseZ)) evidence = true;
+    for (const stats of this.engines) {
+      for (const pair of stats.interferenceBy.values()) {
+        const slowdown = pair.estimate(tuning.interferenceMinSamples, tuning.interferenceMinSamples);
+        if (slowdown && slowdown.z >= Math.min(tuning.interferenceReleaseZ, tuning.interferencePauseZ)) evidence = true;
+      }
     }
     if (!evidence && !lanes.some((lane) => lane.schedulerPause !== null)) return;
     const fastest = lanes.filter((lane) => lane.alive).sort(byEstimate)[0];
@@ -171,7 +238,7 @@ export class AutoPolicy extends BasePolicy {
       let percent = 0;
       for (const [engine, stats] of this.engineStats) {
         if (engine === candidate) continue;
-        const slowdown = stats.interference.estimate(tuning.interferenceMinSamples, tuning.interferenceMinSamples);
+        const slowdown = stats.interferenceBy.get(candidate)!.estimate(tuning.interferenceMinSamples, tuning.interferenceMinSamples);
         if (!slowdown || slowdown.z < (paused ? tuning.interferenceReleaseZ : tuning.interferencePauseZ)) continue;
         const victims = lanes.filter((lane) => lane.engineKind === engine && feeding(lane, now));
         const slots = victims.reduce((sum, lane) => sum + lane.limit, 0);
