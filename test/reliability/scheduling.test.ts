@@ -90,8 +90,9 @@ describe('scheduler faults, counted from the store', () => {
       expect(jumpedAt).toBeGreaterThan(0);
       const counted = countFromStore(store, runId, ads);
       expect(counted).toMatchObject({ lost: 0, twice: 0, done: 400, failed: 0 });
-      expect(counted.maxAttemptMs, 'no call measured as 2 h long').toBeLessThan(60_000);
-      expect(outcome.summary!.elapsed_s).toBeLessThan(600);
+      // Bounds far above any run here and far below the jump: what they catch is the 2 h, not speed.
+      expect(counted.maxAttemptMs, 'no call measured as 2 h long').toBeLessThan(HOUR_MS);
+      expect(outcome.summary!.elapsed_s, 'the 2 h jump is not in the elapsed time').toBeLessThan(HOUR_MS / 1000);
       const twiceAnswered = answeredTwice(steady, flaky);
       expect(twiceAnswered, 'engine answers received twice').toBe(0);
       recordFigures({ ...outcome.figures, lost: counted.lost, twice: counted.twice, note: `longest call ${counted.maxAttemptMs} ms; engine answers twice: ${twiceAnswered}` });

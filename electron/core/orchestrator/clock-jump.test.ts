@@ -55,9 +55,10 @@ describe('a wall-clock jump mid-run (sleep, a clock change)', () => {
     const summary = await run.done;
     expect(jumped).toBe(true);
     expect(summary).toMatchObject({ status: 'finished', done: 120, failed: 0 });
-    expect(summary.elapsed_s, 'elapsed is monotonic').toBeLessThan(600);
+    // Bounds far above any run here and far below the jump: what they catch is the 2 h, not speed.
+    expect(summary.elapsed_s, 'elapsed is monotonic: the 2 h jump is not in it').toBeLessThan(HOUR_MS / 1000);
     const attempts = results.flatMap((result) => result.attempts);
-    expect(Math.max(...attempts.map((attempt) => attempt.durationMs)), 'no call took 2 h').toBeLessThan(60_000);
+    expect(Math.max(...attempts.map((attempt) => attempt.durationMs)), 'no call took 2 h').toBeLessThan(HOUR_MS);
     expect(attempts.some((attempt) => attempt.startedAt >= jumpedAt + 2 * HOUR_MS), 'start times follow the wall clock').toBe(true);
     // The flaky lane was cooling down (60 s) when the clock jumped: it must not have come back early.
     const flakyAfterJump = attempts.filter((attempt) => attempt.laneId === 'flaky' && attempt.startedAt >= jumpedAt + 2 * HOUR_MS);
