@@ -5,7 +5,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'release/', 'test-artifacts/', 'bench-results/', 'scripts/deepseek/.venv/', '**/*.cjs'] },
+  { ignores: ['node_modules/', 'dist/', 'release/', 'test-artifacts/', 'bench-results/', 'scripts/deepseek/.venv/', 'scripts/deepseek/.venv-*/', 'clients/python/.venv*/', '**/*.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
