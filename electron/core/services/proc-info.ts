@@ -35,6 +35,20 @@ export function isProcessAlive(pid: number): boolean {
   return true;
 }
 
+/**
+ * Whether the process lives, is not a zombie, and is ours to signal. A pid we may not
+ * signal (EPERM) belongs to another user — after a reboot often a system process that
+ * reused the number — so it is not the app that owned a run.
+ */
+export function isOwnProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  return isProcessAlive(pid);
+}
+
 /** Whether any live (non-zombie) process is left in the process group. */
 export function isProcessGroupAlive(pgid: number): boolean {
   try {

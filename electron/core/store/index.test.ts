@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +93,25 @@ describe('batches and runs', () => {
       [finished.id, 'ads.csv'],
       [dead.id, 'ads.csv'],
     ]);
+  });
+  it.runIf(process.platform === 'linux')('counts an owner left as a zombie (a container init that does not reap) as dead', async () => {
+    // The background subshell waits for a line on stdin; its parent execs into sleep, which
+    // never reaps it. The line is sent only once the exec is done, so bash cannot reap it first.
+    const parent = spawn('bash', ['-c', '(read -r _; exit 0) & echo $!; exec sleep 30'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    try {
+      const zombie = Number((await once(parent.stdout, 'data'))[0].toString().trim());
+      await vi.waitFor(() => expect(readFileSync(`/proc/${parent.pid}/comm`, 'utf8').trim()).toBe('sleep'), { timeout: 30_000 });
+      parent.stdin.write('go\n');
+      await vi.waitFor(() => expect(readFileSync(`/proc/${zombie}/stat`, 'utf8')).toMatch(/\) Z /), { timeout: 30_000 });
+      const run = store.createRun({ batchId: store.saveBatch(batchInput).id, policy: 'auto' });
+      store.setRunStatus(run.id, 'running');
+      store.db.prepare('UPDATE runs SET owner_pid = ? WHERE id = ?').run(zombie, run.id);
+      store.close();
+      store = openStore(join(dir, 'db', 'pv.db'), { now });
+      expect(store.interruptedAtOpen).toEqual([run.id]);
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 });
 

@@ -14,6 +14,7 @@ import type { FieldColumns } from '../ingest/columns.js';
 import type { RunStore } from '../orchestrator/store.js';
 import { textAgreement } from '../orchestrator/agreement.js';
 import { migrate, PAIR_AGREEMENT_STEP } from './migrations.js';
+import { isOwnProcessAlive } from '../services/proc-info.js';
 
 export type ExportRowFilter = 'all' | 'done' | 'failed';
 
@@ -97,20 +98,6 @@ const RESUMABLE_STATUSES: readonly RunStatus[] = ['interrupted', 'cancelled', 'p
 const SORT_COLUMNS = { creativeId: 'a.creative_id', status: 'a.status', engine: 'a.engine', duration: 'a.duration_ms', finishedAt: 'a.finished_at' } as const;
 const EXCERPT_LENGTH = 200;
 const EXPORT_CHUNK = 2000;
-
-/**
- * Whether a run's owner may still be running. A pid we may not signal (EPERM) belongs to
- * another user — after a reboot often a system process that reused the number — so it is
- * not the app that owned the run.
- */
-export function defaultIsProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (char) => `\\${char}`);
@@ -233,7 +220,7 @@ export class Store {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     const { from } = migrate(this.db);
-    this.interruptedAtOpen = this.markInterrupted(options.isProcessAlive ?? defaultIsProcessAlive);
+    this.interruptedAtOpen = this.markInterrupted(options.isProcessAlive ?? isOwnProcessAlive);
     this.runStore = new SqliteRunStore(this.db, this.now, { ...DEFAULT_GROUP_COMMIT, ...options.groupCommit });
     // Compare runs stored before agreement was kept get theirs once, at the upgrade.
     if (from <= PAIR_AGREEMENT_STEP && from > 0) this.runStore.backfillAgreement();
