@@ -9,7 +9,7 @@ export default defineConfig({
           name: 'unit',
           environment: 'node',
           include: ['electron/**/*.test.ts', 'shared/**/*.test.ts', 'scripts/**/*.test.ts', 'test/foundation/**/*.test.ts'],
-          testTimeout: 20_000,
+          testTimeout: 120_000,
           typecheck: { enabled: true, include: ['**/*.test-d.ts'], tsconfig: './tsconfig.json', ignoreSourceErrors: true },
         },
       },
@@ -20,6 +20,7 @@ export default defineConfig({
           environment: 'jsdom',
           include: ['renderer/**/*.test.tsx', 'renderer/**/*.test.ts'],
           setupFiles: ['renderer/test-setup.ts'],
+          testTimeout: 60_000,
         },
       },
       {

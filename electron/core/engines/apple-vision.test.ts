@@ -200,7 +200,7 @@ describe('the engine with the native module replaced by recorded shapes', () => 
     const engine = createAppleVisionEngine(lane(), {}, native.options);
     const controller = new AbortController();
     const pending = engine.recognize(sizedImage(10, 10), controller.signal);
-    await vi.waitFor(() => expect(native.recognize).toHaveBeenCalled());
+    await vi.waitFor(() => expect(native.recognize).toHaveBeenCalled(), { timeout: 30_000 });
     controller.abort(new Error('user cancelled'));
     await expectEngineError(pending, 'aborted');
     finishNative(fixture('text-only-1.1.0.json').result);
@@ -215,7 +215,7 @@ describe('the engine with the native module replaced by recorded shapes', () => 
     const engine = createAppleVisionEngine(lane(), {}, native.options);
     const controller = new AbortController();
     const pending = engine.recognize(sizedImage(10, 10), controller.signal);
-    await vi.waitFor(() => expect(nativeSignals).toHaveLength(1));
+    await vi.waitFor(() => expect(nativeSignals).toHaveLength(1), { timeout: 30_000 });
     expect(nativeSignals[0]).not.toBe(controller.signal);
     expect(nativeSignals[0]?.aborted).toBe(false);
     controller.abort();
@@ -253,14 +253,14 @@ describe('the engine with the native module replaced by recorded shapes', () => 
     const abandoned = new AbortController();
     const first = engine.recognize(sizedImage(10, 10), abandoned.signal);
     const rest = Array.from({ length: limit + 1 }, () => engine.recognize(sizedImage(10, 10), new AbortController().signal));
-    await vi.waitFor(() => expect(native.recognize).toHaveBeenCalledTimes(limit));
+    await vi.waitFor(() => expect(native.recognize).toHaveBeenCalledTimes(limit), { timeout: 30_000 });
     // The caller gives up on the first call, but its native recognition still occupies a thread.
     abandoned.abort();
     await expectEngineError(first, 'aborted');
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(native.recognize).toHaveBeenCalledTimes(limit);
     while (finishers.length > 0 || native.recognize.mock.calls.length < limit + 2) {
-      await vi.waitFor(() => expect(finishers.length).toBeGreaterThan(0));
+      await vi.waitFor(() => expect(finishers.length).toBeGreaterThan(0), { timeout: 30_000 });
       finishers.shift()?.();
     }
     await Promise.all(rest);
@@ -275,11 +275,11 @@ describe('the engine with the native module replaced by recorded shapes', () => 
     const { loadModule } = native.options;
     const lanes = [createAppleVisionEngine(lane(), {}, { loadModule }), createAppleVisionEngine({ ...lane({ accuracy: 'fast' }), id: 'av2' }, {}, { loadModule })];
     const calls = Array.from({ length: limit + 2 }, (_, i) => lanes[i % 2]!.recognize(sizedImage(10, 10), new AbortController().signal));
-    await vi.waitFor(() => expect(native.recognize).toHaveBeenCalledTimes(limit));
+    await vi.waitFor(() => expect(native.recognize).toHaveBeenCalledTimes(limit), { timeout: 30_000 });
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(native.recognize).toHaveBeenCalledTimes(limit);
     while (native.recognize.mock.calls.length < limit + 2 || finishers.length > 0) {
-      await vi.waitFor(() => expect(finishers.length).toBeGreaterThan(0));
+      await vi.waitFor(() => expect(finishers.length).toBeGreaterThan(0), { timeout: 30_000 });
       finishers.shift()?.();
     }
     await Promise.all(calls);
@@ -291,7 +291,7 @@ describe('the engine with the native module replaced by recorded shapes', () => 
     const native = nativeDouble(() => new Promise((resolve) => finishers.push(() => resolve({ text: '', confidence: 0 }))));
     const engine = createAppleVisionEngine(lane(), {}, native.options);
     const busy = Array.from({ length: limit }, () => engine.recognize(sizedImage(10, 10), new AbortController().signal));
-    await vi.waitFor(() => expect(native.recognize).toHaveBeenCalledTimes(limit));
+    await vi.waitFor(() => expect(native.recognize).toHaveBeenCalledTimes(limit), { timeout: 30_000 });
     const waiting = new AbortController();
     const queued = engine.recognize(sizedImage(10, 10), waiting.signal);
     await new Promise((resolve) => setTimeout(resolve, 10));
@@ -307,7 +307,7 @@ describe('the engine with the native module replaced by recorded shapes', () => 
     const engine = createAppleVisionEngine(lane(), {}, native.options);
     const controller = new AbortController();
     const pending = engine.recognize(sizedImage(10, 10), controller.signal);
-    await vi.waitFor(() => expect(native.recognize).toHaveBeenCalled());
+    await vi.waitFor(() => expect(native.recognize).toHaveBeenCalled(), { timeout: 30_000 });
     controller.abort();
     await expectEngineError(pending, 'aborted');
   });

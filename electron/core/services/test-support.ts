@@ -5,7 +5,11 @@ import type { DiscoveryHost } from './discovery.js';
 
 export const TINY_SERVER = fileURLToPath(new URL('../../../test/fixtures/services/tiny-server.mjs', import.meta.url));
 
-export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+/** Never less than this: a wait guards against a hang, it is not a speed budget (CI may be loaded). */
+const HANG_GUARD_MS = 60_000;
+
+export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = HANG_GUARD_MS, what = 'condition'): Promise<void> {
+  timeoutMs = Math.max(timeoutMs, HANG_GUARD_MS);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
