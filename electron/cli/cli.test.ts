@@ -105,11 +105,12 @@ describe('parallel-vision run', () => {
     const args = ['run', listPath, '--engines', 'embedded', '--workers', 'embedded=2', '--data-dir', dataDir, '--out', out];
     const dbPath = join(dataDir, 'parallel-vision.db');
 
-    const first = startCli(args, engine);
+    // The first process stalls after 12 calls, so the kill lands mid-run on any machine.
+    const first = startCli(args, { ...engine, holdAfterCalls: 12 });
     const finishedBeforeKill = await waitFor(() => {
       const ids = doneIds(dbPath);
       return ids.size >= 8 ? ids : null;
-    }, 15_000);
+    }, 60_000);
     first.child.kill('SIGKILL');
     const killed = await first.finished;
     expect(killed.signal).toBe('SIGKILL');
@@ -136,8 +137,8 @@ describe('parallel-vision run', () => {
     const engine: TestEngineSettingsInput = { delayMs: 120, logFile };
     const args = ['run', listPath, '--engines', 'embedded', '--workers', 'embedded=2', '--data-dir', dataDir];
     const dbPath = join(dataDir, 'parallel-vision.db');
-    const first = startCli(args, engine);
-    await waitFor(() => (doneIds(dbPath).size >= 4 ? true : null), 15_000);
+    const first = startCli(args, { ...engine, holdAfterCalls: 8 });
+    await waitFor(() => (doneIds(dbPath).size >= 4 ? true : null), 60_000);
     first.child.kill('SIGINT');
     const stopped = await first.finished;
     expect(stopped.code).toBe(130);

@@ -97,7 +97,8 @@ describe('the local API after SIGKILL', () => {
     for (let n = 0; n < AD_COUNT; n++) hashToId.set(createHash('sha256').update(await solidAd(n)).digest('hex'), `ad${n}`);
     const ads = Array.from({ length: AD_COUNT }, (_, n) => ({ creative_id: `ad${n}`, image_url: images.url(n) }));
 
-    const first = await startApi(dataDir, env);
+    // The first server stalls after 40 calls, so the kill lands mid-run on any machine.
+    const first = await startApi(dataDir, { ...env, holdAfterCalls: 40 });
     const created = await call(first, 'POST', '/v1/runs', { ads, engines: ['embedded'], workers: { embedded: 2 } });
     expect(created.status).toBe(201);
     const runId: string = created.json.runId;

@@ -16,6 +16,11 @@ const TestEngineSettings = z.object({
   delayByEngine: z.record(z.string(), z.number().min(0)).default({}),
   /** Every finished call appends `<lane> <sha256 of the image>` here. */
   logFile: z.string().optional(),
+  /**
+   * Calls after this many (per process) never answer until aborted: a test that kills the
+   * process mid-run knows the run cannot have finished first, however loaded the machine.
+   */
+  holdAfterCalls: z.number().int().min(0).optional(),
 });
 export type TestEngineSettings = z.output<typeof TestEngineSettings>;
 export type TestEngineSettingsInput = z.input<typeof TestEngineSettings>;
@@ -26,6 +31,8 @@ export function testEngineFactory(input: TestEngineSettingsInput = {}): (lane: L
   return async (lane) => createTestEngine(lane, settings);
 }
 
+let callsStarted = 0;
+
 export function createTestEngine(lane: LaneConfig, settings: TestEngineSettings): Engine {
   return {
     kind: lane.engine,
@@ -33,9 +40,10 @@ export function createTestEngine(lane: LaneConfig, settings: TestEngineSettings)
     async recognize(image, signal) {
       const delayMs = settings.delayByEngine[lane.engine] ?? settings.delayMs;
       const hash = createHash('sha256').update(image.bytes).digest('hex');
+      const held = settings.holdAfterCalls !== undefined && ++callsStarted > settings.holdAfterCalls;
       await new Promise<void>((resolve, reject) => {
         if (signal.aborted) return reject(new EngineError('aborted', 'aborted'));
-        const timer = setTimeout(resolve, delayMs);
+        const timer = held ? undefined : setTimeout(resolve, delayMs);
         signal.addEventListener('abort', () => (clearTimeout(timer), reject(new EngineError('aborted', 'aborted'))), { once: true });
       });
       if (settings.logFile) appendFileSync(settings.logFile, `${lane.id} ${hash}\n`);
