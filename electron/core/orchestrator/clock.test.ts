@@ -14,9 +14,8 @@ describe('VirtualClock', () => {
       ]);
       return clock.now();
     })();
-    const started = performance.now();
+    // A real hour's sleep would end in the test timeout, long before the hour.
     expect(await clock.runUntil(work)).toBe(3_600_000);
-    expect(performance.now() - started).toBeLessThan(1000);
     expect(fired).toEqual(['a@5', 'b@5', 'hour@3600000']);
   });
 
