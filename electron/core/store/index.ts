@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { ResultsQuery, type ResultDetail, type ResultRow, type ResultsPage, type RunSummary } from '../../../shared/api.js';
 import { LIVE_RUN_STATUSES, type Ad, type AdResult, type Attempt, type EngineKind, type Policy, type RunStatus, type TextBlock } from '../../../shared/domain.js';
 import type { FieldColumns } from '../ingest/columns.js';
-import type { RunStore } from '../orchestrator/store.js';
+import type { RunStore } from '../orchestrator/run-store.js';
 import { textAgreement } from '../orchestrator/agreement.js';
 import { migrate, PAIR_AGREEMENT_STEP } from './migrations.js';
 import { isOwnProcessAlive } from '../services/proc-info.js';
