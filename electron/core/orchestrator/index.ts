@@ -16,7 +16,7 @@ export {
 } from './orchestrator.js';
 export { realClock, createRealClock, wallNow, VirtualClock, sleep, type Clock, type Timer } from './clock.js';
 export { MemoryRunStore } from './memory-store.js';
-export type { RunStore } from './store.js';
+export type { RunStore } from './run-store.js';
 export { textAgreement, editDistance, normalizeWhitespace } from './agreement.js';
 export { LatencyEstimator, LogStats, InterferenceStats, type LatencyEstimatorOptions, type Slowdown } from './latency.js';
 export { CircuitBreaker, type CircuitBreakerOptions, type BreakerState } from './breaker.js';

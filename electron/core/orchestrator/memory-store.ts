@@ -4,7 +4,7 @@
  * Kept lean (one map entry per ad) because a run may hold 100 000 ads.
  */
 import type { AdResult, Attempt, RunStatus } from '../../../shared/domain.js';
-import type { RunStore } from './store.js';
+import type { RunStore } from './run-store.js';
 
 interface RunRecords {
   /** One result per ad, or one per engine in `compare`. */

@@ -6,7 +6,7 @@ import type { Ad, AdResult, EngineKind, LaneConfig, Policy, RunProgress, RunStat
 import type { Engine, EngineImage } from '../engines/types.js';
 import type { CircuitBreakerOptions } from './breaker.js';
 import type { Clock } from './clock.js';
-import type { RunStore } from './store.js';
+import type { RunStore } from './run-store.js';
 
 /** Seconds per ad assumed for a lane before it has measured anything: a starting guess, corrected by the first results. */
 export const DEFAULT_PRIOR_S: Record<EngineKind, number> = {

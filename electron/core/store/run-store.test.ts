@@ -1,119 +1,15 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Ad, AdResult } from '../../../shared/domain.js';
-import { MIGRATIONS, migrate } from './migrations.js';
+import { ads, batchInput, now, openTempStore, removeTempStore, result } from './__fixtures__/sample-store.js';
 import { openStore, type CommitFailure, type Store } from './index.js';
 
 let dir: string;
 let store: Store;
-let clock = 1_000;
-const now = () => clock++;
-
-const ads: Ad[] = [
-  { creativeId: 'a1', imageUrl: 'https://x.test/1.png', adText: 'Sale', extra: { campaign: 'spring' } },
-  { creativeId: 'a2', imageUrl: 'https://x.test/2.png', extra: { campaign: 'summer' } },
-  { creativeId: 'a3', imageUrl: 'https://x.test/3.png', extra: { campaign: '' } },
-  { creativeId: 'a4_%', imageUrl: 'https://x.test/4.png', extra: { campaign: 'fall' } },
-];
-const batchInput = { source: 'ads.csv', format: 'csv', columns: ['creative_id', 'image_url', 'ad_text', 'campaign'], fieldColumns: { id: 'creative_id', url: 'image_url', text: 'ad_text' }, ads };
-
-function result(creativeId: string, overrides: Partial<AdResult> = {}): AdResult {
-  return { runId: '', creativeId, status: 'done', engine: 'embedded', laneId: 'embedded', model: 'ppocr', text: `text of ${creativeId}`, blocks: [{ text: 'x', box: [1, 2, 3, 4] }], durationMs: 100, attempts: [], ...overrides };
-}
-
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'pv-store-'));
-  store = openStore(join(dir, 'db', 'pv.db'), { now });
+  ({ dir, store } = await openTempStore());
 });
-afterEach(async () => {
-  store.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-describe('migrations', () => {
-  it('creates the schema once and refuses a database from a newer app', () => {
-    expect(store.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
-    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(migrate(store.db)).toEqual({ from: MIGRATIONS.length, to: MIGRATIONS.length });
-    const db = new Database(':memory:');
-    db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
-    expect(() => migrate(db)).toThrow(/newer than this app/);
-    db.close();
-  });
-
-  it('applies only the missing steps, in order', () => {
-    const db = new Database(':memory:');
-    const steps = ['CREATE TABLE one (x)', 'CREATE TABLE two (x)'];
-    expect(migrate(db, steps.slice(0, 1))).toEqual({ from: 0, to: 1 });
-    expect(migrate(db, steps)).toEqual({ from: 1, to: 2 });
-    expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all()).toEqual(['one', 'two']);
-    db.close();
-  });
-});
-
-describe('batches and runs', () => {
-  it('stores a batch once per content and reads the ads back unchanged', () => {
-    const batch = store.saveBatch(batchInput);
-    expect(store.saveBatch(batchInput).id).toBe(batch.id);
-    expect(store.saveBatch({ ...batchInput, ads: ads.slice(1) }).id).not.toBe(batch.id);
-    expect(store.batchAds(batch.id)).toEqual(ads);
-    expect(store.getBatch(batch.id)).toMatchObject({ columns: batchInput.columns, fieldColumns: batchInput.fieldColumns, adCount: 4, source: 'ads.csv' });
-  });
-
-  it('marks runs left running by a dead process as interrupted at open, and resumes them', () => {
-    const batch = store.saveBatch(batchInput);
-    const dead = store.createRun({ batchId: batch.id, policy: 'auto' });
-    store.setRunStatus(dead.id, 'running');
-    store.runStore.saveResult(result('a1', { runId: dead.id }));
-    const finished = store.createRun({ batchId: batch.id, policy: 'auto' });
-    store.setRunStatus(finished.id, 'finished');
-    store.db.prepare('UPDATE runs SET owner_pid = 999999 WHERE id = ?').run(dead.id);
-    store.close();
-
-    store = openStore(join(dir, 'db', 'pv.db'), { now, isProcessAlive: () => true });
-    expect(store.interruptedAtOpen).toEqual([]);
-    store.close();
-    store = openStore(join(dir, 'db', 'pv.db'), { now, isProcessAlive: () => false });
-    expect(store.interruptedAtOpen).toEqual([dead.id]);
-    expect(store.getRun(dead.id)).toMatchObject({ status: 'interrupted', done: 1, total: 4 });
-    expect(store.getRun(finished.id)!.status).toBe('finished');
-    // The newest run is finished: nothing to resume. A newer interrupted run would be picked.
-    expect(store.findResumableRun(batch.id)).toBeNull();
-    expect(store.findResumableRun(batch.id, { includeFinished: true })!.id).toBe(finished.id);
-    store.setRunStatus(finished.id, 'interrupted');
-    expect(store.findResumableRun(batch.id)!.id).toBe(finished.id);
-    expect(store.unfinishedAds(dead.id).map((ad) => ad.creativeId)).toEqual(['a2', 'a3', 'a4_%']);
-    expect(store.listRuns().map((run) => [run.runId, run.source])).toEqual([
-      [finished.id, 'ads.csv'],
-      [dead.id, 'ads.csv'],
-    ]);
-  });
-  it.runIf(process.platform === 'linux')('counts an owner left as a zombie (a container init that does not reap) as dead', async () => {
-    // The background subshell waits for a line on stdin; its parent execs into sleep, which
-    // never reaps it. The line is sent only once the exec is done, so bash cannot reap it first.
-    const parent = spawn('bash', ['-c', '(read -r _; exit 0) & echo $!; exec sleep 30'], { stdio: ['pipe', 'pipe', 'ignore'] });
-    try {
-      const zombie = Number((await once(parent.stdout, 'data'))[0].toString().trim());
-      await vi.waitFor(() => expect(readFileSync(`/proc/${parent.pid}/comm`, 'utf8').trim()).toBe('sleep'), { timeout: 30_000 });
-      parent.stdin.write('go\n');
-      await vi.waitFor(() => expect(readFileSync(`/proc/${zombie}/stat`, 'utf8')).toMatch(/\) Z /), { timeout: 30_000 });
-      const run = store.createRun({ batchId: store.saveBatch(batchInput).id, policy: 'auto' });
-      store.setRunStatus(run.id, 'running');
-      store.db.prepare('UPDATE runs SET owner_pid = ? WHERE id = ?').run(zombie, run.id);
-      store.close();
-      store = openStore(join(dir, 'db', 'pv.db'), { now });
-      expect(store.interruptedAtOpen).toEqual([run.id]);
-    } finally {
-      parent.kill('SIGKILL');
-    }
-  });
-});
+afterEach(() => removeTempStore(dir, store));
 
 describe('SqliteRunStore', () => {
   it('saves each result once, counts it, and answers isFinished', () => {
@@ -229,66 +125,6 @@ describe('SqliteRunStore', () => {
     store.close();
     store = openStore(join(dir, 'db', 'pv.db'), { now });
     expect(store.runStore.isFinished(run.id, 'a3', null)).toBe(true);
-  });
-});
-
-describe('pageResults', () => {
-  let runId: string;
-  beforeEach(() => {
-    runId = store.createRun({ batchId: store.saveBatch(batchInput).id, policy: 'auto' }).id;
-    const rs = store.runStore;
-    rs.saveResult(result('a3', { runId, engine: 'deepseek', durationMs: 300, text: 'SUMMER sale 50%' }));
-    rs.saveResult(result('a1', { runId, engine: 'embedded', durationMs: 100, text: 'Buy now' }));
-    rs.saveResult(result('a4_%', { runId, status: 'failed', engine: null, durationMs: null, text: '', error: 'HTTP 404' }));
-  });
-
-  it('sorts, pages and counts', () => {
-    const byFinish = store.pageResults({ runId, sort: 'finishedAt' });
-    expect(byFinish.total).toBe(4);
-    expect(byFinish.rows.map((row) => row.creativeId)).toEqual(['a2', 'a3', 'a1', 'a4_%']);
-    const byDuration = store.pageResults({ runId, sort: 'duration', descending: true, offset: 0, limit: 2 });
-    expect(byDuration.rows.map((row) => [row.creativeId, row.durationMs])).toEqual([
-      ['a3', 300],
-      ['a1', 100],
-    ]);
-    expect(store.pageResults({ runId, sort: 'creativeId', offset: 3, limit: 2 }).rows.map((row) => row.creativeId)).toEqual(['a4_%']);
-  });
-
-  it('filters by engine and status and searches ids and text literally', () => {
-    expect(store.pageResults({ runId, engine: 'deepseek' }).rows.map((row) => row.creativeId)).toEqual(['a3']);
-    const failed = store.pageResults({ runId, status: 'failed' });
-    expect(failed.rows).toEqual([{ creativeId: 'a4_%', imageUrl: 'https://x.test/4.png', status: 'failed', engine: null, durationMs: null, excerpt: '', error: 'HTTP 404' }]);
-    expect(store.pageResults({ runId, status: 'pending' }).rows.map((row) => row.creativeId)).toEqual(['a2']);
-    expect(store.pageResults({ runId, search: 'summer' }).rows.map((row) => row.creativeId)).toEqual(['a3']);
-    // % and _ are literal characters, not wildcards.
-    expect(store.pageResults({ runId, search: '50%' }).rows.map((row) => row.creativeId)).toEqual(['a3']);
-    expect(store.pageResults({ runId, search: '_%' }).rows.map((row) => row.creativeId)).toEqual(['a4_%']);
-    expect(store.pageResults({ runId, search: 'a_' }).total).toBe(0);
-  });
-
-  it('sorts filtered pages by any column', () => {
-    expect(store.pageResults({ runId, status: 'done', sort: 'creativeId', descending: true }).rows.map((row) => row.creativeId)).toEqual(['a3', 'a1']);
-    expect(store.pageResults({ runId, status: 'done', sort: 'duration', offset: 1, limit: 1 }).rows.map((row) => row.creativeId)).toEqual(['a3']);
-    expect(store.pageResults({ runId, engine: 'embedded', sort: 'engine' }).rows.map((row) => row.creativeId)).toEqual(['a1']);
-  });
-});
-
-describe('exportRows', () => {
-  it('streams rows in input order across chunks, with filters', () => {
-    const runId = store.createRun({ batchId: store.saveBatch(batchInput).id, policy: 'auto' }).id;
-    store.runStore.saveResult(result('a2', { runId }));
-    store.runStore.saveResult(result('a4_%', { runId, status: 'failed', error: 'boom', text: '' }));
-    const all = [...store.exportRows(runId, 'all', 3)];
-    expect(all.map((row) => [row.ad.creativeId, row.status])).toEqual([
-      ['a1', 'pending'],
-      ['a2', 'done'],
-      ['a3', 'pending'],
-      ['a4_%', 'failed'],
-    ]);
-    expect(all[1]).toMatchObject({ ad: ads[1], text: 'text of a2', blocks: [{ text: 'x', box: [1, 2, 3, 4] }], model: 'ppocr', durationMs: 100 });
-    expect([...store.exportRows(runId, 'done', 1)].map((row) => row.ad.creativeId)).toEqual(['a2']);
-    expect([...store.exportRows(runId, 'failed')].map((row) => row.error)).toEqual(['boom']);
-    expect([store.countExportRows(runId, 'all'), store.countExportRows(runId, 'done'), store.countExportRows(runId, 'failed')]).toEqual([4, 1, 1]);
   });
 });
 

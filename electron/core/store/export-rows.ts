@@ -1,0 +1,76 @@
+/**
+ * The rows an export writes: every ad of a run in input order with its final result
+ * (one row per engine in compare, `pending` where none yet), read in key-range chunks.
+ */
+import type { Ad, TextBlock } from '../../../shared/domain.js';
+import type { StoreContext } from './context.js';
+import { parseJson, toAd, type BatchAdRow, type ResultDbRow } from './rows.js';
+import { getRun } from './runs.js';
+
+export type ExportRowFilter = 'all' | 'done' | 'failed';
+
+/** One row of an export: the input ad and one final result (or none yet). */
+export interface ExportRow {
+  seq: number;
+  ad: Ad;
+  status: 'pending' | 'done' | 'failed';
+  engine: string | null;
+  model: string | null;
+  text: string;
+  description: string | null;
+  blocks: TextBlock[];
+  durationMs: number | null;
+  error: string | null;
+  truncated: boolean;
+}
+
+const EXPORT_CHUNK = 2000;
+
+/** How many rows an export will write. */
+export function countExportRows({ db, runStore }: StoreContext, runId: string, rows: ExportRowFilter): number {
+  runStore.flush();
+  if (rows === 'all') {
+    return db.prepare<{ runId: string }, { n: number }>('SELECT count(*) + (SELECT count(*) FROM results WHERE run_id = @runId) - (SELECT count(DISTINCT creative_id) FROM results WHERE run_id = @runId) AS n FROM run_ads WHERE run_id = @runId').get({ runId })!.n;
+  }
+  return db.prepare<[string, string], { n: number }>('SELECT count(*) AS n FROM results WHERE run_id = ? AND status = ?').get(runId, rows)!.n;
+}
+
+/**
+ * Export rows in input order, read in chunks by key range: memory stays flat at
+ * 100 000 rows and no statement stays open between chunks, so a running run can
+ * keep writing while an export is in progress.
+ */
+export function* exportRows(ctx: StoreContext, runId: string, rows: ExportRowFilter, chunk = EXPORT_CHUNK, range: { from?: number; to?: number } = {}): Generator<ExportRow> {
+  const { db } = ctx;
+  const run = getRun(ctx, runId);
+  if (!run) throw new Error(`unknown run ${runId}`);
+  const statusFilter = rows === 'all' ? '' : `AND r.status = '${rows === 'done' ? 'done' : 'failed'}'`;
+  const statement = db.prepare<{ runId: string; batchId: string; from: number; to: number }, BatchAdRow & { result_status: 'done' | 'failed' | null } & Omit<ResultDbRow, 'creative_id' | 'status'>>(
+    `SELECT b.seq, b.creative_id, b.image_url, b.ad_text, b.extra, r.status AS result_status, r.engine, r.model, r.text, r.description, r.blocks, r.duration_ms, r.error, r.truncated
+     FROM run_ads a
+     JOIN batch_ads b ON b.batch_id = @batchId AND b.seq = a.seq
+     LEFT JOIN results r ON r.run_id = a.run_id AND r.creative_id = a.creative_id
+     WHERE a.run_id = @runId AND a.seq >= @from AND a.seq < @to ${statusFilter}
+     ORDER BY a.seq, r.engine_key`,
+  );
+  // `range`: ads [from, to) in input order (a page of the local API's results).
+  const end = Math.min(run.total, range.to ?? run.total);
+  for (let start = range.from ?? 0; start < end; start += chunk) {
+    const page = statement.all({ runId, batchId: run.batchId, from: start, to: Math.min(start + chunk, end) });
+    for (const row of page) {
+      yield {
+        seq: row.seq,
+        ad: toAd(row),
+        status: row.result_status ?? 'pending',
+        engine: row.engine,
+        model: row.model,
+        text: row.text ?? '',
+        description: row.description,
+        blocks: parseJson<TextBlock[]>(row.blocks, []),
+        durationMs: row.duration_ms,
+        error: row.error,
+        truncated: row.truncated === 1,
+      };
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { batchInput, openTempStore, removeTempStore, result } from './__fixtures__/sample-store.js';
+import type { Store } from './index.js';
+
+let dir: string;
+let store: Store;
+beforeEach(async () => {
+  ({ dir, store } = await openTempStore());
+});
+afterEach(() => removeTempStore(dir, store));
+
+describe('pageResults', () => {
+  let runId: string;
+  beforeEach(() => {
+    runId = store.createRun({ batchId: store.saveBatch(batchInput).id, policy: 'auto' }).id;
+    const rs = store.runStore;
+    rs.saveResult(result('a3', { runId, engine: 'deepseek', durationMs: 300, text: 'SUMMER sale 50%' }));
+    rs.saveResult(result('a1', { runId, engine: 'embedded', durationMs: 100, text: 'Buy now' }));
+    rs.saveResult(result('a4_%', { runId, status: 'failed', engine: null, durationMs: null, text: '', error: 'HTTP 404' }));
+  });
+
+  it('sorts, pages and counts', () => {
+    const byFinish = store.pageResults({ runId, sort: 'finishedAt' });
+    expect(byFinish.total).toBe(4);
+    expect(byFinish.rows.map((row) => row.creativeId)).toEqual(['a2', 'a3', 'a1', 'a4_%']);
+    const byDuration = store.pageResults({ runId, sort: 'duration', descending: true, offset: 0, limit: 2 });
+    expect(byDuration.rows.map((row) => [row.creativeId, row.durationMs])).toEqual([
+      ['a3', 300],
+      ['a1', 100],
+    ]);
+    expect(store.pageResults({ runId, sort: 'creativeId', offset: 3, limit: 2 }).rows.map((row) => row.creativeId)).toEqual(['a4_%']);
+  });
+
+  it('filters by engine and status and searches ids and text literally', () => {
+    expect(store.pageResults({ runId, engine: 'deepseek' }).rows.map((row) => row.creativeId)).toEqual(['a3']);
+    const failed = store.pageResults({ runId, status: 'failed' });
+    expect(failed.rows).toEqual([{ creativeId: 'a4_%', imageUrl: 'https://x.test/4.png', status: 'failed', engine: null, durationMs: null, excerpt: '', error: 'HTTP 404' }]);
+    expect(store.pageResults({ runId, status: 'pending' }).rows.map((row) => row.creativeId)).toEqual(['a2']);
+    expect(store.pageResults({ runId, search: 'summer' }).rows.map((row) => row.creativeId)).toEqual(['a3']);
+    // % and _ are literal characters, not wildcards.
+    expect(store.pageResults({ runId, search: '50%' }).rows.map((row) => row.creativeId)).toEqual(['a3']);
+    expect(store.pageResults({ runId, search: '_%' }).rows.map((row) => row.creativeId)).toEqual(['a4_%']);
+    expect(store.pageResults({ runId, search: 'a_' }).total).toBe(0);
+  });
+
+  it('sorts filtered pages by any column', () => {
+    expect(store.pageResults({ runId, status: 'done', sort: 'creativeId', descending: true }).rows.map((row) => row.creativeId)).toEqual(['a3', 'a1']);
+    expect(store.pageResults({ runId, status: 'done', sort: 'duration', offset: 1, limit: 1 }).rows.map((row) => row.creativeId)).toEqual(['a3']);
+    expect(store.pageResults({ runId, engine: 'embedded', sort: 'engine' }).rows.map((row) => row.creativeId)).toEqual(['a1']);
+  });
+});
