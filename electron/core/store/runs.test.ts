@@ -45,7 +45,8 @@ describe('runs', () => {
   it.runIf(process.platform === 'linux')('counts an owner left as a zombie (a container init that does not reap) as dead', async () => {
     // The background subshell waits for a line on stdin; its parent execs into sleep, which
     // never reaps it. The line is sent only once the exec is done, so bash cannot reap it first.
-    const parent = spawn('bash', ['-c', '(read -r _; exit 0) & echo $!; exec sleep 30'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    // (A background job's stdin is /dev/null unless given explicitly: fd 3 carries the pipe.)
+    const parent = spawn('bash', ['-c', 'exec 3<&0; (read -r _ <&3; exit 0) & echo $!; exec sleep 30'], { stdio: ['pipe', 'pipe', 'ignore'] });
     try {
       const zombie = Number((await once(parent.stdout, 'data'))[0].toString().trim());
       await vi.waitFor(() => expect(readFileSync(`/proc/${parent.pid}/comm`, 'utf8').trim()).toBe('sleep'), { timeout: 30_000 });
