@@ -16,7 +16,9 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Ad, LaneConfig, RecognizeResult } from '../shared/domain.js';
 import { EngineError, type Engine, type EngineImage } from '../electron/core/engines/types.js';
-import { MemoryRunStore, VirtualClock, startRun, type OrchestratorLane } from '../electron/core/orchestrator/index.js';
+import { startRun, type OrchestratorLane } from '../electron/core/orchestrator/index.js';
+import { VirtualClock } from '../electron/core/orchestrator/clock.js';
+import { MemoryRunStore } from '../electron/core/orchestrator/memory-store.js';
 
 const { values } = parseArgs({
   options: {

@@ -31,6 +31,13 @@ function noWindowReason() {
   return null;
 }
 
+/** A file of a dependency's dependency, resolved the way its owner would (`owners`: the chain from ours down). */
+function resolveThrough(owners, request) {
+  let from = require;
+  for (const owner of owners) from = createRequire(from.resolve(owner));
+  return from.resolve(request);
+}
+
 /**
  * better-sqlite3 is built for Node's ABI by npm; Electron needs its own build. Fetch (or
  * compile) one into dist/native and hand it to the store, leaving node_modules for Node.
@@ -42,9 +49,9 @@ async function electronSqliteBinding() {
   rmSync(work, { recursive: true, force: true });
   cpSync(path.dirname(require.resolve('better-sqlite3/package.json')), work, { recursive: true, filter: (source) => !source.includes(`${path.sep}build${path.sep}`) });
   const electronArgs = ['--runtime', 'electron', '--target', electronVersion, '--arch', process.arch, '--platform', process.platform];
-  let status = await run(process.execPath, [require.resolve('prebuild-install/bin.js'), ...electronArgs], { cwd: work });
+  let status = await run(process.execPath, [resolveThrough(['better-sqlite3'], 'prebuild-install/bin.js'), ...electronArgs], { cwd: work });
   if (status !== 0) {
-    status = await run(process.execPath, [require.resolve('node-gyp/bin/node-gyp.js'), 'rebuild', '--release', `--target=${electronVersion}`, '--runtime=electron', '--dist-url=https://electronjs.org/headers'], { cwd: work });
+    status = await run(process.execPath, [resolveThrough(['electron-builder', 'app-builder-lib', '@electron/rebuild'], 'node-gyp/bin/node-gyp.js'), 'rebuild', '--release', `--target=${electronVersion}`, '--runtime=electron', '--dist-url=https://electronjs.org/headers'], { cwd: work });
   }
   const built = path.join(work, 'build', 'Release', 'better_sqlite3.node');
   if (status !== 0 || !existsSync(built)) return null;

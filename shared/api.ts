@@ -66,7 +66,7 @@ export const RunSummary = z.object({
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 
-export const ResultSort = z.enum(['creativeId', 'status', 'engine', 'duration', 'finishedAt']);
+const ResultSort = z.enum(['creativeId', 'status', 'engine', 'duration', 'finishedAt']);
 export const ResultsQuery = z
   .object({
     runId: z.string().min(1),
@@ -110,7 +110,7 @@ export type ResultDetail = z.infer<typeof ResultDetail>;
 export const ImageData = z.object({ mime: z.string(), base64: z.string(), width: z.number().int(), height: z.number().int() });
 export type ImageData = z.infer<typeof ImageData>;
 
-export const CompareRow = z.object({
+const CompareRow = z.object({
   creativeId: z.string(),
   outputs: z.array(z.object({ engine: EngineKind, text: z.string(), durationMs: z.number().nullable(), status: z.enum(['done', 'failed']) })),
   /** Mean pairwise agreement of the engines' texts, 0..1. */
@@ -123,7 +123,7 @@ export const ComparePage = z.object({
 });
 export type ComparePage = z.infer<typeof ComparePage>;
 
-export const ExportRequest = z
+const ExportRequest = z
   .object({
     runId: z.string().min(1),
     format: ExportFormat,
@@ -133,7 +133,7 @@ export const ExportRequest = z
   })
   .strict();
 
-export const ExportResult = z.object({
+const ExportResult = z.object({
   path: z.string(),
   rows: z.number().int(),
   /** Browser mode: where the renderer can download the file. */
@@ -215,7 +215,7 @@ export const events = {
   'app.error': z.object({ message: z.string(), where: z.string().optional() }),
 } as const;
 
-export type Commands = typeof commands;
+type Commands = typeof commands;
 export type CommandName = keyof Commands;
 export type EventName = keyof typeof events;
 export const COMMAND_NAMES = Object.keys(commands) as CommandName[];
@@ -237,8 +237,7 @@ export interface VisionApi {
 }
 
 /** Answer of a command across a process boundary: errors are values, not thrown across IPC. */
-export const RpcError = z.object({ message: z.string(), code: z.enum(['invalid-request', 'unknown-channel', 'failed']), issues: z.array(z.string()).optional() });
-export type RpcError = z.infer<typeof RpcError>;
+const RpcError = z.object({ message: z.string(), code: z.enum(['invalid-request', 'unknown-channel', 'failed']), issues: z.array(z.string()).optional() });
 export const RpcReply = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(true), value: z.unknown() }),
   z.object({ ok: z.literal(false), error: RpcError }),

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 
-export const DEEPSEEK_ROUTES = ['mlx', 'torch', 'ollama', 'vllm'] as const;
+const DEEPSEEK_ROUTES = ['mlx', 'torch', 'ollama', 'vllm'] as const;
 export const DeepSeekRouteKind = z.enum(DEEPSEEK_ROUTES);
 export type DeepSeekRouteKind = z.infer<typeof DeepSeekRouteKind>;
 

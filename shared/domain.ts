@@ -137,9 +137,6 @@ export const RunProgress = z.object({
 });
 export type RunProgress = z.infer<typeof RunProgress>;
 
-export const AdStatus = z.enum(['pending', 'running', 'done', 'failed']);
-export type AdStatus = z.infer<typeof AdStatus>;
-
 export const Attempt = z.object({
   laneId: z.string(),
   engine: EngineKind,
@@ -169,7 +166,6 @@ export const AdResult = z.object({
 });
 export type AdResult = z.infer<typeof AdResult>;
 
-export const SERVICE_NAMES = ['deepseek', 'ollama', 'embedded', 'apple-vision'] as const;
 /** Built-in service names plus `openai:<id>` for each configured endpoint. */
 export const ServiceName = z.string().regex(/^(deepseek|ollama|embedded|apple-vision|openai:[\w.-]+)$/, 'unknown service name');
 export type ServiceName = z.infer<typeof ServiceName>;

@@ -3,7 +3,7 @@ import type { RunProgress } from '../../shared/domain.js';
 import type { EngineImage } from '../core/engines/types.js';
 import { dedupeByImageHash } from '../core/engines/dedupe.js';
 import { parseEngineList, parseSplit, parseWorkers, UsageError } from '../core/app/run-settings.js';
-import { exportFormatOf } from './options.js';
+import { checkToAppArgs, exportFormatOf, parseRunArgs } from './options.js';
 import { jsonLinesReporter, renderProgressLines } from './progress.js';
 
 describe('flag parsers', () => {
@@ -32,6 +32,15 @@ describe('flag parsers', () => {
     expect(exportFormatOf('out/results.JSONL')).toBe('jsonl');
     expect(exportFormatOf('results.txt', 'csv')).toBe('csv');
     expect(() => exportFormatOf('results.txt')).toThrow(/--format/);
+  });
+  it('parses run and run --to-app with one set of flags; --to-app names the flags it would ignore', () => {
+    const parsed = parseRunArgs(['ads.csv', '--to-app', '--engines', 'embedded', '--policy', 'ratio', '--out', 'r.csv']);
+    expect(parsed.values).toMatchObject({ 'to-app': true, engines: 'embedded', policy: 'ratio', out: 'r.csv', 'max-side': '2048' });
+    expect(() => checkToAppArgs(parsed)).not.toThrow();
+    expect(() => checkToAppArgs(parseRunArgs(['ads.csv', '--to-app', '--db', 'x.db', '--max-side=512', '--db', 'y.db']))).toThrow(
+      new UsageError('--db, --max-side are not used with --to-app: the app runs the list with its own database, services and image settings'),
+    );
+    expect(() => parseRunArgs(['ads.csv', '--to-app', '--tpyo'])).toThrow(/Unknown option '--tpyo'/);
   });
 });
 

@@ -7,17 +7,14 @@
 import { once } from 'node:events';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { isLiveRunStatus, RunProgress } from '../../shared/domain.js';
 import { ApiDiscovery, apiDiscoveryPath } from '../core/api/auth.js';
 import { csvLine, neutralizeFormula } from '../core/export/index.js';
 import { detectListFormat } from '../core/ingest/index.js';
 import { resolveDataDir, type CliIo } from './io.js';
 import { UsageError } from '../core/app/run-settings.js';
-import { exportFormatOf } from './options.js';
+import { checkToAppArgs, exportFormatOf, type RunArgs } from './options.js';
 import { jsonLinesReporter, terminalReporter } from './progress.js';
-
-export const TO_APP_FLAG = '--to-app';
 
 const CONTENT_TYPES: Record<string, string> = { csv: 'text/csv', tsv: 'text/tab-separated-values', jsonl: 'application/x-ndjson', json: 'application/json', txt: 'text/plain' };
 
@@ -27,7 +24,7 @@ interface AppAddress {
 }
 
 /** The running app's API from the data folder's discovery file, or a clear reason there is none. */
-export function findApp(dataDir: string): AppAddress {
+function findApp(dataDir: string): AppAddress {
   const file = apiDiscoveryPath(dataDir);
   let discovery: ApiDiscovery;
   try {
@@ -99,21 +96,9 @@ async function writeResults(response: Response, out: string, format: 'csv' | 'js
   return count;
 }
 
-export async function runToApp(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: args.filter((arg) => arg !== TO_APP_FLAG),
-    allowPositionals: true,
-    options: {
-      engines: { type: 'string' },
-      policy: { type: 'string', default: 'auto' },
-      split: { type: 'string' },
-      workers: { type: 'string', multiple: true },
-      out: { type: 'string' },
-      format: { type: 'string' },
-      'data-dir': { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-  });
+export async function runToApp(parsed: RunArgs, io: CliIo): Promise<number> {
+  checkToAppArgs(parsed);
+  const { values, positionals } = parsed;
   if (positionals.length !== 1) throw new UsageError('run --to-app sends one ad list (CSV, TSV, JSON, JSONL, TXT) to the app; drop image files on its window instead');
   const outFormat = values.out ? exportFormatOf(values.out, values.format) : null;
   const app = findApp(resolveDataDir(values['data-dir'], io.env));

@@ -3,7 +3,6 @@
  * orchestrator, record everything in the SQLite store, export the results. A second
  * `run` of the same list resumes the interrupted run: finished ads are not run again.
  */
-import { parseArgs } from 'node:util';
 import { basename, resolve } from 'node:path';
 import type { Ad, EngineKind, LaneConfig, Policy, RunProgress } from '../../shared/domain.js';
 import { POLICIES } from '../../shared/domain.js';
@@ -18,11 +17,11 @@ import { startRun, type RunSummary } from '../core/orchestrator/index.js';
 import { dataPaths } from '../core/paths.js';
 import { openStore, type Store } from '../core/store/index.js';
 import { parseEngineList, parseSplit, parseWorkers, UsageError } from '../core/app/run-settings.js';
-import { exportFormatOf } from './options.js';
+import { exportFormatOf, parseRunArgs } from './options.js';
 import { jsonLinesReporter, terminalReporter, type ProgressReporter } from './progress.js';
 import { parseEmbeddedSettings } from '../core/engines/embedded.js';
 import { resolveDataDir, type CliIo } from './io.js';
-import { runToApp, TO_APP_FLAG } from './run-to-app.js';
+import { runToApp } from './run-to-app.js';
 
 export const RUN_USAGE = `Usage: parallel-vision run LIST [LIST…] [options]
   --engines a,b         engines to use (embedded, apple-vision, deepseek, ollama, openai);
@@ -45,7 +44,9 @@ export const RUN_USAGE = `Usage: parallel-vision run LIST [LIST…] [options]
                         (only auto, en, zh with the fast model)
   --new                 start a new run even if an interrupted one exists
   --retry-failed        when resuming, run the ads that failed again
-  --json                JSON lines of progress even on a terminal`;
+  --json                JSON lines of progress even on a terminal
+  --to-app              hand the list to the running app (its local API) instead of running here;
+                        uses --engines, --policy, --split, --workers, --out, --format, --data-dir, --json`;
 
 /** What `runAds` needs besides its options; tests and benchmarks inject engines here. */
 export interface RunDeps {
@@ -181,37 +182,13 @@ export async function runAds(options: RunAdsOptions, deps: RunDeps = {}): Promis
 }
 
 export async function runCommand(args: string[], io: CliIo, deps: RunDeps = {}): Promise<number> {
-  if (args.includes(TO_APP_FLAG)) return runToApp(args, io);
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      engines: { type: 'string' },
-      policy: { type: 'string', default: 'auto' },
-      split: { type: 'string' },
-      workers: { type: 'string', multiple: true },
-      out: { type: 'string' },
-      format: { type: 'string' },
-      db: { type: 'string' },
-      'data-dir': { type: 'string' },
-      'deepseek-url': { type: 'string' },
-      'ollama-url': { type: 'string' },
-      'ollama-model': { type: 'string' },
-      'openai-url': { type: 'string' },
-      'openai-model': { type: 'string' },
-      'max-side': { type: 'string', default: '2048' },
-      'embedded-model': { type: 'string' },
-      'embedded-language': { type: 'string' },
-      new: { type: 'boolean', default: false },
-      'retry-failed': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+  const parsed = parseRunArgs(args);
+  const { values, positionals } = parsed;
   if (values.help) {
     io.out(`${RUN_USAGE}\n`);
     return 0;
   }
+  if (values['to-app']) return runToApp(parsed, io);
   if (positionals.length === 0) throw new UsageError('run needs an ad list (CSV, TSV, JSON, JSONL, TXT) or image files');
   const policy = values.policy as Policy;
   if (!(POLICIES as readonly string[]).includes(policy)) throw new UsageError(`--policy must be one of ${POLICIES.join(', ')}`);

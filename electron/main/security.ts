@@ -36,7 +36,7 @@ export function secureWindowOptions(preloadPath: string): BrowserWindowConstruct
 }
 
 /** Only http(s) links leave the app, and they go to the OS browser. */
-export function isExternalLink(url: string): boolean {
+function isExternalLink(url: string): boolean {
   try {
     const { protocol } = new URL(url);
     return protocol === 'https:' || protocol === 'http:';

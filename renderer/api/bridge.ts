@@ -1,5 +1,5 @@
 /** What the Electron preload puts on `window` (see electron/main/preload.ts). */
-export interface VisionBridge {
+interface VisionBridge {
   invoke(channel: string, payload: unknown): Promise<unknown>;
   subscribe(listener: (event: string, payload: unknown) => void): () => void;
 }

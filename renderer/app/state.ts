@@ -4,7 +4,7 @@ import { create } from 'zustand';
 export const SCREENS = ['run', 'results', 'compare', 'services', 'export'] as const;
 export type Screen = (typeof SCREENS)[number];
 
-export interface AppNotice {
+interface AppNotice {
   id: number;
   /** Errors get the error style; `info` is news worth a sentence (a service restarted, …). */
   kind: 'error' | 'info';

@@ -3,8 +3,8 @@
  * file paths, so files travel as text (ad lists) or base64 (images).
  */
 
-export const LIST_EXTENSIONS = ['csv', 'tsv', 'json', 'jsonl', 'ndjson', 'txt'] as const;
-export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'bmp', 'tif', 'tiff', 'heic', 'avif'] as const;
+const LIST_EXTENSIONS = ['csv', 'tsv', 'json', 'jsonl', 'ndjson', 'txt'] as const;
+const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'bmp', 'tif', 'tiff', 'heic', 'avif'] as const;
 /** The contract accepts at most this many images per import call. */
 export const MAX_IMAGES_PER_IMPORT = 500;
 

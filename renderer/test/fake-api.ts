@@ -96,7 +96,7 @@ function percentile(values: readonly number[], p: number): number | null {
 }
 
 /** Parses the simplest ad lists: a CSV with creative_id,image_url columns, or one URL per line. */
-export function parseFakeList(text: string): { ads: Ad[]; rejected: RejectedRow[]; columns: string[] } {
+function parseFakeList(text: string): { ads: Ad[]; rejected: RejectedRow[]; columns: string[] } {
   const lines = text.split(/\r?\n/);
   const header = (lines[0] ?? '').split(',').map((c) => c.trim());
   const hasHeader = header.some((c) => /image_?url/i.test(c));

@@ -13,7 +13,7 @@ import { FakeVisionApi, type FakeApiOptions } from './fake-api.js';
 const stores = [useApp, useCompare, useExport, useResults, useRun, useServices] as const;
 const initialStates = stores.map((store) => store.getState());
 
-export function resetStores(): void {
+function resetStores(): void {
   stores.forEach((store, i) => (store as { setState(state: unknown, replace: true): void }).setState(initialStates[i], true));
 }
 

@@ -9,9 +9,9 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 
-export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 export const DEEPSEEK_VENV_PYTHON = path.join(REPO_ROOT, 'scripts/deepseek/.venv/bin/python');
-export const DEEPSEEK_SERVER_SCRIPT = path.join(REPO_ROOT, 'scripts/deepseek/server.py');
+const DEEPSEEK_SERVER_SCRIPT = path.join(REPO_ROOT, 'scripts/deepseek/server.py');
 
 export interface StartedService {
   baseUrl: string;

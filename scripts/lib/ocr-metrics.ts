@@ -10,14 +10,14 @@ import { editDistance, normalizeWhitespace } from '../../electron/core/orchestra
 
 export { editDistance, normalizeWhitespace };
 
-export interface CerCounts {
+interface CerCounts {
   /** Edits needed to turn the hypothesis into the reference. */
   edits: number;
   /** Characters in the normalised reference. */
   referenceChars: number;
 }
 
-export function cerCounts(reference: string, hypothesis: string): CerCounts {
+function cerCounts(reference: string, hypothesis: string): CerCounts {
   const ref = normalizeWhitespace(reference);
   const hyp = normalizeWhitespace(hypothesis);
   return { edits: editDistance(ref, hyp), referenceChars: Array.from(ref).length };
@@ -30,7 +30,7 @@ export function characterErrorRate(reference: string, hypothesis: string): numbe
   return edits / referenceChars;
 }
 
-export function words(text: string): string[] {
+function words(text: string): string[] {
   return normalizeWhitespace(text.toLowerCase()).split(' ').filter((word) => word !== '');
 }
 
@@ -58,7 +58,7 @@ export function wordCounts(reference: string, hypothesis: string): WordCounts {
 }
 
 /** F1 from counts: 1 when both sides are empty, 0 when only one is. */
-export function f1FromCounts({ matched, referenceWords, hypothesisWords }: WordCounts): number {
+function f1FromCounts({ matched, referenceWords, hypothesisWords }: WordCounts): number {
   if (referenceWords === 0 && hypothesisWords === 0) return 1;
   if (referenceWords === 0 || hypothesisWords === 0) return 0;
   return (2 * matched) / (referenceWords + hypothesisWords);

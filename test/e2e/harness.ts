@@ -11,8 +11,8 @@ import type { TestEngineSettingsInput } from '../../electron/core/engines/test-e
 import { testEngineCliArgs } from '../helpers/test-engine-cli.js';
 
 export const ARTIFACTS_DIR = path.resolve('test-artifacts');
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const CHROMIUM_FLAGS = [
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_FLAGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',

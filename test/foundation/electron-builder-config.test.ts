@@ -6,8 +6,9 @@ import { describe, expect, it } from 'vitest';
 
 const require = createRequire(import.meta.url);
 
+/** electron-builder's config schema, from its own app-builder-lib. */
 function validator() {
-  const schema = JSON.parse(readFileSync(require.resolve('app-builder-lib/scheme.json'), 'utf8')) as object;
+  const schema = JSON.parse(readFileSync(createRequire(require.resolve('electron-builder')).resolve('app-builder-lib/scheme.json'), 'utf8')) as object;
   const ajv = new Ajv({ allErrors: true, strict: false });
   return ajv.compile(schema);
 }

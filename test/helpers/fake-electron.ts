@@ -8,7 +8,7 @@ import type { ElectronModules } from '../../electron/main/app.js';
 
 type Handler = (event: { sender: unknown }, payload: unknown) => unknown;
 
-export class FakeWebContents extends EventEmitter {
+class FakeWebContents extends EventEmitter {
   windowOpenHandler: ((details: { url: string }) => { action: string }) | null = null;
   sent: { channel: string; payload: unknown }[] = [];
   setWindowOpenHandler(handler: (details: { url: string }) => { action: string }) {

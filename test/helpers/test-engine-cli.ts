@@ -2,7 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import type { TestEngineSettingsInput } from '../../electron/core/engines/test-engine.js';
 
-export const TEST_ENGINE_CLI = fileURLToPath(new URL('../fixtures/cli-with-test-engine.ts', import.meta.url));
+const TEST_ENGINE_CLI = fileURLToPath(new URL('../fixtures/cli-with-test-engine.ts', import.meta.url));
 
 /** Node arguments (after `--import tsx`) for `parallel-vision <args>` with the test engine. */
 export function testEngineCliArgs(settings: TestEngineSettingsInput, args: readonly string[]): string[] {

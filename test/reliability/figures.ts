@@ -27,7 +27,7 @@ export const FigureRow = z.object({
 export type FigureRow = z.infer<typeof FigureRow>;
 
 /** One ledger per vitest run: workers share the parent's pid. */
-export const LEDGER_PATH = process.env.PV_RELIABILITY_LEDGER ?? join(tmpdir(), `pv-reliability-${process.ppid}.jsonl`);
+const LEDGER_PATH = process.env.PV_RELIABILITY_LEDGER ?? join(tmpdir(), `pv-reliability-${process.ppid}.jsonl`);
 
 export function recordFigures(row: FigureRow): void {
   appendFileSync(LEDGER_PATH, `${JSON.stringify(FigureRow.parse(row))}\n`);

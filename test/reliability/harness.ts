@@ -20,7 +20,7 @@ import { recordFigures, tallyOutcomes, type FigureRow, type Outcome } from './fi
 import { startLoopMonitor } from './loop-monitor.js';
 
 /** Fast scheduler settings for tests: short backoffs and cooldowns, no long warm-up. */
-export const FAST_TUNING: StartRunOptions['tuning'] = {
+const FAST_TUNING: StartRunOptions['tuning'] = {
   progressIntervalMs: 50,
   retryBaseMs: 50,
   retryMaxMs: 400,
@@ -70,7 +70,7 @@ export function defaultReasonKind(error: string): string {
 }
 
 /** Every final result row of a run, and every exported row that carries a result, as outcomes per ad. */
-export function storedOutcomes(store: Store, runId: string): { rows: Outcome[]; exported: Outcome[] } {
+function storedOutcomes(store: Store, runId: string): { rows: Outcome[]; exported: Outcome[] } {
   store.runStore.flush();
   const rows = store.db
     .prepare<[string], { creative_id: string; status: 'done' | 'failed'; error: string | null }>('SELECT creative_id, status, error FROM results WHERE run_id = ?')

@@ -14,7 +14,7 @@ export interface LoopGap {
   atS: number;
 }
 
-export interface LoopReport {
+interface LoopReport {
   /** The worst gap judged by own CPU (min(wall, cpu)). */
   worst: LoopGap;
   /** The worst gap's min(wall, cpu), ms: the figure to compare with a stall budget. */

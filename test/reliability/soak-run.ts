@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Ad, EngineKind, RecognizeResult } from '../../shared/domain.js';
 import { EngineError, type Engine, type EngineImage } from '../../electron/core/engines/types.js';
-import { MemoryRunStore, startRun, type RunStore } from '../../electron/core/orchestrator/index.js';
+import { startRun, type RunStore } from '../../electron/core/orchestrator/index.js';
+import { MemoryRunStore } from '../../electron/core/orchestrator/memory-store.js';
 import { seededRandom } from '../../scripts/lib/sim/simulation.js';
 import { openStore, type Store } from '../../electron/core/store/index.js';
 import { describeReasons, type FigureRow } from './figures.js';
@@ -32,14 +33,14 @@ export interface SoakOptions {
 
 export const DEFAULT_SOAK: SoakOptions = { ads: 100_000, failureRate: 0.01, latencyMs: 0, store: 'sqlite', seed: 42, sampleEveryMs: 500, maxAttempts: 3 };
 
-export interface MemorySample {
+interface MemorySample {
   atS: number;
   finished: number;
   rssMb: number;
   heapUsedMb: number;
 }
 
-export interface Gap {
+interface Gap {
   ms: number;
   cpuMs: number;
   atS: number;
@@ -237,10 +238,10 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
  * What a soak should achieve (issue 10). Speed and memory depend on the machine, so these are
  * printed beside the figures (describeSoak, scripts/soak.ts) and never asserted by a test.
  */
-export const SOAK_TARGETS = { maxStallMs: 200, peakRssMb: 1024, rssGrowthAfterQuarterMb: 256 } as const;
+const SOAK_TARGETS = { maxStallMs: 200, peakRssMb: 1024, rssGrowthAfterQuarterMb: 256 } as const;
 
 /** The targets this soak missed, one phrase each (empty when all were met). */
-export function missedSoakTargets(report: SoakReport): string[] {
+function missedSoakTargets(report: SoakReport): string[] {
   const missed: string[] = [];
   if (report.maxStallMs >= SOAK_TARGETS.maxStallMs) missed.push(`event-loop stall ${report.maxStallMs.toFixed(0)} ms (target < ${SOAK_TARGETS.maxStallMs})`);
   if (report.peakRssMb >= SOAK_TARGETS.peakRssMb) missed.push(`peak RSS ${report.peakRssMb.toFixed(0)} MB (target < ${SOAK_TARGETS.peakRssMb})`);

@@ -9,8 +9,8 @@ import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { z } from 'zod';
 
-export const API_KEY_FILE = 'api-key';
-export const API_DISCOVERY_FILE = 'api.json';
+const API_KEY_FILE = 'api-key';
+const API_DISCOVERY_FILE = 'api.json';
 
 /** What a client reads from `<data folder>/api.json` to find the running app. */
 export const ApiDiscovery = z.object({

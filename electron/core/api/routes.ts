@@ -39,13 +39,13 @@ import {
 } from './schemas.js';
 
 /** Image bytes accepted by POST /v1/ocr (the fetcher's own limit for downloads). */
-export const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
+const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
 /** Ad lists (JSON, CSV, JSONL) accepted by POST /v1/runs. */
-export const MAX_LIST_BYTES = 16 * 1024 * 1024;
+const MAX_LIST_BYTES = 16 * 1024 * 1024;
 
-export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/bmp', 'image/tiff', 'application/octet-stream', 'multipart/form-data'] as const;
+const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/bmp', 'image/tiff', 'application/octet-stream', 'multipart/form-data'] as const;
 /** Content types of a list body, and the ingest format each means. */
-export const LIST_TYPES: Record<string, ListFormat | undefined> = {
+const LIST_TYPES: Record<string, ListFormat | undefined> = {
   'text/csv': 'csv',
   'text/tab-separated-values': 'tsv',
   'application/x-ndjson': 'jsonl',
@@ -62,7 +62,7 @@ export interface ApiDeps {
 }
 
 /** What a handler gets: the validated inputs and, for raw bodies, the bytes. */
-export interface RouteInput<P, Q, B> {
+interface RouteInput<P, Q, B> {
   params: P;
   query: Q;
   /** The validated JSON body (undefined when the body was not JSON). */
@@ -74,7 +74,7 @@ export interface RouteInput<P, Q, B> {
 }
 
 /** An answer: JSON with a status, or a response the handler streamed itself. */
-export type RouteReply = { status: number; json: unknown } | { streamed: true };
+type RouteReply = { status: number; json: unknown } | { streamed: true };
 
 export interface Route<P = unknown, Q = unknown, B = unknown> {
   method: 'GET' | 'POST' | 'PUT';

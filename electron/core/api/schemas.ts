@@ -8,7 +8,7 @@ import { EngineInfo, RunSummary } from '../../../shared/api.js';
 import { EngineKind, LaneConfig, Policy, RecognizeResult, RejectedRow, RunProgress, ServiceInfo, ServiceName, Split } from '../../../shared/domain.js';
 
 /** Ads per run submitted in one request (the 100 000-ad benchmark fits). */
-export const MAX_ADS_PER_RUN = 200_000;
+const MAX_ADS_PER_RUN = 200_000;
 
 export const ApiErrorBody = z.object({
   error: z.object({
@@ -43,7 +43,7 @@ export const OcrResponse = RecognizeResult.extend({
 export type OcrResponse = z.infer<typeof OcrResponse>;
 
 /** One ad as a scraper has it: `creative_id`, `image_url`, `ad_text` and any other columns (kept for the results). */
-export const ApiAd = z.record(z.string().max(256), z.union([z.string().max(65_536), z.number(), z.boolean(), z.null()]));
+const ApiAd = z.record(z.string().max(256), z.union([z.string().max(65_536), z.number(), z.boolean(), z.null()]));
 
 const RunOptions = {
   policy: Policy.default('auto'),
@@ -128,7 +128,6 @@ export const ResultsPage = z.object({
   rows: z.array(ResultRecord),
 });
 
-export const EventsQuery = z.object({}).strict();
 export const NoQuery = z.object({}).strict();
 
 export { EngineInfo, RunProgress, RunSummary, ServiceInfo, Split };

@@ -39,7 +39,7 @@ export interface BrowserServer {
 }
 
 /** The page may connect back to this server's WebSocket only. */
-export function browserModeCsp(port: number): string {
+function browserModeCsp(port: number): string {
   return contentSecurityPolicy([`ws://127.0.0.1:${port}`, `ws://localhost:${port}`]);
 }
 

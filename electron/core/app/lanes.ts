@@ -60,7 +60,7 @@ export interface BuiltLanes {
   close(): Promise<void>;
 }
 
-export const AVAILABILITY_TIMEOUT_MS = 3_000;
+const AVAILABILITY_TIMEOUT_MS = 3_000;
 const MAX_WAIT_MS = 10 * 60_000;
 
 /** What a slow engine is doing, in words. */

@@ -37,7 +37,7 @@ export interface ExportSummary {
   path?: string;
 }
 
-export const VISION_FIELDS = ['_vision_model', '_vision_text', '_vision_time', '_vision_status', '_vision_error', '_vision_description', '_vision_truncated'] as const;
+const VISION_FIELDS = ['_vision_model', '_vision_text', '_vision_time', '_vision_status', '_vision_error', '_vision_description', '_vision_truncated'] as const;
 const FLUSH_BYTES = 64 * 1024;
 const PROGRESS_EVERY = 1000;
 

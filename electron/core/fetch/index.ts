@@ -15,9 +15,9 @@ import { describeNonImage, sniffImageMime, type ImageMime } from './image-type.j
 import { DEFAULT_MAX_PIXELS, readImageSize } from './prepare.js';
 import { hasCredentials, redactCredentials, withoutCredentials } from './url-credentials.js';
 
-export { prepareImage, readImageSize, DEFAULT_MAX_PIXELS, type PrepareOptions } from './prepare.js';
-export { sniffImageMime, type ImageMime } from './image-type.js';
-export { hasCredentials, redactCredentials } from './url-credentials.js';
+export { prepareImage } from './prepare.js';
+export { sniffImageMime } from './image-type.js';
+export { redactCredentials } from './url-credentials.js';
 
 export interface FetchTimeouts {
   connectMs: number;
@@ -45,7 +45,7 @@ export interface ImageFetcherOptions {
   userAgent?: string;
 }
 
-export interface FetchedImage {
+interface FetchedImage {
   bytes: Uint8Array;
   mime: ImageMime;
   /** sha256 of the bytes, hex. */
@@ -60,7 +60,7 @@ export interface ImageFetcher {
   close(): Promise<void>;
 }
 
-export const DEFAULT_MAX_BYTES = 20 * 1024 * 1024;
+const DEFAULT_MAX_BYTES = 20 * 1024 * 1024;
 const KNOWN_URLS_LIMIT = 10_000;
 const DEFAULT_TIMEOUTS: FetchTimeouts = { connectMs: 10_000, headersMs: 15_000, bodyMs: 15_000, totalMs: 60_000 };
 

@@ -96,7 +96,7 @@ export async function readImageSize(bytes: Uint8Array, maxPixels = DEFAULT_MAX_P
  * Decode every pixel once, failing on a truncated or corrupt image (libvips stops at the
  * header for metadata, and a cut-off image decodes as grey without `failOn`).
  */
-export async function checkImageDecodes(bytes: Uint8Array, size: ImageSize, maxPixels = DEFAULT_MAX_PIXELS): Promise<void> {
+async function checkImageDecodes(bytes: Uint8Array, size: ImageSize, maxPixels = DEFAULT_MAX_PIXELS): Promise<void> {
   const digest = createHash('sha256').update(bytes).digest('base64');
   if (decodedDigests.has(digest)) return;
   try {

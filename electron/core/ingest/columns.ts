@@ -15,7 +15,7 @@ const ALIASES: Record<keyof FieldColumns, readonly string[]> = {
   text: ['adtext', 'text', 'adcopy'],
 };
 
-export function normalizeColumnName(name: string): string {
+function normalizeColumnName(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9]/g, '');
 }
 

@@ -2,9 +2,9 @@
  * Turn the bytes of a dropped list into text: UTF-8 with or without BOM, UTF-16
  * (LE/BE) with BOM. Excel's "Unicode text" export is UTF-16LE with a BOM.
  */
-export type TextEncodingName = 'utf-8' | 'utf-16le' | 'utf-16be';
+type TextEncodingName = 'utf-8' | 'utf-16le' | 'utf-16be';
 
-export function detectEncoding(bytes: Uint8Array): { encoding: TextEncodingName; bomLength: number } {
+function detectEncoding(bytes: Uint8Array): { encoding: TextEncodingName; bomLength: number } {
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return { encoding: 'utf-8', bomLength: 3 };
   if (bytes[0] === 0xff && bytes[1] === 0xfe) return { encoding: 'utf-16le', bomLength: 2 };
   if (bytes[0] === 0xfe && bytes[1] === 0xff) return { encoding: 'utf-16be', bomLength: 2 };

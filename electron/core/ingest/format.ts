@@ -4,8 +4,7 @@
  */
 import { looksLikeUrl } from './columns.js';
 
-export const LIST_FORMATS = ['csv', 'tsv', 'json', 'jsonl', 'txt'] as const;
-export type ListFormat = (typeof LIST_FORMATS)[number];
+export type ListFormat = 'csv' | 'tsv' | 'json' | 'jsonl' | 'txt';
 
 const BY_EXTENSION: Record<string, ListFormat> = {
   csv: 'csv',
@@ -36,7 +35,7 @@ function firstLines(text: string, count: number): string[] {
   return lines;
 }
 
-export function sniffListFormat(text: string): ListFormat {
+function sniffListFormat(text: string): ListFormat {
   const head = text.trimStart();
   if (head.startsWith('[')) return 'json';
   if (head.startsWith('{')) {

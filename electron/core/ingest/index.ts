@@ -17,7 +17,6 @@ import { delimiterOf, detectListFormat, type ListFormat } from './format.js';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 import { arrayElementLines } from './json-positions.js';
 
-export type { FieldColumns } from './columns.js';
 export type { ListFormat } from './format.js';
 export { detectListFormat } from './format.js';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { editDistance, normalizeWhitespace, textAgreement } from './agreement.js';
+import { editDistance, normalizeWhitespace, pairwiseAgreement, textAgreement } from './agreement.js';
 
 describe('textAgreement', () => {
   it('is 1 for texts that differ only in whitespace', () => {
@@ -43,5 +43,21 @@ describe('textAgreement', () => {
 
   it('normalises every kind of whitespace run to one space', () => {
     expect(normalizeWhitespace('\ta\u00a0 b\r\n')).toBe('a b');
+  });
+});
+
+describe('pairwiseAgreement', () => {
+  it('scores every pair once, in the outputs\' order', () => {
+    const pairs = pairwiseAgreement([
+      { engine: 'a', text: 'kitten' },
+      { engine: 'b', text: 'sitting' },
+      { engine: 'c', text: 'kitten' },
+    ]);
+    expect(pairs).toEqual([
+      { a: 'a', b: 'b', score: textAgreement('kitten', 'sitting') },
+      { a: 'a', b: 'c', score: 1 },
+      { a: 'b', b: 'c', score: textAgreement('sitting', 'kitten') },
+    ]);
+    expect(pairwiseAgreement([{ engine: 'a', text: 'x' }])).toEqual([]);
   });
 });

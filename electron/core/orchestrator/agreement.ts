@@ -40,3 +40,12 @@ export function textAgreement(a: string, b: string): number {
   if (longest === 0) return 1;
   return 1 - editDistance(left, right) / longest;
 }
+
+/** Every pair of outputs in their order, with its textAgreement: what a compare run shows and stores per ad. */
+export function pairwiseAgreement<E>(outputs: ReadonlyArray<{ engine: E; text: string }>): Array<{ a: E; b: E; score: number }> {
+  const pairs: Array<{ a: E; b: E; score: number }> = [];
+  for (let i = 0; i < outputs.length; i++) {
+    for (let j = i + 1; j < outputs.length; j++) pairs.push({ a: outputs[i]!.engine, b: outputs[j]!.engine, score: textAgreement(outputs[i]!.text, outputs[j]!.text) });
+  }
+  return pairs;
+}

@@ -22,7 +22,7 @@ export interface Clock {
 }
 
 /** A real clock from a monotonic and a wall source (injectable, to test a wall-clock jump). */
-export function createRealClock(sources: { monotonic?: () => number; wall?: () => number } = {}): Clock {
+function createRealClock(sources: { monotonic?: () => number; wall?: () => number } = {}): Clock {
   const monotonic = sources.monotonic ?? (() => performance.now());
   const wall = sources.wall ?? (() => Date.now());
   return {

@@ -89,7 +89,7 @@ export class LatencyEstimator {
 }
 
 /** Mean and variance of log-latencies (Welford), for comparing a lane alone vs sharing the Mac. */
-export class LogStats {
+class LogStats {
   n = 0;
   private mean = 0;
   private m2 = 0;

@@ -137,7 +137,7 @@ export interface Comparison {
   agreement: Array<{ a: EngineKind; b: EngineKind; score: number }>;
 }
 
-export interface LaneSummary {
+interface LaneSummary {
   laneId: string;
   engine: EngineKind;
   /** Ads this lane finished. */

@@ -21,17 +21,7 @@ import { retryDelayMs } from './quotas.js';
 import { TaskQueue } from './task-queue.js';
 import { ConcurrencyTuner } from './tuner.js';
 
-export {
-  DEFAULT_PRIOR_S,
-  DEFAULT_COLD_START_S,
-  DEFAULT_TUNING,
-  type OrchestratorLane,
-  type SchedulerTuning,
-  type StartRunOptions,
-  type Comparison,
-  type LaneSummary,
-  type RunSummary,
-} from './options.js';
+export { type OrchestratorLane, type SchedulerTuning, type StartRunOptions, type Comparison, type RunSummary } from './options.js';
 
 interface OrchestratorEvents {
   progress: RunProgress;

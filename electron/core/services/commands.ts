@@ -14,7 +14,7 @@ export interface CommandResult {
   failed: boolean;
 }
 
-export interface RunCommandOptions {
+interface RunCommandOptions {
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
   /** In its own session, without the terminal: an interactive shell must not take over our tty. */

@@ -19,7 +19,7 @@ export type MemoryPressure = 'normal' | 'warning' | 'critical';
 export const OUT_OF_MEMORY_LOG = /out of memory|MemoryError|Cannot allocate memory|std::bad_alloc|Killed: 9|cudaMalloc failed|failed to allocate|model requires more system memory/i;
 
 /** How many of the last log lines are searched for the patterns. */
-export const OUT_OF_MEMORY_LOG_LINES = 30;
+const OUT_OF_MEMORY_LOG_LINES = 30;
 
 /** macOS's memory pressure level (1 normal, 2 warning, 4 critical); null elsewhere. */
 export async function readMemoryPressure(): Promise<MemoryPressure | null> {

@@ -72,13 +72,6 @@ export async function processStartTime(pid: number, run: RunCommand = runCommand
   return result.exitCode === 0 && text !== '' ? text : null;
 }
 
-/** The command name of a process (`ps -o comm=`), or null when it is gone. */
-export async function processCommand(pid: number, run: RunCommand = runCommand): Promise<string | null> {
-  const result = await run('ps', ['-o', 'comm=', '-p', String(pid)], { timeoutMs: 3000 });
-  const text = result.stdout.trim();
-  return result.exitCode === 0 && text !== '' ? text : null;
-}
-
 /** Resident memory in MB. Linux reads /proc (no child process); macOS asks `ps`. */
 export async function residentMemoryMb(pid: number, run: RunCommand = runCommand): Promise<number | null> {
   if (process.platform === 'linux') {

@@ -62,7 +62,7 @@ export class StageBoard {
   }
 }
 
-export const DEEPSEEK_STAGES = ['venv', 'pip-base', 'pip-model', 'verify', 'weights'] as const;
+const DEEPSEEK_STAGES = ['venv', 'pip-base', 'pip-model', 'verify', 'weights'] as const;
 
 export interface DeepSeekSetupOptions {
   /** A system Python ≥ 3.10 that creates the venv. */

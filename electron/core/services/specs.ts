@@ -85,7 +85,7 @@ export interface OllamaSpecOptions {
   startTimeoutMs?: number;
 }
 
-export const OLLAMA_INSTALL_HINT =
+const OLLAMA_INSTALL_HINT =
   'Ollama was not found in /opt/homebrew/bin, /usr/local/bin, /Applications/Ollama.app or the login shell\'s PATH: install it from https://ollama.com/download or with `brew install ollama`';
 
 export function ollamaSpec(options: OllamaSpecOptions): ServiceSpec {

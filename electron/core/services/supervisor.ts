@@ -17,7 +17,7 @@ import { residentMemoryMb } from './proc-info.js';
 import { spawnGroup, stopGroup, type ChildExit, type GroupChild } from './process-group.js';
 import { ReadinessError, describeWait, waitForReady } from './readiness.js';
 
-export interface LaunchPlan {
+interface LaunchPlan {
   file: string;
   args: string[];
   /** The child's whole environment (nothing is inherited implicitly). */
@@ -25,7 +25,7 @@ export interface LaunchPlan {
   cwd?: string;
 }
 
-export type PlanResult = { type: 'plan'; plan: LaunchPlan } | { type: 'not-installed'; hint: string };
+type PlanResult = { type: 'plan'; plan: LaunchPlan } | { type: 'not-installed'; hint: string };
 
 /** What makes a service itself: how to launch it and how to know it is the right, healthy server. */
 export interface ServiceSpec {

@@ -4,7 +4,7 @@ import type { ExportFormat } from '../../../shared/domain.js';
 
 export type ExportRows = 'all' | 'done' | 'failed';
 
-export interface ExportOutcome {
+interface ExportOutcome {
   path: string;
   rows: number;
   downloadUrl?: string;

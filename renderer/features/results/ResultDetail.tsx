@@ -181,7 +181,7 @@ function Attempts({ attempts }: { attempts: Detail['attempts'] }) {
 }
 
 /** The image with the recognised boxes drawn over it, in the image's own pixel coordinates. */
-export function ImageWithBoxes({ image, blocks }: { image: ImageData; blocks: AdResult['blocks'] }) {
+function ImageWithBoxes({ image, blocks }: { image: ImageData; blocks: AdResult['blocks'] }) {
   const [showBoxes, setShowBoxes] = useState(true);
   const src = `data:${image.mime};base64,${image.base64}`;
   return (

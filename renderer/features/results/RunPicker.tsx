@@ -5,12 +5,12 @@ import { focusRing } from '../../common/ui.js';
 import { useResults } from './state.js';
 import { useRun } from '../run/state.js';
 
-export function describeRun(run: { source: string; status: string; done: number; total: number; runId: string }): string {
+function describeRun(run: { source: string; status: string; done: number; total: number; runId: string }): string {
   return `${run.source || run.runId} — ${run.status}, ${formatCount(run.done)}/${formatCount(run.total)}`;
 }
 
 /** Loads the list of runs once per mount (the pickers of Results, Compare and Export). */
-export function useRunsList() {
+function useRunsList() {
   const api = useApi();
   const runId = useResults((s) => s.runId);
   // A run that starts, pauses or ends changes its line in the picker at once.

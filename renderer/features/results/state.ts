@@ -10,7 +10,7 @@ import type { EngineKind } from '../../../shared/domain.js';
 export type SortKey = 'creativeId' | 'status' | 'engine' | 'duration' | 'finishedAt';
 export type StatusFilter = 'pending' | 'running' | 'done' | 'failed';
 
-export interface ResultsQueryState {
+interface ResultsQueryState {
   sort: SortKey;
   descending: boolean;
   engine?: EngineKind;
@@ -36,7 +36,7 @@ export interface ResultsState {
   select(creativeId: string | null): void;
 }
 
-export const DEFAULT_QUERY: ResultsQueryState = { sort: 'finishedAt', descending: false, search: '' };
+const DEFAULT_QUERY: ResultsQueryState = { sort: 'finishedAt', descending: false, search: '' };
 
 export const useResults = create<ResultsState>((set) => ({
   runId: null,

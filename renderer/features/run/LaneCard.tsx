@@ -7,7 +7,7 @@ import { Button, Card, ErrorNotice, ProgressBar, Stat, focusRing, laneColorClass
 import { HAS_MODEL, NEEDS_ENDPOINT, laneProblem, parseWorkersInput } from './lanes.js';
 import { describeState } from '../services/advice.js';
 
-export function describeLaneState(state: LaneState): string {
+function describeLaneState(state: LaneState): string {
   switch (state.type) {
     case 'idle':
       return 'Idle';

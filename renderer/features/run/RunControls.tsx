@@ -19,7 +19,7 @@ const STATUS_TEXT: Record<RunStatus, string> = {
 };
 
 /** An ETA only when it means something: not before the first results, not while paused. */
-export function describeEta(status: RunStatus, eta: number | null, finished: number): string {
+function describeEta(status: RunStatus, eta: number | null, finished: number): string {
   if (status === 'paused') return 'paused';
   if (status !== 'running' && status !== 'queued') return '—';
   if (eta == null || finished === 0) return 'estimating…';

@@ -12,7 +12,7 @@ export interface ThroughputSample {
 
 export const MAX_SAMPLES = 400;
 /** Below this spacing a new sample replaces the last one instead of adding a point. */
-export const MIN_SPACING_S = 1;
+const MIN_SPACING_S = 1;
 
 export function appendSample(history: readonly ThroughputSample[], progress: RunProgress): ThroughputSample[] {
   const finished: Record<string, number> = {};

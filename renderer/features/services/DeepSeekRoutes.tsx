@@ -8,7 +8,7 @@ import { useRun } from '../run/state.js';
 import { useServices } from './state.js';
 
 /** OpenAI-compatible lanes set up with a DeepSeek-OCR model (vLLM), by address. */
-export function deepseekEndpoints(lanes: readonly LaneConfig[]): string[] {
+function deepseekEndpoints(lanes: readonly LaneConfig[]): string[] {
   return lanes.filter((lane) => lane.engine === 'openai' && lane.enabled !== false && lane.endpoint && /deepseek-ocr/i.test(lane.model ?? '')).map((lane) => lane.endpoint!);
 }
 

@@ -9,9 +9,7 @@ import { adviseState, canPullModel, canStart, canStop, needsSetup, type StateAdv
 import { useServices } from './state.js';
 import { DeepSeekRoutes } from './DeepSeekRoutes.js';
 
-export { describeState } from './advice.js';
-
-export const TONE_DOT: Record<StateAdvice['tone'], string> = {
+const TONE_DOT: Record<StateAdvice['tone'], string> = {
   ok: 'bg-emerald-500',
   busy: 'bg-blue-500 animate-pulse',
   idle: 'bg-zinc-400',
@@ -211,7 +209,7 @@ function LogTail({ service }: { service: ServiceInfo }) {
 }
 
 /** Web addresses in a hint become links (Electron opens them in the OS browser). */
-export function Linkified({ text }: { text: string }) {
+function Linkified({ text }: { text: string }) {
   const parts = text.split(/(https?:\/\/[^\s`'")]+[^\s`'").,;:])/g);
   return (
     <>

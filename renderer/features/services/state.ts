@@ -3,7 +3,7 @@ import type { ServiceInfo, SetupStage } from '../../../shared/domain.js';
 import type { DeepSeekRouteKind } from '../../../shared/deepseek-routes.js';
 
 /** Lines of log kept per service: a tail, not an archive. */
-export const LOG_TAIL = 200;
+const LOG_TAIL = 200;
 
 interface ServicesState {
   services: ServiceInfo[];

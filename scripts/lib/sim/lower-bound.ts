@@ -22,7 +22,7 @@ function secondsPerSuccess(lane: ScenarioLane): number {
 }
 
 /** The earliest a lane can finish its first ad: its cold start plus the shortest latency it draws. */
-export function earliestAd_s(lane: ScenarioLane): number {
+function earliestAd_s(lane: ScenarioLane): number {
   const latency = lane.latency;
   const shortest = latency.dist === 'uniform' ? latency.min_s : latency.dist === 'fixed' ? latency.value_s : 0;
   return lane.coldStart_s + shortest;

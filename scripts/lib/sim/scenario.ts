@@ -48,11 +48,10 @@ export const ScenarioLane = z.object({
 export type ScenarioLane = z.infer<typeof ScenarioLane>;
 
 /** A resource shared by several lanes: calls in flight across them beyond `capacity` share it like `capacity` on one lane. */
-export const ScenarioResource = z.object({
+const ScenarioResource = z.object({
   capacity: z.number().int().min(1).max(256),
   overloadCost: z.number().min(0).max(10).default(0),
 });
-export type ScenarioResource = z.infer<typeof ScenarioResource>;
 
 export const Scenario = z
   .object({

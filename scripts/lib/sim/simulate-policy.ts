@@ -5,7 +5,10 @@
  * batch with a barrier between batches and speeds re-measured after each.
  */
 import type { Ad, AdResult, EngineKind } from '../../../shared/domain.js';
-import { apportion, MemoryRunStore, startRun, VirtualClock, type SchedulerTuning, type StartRunOptions } from '../../../electron/core/orchestrator/index.js';
+import { startRun, type SchedulerTuning, type StartRunOptions } from '../../../electron/core/orchestrator/index.js';
+import { VirtualClock } from '../../../electron/core/orchestrator/clock.js';
+import { MemoryRunStore } from '../../../electron/core/orchestrator/memory-store.js';
+import { apportion } from '../../../electron/core/orchestrator/quotas.js';
 import { SimulatedMac, seededRandom } from './simulation.js';
 import type { Scenario } from './scenario.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../../../electron/core/engines/types.js';
-import { VirtualClock } from '../../../electron/core/orchestrator/index.js';
+import { VirtualClock } from '../../../electron/core/orchestrator/clock.js';
 import { parseScenario, type ScenarioInput } from './scenario.js';
 import { SimulatedMac, sampleLatency_s, seededRandom } from './simulation.js';
 

@@ -9,7 +9,8 @@
  */
 import type { Ad, LaneConfig, RecognizeResult } from '../../../shared/domain.js';
 import { EngineError, type Engine, type EngineImage } from '../../../electron/core/engines/types.js';
-import { sleep, type Clock, type OrchestratorLane, type Timer } from '../../../electron/core/orchestrator/index.js';
+import type { OrchestratorLane } from '../../../electron/core/orchestrator/index.js';
+import { sleep, type Clock, type Timer } from '../../../electron/core/orchestrator/clock.js';
 import { laneId, overloadFactor, type LatencyDistribution, type Scenario, type ScenarioLane } from './scenario.js';
 
 /** A small, fast, seedable PRNG (mulberry32). */

@@ -67,7 +67,7 @@ export class AutoPolicy extends BasePolicy {
       this.batchAds = this.ctx.queue.size;
       this.warmupUntil = this.warmupEnd();
       this.warmupPrior_s = Math.min(...alive.filter((lane) => lane.engineKind === this.warmupEngine).map((lane) => lane.estimator.estimate()));
-      // Twice the expected call, or the expected model load if longer — not both added up (the sum waited 28 s for a 4 s prior).
+      // Twice the expected call, or the expected model load if longer — not both added up (the sum keeps the others waiting many times a short prior).
       const deadline_s = Math.min(
         ...alive
           .filter((lane) => lane.engineKind === this.warmupEngine)

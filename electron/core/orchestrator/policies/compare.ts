@@ -4,7 +4,7 @@
  * Concurrency stays at the ceiling.
  */
 import type { AdResult, EngineKind } from '../../../../shared/domain.js';
-import { textAgreement } from '../agreement.js';
+import { pairwiseAgreement } from '../agreement.js';
 import type { LaneRuntime, Task } from '../lane.js';
 import type { Comparison } from '../options.js';
 import { BasePolicy, type QueueSpec } from './policy.js';
@@ -40,13 +40,7 @@ export class ComparePolicy extends BasePolicy {
     pending.remaining--;
     if (pending.remaining > 0) return;
     this.pending.delete(task.adIndex);
-    const succeeded = pending.results.filter((entry) => entry.status === 'done');
-    const agreement: Comparison['agreement'] = [];
-    for (let i = 0; i < succeeded.length; i++) {
-      for (let j = i + 1; j < succeeded.length; j++) {
-        agreement.push({ a: succeeded[i]!.engine, b: succeeded[j]!.engine, score: textAgreement(succeeded[i]!.text, succeeded[j]!.text) });
-      }
-    }
+    const agreement = pairwiseAgreement(pending.results.filter((entry) => entry.status === 'done'));
     this.ctx.emitComparison({ runId: this.ctx.runId, creativeId: task.ad.creativeId, results: pending.results, agreement });
   }
 }

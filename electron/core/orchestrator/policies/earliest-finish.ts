@@ -8,7 +8,7 @@ import type { Execution, LaneRuntime } from '../lane.js';
 import type { PolicyContext } from './policy.js';
 
 /** When a call is expected to end: its start plus the lane's estimate, but never sooner than a quarter of one from now. */
-export function expectedEnd(execution: Execution, now: number): number {
+function expectedEnd(execution: Execution, now: number): number {
   const estimate = execution.lane.estimateMs();
   return Math.max(execution.startedAt + estimate, now + 0.25 * estimate);
 }
