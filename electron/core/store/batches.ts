@@ -37,7 +37,7 @@ interface BatchRow {
 }
 
 /** The content hash that names a batch: the same list imported twice is the same batch. */
-export function batchIdOf(input: Pick<BatchInput, 'ads' | 'columns'>): string {
+function batchIdOf(input: Pick<BatchInput, 'ads' | 'columns'>): string {
   const hash = createHash('sha256');
   hash.update(JSON.stringify(input.columns));
   for (const ad of input.ads) hash.update(`\n${JSON.stringify([ad.creativeId, ad.imageUrl, ad.adText ?? null, ad.extra ?? null])}`);

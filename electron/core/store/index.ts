@@ -22,10 +22,10 @@ import { compareSummary, comparePage, getResult, pageResults, resultOutputs, typ
 import { CommitFailedError, DEFAULT_GROUP_COMMIT, SqliteRunStore, type GroupCommit } from './run-store.js';
 import { createRun, findResumableRun, getRun, listRuns, markInterrupted, resetFailed, unfinishedAds, type RunInfo } from './runs.js';
 
-export { batchIdOf, type BatchInfo, type BatchInput } from './batches.js';
+export type { BatchInfo, BatchInput } from './batches.js';
 export type { ExportRow, ExportRowFilter } from './export-rows.js';
 export type { CompareRowData } from './results-query.js';
-export { CommitFailedError, DEFAULT_GROUP_COMMIT, SqliteRunStore, type CommitFailure, type GroupCommit } from './run-store.js';
+export { SqliteRunStore, type CommitFailure, type GroupCommit } from './run-store.js';
 export type { RunInfo } from './runs.js';
 
 export interface StoreOptions {
