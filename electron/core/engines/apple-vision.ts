@@ -14,8 +14,7 @@ import sharp from 'sharp';
 import { z } from 'zod';
 import type { LaneConfig, TextBlock } from '../../../shared/domain.js';
 import { HostLimiter } from '../fetch/host-limiter.js';
-import type { EngineDeps } from './create.js';
-import { EngineError, type Engine, type EngineAvailability, type EngineImage, type RecognizeResult } from './types.js';
+import { EngineError, type Engine, type EngineAvailability, type EngineDeps, type EngineImage, type RecognizeResult } from './types.js';
 
 const NATIVE_PACKAGE = '@napi-rs/system-ocr';
 

@@ -9,8 +9,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { LaneConfig, TextBlock } from '../../../shared/domain.js';
-import type { EngineDeps } from './create.js';
-import type { Engine, EngineAvailability, EngineImage, RecognizeResult } from './types.js';
+import type { Engine, EngineAvailability, EngineDeps, EngineImage, RecognizeResult } from './types.js';
 import { EngineError } from './types.js';
 import { WorkerPool } from './lib/worker-pool.js';
 import { embeddedWorkerFits } from './concurrency.js';

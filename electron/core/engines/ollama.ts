@@ -8,8 +8,7 @@
 import { request } from 'undici';
 import { z } from 'zod';
 import type { LaneConfig } from '../../../shared/domain.js';
-import type { EngineDeps } from './create.js';
-import type { Engine, EngineAvailability, EngineImage, RecognizeResult } from './types.js';
+import type { Engine, EngineAvailability, EngineDeps, EngineImage, RecognizeResult } from './types.js';
 import { EngineError } from './types.js';
 import { errorMessageFromBody, networkError, parseRetryAfter } from './lib/http-errors.js';
 import { imageSize, toAcceptedFormat } from './lib/image-format.js';
