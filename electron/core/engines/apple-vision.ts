@@ -14,6 +14,7 @@ import sharp from 'sharp';
 import { z } from 'zod';
 import type { LaneConfig, TextBlock } from '../../../shared/domain.js';
 import { HostLimiter } from '../fetch/host-limiter.js';
+import { parseLaneSettings, setting } from './lib/lane-settings.js';
 import { EngineError, type Engine, type EngineAvailability, type EngineDeps, type EngineImage, type RecognizeResult } from './types.js';
 
 const NATIVE_PACKAGE = '@napi-rs/system-ocr';
@@ -92,24 +93,20 @@ export function loadDefaultAppleVisionModule(): Promise<AppleVisionModuleState> 
 /** Vision language identifiers: `en-US`, `fr-FR`, `zh-Hans`, `yue-Hant`, `de`. */
 const LANGUAGE_TAG = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
 
+const LANGUAGES = 'expected 1 to 16 language tags such as en-US or zh-Hans';
 export const AppleVisionSettings = z.object({
-  accuracy: z.enum(['fast', 'accurate']).default('accurate'),
+  accuracy: setting.oneOf(['fast', 'accurate']).default('accurate'),
   languages: z
-    .array(z.string().regex(LANGUAGE_TAG, 'a language tag such as en-US or zh-Hans'))
-    .min(1)
-    .max(16)
+    .array(z.string({ error: 'expected a language tag such as en-US or zh-Hans' }).regex(LANGUAGE_TAG, { error: 'expected a language tag such as en-US or zh-Hans' }), { error: LANGUAGES })
+    .min(1, { error: LANGUAGES })
+    .max(16, { error: LANGUAGES })
     .default(['en-US']),
 });
 export type AppleVisionSettings = z.output<typeof AppleVisionSettings>;
 
-/** The lane's settings, validated; an invalid value is a `config` error naming the setting. */
-export function parseAppleVisionSettings(settings: LaneConfig['settings']): AppleVisionSettings {
-  const parsed = AppleVisionSettings.safeParse(settings ?? {});
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'settings'}: ${issue.message}`).join('; ');
-    throw new EngineError('config', `Apple Vision lane settings are invalid (${problems}).`);
-  }
-  return parsed.data;
+/** The lane's settings, validated; an invalid value is a `config` error naming the setting (lib/lane-settings.ts). */
+export function parseAppleVisionSettings(settings: LaneConfig['settings'], laneId = 'apple-vision'): AppleVisionSettings {
+  return parseLaneSettings(laneId, settings, AppleVisionSettings);
 }
 
 /**
@@ -277,7 +274,7 @@ export interface AppleVisionOptions {
 }
 
 export function createAppleVisionEngine(lane: LaneConfig, _deps: EngineDeps = {}, options: AppleVisionOptions = {}): Engine {
-  const settings = parseAppleVisionSettings(lane.settings);
+  const settings = parseAppleVisionSettings(lane.settings, lane.id);
   const loadModule = options.loadModule ?? loadDefaultAppleVisionModule;
   const readImageSize = options.readImageSize ?? readImageSizeWithSharp;
   const slots = options.nativeSlots ?? nativeSlots;
