@@ -14,6 +14,7 @@ import { EngineError } from './types.js';
 import { WorkerPool } from './lib/worker-pool.js';
 import { laneSettingError, parseLaneSettings, setting } from './lib/lane-settings.js';
 import { embeddedWorkerFits } from './concurrency.js';
+import { DEFAULT_MIN_LINE_CONFIDENCE } from './lib/line-confidence.mjs';
 import { DEFAULT_DECODE_OPTIONS, decodeCtcLine, dictionaryFromText, readingOrderText, type DecodeOptions } from './lib/ocr-decode.js';
 import { allowedCharsPattern, foldChars, OCR_LANGUAGE_CODES, OCR_LANGUAGES, type OcrLanguageCode } from './lib/ocr-languages.js';
 
@@ -70,7 +71,7 @@ export const EMBEDDED_MODELS = {
       // PaddleOCR pads to 320 px; unpadded crops read better here (tuning half F1 0.874 → 0.881).
       recMinWidth: 0,
       recBatch: 8,
-      minConfidence: 0.7,
+      minConfidence: DEFAULT_MIN_LINE_CONFIDENCE,
       decode: { ...DEFAULT_DECODE_OPTIONS, restoreCurrency: false },
     },
   },
@@ -91,7 +92,7 @@ export const EMBEDDED_MODELS = {
       // One crop per call: padding crops to a batch's widest reads worse and costs more
       // here (30 tuning images: F1 0.820 → 0.802, 0.38 → 0.54 CPU-s/image).
       recBatch: 1,
-      minConfidence: 0.7,
+      minConfidence: DEFAULT_MIN_LINE_CONFIDENCE,
       decode: DEFAULT_DECODE_OPTIONS,
     },
   },
