@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { z } from 'zod';
 import type { LaneConfig, TextBlock } from '../../../shared/domain.js';
-import { HostLimiter } from '../fetch/host-limiter.js';
+import { Semaphore } from '../lib/semaphore.js';
 import { parseLaneSettings, setting } from './lib/lane-settings.js';
 import { EngineError, type Engine, type EngineAvailability, type EngineDeps, type EngineImage, type RecognizeResult } from './types.js';
 
@@ -142,7 +142,7 @@ export function nativeInFlightLimit(env: NodeJS.ProcessEnv = process.env): numbe
 }
 
 /** Shared by every Apple Vision lane: the thread pool is per process. A slot is held until the native call really ends. */
-const nativeSlots = new HostLimiter(nativeInFlightLimit());
+const nativeSlots = new Semaphore(nativeInFlightLimit());
 
 /** The lane a new Mac user gets: accurate, English, default workers. */
 export function defaultAppleVisionLane(id = 'apple-vision'): LaneConfig {
@@ -270,7 +270,7 @@ export interface AppleVisionOptions {
   /** Pixel size of an image that arrives without one; defaults to sharp's metadata. */
   readImageSize?: (image: EngineImage) => Promise<ImageSize>;
   /** Native call slots; defaults to the one limiter of the process. */
-  nativeSlots?: HostLimiter;
+  nativeSlots?: Semaphore;
 }
 
 export function createAppleVisionEngine(lane: LaneConfig, _deps: EngineDeps = {}, options: AppleVisionOptions = {}): Engine {
@@ -299,7 +299,7 @@ export function createAppleVisionEngine(lane: LaneConfig, _deps: EngineDeps = {}
     let raw: unknown;
     try {
       raw = await callAbortably(
-        (nativeSignal) => slots.run('vision', () => native.recognize(input.bytes, accuracy, [...settings.languages], nativeSignal), nativeSignal),
+        (nativeSignal) => slots.run(() => native.recognize(input.bytes, accuracy, [...settings.languages], nativeSignal), nativeSignal),
         signal,
       );
     } catch (error) {
