@@ -12,7 +12,8 @@ import type { Engine, EngineAvailability, EngineDeps, EngineImage, RecognizeResu
 import { EngineError } from './types.js';
 import { errorMessageFromBody, networkError, parseRetryAfter } from './lib/http-errors.js';
 import { imageSize, toAcceptedFormat } from './lib/image-format.js';
-import { LineTooLongError, NdjsonParseError, readNdjson } from './lib/ndjson.js';
+import { LineTooLongError } from '../lib/lines.js';
+import { NdjsonParseError, readNdjson } from './lib/ndjson.js';
 import { AD_ANSWER_SCHEMA, PromptSettings, promptPresetFor, readPresetAnswer } from './lib/vision-prompt.js';
 import { parseLaneSettings, setting } from './lib/lane-settings.js';
 import { BodyTooLargeError, MAX_JSON_BODY_BYTES, MAX_STREAM_BODY_BYTES, formatMegabytes, limitBytes, readBoundedText, readErrorText } from './lib/bounded-body.js';

@@ -22,7 +22,7 @@ import { AD_ANSWER_SCHEMA, PromptSettings, promptPresetFor, readPresetAnswer } f
 import { parseLaneSettings, setting } from './lib/lane-settings.js';
 import { BodyTooLargeError, MAX_JSON_BODY_BYTES, MAX_STREAM_BODY_BYTES, formatMegabytes, limitBytes, readBoundedText, readErrorText } from './lib/bounded-body.js';
 import { GenerationLimitSettings, GenerationWatch, generationLimits } from './lib/generation-limits.js';
-import { LineTooLongError } from './lib/ndjson.js';
+import { LineTooLongError } from '../lib/lines.js';
 import { readSseData } from './lib/sse.js';
 
 export const OPENAI_KEY_ENV = 'PARALLEL_VISION_OPENAI_KEY';
