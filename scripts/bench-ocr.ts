@@ -306,7 +306,7 @@ async function runOne(options: Options, entries: GroundTruthEntry[], model: stri
   };
   let engine: Engine | undefined;
   try {
-    engine = await createEngine(lane, { dataDir: path.join(os.tmpdir(), 'parallel-vision-bench') });
+    engine = await createEngine(lane);
     let backend = engine.label;
     if (options.engine === 'deepseek' && endpoint) {
       const health = await deepseekHealth(endpoint);

@@ -23,5 +23,6 @@ await Promise.all([
 // The embedded OCR engine's worker threads load these files beside the bundle that runs them.
 for (const outDir of ['dist/electron', 'dist/cli']) {
   mkdirSync(outDir, { recursive: true });
-  for (const file of ['embedded-worker.mjs', 'embedded-ocr-runner.mjs']) copyFileSync(`electron/core/engines/${file}`, `${outDir}/${file}`);
+  mkdirSync(`${outDir}/lib`, { recursive: true });
+  for (const file of ['embedded-worker.mjs', 'embedded-ocr-runner.mjs', 'lib/line-confidence.mjs']) copyFileSync(`electron/core/engines/${file}`, `${outDir}/${file}`);
 }

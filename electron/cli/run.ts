@@ -157,7 +157,6 @@ export async function runAds(options: RunAdsOptions, deps: RunDeps = {}): Promis
   try {
     built = await buildLanes(requests, {
       policy,
-      deps: { dataDir: options.dataDir },
       ...(deps.createEngine ? { createEngine: deps.createEngine } : {}),
       ...(deps.checkTimeoutMs !== undefined ? { checkTimeoutMs: deps.checkTimeoutMs } : {}),
       ...(candidates.includes(inProcess) ? {} : { fallback: laneConfig(inProcess) }),

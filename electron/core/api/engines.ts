@@ -5,9 +5,9 @@
 import type { VisionHandlers } from '../../../shared/api.js';
 import type { EngineKind, LaneConfig, ServiceInfo } from '../../../shared/domain.js';
 import { engineConcurrency } from '../engines/concurrency.js';
-import { createEngine, type EngineDeps } from '../engines/create.js';
+import { createEngine } from '../engines/create.js';
 import type { EngineFactory } from '../app/lanes.js';
-import type { Engine } from '../engines/types.js';
+import type { Engine, EngineDeps } from '../engines/types.js';
 
 /** A service the app can send work to now. */
 function serviceAnswers(service: ServiceInfo): boolean {

@@ -15,7 +15,7 @@ import type { ApiInfo, EventName, ImageData, VisionHandlers } from '../../../sha
 import type { EngineKind, ImportSummary } from '../../../shared/domain.js';
 import { listEngineAvailability } from '../engines/availability.js';
 import { detectDeepSeekRouteFacts } from '../engines/deepseek-routes.js';
-import type { EngineDeps } from '../engines/create.js';
+import type { EngineDeps } from '../engines/types.js';
 import { OPENAI_KEY_ENV } from '../engines/openai.js';
 import { exportResults } from '../export/index.js';
 import { createImageFetcher, prepareImage, sniffImageMime, type ImageFetcher } from '../fetch/index.js';
@@ -89,7 +89,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
   const store = openStore(paths.database);
   const fetcher = createImageFetcher({ cacheDir: paths.imageCache, allowFileUrls: true });
   const services = options.services ?? createServiceManager({ dataDir: options.dataDir, deepseekDir: options.pythonServiceDir });
-  const engineDeps: EngineDeps = { dataDir: options.dataDir, ...(options.secrets ? { getSecret: (key: string) => options.secrets!.get(key) } : {}) };
+  const engineDeps: EngineDeps = { ...(options.secrets ? { getSecret: (key: string) => options.secrets!.get(key) } : {}) };
   const serviceUrl = (engine: EngineKind) => (engine === 'deepseek' || engine === 'ollama' ? services.url(engine) : null);
   let apiInfo: ApiInfo | null = null;
   const runs = new RunManager({

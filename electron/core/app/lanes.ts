@@ -14,10 +14,10 @@
  *   is tried; if nothing works the build fails with every lane's reason, and closes what it built.
  */
 import type { EngineKind, LaneConfig, Policy } from '../../../shared/domain.js';
-import { createEngine as createProductEngine, type EngineDeps } from '../engines/create.js';
+import { createEngine as createProductEngine } from '../engines/create.js';
 import { currentMachine, engineConcurrency, resourceBudgets, type Machine } from '../engines/concurrency.js';
 import { dedupeByImageHash } from '../engines/dedupe.js';
-import type { Engine, EngineAvailability } from '../engines/types.js';
+import type { Engine, EngineAvailability, EngineDeps } from '../engines/types.js';
 import type { OrchestratorLane } from '../orchestrator/index.js';
 
 /** Makes a lane's engine; tests inject the test engine (engines/test-engine.ts) here. */

@@ -37,7 +37,7 @@ describe('RunManager with a store whose disk fills up', () => {
     const bus = new EventBus();
     const events: { event: EventName; payload: unknown }[] = [];
     bus.subscribe((event, payload) => events.push({ event, payload }));
-    const manager = new RunManager({ store, fetcher, bus, engineDeps: { dataDir: dir }, serviceUrl: () => null,
+    const manager = new RunManager({ store, fetcher, bus, engineDeps: {}, serviceUrl: () => null,
       // 200 ads × 20 ms on 2 workers: the disk fills while the run is live, on any machine.
       createEngine: testEngineFactory({ delayMs: 20 }) });
     const ads = Array.from({ length: 200 }, (_, i) => ({ creativeId: `d${String(i).padStart(3, '0')}`, imageUrl: `https://ads.example/${i}.png` }));

@@ -5,7 +5,7 @@
  */
 import { RunConfig, isLiveRunStatus, type AdResult, type EngineKind, type LaneConfig, type RunConfigResolved, type RunProgress, type Split } from '../../../shared/domain.js';
 import type { ComparePage } from '../../../shared/api.js';
-import type { EngineDeps } from '../engines/create.js';
+import type { EngineDeps } from '../engines/types.js';
 import type { ImageFetcher } from '../fetch/index.js';
 import { prepareImage } from '../fetch/index.js';
 import { startRun, type Orchestrator, type OrchestratorLane } from '../orchestrator/index.js';

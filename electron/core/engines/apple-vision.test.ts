@@ -17,7 +17,7 @@ import {
   type AppleVisionModuleState,
   type SystemOcrModule,
 } from './apple-vision.js';
-import { HostLimiter } from '../fetch/host-limiter.js';
+import { Semaphore } from '../lib/semaphore.js';
 import { createEngine } from './create.js';
 import { EngineError, type EngineImage } from './types.js';
 
@@ -34,7 +34,7 @@ function nativeDouble(answer: (signal: AbortSignal | null | undefined) => Promis
   const module: SystemOcrModule = { recognize, OcrAccuracy: { Fast: 0, Accurate: 1 } };
   const loadModule = (): Promise<AppleVisionModuleState> => Promise.resolve({ type: 'available', module });
   // Own slots per double: a call left hanging by one test must not hold another test's slot.
-  return { recognize, options: { loadModule, nativeSlots: new HostLimiter(nativeInFlightLimit()) } };
+  return { recognize, options: { loadModule, nativeSlots: new Semaphore(nativeInFlightLimit()) } };
 }
 
 const pngHeader = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);

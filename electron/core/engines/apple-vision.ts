@@ -13,9 +13,9 @@ import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { z } from 'zod';
 import type { LaneConfig, TextBlock } from '../../../shared/domain.js';
-import { HostLimiter } from '../fetch/host-limiter.js';
-import type { EngineDeps } from './create.js';
-import { EngineError, type Engine, type EngineAvailability, type EngineImage, type RecognizeResult } from './types.js';
+import { Semaphore } from '../lib/semaphore.js';
+import { parseLaneSettings, setting } from './lib/lane-settings.js';
+import { EngineError, type Engine, type EngineAvailability, type EngineDeps, type EngineImage, type RecognizeResult } from './types.js';
 
 const NATIVE_PACKAGE = '@napi-rs/system-ocr';
 
@@ -93,24 +93,20 @@ export function loadDefaultAppleVisionModule(): Promise<AppleVisionModuleState> 
 /** Vision language identifiers: `en-US`, `fr-FR`, `zh-Hans`, `yue-Hant`, `de`. */
 const LANGUAGE_TAG = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
 
+const LANGUAGES = 'expected 1 to 16 language tags such as en-US or zh-Hans';
 export const AppleVisionSettings = z.object({
-  accuracy: z.enum(['fast', 'accurate']).default('accurate'),
+  accuracy: setting.oneOf(['fast', 'accurate']).default('accurate'),
   languages: z
-    .array(z.string().regex(LANGUAGE_TAG, 'a language tag such as en-US or zh-Hans'))
-    .min(1)
-    .max(16)
+    .array(z.string({ error: 'expected a language tag such as en-US or zh-Hans' }).regex(LANGUAGE_TAG, { error: 'expected a language tag such as en-US or zh-Hans' }), { error: LANGUAGES })
+    .min(1, { error: LANGUAGES })
+    .max(16, { error: LANGUAGES })
     .default(['en-US']),
 });
 export type AppleVisionSettings = z.output<typeof AppleVisionSettings>;
 
-/** The lane's settings, validated; an invalid value is a `config` error naming the setting. */
-export function parseAppleVisionSettings(settings: LaneConfig['settings']): AppleVisionSettings {
-  const parsed = AppleVisionSettings.safeParse(settings ?? {});
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'settings'}: ${issue.message}`).join('; ');
-    throw new EngineError('config', `Apple Vision lane settings are invalid (${problems}).`);
-  }
-  return parsed.data;
+/** The lane's settings, validated; an invalid value is a `config` error naming the setting (lib/lane-settings.ts). */
+export function parseAppleVisionSettings(settings: LaneConfig['settings'], laneId = 'apple-vision'): AppleVisionSettings {
+  return parseLaneSettings(laneId, settings, AppleVisionSettings);
 }
 
 /**
@@ -146,7 +142,7 @@ export function nativeInFlightLimit(env: NodeJS.ProcessEnv = process.env): numbe
 }
 
 /** Shared by every Apple Vision lane: the thread pool is per process. A slot is held until the native call really ends. */
-const nativeSlots = new HostLimiter(nativeInFlightLimit());
+const nativeSlots = new Semaphore(nativeInFlightLimit());
 
 /** The lane a new Mac user gets: accurate, English, default workers. */
 export function defaultAppleVisionLane(id = 'apple-vision'): LaneConfig {
@@ -274,11 +270,11 @@ export interface AppleVisionOptions {
   /** Pixel size of an image that arrives without one; defaults to sharp's metadata. */
   readImageSize?: (image: EngineImage) => Promise<ImageSize>;
   /** Native call slots; defaults to the one limiter of the process. */
-  nativeSlots?: HostLimiter;
+  nativeSlots?: Semaphore;
 }
 
 export function createAppleVisionEngine(lane: LaneConfig, _deps: EngineDeps = {}, options: AppleVisionOptions = {}): Engine {
-  const settings = parseAppleVisionSettings(lane.settings);
+  const settings = parseAppleVisionSettings(lane.settings, lane.id);
   const loadModule = options.loadModule ?? loadDefaultAppleVisionModule;
   const readImageSize = options.readImageSize ?? readImageSizeWithSharp;
   const slots = options.nativeSlots ?? nativeSlots;
@@ -303,7 +299,7 @@ export function createAppleVisionEngine(lane: LaneConfig, _deps: EngineDeps = {}
     let raw: unknown;
     try {
       raw = await callAbortably(
-        (nativeSignal) => slots.run('vision', () => native.recognize(input.bytes, accuracy, [...settings.languages], nativeSignal), nativeSignal),
+        (nativeSignal) => slots.run(() => native.recognize(input.bytes, accuracy, [...settings.languages], nativeSignal), nativeSignal),
         signal,
       );
     } catch (error) {

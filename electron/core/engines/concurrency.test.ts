@@ -27,6 +27,12 @@ describe('engineConcurrency: one decision of a lane’s ceiling, start and resou
     expect(engineConcurrency({ engine: 'openai', endpoint: 'http://127.0.0.1:8000/v1' }, 'auto', machine(2, 16)).resource).toBe(CPU_RESOURCE);
   });
 
+  it('a maxConcurrency that is not a positive number is an error naming the lane', () => {
+    expect(() => engineConcurrency({ id: 'remote', engine: 'openai', endpoint: 'https://api.example.com/v1', settings: { maxConcurrency: 0 } }, 'auto', machine(2, 16))).toThrow(
+      'lane "remote": setting "maxConcurrency": expected a positive number, got 0',
+    );
+  });
+
   it('Apple Vision keeps its own native pool limit as its safe maximum', () => {
     expect(safeMaximum({ engine: 'apple-vision' }, machine(8, 16))).toBe(defaultAppleVisionWorkers());
     expect(laneResource({ engine: 'apple-vision' })).toBe(CPU_RESOURCE);

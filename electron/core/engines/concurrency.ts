@@ -7,7 +7,8 @@
 import { availableParallelism, freemem } from 'node:os';
 import type { EngineKind, LaneConfig } from '../../../shared/domain.js';
 import { defaultAppleVisionWorkers } from './apple-vision.js';
-import { numberSetting } from './lib/lane-settings.js';
+import { z } from 'zod';
+import { parseLaneSettings, setting } from './lib/lane-settings.js';
 
 /** A lane's workers as the user gives them: a number, or "auto" (the engine's safe maximum). */
 export type WorkersSetting = number | 'auto';
@@ -58,7 +59,10 @@ function isLocalEndpoint(endpoint: string | undefined): boolean {
   }
 }
 
-type LaneShape = Pick<LaneConfig, 'engine' | 'endpoint' | 'settings'>;
+type LaneShape = Pick<LaneConfig, 'engine' | 'endpoint' | 'settings'> & { id?: string };
+
+/** The setting read here: the most requests a remote lane's server takes at once. */
+const ConcurrencySettings = z.object({ maxConcurrency: setting.positiveNumber().optional() });
 
 /** The shared resource a lane's work runs on: in-process engines and services on this machine use the CPU. */
 export function laneResource(lane: LaneShape): string | undefined {
@@ -82,7 +86,6 @@ export function laneResource(lane: LaneShape): string | undefined {
  */
 export function safeMaximum(lane: LaneShape, machine: Machine = currentMachine()): number {
   const cores = Math.max(1, machine.cores);
-  const configured = numberSetting(lane as LaneConfig, 'maxConcurrency');
   let max: number;
   switch (lane.engine) {
     case 'embedded':
@@ -94,7 +97,7 @@ export function safeMaximum(lane: LaneShape, machine: Machine = currentMachine()
     case 'deepseek':
     case 'ollama':
     case 'openai':
-      max = configured ?? (laneResource(lane) === CPU_RESOURCE ? cores : DEFAULT_REMOTE_CAP);
+      max = parseLaneSettings(lane.id ?? lane.engine, lane.settings, ConcurrencySettings).maxConcurrency ?? (laneResource(lane) === CPU_RESOURCE ? cores : DEFAULT_REMOTE_CAP);
       break;
   }
   return Math.max(1, Math.min(MAX_WORKERS, Math.floor(max)));

@@ -4,14 +4,7 @@
  * never pays for engines it does not use (and a missing native module only affects its lane).
  */
 import type { LaneConfig } from '../../../shared/domain.js';
-import type { Engine } from './types.js';
-
-export interface EngineDeps {
-  /** Secrets (API keys) looked up by endpoint id; never logged. */
-  getSecret?: (key: string) => string | undefined;
-  /** Directory for model caches etc. */
-  dataDir?: string;
-}
+import type { Engine, EngineDeps } from './types.js';
 
 export async function createEngine(lane: LaneConfig, deps: EngineDeps = {}): Promise<Engine> {
   switch (lane.engine) {

@@ -45,7 +45,7 @@ function hasWordsInOrder(text: string, words: string[]): boolean {
 describe('settings and status mapping', () => {
   it('rejects unknown modes as a config error', () => {
     expect(parseDeepSeekSettings({ mode: 'gundam', task: 'free' })).toEqual({ mode: 'gundam', task: 'free' });
-    expect(() => parseDeepSeekSettings({ mode: 'huge' })).toThrow(/settings are invalid.*mode/);
+    expect(() => parseDeepSeekSettings({ mode: 'huge' })).toThrow('lane "deepseek": setting "mode": expected one of "tiny", "small", "base", "large", "gundam", got "huge"');
   });
 
   it('defaults to 127.0.0.1:8001 and refuses an endpoint that is not http(s)', async () => {

@@ -8,10 +8,10 @@ import { performance } from 'node:perf_hooks';
 import { Agent, request, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import type { LaneConfig, RecognizeResult } from '../../../shared/domain.js';
-import type { EngineDeps } from './create.js';
-import { EngineError, type Engine, type EngineAvailability, type EngineImage } from './types.js';
+import { EngineError, type Engine, type EngineAvailability, type EngineDeps, type EngineImage } from './types.js';
 import { errorMessageFromBody, networkError, parseRetryAfter } from './lib/http-errors.js';
 import { toAcceptedFormat } from './lib/image-format.js';
+import { parseLaneSettings, setting } from './lib/lane-settings.js';
 import { BodyTooLargeError, MAX_ERROR_BODY_BYTES, MAX_JSON_BODY_BYTES, formatMegabytes, readBoundedText, readErrorText } from './lib/bounded-body.js';
 
 export const DEFAULT_DEEPSEEK_URL = 'http://127.0.0.1:8001';
@@ -26,11 +26,11 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 3_000;
 const DEFAULT_OVERLOAD_RETRY_MS = 1_000;
 
 export const DeepSeekSettings = z.object({
-  mode: z.enum(DEEPSEEK_MODES).optional(),
-  task: z.enum(DEEPSEEK_TASKS).optional(),
+  mode: setting.oneOf(DEEPSEEK_MODES).optional(),
+  task: setting.oneOf(DEEPSEEK_TASKS).optional(),
   /** Longest wait for the answer's headers (queue + inference), ms. */
-  timeoutMs: z.number().int().min(100).max(30 * 60_000).optional(),
-  connectTimeoutMs: z.number().int().min(50).max(60_000).optional(),
+  timeoutMs: setting.integerIn(100, 30 * 60_000).optional(),
+  connectTimeoutMs: setting.integerIn(50, 60_000).optional(),
 });
 export type DeepSeekSettings = z.infer<typeof DeepSeekSettings>;
 
@@ -117,14 +117,9 @@ export async function deepseekHealth(baseUrl: string, signal?: AbortSignal, disp
   return parsed.data;
 }
 
-/** The lane's settings, validated; an invalid value is a `config` error naming it. */
-export function parseDeepSeekSettings(settings: LaneConfig['settings']): DeepSeekSettings {
-  const parsed = DeepSeekSettings.safeParse(settings ?? {});
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'settings'}: ${issue.message}`).join('; ');
-    throw new EngineError('config', `DeepSeek lane settings are invalid (${problems}).`);
-  }
-  return parsed.data;
+/** The lane's settings, validated; an invalid value is a `config` error naming it (lib/lane-settings.ts). */
+export function parseDeepSeekSettings(settings: LaneConfig['settings'], laneId = 'deepseek'): DeepSeekSettings {
+  return parseLaneSettings(laneId, settings, DeepSeekSettings);
 }
 
 /** What an HTTP error status from /ocr means for the orchestrator. */
@@ -165,7 +160,7 @@ export interface DeepSeekEngine extends Engine {
 }
 
 export function createDeepSeekEngine(lane: LaneConfig, _deps: EngineDeps = {}): DeepSeekEngine {
-  const settings = parseDeepSeekSettings(lane.settings);
+  const settings = parseDeepSeekSettings(lane.settings, lane.id);
   const baseUrl = trimBase(lane.endpoint ?? DEFAULT_DEEPSEEK_URL);
   let host: string;
   try {

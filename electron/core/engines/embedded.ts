@@ -9,11 +9,12 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { LaneConfig, TextBlock } from '../../../shared/domain.js';
-import type { EngineDeps } from './create.js';
-import type { Engine, EngineAvailability, EngineImage, RecognizeResult } from './types.js';
+import type { Engine, EngineAvailability, EngineDeps, EngineImage, RecognizeResult } from './types.js';
 import { EngineError } from './types.js';
 import { WorkerPool } from './lib/worker-pool.js';
+import { laneSettingError, parseLaneSettings, setting } from './lib/lane-settings.js';
 import { embeddedWorkerFits } from './concurrency.js';
+import { DEFAULT_MIN_LINE_CONFIDENCE } from './lib/line-confidence.mjs';
 import { DEFAULT_DECODE_OPTIONS, decodeCtcLine, dictionaryFromText, readingOrderText, type DecodeOptions } from './lib/ocr-decode.js';
 import { allowedCharsPattern, foldChars, OCR_LANGUAGE_CODES, OCR_LANGUAGES, type OcrLanguageCode } from './lib/ocr-languages.js';
 
@@ -70,7 +71,7 @@ export const EMBEDDED_MODELS = {
       // PaddleOCR pads to 320 px; unpadded crops read better here (tuning half F1 0.874 → 0.881).
       recMinWidth: 0,
       recBatch: 8,
-      minConfidence: 0.7,
+      minConfidence: DEFAULT_MIN_LINE_CONFIDENCE,
       decode: { ...DEFAULT_DECODE_OPTIONS, restoreCurrency: false },
     },
   },
@@ -91,7 +92,7 @@ export const EMBEDDED_MODELS = {
       // One crop per call: padding crops to a batch's widest reads worse and costs more
       // here (30 tuning images: F1 0.820 → 0.802, 0.38 → 0.54 CPU-s/image).
       recBatch: 1,
-      minConfidence: 0.7,
+      minConfidence: DEFAULT_MIN_LINE_CONFIDENCE,
       decode: DEFAULT_DECODE_OPTIONS,
     },
   },
@@ -109,32 +110,27 @@ export function embeddedModelName(options: Pick<EmbeddedOptions, 'detector' | 'r
   return `${GENERATION_NAMES[options.detector]} det + ${GENERATION_NAMES[options.recognizer]} rec (ONNX)`;
 }
 
-const positive = z.number().finite().positive();
 /** Lane settings of the embedded engine; every key optional. */
 export const EmbeddedSettings = z.object({
-  model: z.enum(['accurate', 'fast']).optional(),
+  model: setting.oneOf(['accurate', 'fast']).optional(),
   /** Mix generations where it measures better (e.g. v4 detection with v6 recognition). */
-  detector: z.enum(['v4', 'v6']).optional(),
-  recognizer: z.enum(['v4', 'v6']).optional(),
-  language: z.enum(OCR_LANGUAGE_CODES).optional(),
-  minSide: z.number().finite().nonnegative().optional(),
-  maxSide: positive.optional(),
-  threshold: positive.max(1).optional(),
-  secondPassBelow: z.number().finite().nonnegative().optional(),
-  minConfidence: z.number().finite().min(0).max(1).optional(),
+  detector: setting.oneOf(['v4', 'v6']).optional(),
+  recognizer: setting.oneOf(['v4', 'v6']).optional(),
+  language: setting.oneOf(OCR_LANGUAGE_CODES).optional(),
+  minSide: setting.nonNegativeNumber().optional(),
+  maxSide: setting.positiveNumber().optional(),
+  threshold: setting.positiveNumber(1).optional(),
+  secondPassBelow: setting.nonNegativeNumber().optional(),
+  minConfidence: setting.numberIn(0, 1).optional(),
 });
 
 /**
  * The lane's settings over its model's tuned options. An invalid value, or a language
  * the chosen recogniser's dictionary does not hold, is a `config` error naming it.
  */
-export function parseEmbeddedSettings(settings: LaneConfig['settings']): EmbeddedOptions {
-  const parsed = EmbeddedSettings.safeParse(settings ?? {});
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'settings'}: ${issue.message}`).join('; ');
-    throw new EngineError('config', `embedded OCR lane settings are invalid (${problems}).`);
-  }
-  const { model, ...overrides } = parsed.data;
+export function parseEmbeddedSettings(settings: LaneConfig['settings'], laneId = 'embedded'): EmbeddedOptions {
+  const parsed = parseLaneSettings(laneId, settings, EmbeddedSettings);
+  const { model, ...overrides } = parsed;
   const base = EMBEDDED_MODELS[model ?? DEFAULT_EMBEDDED_MODEL].options;
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
   const options: EmbeddedOptions = { ...base, ...defined };
@@ -146,7 +142,7 @@ export function parseEmbeddedSettings(settings: LaneConfig['settings']): Embedde
   const language: { label: string; recognizers: readonly ModelGeneration[] } = OCR_LANGUAGES[options.language];
   if (!language.recognizers.includes(options.recognizer)) {
     const supported = OCR_LANGUAGE_CODES.filter((code) => (OCR_LANGUAGES[code].recognizers as readonly ModelGeneration[]).includes(options.recognizer));
-    throw new EngineError('config', `embedded OCR: language "${options.language}" (${language.label}) needs the PP-OCRv6 recogniser (model: accurate); ${GENERATION_NAMES[options.recognizer]} reads only ${supported.join(', ')}.`);
+    throw laneSettingError(laneId, 'language', `"${options.language}" (${language.label}) needs the PP-OCRv6 recogniser (model: accurate); ${GENERATION_NAMES[options.recognizer]} reads only ${supported.join(', ')}`);
   }
   return options;
 }
@@ -227,7 +223,7 @@ export function toRecognizeResult(raw: WorkerResult, dictionary: readonly string
  * tuned options.
  */
 export function createEmbeddedEngine(lane: LaneConfig, _deps: EngineDeps = {}): Engine {
-  const options = parseEmbeddedSettings(lane.settings);
+  const options = parseEmbeddedSettings(lane.settings, lane.id);
   const pool = new WorkerPool<WorkerResult>({
     name: 'embedded OCR',
     script: embeddedWorkerPath(),

@@ -8,16 +8,16 @@
 import { request } from 'undici';
 import { z } from 'zod';
 import type { LaneConfig } from '../../../shared/domain.js';
-import type { EngineDeps } from './create.js';
-import type { Engine, EngineAvailability, EngineImage, RecognizeResult } from './types.js';
+import type { Engine, EngineAvailability, EngineDeps, EngineImage, RecognizeResult } from './types.js';
 import { EngineError } from './types.js';
 import { errorMessageFromBody, networkError, parseRetryAfter } from './lib/http-errors.js';
 import { imageSize, toAcceptedFormat } from './lib/image-format.js';
-import { LineTooLongError, NdjsonParseError, readNdjson } from './lib/ndjson.js';
-import { AD_ANSWER_SCHEMA, promptPresetFor, readPresetAnswer } from './lib/vision-prompt.js';
-import { stringSetting, numberSetting, booleanSetting } from './lib/lane-settings.js';
+import { LineTooLongError } from '../lib/lines.js';
+import { NdjsonParseError, readNdjson } from './lib/ndjson.js';
+import { AD_ANSWER_SCHEMA, PromptSettings, promptPresetFor, readPresetAnswer } from './lib/vision-prompt.js';
+import { parseLaneSettings, setting } from './lib/lane-settings.js';
 import { BodyTooLargeError, MAX_JSON_BODY_BYTES, MAX_STREAM_BODY_BYTES, formatMegabytes, limitBytes, readBoundedText, readErrorText } from './lib/bounded-body.js';
-import { GenerationWatch, generationLimits } from './lib/generation-limits.js';
+import { GenerationLimitSettings, GenerationWatch, generationLimits } from './lib/generation-limits.js';
 
 export const DEFAULT_OLLAMA_URL = 'http://127.0.0.1:11434';
 export const DEFAULT_OLLAMA_MODEL = 'llava';
@@ -256,6 +256,16 @@ export async function pullOllamaModel(
 
 
 
+export const OllamaSettings = z.object({
+  ...PromptSettings.shape,
+  ...GenerationLimitSettings.shape,
+  /** An Ollama duration such as `30m`. */
+  keepAlive: setting.text().optional(),
+  /** Time to the first token, ms. */
+  timeoutMs: setting.positiveNumber().optional(),
+  numCtx: setting.positiveNumber().optional(),
+});
+
 /**
  * Lane settings: `prompt` (string), `structured` (boolean: ask for JSON via `format`),
  * `task` (deepseek-ocr: `ocr` with boxes, `free`, `describe`), `keepAlive` (Ollama
@@ -266,11 +276,12 @@ export async function pullOllamaModel(
 export function createOllamaEngine(lane: LaneConfig, _deps: EngineDeps = {}): Engine {
   const baseUrl = trimBase(lane.endpoint ?? DEFAULT_OLLAMA_URL);
   const model = lane.model ?? DEFAULT_OLLAMA_MODEL;
-  const preset = promptPresetFor(model, { prompt: stringSetting(lane, 'prompt'), structured: booleanSetting(lane, 'structured'), task: stringSetting(lane, 'task') });
-  const keepAlive = stringSetting(lane, 'keepAlive') ?? DEFAULT_KEEP_ALIVE;
-  const firstTokenTimeout = numberSetting(lane, 'timeoutMs') ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS;
-  const limits = generationLimits(lane, preset, DEFAULT_AD_TIMEOUT_MS);
-  const numCtx = numberSetting(lane, 'numCtx');
+  const settings = parseLaneSettings(lane.id, lane.settings, OllamaSettings);
+  const preset = promptPresetFor(model, settings);
+  const keepAlive = settings.keepAlive ?? DEFAULT_KEEP_ALIVE;
+  const firstTokenTimeout = settings.timeoutMs ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS;
+  const limits = generationLimits(settings, preset, DEFAULT_AD_TIMEOUT_MS);
+  const numCtx = settings.numCtx;
   const server = serverName(baseUrl);
 
   async function recognize(image: EngineImage, signal: AbortSignal): Promise<RecognizeResult> {

@@ -162,6 +162,13 @@ describe('OpenAI-compatible engine against a local fake server', () => {
   it('a lane without an endpoint is a configuration error', () => {
     expect(() => createOpenAIEngine({ id: 'x', engine: 'openai', workers: 1, enabled: true })).toThrow(EngineError);
   });
+
+  it('a setting of the wrong kind is a configuration error naming the lane and the setting', () => {
+    expect(() => createOpenAIEngine({ id: 'gpu', engine: 'openai', endpoint: 'http://127.0.0.1:1/v1', workers: 1, enabled: true, settings: { timeoutMs: 'soon' } })).toThrow(
+      expect.objectContaining({ kind: 'config', message: 'lane "gpu": setting "timeoutMs": expected a positive number, got "soon"' }),
+    );
+    expect(() => createOpenAIEngine({ id: 'gpu', engine: 'openai', endpoint: 'http://127.0.0.1:1/v1', workers: 1, enabled: true, settings: { repetitionGuard: 'off' } })).toThrow(/setting "repetitionGuard": expected true or false/);
+  });
 });
 
 describe('DeepSeek-OCR on vLLM (fake OpenAI-compatible server, streamed)', () => {

@@ -14,16 +14,15 @@
 import { request } from 'undici';
 import { z } from 'zod';
 import type { LaneConfig } from '../../../shared/domain.js';
-import type { EngineDeps } from './create.js';
-import type { Engine, EngineAvailability, EngineImage, RecognizeResult } from './types.js';
+import type { Engine, EngineAvailability, EngineDeps, EngineImage, RecognizeResult } from './types.js';
 import { EngineError } from './types.js';
 import { errorMessageFromBody, networkError, parseRetryAfter, redactSecrets } from './lib/http-errors.js';
 import { imageSize, toAcceptedFormat } from './lib/image-format.js';
-import { AD_ANSWER_SCHEMA, promptPresetFor, readPresetAnswer } from './lib/vision-prompt.js';
-import { stringSetting, numberSetting, booleanSetting } from './lib/lane-settings.js';
+import { AD_ANSWER_SCHEMA, PromptSettings, promptPresetFor, readPresetAnswer } from './lib/vision-prompt.js';
+import { parseLaneSettings, setting } from './lib/lane-settings.js';
 import { BodyTooLargeError, MAX_JSON_BODY_BYTES, MAX_STREAM_BODY_BYTES, formatMegabytes, limitBytes, readBoundedText, readErrorText } from './lib/bounded-body.js';
-import { GenerationWatch, generationLimits } from './lib/generation-limits.js';
-import { LineTooLongError } from './lib/ndjson.js';
+import { GenerationLimitSettings, GenerationWatch, generationLimits } from './lib/generation-limits.js';
+import { LineTooLongError } from '../lib/lines.js';
 import { readSseData } from './lib/sse.js';
 
 export const OPENAI_KEY_ENV = 'PARALLEL_VISION_OPENAI_KEY';
@@ -96,6 +95,17 @@ function contentText(content: z.infer<typeof ChatCompletion>['choices'][number][
   return '';
 }
 
+export const OpenAISettings = z.object({
+  ...PromptSettings.shape,
+  ...GenerationLimitSettings.shape,
+  /** Also send `response_format` with the schema (servers that support it). */
+  jsonSchema: setting.flag().optional(),
+  /** To the first byte, and between bytes, ms. */
+  timeoutMs: setting.positiveNumber().optional(),
+  /** false: do not send vLLM's `skip_special_tokens` and `vllm_xargs`. */
+  serverExtras: setting.flag().optional(),
+});
+
 /**
  * Lane: `endpoint` (base URL, required), `model` (required by most servers).
  * Settings: `prompt` (string), `structured` (boolean: ask for JSON {text, description}),
@@ -112,15 +122,12 @@ export function createOpenAIEngine(lane: LaneConfig, deps: EngineDeps = {}): Eng
   const host = new URL(baseUrl).host;
   const model = lane.model ?? 'default';
   const server = `${lane.label ?? host}`;
-  const preset = promptPresetFor(model, {
-    prompt: stringSetting(lane, 'prompt'),
-    structured: typeof lane.settings?.structured === 'boolean' ? lane.settings.structured : undefined,
-    task: stringSetting(lane, 'task'),
-  });
-  const sendSchema = lane.settings?.jsonSchema === true && preset.structured;
-  const timeoutMs = numberSetting(lane, 'timeoutMs') ?? DEFAULT_TIMEOUT_MS;
-  const limits = generationLimits(lane, preset, DEFAULT_AD_TIMEOUT_MS);
-  const serverExtras = booleanSetting(lane, 'serverExtras') ?? true;
+  const settings = parseLaneSettings(lane.id, lane.settings, OpenAISettings);
+  const preset = promptPresetFor(model, settings);
+  const sendSchema = settings.jsonSchema === true && preset.structured;
+  const timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const limits = generationLimits(settings, preset, DEFAULT_AD_TIMEOUT_MS);
+  const serverExtras = settings.serverExtras ?? true;
   // Looked up per request so a key changed in the settings applies to the next ad.
   const apiKey = (): string | undefined => deps.getSecret?.(lane.id) || process.env[OPENAI_KEY_ENV] || undefined;
 

@@ -40,6 +40,12 @@ export class EngineError extends Error {
   }
 }
 
+/** What the app hands every engine factory (`create…Engine(lane, deps)`). */
+export interface EngineDeps {
+  /** Secrets (API keys) looked up by endpoint id; never logged. */
+  getSecret?: (key: string) => string | undefined;
+}
+
 export type EngineAvailability =
   | { type: 'available' }
   | { type: 'unavailable'; reason: string };

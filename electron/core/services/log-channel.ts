@@ -3,7 +3,7 @@
  * reports) and sent as `log` events, bursts (pip, model loading) coalesced into one event
  * per 100 ms. Lines of our own (restarts, stops) go in too, so the log tells the whole story.
  */
-import { LogRing } from './lines.js';
+import { LogRing } from './log-lines.js';
 
 export const LOG_COALESCE_MS = 100;
 

@@ -3,7 +3,8 @@
  * (or ollama's runners) are signalled with it, and never killed as a single pid.
  */
 import { execa } from 'execa';
-import { LineSplitter } from './lines.js';
+import { LineSplitter } from '../lib/lines.js';
+import { stripAnsi } from './log-lines.js';
 import { isProcessAlive, isProcessGroupAlive } from './proc-info.js';
 
 export interface GroupSpawnOptions {
@@ -44,15 +45,15 @@ export function spawnGroup(options: GroupSpawnOptions): GroupChild | { spawnErro
     cwd: options.cwd,
   });
   for (const stream of [subprocess.stdout, subprocess.stderr]) {
-    const splitter = new LineSplitter();
+    const splitter = new LineSplitter({ carriageReturnEndsLine: true });
     stream?.setEncoding('utf8');
     stream?.on('data', (chunk: string) => {
       const lines = splitter.push(chunk);
-      if (lines.length > 0) options.onLines?.(lines);
+      if (lines.length > 0) options.onLines?.(lines.map(stripAnsi));
     });
     stream?.on('end', () => {
       const rest = splitter.flush();
-      if (rest.length > 0) options.onLines?.(rest);
+      if (rest.length > 0) options.onLines?.(rest.map(stripAnsi));
     });
   }
   let hasExited = false;

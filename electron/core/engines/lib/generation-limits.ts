@@ -8,8 +8,8 @@
  * Lane settings (both engines): `maxTokens` (Ollama also `numPredict`), `adTimeoutMs`,
  * `repetitionGuard` (false turns it off).
  */
-import type { LaneConfig } from '../../../../shared/domain.js';
-import { booleanSetting, numberSetting } from './lane-settings.js';
+import { z } from 'zod';
+import { setting } from './lane-settings.js';
 import { RepetitionGuard, cutAtLoop, type RepetitionFound } from './repetition-guard.js';
 import type { PromptPreset } from './vision-prompt.js';
 
@@ -24,11 +24,20 @@ export interface GenerationLimits {
 
 export type StopReason = 'repetition' | 'time' | 'length';
 
-export function generationLimits(lane: LaneConfig, preset: PromptPreset, defaultAdTimeoutMs: number): GenerationLimits {
+/** The lane settings these limits read; part of both engines' settings schemas. */
+export const GenerationLimitSettings = z.object({
+  maxTokens: setting.positiveNumber().optional(),
+  /** Ollama's name for maxTokens. */
+  numPredict: setting.positiveNumber().optional(),
+  adTimeoutMs: setting.positiveNumber().optional(),
+  repetitionGuard: setting.flag().optional(),
+});
+
+export function generationLimits(settings: z.output<typeof GenerationLimitSettings>, preset: PromptPreset, defaultAdTimeoutMs: number): GenerationLimits {
   return {
-    maxTokens: Math.floor(numberSetting(lane, 'maxTokens') ?? numberSetting(lane, 'numPredict') ?? preset.maxTokens),
-    adTimeoutMs: numberSetting(lane, 'adTimeoutMs') ?? defaultAdTimeoutMs,
-    repetitionGuard: booleanSetting(lane, 'repetitionGuard') ?? true,
+    maxTokens: Math.floor(settings.maxTokens ?? settings.numPredict ?? preset.maxTokens),
+    adTimeoutMs: settings.adTimeoutMs ?? defaultAdTimeoutMs,
+    repetitionGuard: settings.repetitionGuard ?? true,
   };
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { LineSplitter, LineTooLongError, NdjsonParseError, readNdjson } from './ndjson.js';
+import { LineTooLongError } from '../../lib/lines.js';
+import { NdjsonParseError, readNdjson } from './ndjson.js';
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -16,15 +17,6 @@ async function* chunksOf(bytes: Uint8Array, cuts: number[]): AsyncGenerator<Uint
   }
   yield bytes.subarray(start);
 }
-
-describe('LineSplitter', () => {
-  it('keeps a half line until its newline arrives', () => {
-    const splitter = new LineSplitter();
-    expect(splitter.push('{"a":1}\n{"b"')).toEqual(['{"a":1}']);
-    expect(splitter.push(':2}\r\n')).toEqual(['{"b":2}']);
-    expect(splitter.flush()).toBe('');
-  });
-});
 
 describe('readNdjson', () => {
   it('parses the same objects however the bytes are chunked (including inside multi-byte characters)', async () => {
@@ -50,14 +42,6 @@ describe('readNdjson', () => {
 });
 
 describe('bounded lines', () => {
-  it('a line longer than the limit is an error, whether it arrives in one chunk or many', () => {
-    expect(() => new LineSplitter(10).push('01234567890\n')).toThrow(LineTooLongError);
-    const splitter = new LineSplitter(10);
-    expect(splitter.push('01234')).toEqual([]);
-    expect(splitter.push('56789\nab')).toEqual(['0123456789']);
-    expect(() => splitter.push('cdefghijk')).toThrow(/longer than 10 characters/);
-  });
-
   it('one 100 MB line without a newline stops at the limit instead of filling the memory', async () => {
     const chunk = new Uint8Array(64 * 1024).fill(0x61);
     let sent = 0;
@@ -69,15 +53,5 @@ describe('bounded lines', () => {
     }
     await expect(collect(readNdjson(endless(), { maxLineChars: 1024 * 1024 }))).rejects.toBeInstanceOf(LineTooLongError);
     expect(sent, 'bytes pulled from the stream before giving up').toBeLessThanOrEqual(1024 * 1024 + chunk.byteLength);
-  });
-
-  it('a long line in many small chunks is joined once (the pending part is not re-split per chunk)', () => {
-    const splitter = new LineSplitter();
-    const pieces = 20_000;
-    let early = 0;
-    for (let i = 0; i < pieces; i++) early += splitter.push('x'.repeat(50)).length;
-    expect(early).toBe(0);
-    const [line] = splitter.push('\n');
-    expect(line).toHaveLength(pieces * 50);
   });
 });

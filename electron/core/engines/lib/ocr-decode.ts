@@ -5,6 +5,7 @@
  * is why plain PaddleOCR reads "LoveatFirstSight"), and reading order for the lines.
  */
 import type { Box, TextBlock } from '../../../../shared/domain.js';
+import { lineConfidence } from './line-confidence.mjs';
 
 export interface CtcLine {
   /** Arg-max class per time step (0 = CTC blank; class i is dictionary[i - 1]). */
@@ -52,7 +53,7 @@ export const DEFAULT_DECODE_OPTIONS: DecodeOptions = { spacing: 'ink', inkSpaceP
 
 export interface DecodedLine {
   text: string;
-  /** Mean probability of the emitted characters (0 when none). */
+  /** The line's confidence (lib/line-confidence.mjs). */
   confidence: number;
 }
 
@@ -60,7 +61,6 @@ interface Emitted {
   char: string;
   start: number;
   end: number;
-  prob: number;
 }
 
 function median(values: number[]): number {
@@ -90,19 +90,15 @@ export function decodeCtcLine(line: CtcLine, dictionary: readonly string[], opti
   let previous = 0;
   for (let t = 0; t < line.indices.length; t++) {
     const index = line.indices[t] ?? 0;
-    const prob = line.probs[t] ?? 0;
     if (index !== 0 && index === previous) {
       const last = emitted.at(-1);
-      if (last) {
-        last.end = t;
-        last.prob = Math.max(last.prob, prob);
-      }
+      if (last) last.end = t;
     } else if (index !== 0) {
-      emitted.push({ char: dictionary[index - 1] ?? '', start: t, end: t, prob });
+      emitted.push({ char: dictionary[index - 1] ?? '', start: t, end: t });
     }
     previous = index;
   }
-  const confidence = emitted.length ? emitted.reduce((sum, e) => sum + e.prob, 0) / emitted.length : 0;
+  const confidence = lineConfidence(line.indices, line.probs);
 
   const { byLayout, widerThanUsual } = wordGapTest(emitted, line, options);
   const spaceProb = options.spaceProb ?? Infinity;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LineTooLongError } from './ndjson.js';
+import { LineTooLongError } from '../../lib/lines.js';
 import { readSseData } from './sse.js';
 
 async function collect(iterable: AsyncIterable<string>): Promise<string[]> {

@@ -3,14 +3,15 @@
  * event, several `data:` lines of one event joined by \n; comments and other fields are
  * skipped. Lines are bounded like NDJSON's (LineTooLongError).
  */
-import { DEFAULT_MAX_LINE_CHARS, LineSplitter } from './ndjson.js';
+import { LineSplitter } from '../../lib/lines.js';
+import { DEFAULT_MAX_LINE_CHARS } from './ndjson.js';
 
 export async function* readSseData(
   stream: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
   options: { maxLineChars?: number } = {},
 ): AsyncGenerator<string> {
   const decoder = new TextDecoder();
-  const splitter = new LineSplitter(options.maxLineChars ?? DEFAULT_MAX_LINE_CHARS);
+  const splitter = new LineSplitter({ maxLineChars: options.maxLineChars ?? DEFAULT_MAX_LINE_CHARS });
   let data: string[] = [];
   function* take(line: string): Generator<string> {
     if (line === '') {
@@ -24,6 +25,6 @@ export async function* readSseData(
     const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
     for (const line of splitter.push(text)) yield* take(line);
   }
-  yield* take(splitter.flush() + decoder.decode());
+  for (const line of [...splitter.push(decoder.decode()), ...splitter.flush()]) yield* take(line);
   yield* take('');
 }

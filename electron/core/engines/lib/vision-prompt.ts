@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { TextBlock } from '../../../../shared/domain.js';
 import { hasGroundingTags, parseGrounding, stripSpecialTokens } from './grounding.js';
+import { setting } from './lane-settings.js';
 
 export const AD_ANSWER_SCHEMA = {
   type: 'object',
@@ -46,6 +47,15 @@ export interface PromptPreset {
   /** Output budget per ad, in tokens (`num_predict` / `max_tokens`). */
   maxTokens: number;
 }
+
+/** Lane settings of the generative engines that choose the prompt (see promptPresetFor). */
+export const PromptSettings = z.object({
+  prompt: setting.text().optional(),
+  /** Ask for JSON {text, description}. */
+  structured: setting.flag().optional(),
+  /** DeepSeek-OCR: `ocr` with boxes, `free`, `describe` (anything else reads as `ocr`). */
+  task: setting.text().optional(),
+});
 
 export function isDeepSeekOcrModel(model: string): boolean {
   return /deepseek-ocr/i.test(model);

@@ -1,6 +1,6 @@
 /**
- * Turning a child's output into lines and keeping the last ones: the fiddly parts of
- * log handling, pure and tested apart from any process.
+ * A child's log lines: ANSI colours stripped, the last ones kept. Pure and tested apart
+ * from any process; the splitting into lines is core/lib/lines.ts.
  */
 
 // eslint-disable-next-line no-control-regex
@@ -8,44 +8,6 @@ const ANSI_SEQUENCE = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007]*(?:\u0007|\u0
 
 export function stripAnsi(text: string): string {
   return text.replace(ANSI_SEQUENCE, '');
-}
-
-/**
- * Splits a stream of text chunks into lines without losing a half line between chunks.
- * A bare `\r` (progress bars of pip, tqdm, ollama) also ends a line, so progress updates
- * arrive as they happen instead of as one huge line at the end.
- */
-export class LineSplitter {
-  private pending = '';
-  private lastWasCarriageReturn = false;
-
-  push(chunk: string): string[] {
-    const lines: string[] = [];
-    for (const char of chunk) {
-      if (char === '\n') {
-        // "\r\n" is one line break, already emitted at the "\r".
-        if (!this.lastWasCarriageReturn) lines.push(this.pending);
-        this.pending = '';
-        this.lastWasCarriageReturn = false;
-      } else if (char === '\r') {
-        lines.push(this.pending);
-        this.pending = '';
-        this.lastWasCarriageReturn = true;
-      } else {
-        this.pending += char;
-        this.lastWasCarriageReturn = false;
-      }
-    }
-    return lines.map(stripAnsi);
-  }
-
-  /** The unterminated rest, when the stream ends. */
-  flush(): string[] {
-    const rest = this.pending;
-    this.pending = '';
-    this.lastWasCarriageReturn = false;
-    return rest === '' ? [] : [stripAnsi(rest)];
-  }
 }
 
 /** The last `capacity` lines of a log, in order, in constant memory. */
