@@ -19,7 +19,7 @@ import {
   SetupStage,
   Split,
 } from './domain.js';
-import { DeepSeekRouteFacts } from './deepseek-routes.js';
+import { DeepSeekRouteFacts, DeepSeekServiceBackend } from './deepseek-routes.js';
 
 const RunRef = z.object({ runId: z.string().min(1) }).strict();
 const Empty = z.object({}).strict();
@@ -146,7 +146,8 @@ const MAX_IMPORT_TEXT = 64 * 1024 * 1024;
 export const commands = {
   'app.info': { request: Empty, response: AppInfo },
   'services.list': { request: Empty, response: z.array(ServiceInfo) },
-  'services.start': { request: z.object({ name: ServiceName }).strict(), response: ServiceInfo },
+  // deepseek: `backend` (and `model`, a local folder for mlx/torch) restarts it with that backend and saves the choice.
+  'services.start': { request: z.object({ name: ServiceName, backend: DeepSeekServiceBackend.optional(), model: z.string().min(1).max(1000).optional() }).strict(), response: ServiceInfo },
   'services.stop': { request: z.object({ name: ServiceName }).strict(), response: ServiceInfo },
   'services.logs': {
     request: z.object({ name: ServiceName, limit: z.number().int().min(1).max(5000).optional() }).strict(),

@@ -6,9 +6,32 @@
  */
 import { z } from 'zod';
 
-const DEEPSEEK_ROUTES = ['mlx', 'torch', 'ollama', 'vllm'] as const;
+const DEEPSEEK_ROUTES = ['mlx', 'torch', 'ollama', 'vllm', 'rapidocr'] as const;
 export const DeepSeekRouteKind = z.enum(DEEPSEEK_ROUTES);
 export type DeepSeekRouteKind = z.infer<typeof DeepSeekRouteKind>;
+
+/**
+ * The Python service's `--backend`: `mlx`, `torch` (DeepSeek-OCR), `rapidocr` (the CPU OCR
+ * backend), `deepseek` (mlx on Apple Silicon when set up, else torch). Each of mlx and torch
+ * has its own Python environment (they need different transformers versions).
+ */
+export const DEEPSEEK_SERVICE_BACKENDS = ['rapidocr', 'mlx', 'torch', 'deepseek'] as const;
+export const DeepSeekServiceBackend = z.enum(DEEPSEEK_SERVICE_BACKENDS);
+export type DeepSeekServiceBackend = z.infer<typeof DeepSeekServiceBackend>;
+
+/** What the DeepSeek service runs with: a backend and, for mlx/torch, a local model folder (`--model`). */
+export const DeepSeekBackendChoice = z
+  .object({
+    backend: DeepSeekServiceBackend,
+    model: z.string().min(1).max(1000).optional(),
+  })
+  .strict();
+export type DeepSeekBackendChoice = z.infer<typeof DeepSeekBackendChoice>;
+
+/** The service backend a route runs on; null for the routes that are lanes of their own (Ollama, vLLM). */
+export function serviceBackendOfRoute(route: DeepSeekRouteKind): 'mlx' | 'torch' | 'rapidocr' | null {
+  return route === 'mlx' || route === 'torch' || route === 'rapidocr' ? route : null;
+}
 
 export const DeepSeekRouteFacts = z.object({
   /** macOS on Apple Silicon: MLX runs there only. */
@@ -21,6 +44,8 @@ export const DeepSeekRouteFacts = z.object({
   ollama: z.enum(['has-model', 'no-model', 'not-running']),
   /** OpenAI-compatible endpoints configured with a DeepSeek-OCR model (vLLM), by address. */
   endpoints: z.array(z.string()).default([]),
+  /** Which of the service's Python environments exist (`npm run setup:python -- --backend …`); absent: not known. */
+  venvs: z.object({ rapidocr: z.boolean(), mlx: z.boolean(), torch: z.boolean() }).optional(),
 });
 export type DeepSeekRouteFacts = z.infer<typeof DeepSeekRouteFacts>;
 
@@ -37,6 +62,7 @@ const LABELS: Record<DeepSeekRouteKind, string> = {
   torch: 'PyTorch (MPS / CUDA)',
   ollama: 'Ollama deepseek-ocr',
   vllm: 'vLLM endpoints',
+  rapidocr: 'RapidOCR (CPU, not DeepSeek-OCR)',
 };
 
 /**
@@ -47,18 +73,21 @@ const LABELS: Record<DeepSeekRouteKind, string> = {
  * endpoint (a GPU) comes first.
  */
 export function rankDeepSeekRoutes(facts: DeepSeekRouteFacts): DeepSeekRoute[] {
+  // Facts without `venvs` (an older backend) say nothing of the environments: take them as there.
+  const venv = (backend: 'rapidocr' | 'mlx' | 'torch') => facts.venvs?.[backend] ?? true;
+  const noVenv = (backend: 'mlx' | 'torch') => `its Python environment is missing: set up the DeepSeek service with the ${backend === 'mlx' ? 'MLX' : 'torch'} backend (npm run setup:python -- --backend ${backend})`;
   const routes: Record<DeepSeekRouteKind, DeepSeekRoute> = {
     mlx: {
       route: 'mlx',
       label: LABELS.mlx,
-      available: facts.appleSilicon && facts.mlxWeights !== null,
-      detail: !facts.appleSilicon ? 'needs a Mac with Apple Silicon' : facts.mlxWeights ? `weights in ${facts.mlxWeights}` : 'no MLX weights yet: set up the DeepSeek service with the MLX backend',
+      available: facts.appleSilicon && facts.mlxWeights !== null && venv('mlx'),
+      detail: !facts.appleSilicon ? 'needs a Mac with Apple Silicon' : !facts.mlxWeights ? 'no MLX weights yet: set up the DeepSeek service with the MLX backend' : venv('mlx') ? `weights in ${facts.mlxWeights}` : noVenv('mlx'),
     },
     torch: {
       route: 'torch',
       label: LABELS.torch,
-      available: facts.torchWeights !== null,
-      detail: facts.torchWeights ? `weights in ${facts.torchWeights}` : 'no PyTorch weights yet: set up the DeepSeek service with the torch backend',
+      available: facts.torchWeights !== null && venv('torch'),
+      detail: !facts.torchWeights ? 'no PyTorch weights yet: set up the DeepSeek service with the torch backend' : venv('torch') ? `weights in ${facts.torchWeights}` : noVenv('torch'),
     },
     ollama: {
       route: 'ollama',
@@ -72,8 +101,15 @@ export function rankDeepSeekRoutes(facts: DeepSeekRouteFacts): DeepSeekRoute[] {
       available: facts.endpoints.length > 0,
       detail: facts.endpoints.length > 0 ? `${facts.endpoints.length} endpoint${facts.endpoints.length === 1 ? '' : 's'}: ${facts.endpoints.join(', ')}` : 'no endpoint configured: add an OpenAI-compatible lane with model deepseek-ai/DeepSeek-OCR',
     },
+    rapidocr: {
+      route: 'rapidocr',
+      label: LABELS.rapidocr,
+      available: venv('rapidocr'),
+      detail: venv('rapidocr') ? 'the service\'s CPU backend: plain text and boxes, no description' : 'its Python environment is missing: npm run setup:python',
+    },
   };
-  const order: DeepSeekRouteKind[] = facts.appleSilicon ? ['mlx', 'torch', 'ollama', 'vllm'] : ['vllm', 'torch', 'ollama', 'mlx'];
+  // RapidOCR is last everywhere: it is the fallback when no route to DeepSeek-OCR itself is there.
+  const order: DeepSeekRouteKind[] = facts.appleSilicon ? ['mlx', 'torch', 'ollama', 'vllm', 'rapidocr'] : ['vllm', 'torch', 'ollama', 'mlx', 'rapidocr'];
   const ranked = order.map((route) => routes[route]);
   return [...ranked.filter((r) => r.available), ...ranked.filter((r) => !r.available)];
 }

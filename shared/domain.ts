@@ -4,6 +4,7 @@
  * types and run-time validation at every process boundary.
  */
 import { z } from 'zod';
+import { DeepSeekBackendChoice } from './deepseek-routes.js';
 
 export const ENGINE_KINDS = ['deepseek', 'ollama', 'embedded', 'apple-vision', 'openai'] as const;
 export const EngineKind = z.enum(ENGINE_KINDS);
@@ -194,6 +195,8 @@ export const ServiceInfo = z.object({
   /** Whether the app can start/stop it (embedded engines run in-process). */
   managed: z.boolean(),
   changedAt: z.number(),
+  /** deepseek: the backend it runs (or starts) with, and whether that is the saved choice or this machine's default. */
+  backend: DeepSeekBackendChoice.extend({ saved: z.boolean() }).optional(),
 });
 export type ServiceInfo = z.infer<typeof ServiceInfo>;
 

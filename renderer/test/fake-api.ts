@@ -122,6 +122,8 @@ export class FakeVisionApi implements VisionApi {
   private readonly engines: FakeEngineSpec[];
   private readonly tickMs: number;
   private services: ServiceInfo[];
+  /** Each start of a fake service gets a new pid, so a restart shows. */
+  private nextPid = 4242;
   private readonly failures: Partial<Record<CommandName, string>>;
   private readonly batches = new Map<string, { ads: Ad[]; source: string }>();
   readonly runs = new Map<string, FakeRun>();
@@ -396,13 +398,15 @@ export class FakeVisionApi implements VisionApi {
   private readonly handlers: { [C in CommandName]: (request: CommandParsed<C>) => Promise<CommandResponse<C>> } = {
     'app.info': async () => ({ version: '0.0.0-test', platform: 'test', mode: 'browser', dataDir: '/tmp/fake', api: { url: 'http://127.0.0.1:8765', key: 'pv_fake-key', keyFile: '/tmp/fake/api-key' } }),
     'services.list': async () => structuredClone(this.services),
-    'services.start': async ({ name }) => {
+    'services.start': async ({ name, backend, model }) => {
       const service = this.services.find((s) => s.name === name);
       if (!service) throw new Error(`unknown service ${name}`);
+      // Like the manager: a new backend is saved and the service (re)starts with it.
+      if (backend) service.backend = { backend, ...(model ? { model } : {}), saved: true };
       service.state = { type: 'starting', since: Date.now(), waitingFor: 'health check' };
       this.emit('service.state', structuredClone(service));
       setTimeout(() => {
-        service.state = { type: 'ready', url: `http://127.0.0.1:${service.port ?? 0}`, pid: 4242 };
+        service.state = { type: 'ready', url: `http://127.0.0.1:${service.port ?? 0}`, pid: this.nextPid++ };
         this.emit('service.state', structuredClone(service));
         this.emit('service.log', { name, lines: ['listening'] });
       }, 30);

@@ -3,6 +3,7 @@
     python3 scripts/deepseek/setup_venv.py --venv VENV [--with-model] [--download-weights]      # torch backend
     python3 scripts/deepseek/setup_venv.py --venv VENV --with-mlx [--download-mlx 8bit|bf16]    # mlx backend (Apple Silicon)
     python3 scripts/deepseek/setup_venv.py --venv VENV --mlx-ci                                 # mlx backend's tests on Linux
+    python3 scripts/deepseek/setup_venv.py --venv VENV --backend rapidocr|mlx|torch             # that backend's own venv: VENV, VENV-mlx, VENV-torch
 
 Prints one progress line per event on stdout, for the app to show:
 
@@ -44,6 +45,22 @@ class StageFailed(Exception):
 def stage(name: str, status: str, progress: float, message: str) -> None:
     quoted = message.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
     print(f'STAGE name={name} status={status} progress={progress:.2f} message="{quoted}"', flush=True)
+
+
+BACKENDS = ("rapidocr", "mlx", "torch")
+
+
+def backend_venv(base: Path, backend: str) -> Path:
+    """Each backend has its own venv (torch's remote code and mlx-vlm need different transformers):
+    <base> for rapidocr, <base>-mlx, <base>-torch. The app's supervisor looks in the same places."""
+    return base if backend == "rapidocr" else base.with_name(f"{base.name}-{backend}")
+
+
+def mlx_needs_cpu_build(platform: str = sys.platform, machine: str | None = None) -> bool:
+    """mlx's Metal build exists for Apple Silicon only: elsewhere mlx[cpu] and mlx-vlm without its extras (--mlx-ci)."""
+    import platform as platform_module
+
+    return not (platform == "darwin" and (machine or platform_module.machine()) == "arm64")
 
 
 def venv_python(venv: Path) -> Path:
@@ -251,7 +268,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mlx-ci", action="store_true", help="mlx[cpu] and mlx-vlm without its extras, for the mlx tests on Linux")
     parser.add_argument("--download-mlx", choices=sorted(MLX_REPOS), help="also download the MLX weights (implies --with-mlx)")
     parser.add_argument("--models-dir", type=Path, default=None, help="the app's models folder (default: <dataDir>/models)")
+    parser.add_argument("--backend", choices=BACKENDS, default=None,
+                        help="set up this backend's own venv beside --venv (VENV, VENV-mlx, VENV-torch) with what it needs")
     args = parser.parse_args(argv)
+    if args.backend is not None:
+        args.venv = backend_venv(args.venv, args.backend)
+        if args.backend == "torch":
+            args.with_model = True
+        elif args.backend == "mlx":
+            if mlx_needs_cpu_build():
+                args.mlx_ci = True
+            else:
+                args.with_mlx = True
     with_model = args.with_model or args.download_weights
     with_mlx = args.with_mlx or args.mlx_ci or bool(args.download_mlx)
     current = "venv"

@@ -8,6 +8,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { backendVenvDir } from '../../electron/core/services/deepseek-backend.js';
+import { venvPython } from '../../electron/core/services/specs.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 export const DEEPSEEK_VENV_PYTHON = path.join(REPO_ROOT, 'scripts/deepseek/.venv/bin/python');
@@ -45,11 +47,14 @@ export function parseReadyLine(line: string): { port: number } | null {
 }
 
 export async function startDeepSeekService(options: StartOptions = {}): Promise<StartedService> {
-  const python = options.python ?? (process.env.PV_DEEPSEEK_PYTHON?.trim() || DEEPSEEK_VENV_PYTHON);
-  if (!existsSync(python)) throw new Error(`${python} is missing: run \`npm run setup:python\` first.`);
+  // Each backend has its own venv beside the base one (.venv-mlx, .venv-torch), as in the app.
+  const backend = options.backend ?? 'rapidocr';
+  const own = backend === 'mlx' || backend === 'torch' ? backend : 'rapidocr';
+  const python = options.python ?? (process.env.PV_DEEPSEEK_PYTHON?.trim() || venvPython(backendVenvDir(path.dirname(path.dirname(DEEPSEEK_VENV_PYTHON)), own)));
+  if (!existsSync(python)) throw new Error(`${python} is missing: run \`npm run setup:python${own === 'rapidocr' ? '' : ` -- --backend ${own}`}\` first.`);
   const child: ChildProcessByStdio<null, Readable, Readable> = spawn(
     python,
-    [DEEPSEEK_SERVER_SCRIPT, '--host', '127.0.0.1', '--port', '0', '--backend', options.backend ?? 'rapidocr', ...(options.extraArgs ?? [])],
+    [DEEPSEEK_SERVER_SCRIPT, '--host', '127.0.0.1', '--port', '0', '--backend', backend, ...(options.extraArgs ?? [])],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const stderrTail: string[] = [];

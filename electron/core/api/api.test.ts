@@ -281,6 +281,11 @@ describe('engines, services, routes and the OpenAPI document', () => {
     const bad = await request('POST', '/v1/services/redis/start');
     expect(bad.status).toBe(400);
     expect(bad.json().error.issues).toEqual(['path.name: unknown service name']);
+    // deepseek's backend choice rides in the body, checked like the IPC command's.
+    const badBackend = await postJson('/v1/services/deepseek/start', { backend: 'cuda' });
+    expect([badBackend.status, badBackend.json().error.issues[0]]).toEqual([400, expect.stringMatching(/^body\.backend: /)]);
+    const notDeepSeek = await postJson('/v1/services/ollama/start', { backend: 'mlx' });
+    expect([notDeepSeek.status, notDeepSeek.json().error.message]).toEqual([422, 'backend: only the deepseek service has backends, not ollama']);
     expect((await request('GET', '/v1/nothing')).status).toBe(404);
     const method = await request('DELETE', '/v1/runs');
     expect([method.status, method.headers.allow]).toEqual([405, 'POST, GET']);

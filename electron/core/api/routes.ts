@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { type VisionHandlers } from '../../../shared/api.js';
+import { commands, type VisionHandlers } from '../../../shared/api.js';
 import { RunConfig, type EngineKind, type LaneConfig, type RunProgress, type Split } from '../../../shared/domain.js';
 import { checkListUrl } from '../ingest/index.js';
 import type { ListFormat } from '../ingest/index.js';
@@ -37,6 +37,9 @@ import {
   ServiceParams,
   Split as SplitSchema,
 } from './schemas.js';
+
+/** POST /v1/services/{name}/start's body: the IPC command's fields beside the name (none is needed). */
+const ServiceStartBody = commands['services.start'].request.omit({ name: true }).optional();
 
 /** Image bytes accepted by POST /v1/ocr (the fetcher's own limit for downloads). */
 const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
@@ -369,17 +372,26 @@ export function apiRoutes(deps: ApiDeps, extra: { openapi: () => unknown; docs: 
       response: { status: 200, json: z.array(ServiceInfo), description: 'Services' },
       handle: async () => ok(await deps.handlers['services.list']({})),
     }),
-    ...(['start', 'stop'] as const).map((action) =>
-      route<z.output<typeof ServiceParams>>({
-        method: 'POST',
-        path: `/v1/services/{name}/${action}`,
-        summary: action === 'start' ? 'Start a service (or adopt one already running).' : 'Stop a service the app started.',
-        params: ServiceParams,
-        query: NoQuery,
-        response: { status: 200, json: ServiceInfo, description: 'The service after the change' },
-        handle: async ({ params }) => ok(await call(() => deps.handlers[`services.${action}`]({ name: params.name }))),
-      }),
-    ),
+    route<z.output<typeof ServiceParams>, Record<string, never>, z.output<typeof ServiceStartBody>>({
+      method: 'POST',
+      path: '/v1/services/{name}/start',
+      summary: 'Start a service (or adopt one already running).',
+      description: 'deepseek takes an optional JSON body {"backend": "mlx"|"torch"|"rapidocr"|"deepseek", "model": "/local/folder"}: the choice is saved, and a service the app runs is restarted with it.',
+      params: ServiceParams,
+      query: NoQuery,
+      body: { json: ServiceStartBody, maxBytes: 16 * 1024, description: 'optional JSON {backend?, model?} (deepseek)' },
+      response: { status: 200, json: ServiceInfo, description: 'The service after the change' },
+      handle: async ({ params, body }) => ok(await call(() => deps.handlers['services.start']({ name: params.name, ...body }))),
+    }),
+    route<z.output<typeof ServiceParams>>({
+      method: 'POST',
+      path: '/v1/services/{name}/stop',
+      summary: 'Stop a service the app started.',
+      params: ServiceParams,
+      query: NoQuery,
+      response: { status: 200, json: ServiceInfo, description: 'The service after the change' },
+      handle: async ({ params }) => ok(await call(() => deps.handlers['services.stop']({ name: params.name }))),
+    }),
     route({
       method: 'GET',
       path: '/v1/openapi.json',

@@ -141,12 +141,14 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
   const handlers: VisionHandlers = {
     'app.info': async () => ({ version: options.version, platform: process.platform, mode: options.mode, dataDir: options.dataDir, ...(apiInfo ? { api: apiInfo } : {}) }),
     'services.list': async () => services.list(),
-    'services.start': async ({ name }) => services.start(name),
+    'services.start': async ({ name, backend, model }) => services.start(name, { ...(backend ? { backend } : {}), ...(model ? { model } : {}) }),
     'services.stop': async ({ name }) => services.stop(name),
     'services.logs': async ({ name, limit }) => services.logs(name, limit),
     'services.setup': async ({ name, stage }) => services.setup(name, stage),
     'engines.list': async () => {
-      const deepseekRoutes = await detectDeepSeekRouteFacts({ dataDir: options.dataDir, ollamaUrl: services.url('ollama') });
+      const facts = await detectDeepSeekRouteFacts({ dataDir: options.dataDir, ollamaUrl: services.url('ollama') });
+      const venvs = services.deepseekVenvs?.();
+      const deepseekRoutes = venvs ? { ...facts, venvs } : facts;
       return (await listEngineAvailability()).map(({ inProcess: _inProcess, ...info }) => (info.engine === 'deepseek' ? { ...info, deepseekRoutes } : info));
     },
     'ads.importText': async ({ text, filename }) => saveImport(importAdsFromText(text, filename ? { filename } : {}), filename ?? 'pasted text'),

@@ -58,6 +58,18 @@ describe('runServicesCommand with the fake ollama', () => {
     expect(await runServicesCommand(['status', 'nope', '--data-dir', dataDir], io())).toBe(2);
   });
 
+  it('start deepseek --backend checks the name and saves the choice; a backend without its venv names the setup command', async () => {
+    expect(await runServicesCommand(['start', 'deepseek', '--backend', 'cuda', '--data-dir', dataDir], io())).toBe(2);
+    expect(err.join('')).toBe('--backend must be one of rapidocr, mlx, torch, deepseek, got cuda\n');
+    err = [];
+    delete env.PARALLEL_VISION_DEEPSEEK_PYTHON; // each backend's own venv in the data folder
+    expect(await runServicesCommand(['start', 'deepseek', '--backend', 'mlx', '--data-dir', dataDir], io())).toBe(1);
+    expect(err.join('')).toBe(`deepseek: the mlx backend's Python environment ${join(dataDir, 'deepseek-venv-mlx')} is missing: set it up with \`parallel-vision services setup deepseek --backend mlx\`\n`);
+    out = [];
+    expect(await runServicesCommand(['status', 'deepseek', '--json', '--data-dir', dataDir], io())).toBe(0);
+    expect((JSON.parse(out.join('')) as ServiceInfo[])[0]?.backend).toEqual({ backend: 'mlx', saved: true });
+  });
+
   it('status lists the services as a table or JSON', async () => {
     expect(await runServicesCommand(['status', 'deepseek', '--data-dir', dataDir], io())).toBe(0);
     expect(out.join('')).toMatch(/deepseek\s+not-installed/);

@@ -4,9 +4,10 @@
  */
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { DEEPSEEK_SERVICE_BACKENDS, DeepSeekServiceBackend } from '../../../shared/deepseek-routes.js';
 import type { ServiceInfo } from '../../../shared/domain.js';
 import { defaultDataDir, findUpwards } from '../paths.js';
-import { createServiceManager, type ServiceManagerOptions } from './manager.js';
+import { createServiceManager, type ServiceManagerOptions, type StartOptions } from './manager.js';
 import { PidFiles } from './pid-files.js';
 import { stopGroup } from './process-group.js';
 
@@ -21,9 +22,10 @@ export interface ServicesCommandIo {
 const USAGE = `usage: parallel-vision services <command> [NAME] [options]
   status [NAME]            state, port, pid and memory of each service
   start NAME [--port N]    start deepseek or ollama in the foreground; Ctrl-C stops it
+                           deepseek --backend B [--model PATH]: run it with that backend from now on (saved)
   stop NAME                stop a server started by Parallel Vision (never an adopted one)
-  setup NAME [STAGE]       first-run setup (deepseek: venv, pip-base, pip-model, verify, weights; ollama: pull [MODEL])
-options: --data-dir DIR, --backend deepseek|rapidocr, --json`;
+  setup NAME [STAGE]       first-run setup (deepseek: the backend's own venv, its packages, weights; ollama: pull [MODEL])
+options: --data-dir DIR, --backend mlx|torch|rapidocr|deepseek, --model PATH, --json`;
 
 /** scripts/deepseek of this checkout, found from the sources or from the bundle in dist/cli. */
 export const DEFAULT_DEEPSEEK_DIR = findUpwards(dirname(fileURLToPath(import.meta.url)), join('scripts', 'deepseek')) ?? join(process.cwd(), 'scripts', 'deepseek');
@@ -87,13 +89,20 @@ export function formatStatusTable(services: ServiceInfo[]): string {
   return [header, ...rows].map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] as number))).join('  ')).join('\n');
 }
 
+function backendFlag(flags: Map<string, string | true>): DeepSeekServiceBackend | undefined {
+  const value = flags.get('backend');
+  if (value === undefined) return undefined;
+  const parsed = DeepSeekServiceBackend.safeParse(value);
+  if (!parsed.success) throw new Error(`--backend must be one of ${DEEPSEEK_SERVICE_BACKENDS.join(', ')}, got ${value === true ? 'nothing' : value}`);
+  return parsed.data;
+}
+
 function managerOptions(flags: Map<string, string | true>, env: NodeJS.ProcessEnv): ServiceManagerOptions {
   const text = (key: string): string | undefined => {
     const value = flags.get(key);
     return typeof value === 'string' ? value : undefined;
   };
-  const backend = text('backend');
-  if (backend !== undefined && backend !== 'deepseek' && backend !== 'rapidocr') throw new Error(`--backend must be deepseek or rapidocr, got ${backend}`);
+  const backend = backendFlag(flags);
   return {
     dataDir: text('data-dir') ?? defaultDataDir({ env }),
     deepseekDir: env.PARALLEL_VISION_DEEPSEEK_DIR ?? DEFAULT_DEEPSEEK_DIR,
@@ -102,6 +111,7 @@ function managerOptions(flags: Map<string, string | true>, env: NodeJS.ProcessEn
       ...(env.PARALLEL_VISION_OLLAMA_BIN ? { ollama: env.PARALLEL_VISION_OLLAMA_BIN } : {}),
     },
     ...(backend ? { deepseekBackend: backend } : {}),
+    ...(text('model') ? { deepseekModel: text('model') } : {}),
     cleanupOrphans: false,
   };
 }
@@ -155,7 +165,7 @@ export async function runServicesCommand(args: string[], io: ServicesCommandIo =
         return 0;
       }
       case 'start':
-        return await startForeground(manager, name as string, port, out, err, io.signal);
+        return await startForeground(manager, name as string, { ...(port === undefined ? {} : { port }), ...(options.deepseekBackend ? { backend: options.deepseekBackend } : {}), ...(options.deepseekModel ? { model: options.deepseekModel } : {}) }, out, err, io.signal);
       case 'setup': {
         const unsubscribe = manager.on('setup', (stage) => {
           const percent = stage.progress === null || stage.message.includes('%') ? '' : ` ${Math.round(stage.progress * 100)}%`;
@@ -182,7 +192,7 @@ export async function runServicesCommand(args: string[], io: ServicesCommandIo =
 async function startForeground(
   manager: ReturnType<typeof createServiceManager>,
   name: string,
-  port: number | undefined,
+  startOptions: StartOptions,
   out: (text: string) => void,
   err: (text: string) => void,
   signal: AbortSignal | undefined,
@@ -190,7 +200,8 @@ async function startForeground(
   const logs = manager.on('log', ({ name: from, lines }) => {
     if (from === name) err(lines.map((line) => `${line}\n`).join(''));
   });
-  const outcome = await manager.startWithOutcome(name, port === undefined ? undefined : { port });
+  // A --backend given here is saved: the app and the next start use it too.
+  const outcome = await manager.startWithOutcome(name, startOptions);
   if (!outcome.ok) {
     logs();
     err(`${name}: ${outcome.reason}\n`);
@@ -203,7 +214,8 @@ async function startForeground(
     out(`${name} is already running at ${state.url} (not started by Parallel Vision; left alone)\n`);
     return 0;
   }
-  out(`${name} ready at ${manager.url(name)}${state.type === 'ready' && state.pid ? ` (pid ${state.pid})` : ''}; Ctrl-C stops it\n`);
+  const backend = outcome.info.backend ? ` (${outcome.info.backend.backend} backend)` : '';
+  out(`${name}${backend} ready at ${manager.url(name)}${state.type === 'ready' && state.pid ? ` (pid ${state.pid})` : ''}; Ctrl-C stops it\n`);
   const stopSignal = signal ?? processSignal();
   await new Promise<void>((resolve) => {
     if (stopSignal.aborted) resolve();

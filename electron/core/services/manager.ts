@@ -2,8 +2,21 @@
  * The service manager: the one object the app (IPC/WebSocket handlers) and the CLI use to
  * list, start, stop and set up the model servers. Electron-free; paths come in as options.
  */
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { DeepSeekBackendChoice } from '../../../shared/deepseek-routes.js';
 import type { ServiceInfo, ServiceState, SetupStage } from '../../../shared/domain.js';
+import {
+  backendVenvDir,
+  looksLikePath,
+  modelProblem,
+  readSavedChoice,
+  resolveDeepSeekBackend,
+  saveChoice,
+  savedChoiceFile,
+  setupCommandFor,
+  type ConcreteDeepSeekBackend,
+} from './deepseek-backend.js';
 import { BinaryFinder } from './discovery.js';
 import { TypedEmitter, type ServiceEvents } from './events.js';
 import { PidFiles } from './pid-files.js';
@@ -23,17 +36,33 @@ export { readMemoryPressure };
 
 export type ManagedServiceName = 'deepseek' | 'ollama';
 
+export interface StartOptions {
+  port?: number;
+  backend?: DeepSeekBackend;
+  model?: string;
+}
+
 export interface ServiceManagerOptions {
   /** The app's data folder: the DeepSeek venv and the pid files live here. */
   dataDir: string;
   /** The folder of the Python service sources (server.py, setup_venv.py). */
   deepseekDir: string;
-  /** Interpreters and binaries, when not the defaults. `ollama: null` = treat as not installed. */
+  /**
+   * Interpreters and binaries, when not the defaults. `ollama: null` = treat as not installed.
+   * `deepseekPython` runs every DeepSeek backend (tests); without it each backend's venv does.
+   */
   binaries?: { deepseekPython?: string; systemPython?: string; ollama?: string | null };
+  /** The base venv of the DeepSeek service (default `<dataDir>/deepseek-venv`); mlx and torch use `<it>-mlx`, `<it>-torch`. */
+  deepseekVenv?: string;
   ports?: Partial<Record<ManagedServiceName, number>>;
   /** Workers of the lanes on each service (OLLAMA_NUM_PARALLEL). */
   workers?: Partial<Record<ManagedServiceName, number>>;
+  /** This manager's DeepSeek backend, over the saved choice (not saved itself); default: the saved choice, else this machine's. */
   deepseekBackend?: DeepSeekBackend;
+  /** `--model` with `deepseekBackend`. */
+  deepseekModel?: string;
+  /** Apple Silicon? (default: this machine) — what `deepseek` resolves to. */
+  appleSilicon?: boolean;
   /** Model downloaded by `setup('ollama')`. */
   ollamaModel?: string;
   ollamaKeepAlive?: string;
@@ -53,9 +82,15 @@ export interface ServiceManager {
   list(): ServiceInfo[];
   /** Look again at every idle service (installed? a server already on its port?). */
   refresh(): Promise<ServiceInfo[]>;
-  start(name: string, options?: { port?: number }): Promise<ServiceInfo>;
+  /**
+   * Start (or adopt) a service. deepseek with `backend`/`model`: the choice is saved and a
+   * running service it started is restarted with it; one it adopted is refused (not ours to restart).
+   */
+  start(name: string, options?: StartOptions): Promise<ServiceInfo>;
   /** Like `start`, with the reason and a free port to offer when the port is taken. */
-  startWithOutcome(name: string, options?: { port?: number }): Promise<StartOutcome>;
+  startWithOutcome(name: string, options?: StartOptions): Promise<StartOutcome>;
+  /** Which of the DeepSeek backends' venvs exist (the Services screen's routes); optional for stand-in managers. */
+  deepseekVenvs?(): Record<ConcreteDeepSeekBackend, boolean>;
   stop(name: string): Promise<ServiceInfo>;
   logs(name: string, limit?: number): string[];
   setup(name: string, stage?: string): Promise<SetupStage[]>;
@@ -82,8 +117,30 @@ export function createServiceManager(options: ServiceManagerOptions): ServiceMan
   const emitter = new TypedEmitter<ServiceEvents>();
   const finder = options.finder ?? new BinaryFinder();
   const pidFiles = new PidFiles(join(options.dataDir, 'services'));
-  const backend = options.deepseekBackend ?? defaultDeepSeekBackend();
-  const deepseekPython = options.binaries?.deepseekPython ?? venvPython(deepseekVenvDir(options.dataDir));
+  const venvBase = options.deepseekVenv ?? deepseekVenvDir(options.dataDir);
+  const appleSilicon = options.appleSilicon ?? (process.platform === 'darwin' && process.arch === 'arm64');
+  const choiceFile = savedChoiceFile(options.dataDir);
+  const saved = readSavedChoice(choiceFile);
+  // What the next start runs: an explicit option, else the saved choice, else this machine's default.
+  let choice: DeepSeekBackendChoice & { saved: boolean } = options.deepseekBackend
+    ? { backend: options.deepseekBackend, ...(options.deepseekModel ? { model: options.deepseekModel } : {}), saved: false }
+    : saved.type === 'saved'
+      ? { ...saved.choice, saved: true }
+      : { backend: defaultDeepSeekBackend(), saved: false };
+  const venvOf = (backend: ConcreteDeepSeekBackend) => backendVenvDir(venvBase, backend);
+  const hasVenv = (backend: ConcreteDeepSeekBackend) => options.binaries?.deepseekPython !== undefined || existsSync(venvPython(venvOf(backend)));
+  const resolvedBackend = () => resolveDeepSeekBackend(choice.backend, appleSilicon, hasVenv);
+  const launch = () => {
+    const backend = resolvedBackend();
+    const missingHint = `the ${backend} backend's Python environment ${venvOf(backend)} is missing: set it up with \`${setupCommandFor(backend, venvBase, options.deepseekDir)}\``;
+    return {
+      backend,
+      ...(choice.model ? { model: choice.model } : {}),
+      python: options.binaries?.deepseekPython ?? venvPython(venvOf(backend)),
+      missingHint,
+      saved: choice.saved,
+    };
+  };
   const common = {
     pidFiles,
     emitter,
@@ -93,7 +150,7 @@ export function createServiceManager(options: ServiceManagerOptions): ServiceMan
   const supervisors: Record<ManagedServiceName, ServiceSupervisor> = {
     deepseek: new ServiceSupervisor({
       ...common,
-      spec: deepseekSpec({ serviceDir: options.deepseekDir, python: deepseekPython, backend, env: options.env, startTimeoutMs: options.tuning?.startTimeoutMs?.deepseek }),
+      spec: deepseekSpec({ serviceDir: options.deepseekDir, launch, env: options.env, startTimeoutMs: options.tuning?.startTimeoutMs?.deepseek }),
       port: options.ports?.deepseek,
       workers: options.workers?.deepseek,
     }),
@@ -120,6 +177,7 @@ export function createServiceManager(options: ServiceManagerOptions): ServiceMan
 
   // Never rejects: a failed first look leaves the services `stopped`, to be looked at again.
   const ready = (async () => {
+    if (saved.type === 'unreadable') emitter.emit('notice', { name: 'deepseek', message: saved.problem });
     if (options.cleanupOrphans !== false) {
       const outcome = await pidFiles.cleanupOrphans().catch(() => null);
       for (const record of outcome?.stopped ?? []) {
@@ -133,23 +191,53 @@ export function createServiceManager(options: ServiceManagerOptions): ServiceMan
 
   const list = (): ServiceInfo[] => [supervisors.deepseek.info(), supervisors.ollama.info(), ...inProcess];
 
-  const startWithOutcome = async (name: string, startOptions?: { port?: number }): Promise<StartOutcome> => {
+  /** A new backend/model for deepseek: checked, saved, and a child we run restarted with it. */
+  const chooseDeepSeek = async (requested: { backend?: DeepSeekBackend; model?: string }): Promise<void> => {
+    const backend = requested.backend ?? choice.backend;
+    // A relative folder would be read from the service's own folder: make it the caller's.
+    const model = requested.model !== undefined && looksLikePath(requested.model) ? resolve(requested.model) : requested.model;
+    const problem = modelProblem(backend, model);
+    if (problem) throw new Error(problem);
+    // The same backend keeps its model unless a new one is given; another backend starts without one.
+    const keptModel = backend === choice.backend ? choice.model : undefined;
+    const nextModel = model ?? keptModel;
+    const next: DeepSeekBackendChoice = { backend, ...(nextModel ? { model: nextModel } : {}) };
+    const supervisor = supervisors.deepseek;
+    const info = supervisor.info();
+    const changed = next.backend !== choice.backend || next.model !== choice.model;
+    if (changed && info.state.type === 'external') {
+      throw new Error(`the DeepSeek service at ${info.state.url} was not started by Parallel Vision, so it keeps its own backend: stop it where it was started to switch to ${backend}`);
+    }
+    await saveChoice(choiceFile, next);
+    choice = { ...next, saved: true };
+    if (changed && ['starting', 'ready', 'degraded', 'crashed'].includes(info.state.type)) {
+      emitter.emit('notice', { name: 'deepseek', message: `restarting the DeepSeek service with the ${resolvedBackend()} backend` });
+      await supervisor.stop();
+    } else {
+      // Stopped: the label and the install state follow the new backend now.
+      await supervisor.refresh();
+    }
+  };
+
+  const startWithOutcome = async (name: string, startOptions: StartOptions = {}): Promise<StartOutcome> => {
     const supervisor = supervisorFor(name);
+    const { backend, model, ...rest } = startOptions;
+    if ((backend !== undefined || model !== undefined) && name !== 'deepseek') throw new Error(`backend: only the deepseek service has backends, not ${name}`);
     if (!supervisor) {
       const info = inProcessFor(name);
       if (!info) throw unknown(name);
       return info.state.type === 'ready' ? { ok: true, info } : { ok: false, info, reason: info.state.type === 'unavailable' ? info.state.reason : info.state.type };
     }
     await ready;
-    return supervisor.start(startOptions);
+    if (backend !== undefined || model !== undefined) await chooseDeepSeek({ ...(backend ? { backend } : {}), ...(model ? { model } : {}) });
+    return supervisor.start(rest);
   };
 
   const setupDeepSeek = async (stage?: string): Promise<SetupStage[]> => {
-    // The full setup on an Apple Silicon Mac; the CPU service elsewhere. A named stage reruns
-    // the script up to that stage (the script skips what is already done).
-    const full = backend === 'deepseek';
-    const withModel = stage === 'pip-model' || stage === 'weights' || (stage === undefined && full) || (full && stage === 'verify');
-    const downloadWeights = stage === 'weights' || (stage === undefined && full);
+    // The chosen backend's own venv, with its weights on a full setup (mlx, torch). A named
+    // stage reruns the script up to that stage (the script skips what is already done).
+    const backend = resolvedBackend();
+    const downloadWeights = backend !== 'rapidocr' && (stage === 'weights' || stage === undefined);
     const onLines = (lines: string[]) => emitter.emit('log', { name: 'deepseek', lines });
     const systemPython = options.binaries?.systemPython ?? (await finder.findPython([3, 10]))?.path;
     if (!systemPython) {
@@ -160,9 +248,11 @@ export function createServiceManager(options: ServiceManagerOptions): ServiceMan
     const stages = await runDeepSeekSetup({
       python: systemPython,
       script: join(options.deepseekDir, 'setup_venv.py'),
-      venvDir: deepseekVenvDir(options.dataDir),
-      withModel,
+      venvDir: venvBase,
+      backend,
+      withModel: backend === 'torch',
       downloadWeights,
+      ...(choice.model && backend === 'torch' ? { model: choice.model } : {}),
       env: options.env,
       onStage: (event) => emitter.emit('setup', event),
       onLines,
@@ -201,6 +291,7 @@ export function createServiceManager(options: ServiceManagerOptions): ServiceMan
     async start(name, startOptions) {
       return (await startWithOutcome(name, startOptions)).info;
     },
+    deepseekVenvs: () => ({ rapidocr: hasVenv('rapidocr'), mlx: hasVenv('mlx'), torch: hasVenv('torch') }),
     async stop(name) {
       const supervisor = supervisorFor(name);
       if (!supervisor) {

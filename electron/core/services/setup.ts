@@ -3,6 +3,7 @@
  * model, verify, weights) run by scripts/deepseek/setup_venv.py, and `ollama pull`. Each
  * stage can be run again; a failure names its stage and the log keeps its output.
  */
+import type { ConcreteDeepSeekBackend } from './deepseek-backend.js';
 import type { SetupStage } from '../../../shared/domain.js';
 import { pullOllamaModel } from '../engines/ollama.js';
 import { spawnGroup, stopGroup } from './process-group.js';
@@ -62,7 +63,7 @@ export class StageBoard {
   }
 }
 
-const DEEPSEEK_STAGES = ['venv', 'pip-base', 'pip-model', 'verify', 'weights'] as const;
+const DEEPSEEK_STAGES = ['venv', 'pip-base', 'pip-model', 'pip-mlx', 'verify', 'weights'] as const;
 
 export interface DeepSeekSetupOptions {
   /** A system Python ≥ 3.10 that creates the venv. */
@@ -70,6 +71,12 @@ export interface DeepSeekSetupOptions {
   /** scripts/deepseek/setup_venv.py */
   script: string;
   venvDir: string;
+  /**
+   * Set up this backend's own venv (`--backend`: `venvDir` is then the base venv and
+   * mlx/torch go beside it, deepseek-backend.ts), with its weights when `downloadWeights`.
+   * Absent: the base venv, plus torch when `withModel`.
+   */
+  backend?: ConcreteDeepSeekBackend;
   withModel: boolean;
   downloadWeights: boolean;
   model?: string;
@@ -81,12 +88,16 @@ export interface DeepSeekSetupOptions {
 
 export async function runDeepSeekSetup(options: DeepSeekSetupOptions): Promise<SetupStage[]> {
   const board = new StageBoard('deepseek', options.onStage);
-  const planned = DEEPSEEK_STAGES.filter((stage) => (stage !== 'pip-model' || options.withModel) && (stage !== 'weights' || options.downloadWeights));
+  const torch = options.backend ? options.backend === 'torch' : options.withModel;
+  const mlx = options.backend === 'mlx';
+  const planned = DEEPSEEK_STAGES.filter((stage) => (stage !== 'pip-model' || torch) && (stage !== 'pip-mlx' || mlx) && (stage !== 'weights' || options.downloadWeights));
   for (const stage of planned) board.update(stage, 'pending', null, 'waiting');
   const args = [options.script, '--venv', options.venvDir];
-  if (options.withModel) args.push('--with-model');
-  if (options.downloadWeights) args.push('--download-weights');
-  if (options.model) args.push('--model', options.model);
+  if (options.backend) args.push('--backend', options.backend);
+  else if (options.withModel) args.push('--with-model');
+  // The MLX weights come in 8-bit (half the size of bf16, what mlx-community recommends for OCR).
+  if (options.downloadWeights) args.push(...(mlx ? ['--download-mlx', '8bit'] : ['--download-weights']));
+  if (options.model && !mlx) args.push('--model', options.model);
   const tail: string[] = [];
   const child = spawnGroup({
     file: options.python,

@@ -6,6 +6,8 @@ import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isRecord } from './health.js';
 import type { BinaryFinder } from './discovery.js';
+import type { DeepSeekServiceBackend } from '../../../shared/deepseek-routes.js';
+import type { ConcreteDeepSeekBackend } from './deepseek-backend.js';
 import type { ServiceSpec } from './supervisor.js';
 
 export const DEEPSEEK_DEFAULT_PORT = 8001;
@@ -20,7 +22,7 @@ async function isExecutable(path: string): Promise<boolean> {
   }
 }
 
-/** The venv's interpreter inside the app's data folder. */
+/** The base venv inside the app's data folder; mlx and torch have theirs beside it (deepseek-backend.ts). */
 export function deepseekVenvDir(dataDir: string): string {
   return join(dataDir, 'deepseek-venv');
 }
@@ -29,27 +31,43 @@ export function venvPython(venvDir: string): string {
   return join(venvDir, process.platform === 'win32' ? 'Scripts/python.exe' : 'bin/python');
 }
 
-export type DeepSeekBackend = 'deepseek' | 'rapidocr';
+export type DeepSeekBackend = DeepSeekServiceBackend;
 
-/** DeepSeek-OCR needs a GPU to be useful (MPS on Apple Silicon); elsewhere the CPU backend. */
+/** DeepSeek-OCR needs a GPU to be useful (Metal on Apple Silicon: mlx, else torch); elsewhere the CPU backend. */
 export function defaultDeepSeekBackend(platform: NodeJS.Platform = process.platform, arch: string = process.arch): DeepSeekBackend {
   return platform === 'darwin' && arch === 'arm64' ? 'deepseek' : 'rapidocr';
+}
+
+/** What the next start runs: read at every start, so a new choice applies at the next (re)start. */
+export interface DeepSeekLaunch {
+  backend: ConcreteDeepSeekBackend;
+  /** `--model`: a local folder (mlx, torch) or a Hugging Face id in the cache (torch). */
+  model?: string;
+  /** The interpreter of this backend's venv. */
+  python: string;
+  /** One line naming the setup command, for when that interpreter is missing. */
+  missingHint: string;
+  /** The user's saved choice (else this machine's default). */
+  saved: boolean;
 }
 
 export interface DeepSeekSpecOptions {
   /** The folder with server.py. */
   serviceDir: string;
-  /** The interpreter to run it with (normally the venv's). */
-  python: string;
-  backend: DeepSeekBackend;
+  launch: () => DeepSeekLaunch;
   env?: NodeJS.ProcessEnv;
   startTimeoutMs?: number;
 }
 
+const isModelBackend = (backend: ConcreteDeepSeekBackend) => backend !== 'rapidocr';
+
 export function deepseekSpec(options: DeepSeekSpecOptions): ServiceSpec {
   return {
     name: 'deepseek',
-    label: options.backend === 'deepseek' ? 'DeepSeek-OCR' : 'OCR service (RapidOCR)',
+    get label() {
+      const backend = options.launch().backend;
+      return backend === 'rapidocr' ? 'OCR service (RapidOCR)' : `DeepSeek-OCR (${backend === 'mlx' ? 'MLX' : 'PyTorch'})`;
+    },
     engine: 'deepseek',
     defaultPort: DEEPSEEK_DEFAULT_PORT,
     readyLine: /^READY port=\d+/,
@@ -57,17 +75,28 @@ export function deepseekSpec(options: DeepSeekSpecOptions): ServiceSpec {
     healthPath: '/health',
     // Loading weights answers 200 with status "loading": ready means ready.
     isHealthy: (status, body) => status === 200 && isRecord(body) && body.status === 'ready' && 'backend' in body,
-    // Loading DeepSeek-OCR onto MPS takes a while the first time; RapidOCR is quick.
-    startTimeoutMs: options.startTimeoutMs ?? (options.backend === 'deepseek' ? 300_000 : 60_000),
+    // Loading DeepSeek-OCR onto the GPU takes a while the first time; RapidOCR is quick.
+    get startTimeoutMs() {
+      return options.startTimeoutMs ?? (isModelBackend(options.launch().backend) ? 300_000 : 60_000);
+    },
+    extraInfo: () => {
+      const { backend, model, saved } = options.launch();
+      return { backend: { backend, ...(model ? { model } : {}), saved } };
+    },
     plan: async ({ port }) => {
-      if (!(await isExecutable(options.python))) {
-        return { type: 'not-installed', hint: `the Python environment ${options.python} does not exist yet: run the DeepSeek setup` };
-      }
+      const launch = options.launch();
+      if (!(await isExecutable(launch.python))) return { type: 'not-installed', hint: launch.missingHint };
       return {
         type: 'plan',
         plan: {
-          file: options.python,
-          args: [join(options.serviceDir, 'server.py'), '--host', '127.0.0.1', '--port', String(port), '--backend', options.backend],
+          file: launch.python,
+          args: [
+            join(options.serviceDir, 'server.py'),
+            '--host', '127.0.0.1',
+            '--port', String(port),
+            '--backend', launch.backend,
+            ...(launch.model ? ['--model', launch.model] : []),
+          ],
           env: { ...process.env, ...options.env, PYTORCH_ENABLE_MPS_FALLBACK: '1', PYTHONUNBUFFERED: '1' },
           cwd: options.serviceDir,
         },

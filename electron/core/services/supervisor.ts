@@ -40,6 +40,8 @@ export interface ServiceSpec {
   isHealthy: HealthCheck;
   startTimeoutMs: number;
   plan(context: { port: number; workers: number }): Promise<PlanResult>;
+  /** More of what `info()` says (deepseek: the backend it starts with). */
+  extraInfo?(): Pick<ServiceInfo, 'backend'>;
 }
 
 
@@ -135,6 +137,7 @@ export class ServiceSupervisor {
       rssMb: this.rssMb === null ? null : Math.round(this.rssMb),
       managed: true,
       changedAt: this.changedAt,
+      ...this.spec.extraInfo?.(),
     };
   }
 

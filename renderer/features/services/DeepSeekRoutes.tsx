@@ -1,11 +1,25 @@
 import { useEffect, useState } from 'react';
 import type { EngineInfo } from '../../../shared/api.js';
-import { chooseDeepSeekRoute, rankDeepSeekRoutes, type DeepSeekRouteFacts } from '../../../shared/deepseek-routes.js';
-import type { LaneConfig } from '../../../shared/domain.js';
+import { chooseDeepSeekRoute, rankDeepSeekRoutes, type DeepSeekRouteFacts, type DeepSeekRouteKind } from '../../../shared/deepseek-routes.js';
+import type { LaneConfig, ServiceInfo } from '../../../shared/domain.js';
 import { useApi } from '../../api/context.js';
 import { Card, focusRing } from '../../common/ui.js';
 import { useRun } from '../run/state.js';
+import { applyDeepSeekRoute } from './actions.js';
 import { useServices } from './state.js';
+
+/** The route the saved backend choice of the DeepSeek service stands for (null: none saved). */
+export function savedDeepSeekRoute(service: ServiceInfo | undefined): DeepSeekRouteKind | null {
+  const backend = service?.backend;
+  if (!backend?.saved) return null;
+  return backend.backend === 'deepseek' ? null : backend.backend;
+}
+
+function serviceLine(service: ServiceInfo | undefined, pending: string | undefined): string | null {
+  if (!service?.backend) return null;
+  const state = pending === 'start' ? 'restarting' : service.state.type;
+  return `DeepSeek service: ${state}, ${service.backend.backend} backend${service.backend.model ? ` (model ${service.backend.model})` : ''}.`;
+}
 
 /** OpenAI-compatible lanes set up with a DeepSeek-OCR model (vLLM), by address. */
 function deepseekEndpoints(lanes: readonly LaneConfig[]): string[] {
@@ -18,7 +32,8 @@ export function DeepSeekRoutes() {
   const [facts, setFacts] = useState<DeepSeekRouteFacts | null>(null);
   const lanes = useRun((s) => s.lanes);
   const override = useServices((s) => s.deepseekRoute);
-  const setOverride = useServices((s) => s.setDeepSeekRoute);
+  const service = useServices((s) => s.services.find((info) => info.name === 'deepseek'));
+  const pending = useServices((s) => s.pending.deepseek);
   useEffect(() => {
     let live = true;
     api.invoke('engines.list', {}).then(
@@ -34,13 +49,20 @@ export function DeepSeekRoutes() {
   if (!facts) return null;
   const routes = rankDeepSeekRoutes({ ...facts, endpoints: [...facts.endpoints, ...deepseekEndpoints(lanes)] });
   const recommended = chooseDeepSeekRoute(routes);
-  const chosen = chooseDeepSeekRoute(routes, override);
+  // This session's pick, else the backend saved by an earlier one, else the best.
+  const chosen = chooseDeepSeekRoute(routes, override ?? savedDeepSeekRoute(service));
+  const status = serviceLine(service, pending);
   return (
     <Card className="mb-3 flex flex-col gap-2" data-testid="deepseek-routes">
       <h3 className="font-medium">DeepSeek-OCR routes</h3>
       <p className="text-sm text-zinc-600 dark:text-zinc-400" data-testid="deepseek-route-choice">
         {chosen ? `Using ${routes.find((r) => r.route === chosen)!.label}${chosen === recommended ? ' (recommended)' : ` (your choice; recommended: ${routes.find((r) => r.route === recommended)!.label})`}.` : 'No DeepSeek-OCR route is available on this machine yet.'}
       </p>
+      {status && (
+        <p className="text-xs text-zinc-500" data-testid="deepseek-service-backend">
+          {status}
+        </p>
+      )}
       <fieldset>
         <legend className="sr-only">DeepSeek-OCR route</legend>
         <ul className="flex flex-col gap-1">
@@ -53,7 +75,7 @@ export function DeepSeekRoutes() {
                 className={`mt-1 ${focusRing}`}
                 disabled={!route.available}
                 checked={chosen === route.route}
-                onChange={() => setOverride(route.route === recommended ? null : route.route)}
+                onChange={() => void applyDeepSeekRoute(api, route.route)}
               />
               <label htmlFor={`deepseek-route-${route.route}`} className={route.available ? '' : 'text-zinc-400'}>
                 <span className="font-medium">{route.label}</span>

@@ -35,3 +35,18 @@ def test_existing_venv_is_reused(tmp_path: Path, capsys: pytest.CaptureFixture[s
     (venv / "bin" / "python").symlink_to(sys.executable)
     assert setup_venv.ensure_venv(venv) == venv / "bin" / "python"
     assert "using existing venv" in capsys.readouterr().out
+
+
+def test_each_backend_has_its_own_venv_beside_the_base_one(tmp_path: Path) -> None:
+    base = tmp_path / ".venv"
+    assert [setup_venv.backend_venv(base, name) for name in setup_venv.BACKENDS] == [base, tmp_path / ".venv-mlx", tmp_path / ".venv-torch"]
+    # mlx's Metal build is for Apple Silicon; elsewhere the CPU build the tests use.
+    assert setup_venv.mlx_needs_cpu_build("darwin", "arm64") is False
+    assert setup_venv.mlx_needs_cpu_build("linux", "x86_64") is True
+    assert setup_venv.mlx_needs_cpu_build("darwin", "x86_64") is True
+
+
+def test_backend_torch_and_mlx_together_are_refused_before_any_venv_is_made(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert setup_venv.main(["--venv", str(tmp_path / ".venv"), "--backend", "torch", "--with-mlx"]) == 1
+    assert "two venvs" in capsys.readouterr().out
+    assert not (tmp_path / ".venv-torch").exists()
