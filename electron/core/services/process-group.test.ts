@@ -28,7 +28,7 @@ describe('spawnGroup / stopGroup', () => {
     const lines: string[] = [];
     const child = await startTiny([], lines);
     expect(lines[0]).toContain('env.TINY_ECHO=from-env');
-    expect(await stopGroup(child.pid, { graceMs: 3000 })).toBe('terminated');
+    expect(await stopGroup(child.pid, { graceMs: 60_000 })).toBe('terminated');
     expect(await child.exited).toMatchObject({ code: 0 });
     expect(lines).toContain('SIGTERM received, shutting down');
   });
@@ -38,7 +38,7 @@ describe('spawnGroup / stopGroup', () => {
     const child = await startTiny(['--grandchild'], lines);
     const grandchildPid = Number(/GRANDCHILD pid=(\d+)/.exec(lines.join('\n'))?.[1]);
     expect(isProcessAlive(grandchildPid)).toBe(true);
-    await stopGroup(child.pid, { graceMs: 3000 });
+    await stopGroup(child.pid, { graceMs: 60_000 });
     await waitUntil(() => !isProcessAlive(grandchildPid), 3000, 'grandchild to die');
     expect(isGroupAlive(child.pid)).toBe(false);
   });

@@ -39,7 +39,7 @@ export function defaultDeepSeekBackend(platform: NodeJS.Platform = process.platf
 }
 
 /** What the next start runs: read at every start, so a new choice applies at the next (re)start. */
-export interface DeepSeekLaunch {
+interface DeepSeekLaunch {
   backend: ConcreteDeepSeekBackend;
   /** `--model`: a local folder (mlx, torch) or a Hugging Face id in the cache (torch). */
   model?: string;

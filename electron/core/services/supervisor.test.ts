@@ -37,7 +37,7 @@ function tinySpec(extraArgs: () => string[], overrides: Partial<ServiceSpec> = {
     readyLine: /^READY port=\d+/,
     healthPath: '/health',
     isHealthy: (status, body) => status === 200 && isRecord(body) && body.kind === 'tiny',
-    startTimeoutMs: 5000,
+    startTimeoutMs: 60_000,
     plan: async ({ port, workers }) => ({
       type: 'plan',
       plan: { file: process.execPath, args: [TINY_SERVER, '--port', String(port), ...extraArgs()], env: { PATH: process.env.PATH, TINY_ECHO: `workers=${workers}` } },
@@ -99,11 +99,12 @@ describe('ServiceSupervisor with a tiny server', () => {
   });
 
   it('names what it waited for when the start times out, and stops the child', async () => {
-    const { supervisor } = await supervise(() => ['--delay', '5000'], { spec: { startTimeoutMs: 400 } });
+    // Long enough for a loaded machine to start the child and refuse one health check; the child is never ready in time.
+    const { supervisor } = await supervise(() => ['--delay', '120000'], { spec: { startTimeoutMs: 8000 } });
     const outcome = await supervisor.start();
     expect(outcome.ok).toBe(false);
     if (outcome.ok) return;
-    expect(outcome.reason).toMatch(/not ready after 0 s: waited for the line \/\^READY port=\\d\+\/ and a healthy GET http:\/\/127\.0\.0\.1:\d+\/health; ready line not seen, last health check: connection refused/);
+    expect(outcome.reason).toMatch(/not ready after 8 s: waited for the line \/\^READY port=\\d\+\/ and a healthy GET http:\/\/127\.0\.0\.1:\d+\/health; ready line not seen, last health check: connection refused/);
     const state = outcome.info.state;
     expect(state.type === 'crashed' && state.lastLog.some((line) => line.includes('tiny-server starting'))).toBe(true);
     expect(supervisor.pid).toBeNull();

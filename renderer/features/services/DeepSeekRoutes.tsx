@@ -9,7 +9,7 @@ import { applyDeepSeekRoute } from './actions.js';
 import { useServices } from './state.js';
 
 /** The route the saved backend choice of the DeepSeek service stands for (null: none saved). */
-export function savedDeepSeekRoute(service: ServiceInfo | undefined): DeepSeekRouteKind | null {
+function savedDeepSeekRoute(service: ServiceInfo | undefined): DeepSeekRouteKind | null {
   const backend = service?.backend;
   if (!backend?.saved) return null;
   return backend.backend === 'deepseek' ? null : backend.backend;

@@ -27,7 +27,7 @@ export async function loadServices(api: VisionApi): Promise<void> {
 }
 
 /** The Ollama model that is DeepSeek-OCR (its lane preset: the model's own prompts, grounding boxes). */
-export const OLLAMA_DEEPSEEK_MODEL = 'deepseek-ocr';
+const OLLAMA_DEEPSEEK_MODEL = 'deepseek-ocr';
 
 /**
  * Applies a DeepSeek-OCR route: the service's backends (MLX, PyTorch, RapidOCR) restart the
