@@ -8,7 +8,12 @@
  * under ratio 0.5 and auto). Each configuration starts from an empty data folder, so every
  * run fetches every image and loads its models.
  *
- *   npm run bench:pipeline -- --dataset ../shared/testdata/ads --out bench-results/pipeline.json [--quick] [--limit N] [--no-service]
+ *   npm run bench:pipeline -- --dataset ../shared/testdata/ads --out bench-results/pipeline.json [--quick] [--limit N] [--rounds N] [--no-service]
+ *
+ * On a shared, noisy machine one run of each configuration after the other compares loads,
+ * not configurations: `--rounds N` runs the whole list N times, interleaved (round r starts
+ * r places further down the list), and the ratios are the median of each round's own ratio.
+ * `--quick`: 24 ads, 2 rounds, no pair under auto.
  *
  * Each configuration runs in a child process of its own, as `parallel-vision run` would.
  * CPU per ad: the pipeline's own (that process's main thread — fetch, store, events,
@@ -31,9 +36,10 @@ import { prepareImage } from '../electron/core/fetch/index.js';
 import { cpuSnapshot, processCpuSeconds } from './lib/cpu-time.js';
 import { DEEPSEEK_VENV_PYTHON, startDeepSeekService, type StartedService } from './lib/deepseek-service.js';
 
-const USAGE = 'usage: bench-pipeline --dataset DIR [--out FILE.json] [--quick] [--limit N] [--no-service]';
+const USAGE = 'usage: bench-pipeline --dataset DIR [--out FILE.json] [--quick] [--limit N] [--rounds N] [--no-service]';
 const IMAGE_FILE = /\.(png|jpe?g|gif|webp|bmp|tiff?)$/i;
 const QUICK_IMAGES = 24;
+const QUICK_ROUNDS = 2;
 /** A configuration whose engine `run` left out (its check did not answer in time) is tried again this often. */
 const ATTEMPTS = 2;
 /**
@@ -53,6 +59,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     quick: { type: 'boolean', default: false },
     limit: { type: 'string' },
+    rounds: { type: 'string' },
     'no-service': { type: 'boolean', default: false },
     /** Internal: run one configuration (JSON) and print its report. */
     child: { type: 'string' },
@@ -71,6 +78,8 @@ interface Configuration {
 
 interface Measured {
   name: string;
+  /** The round (1…--rounds) it ran in. */
+  round: number;
   kind: Configuration['kind'];
   args: string[];
   exitCode: number;
@@ -203,6 +212,10 @@ async function childMain(spec: { args: string[]; dataDir: string }): Promise<voi
     process.stdout.write(`${CHILD_REPORT}${JSON.stringify(report)}\n`);
     process.exit(0);
   };
+  // `run` imports its engines lazily. Under tsx each import is compiled then and there, blocking the
+  // main thread (deepseek.js: 5.6 s at load 18), and a service's 3 s /health check that started just
+  // before timed out: the lane was left out. The built app has them bundled, so load them first.
+  await Promise.all([import('../electron/core/engines/embedded.js'), import('../electron/core/engines/deepseek.js')]);
   const before = cpuSnapshot();
   const started = performance.now();
   finish(await runWithDeps([...spec.args, '--data-dir', spec.dataDir, '--db', join(spec.dataDir, 'pv.db'), '--new', '--json'], io, { checkTimeoutMs: CHECK_TIMEOUT_MS }));
@@ -264,6 +277,7 @@ async function measureOnce(config: Configuration, listPath: string, ads: number,
     exitCode: report.exitCode,
     lanes,
     attempts: 1,
+    round: 0,
     leftOut,
     done,
     failed,
@@ -279,8 +293,45 @@ async function measureOnce(config: Configuration, listPath: string, ads: number,
   return result;
 }
 
-function bestOf(results: readonly Measured[], filter: (result: Measured) => boolean): Measured | null {
-  return results.filter(filter).reduce<Measured | null>((best, result) => (!best || result.adsPerSecond > best.adsPerSecond ? result : best), null);
+/** One configuration over every round it ran in. */
+interface Summary {
+  name: string;
+  kind: Configuration['kind'];
+  /** Ads/s per round (null where it did not run). */
+  perRound: Array<number | null>;
+  /** The median over the rounds it ran. */
+  adsPerSecond: number;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function summarise(results: readonly Measured[], rounds: number): Summary[] {
+  const byName = new Map<string, Summary>();
+  for (const result of results) {
+    let summary = byName.get(result.name);
+    if (!summary) byName.set(result.name, (summary = { name: result.name, kind: result.kind, perRound: new Array<number | null>(rounds).fill(null), adsPerSecond: 0 }));
+    summary.perRound[result.round - 1] = result.adsPerSecond;
+  }
+  for (const summary of byName.values()) summary.adsPerSecond = round(median(summary.perRound.filter((value): value is number => value !== null)));
+  return [...byName.values()];
+}
+
+function bestOf(summaries: readonly Summary[], filter: (summary: Summary) => boolean): Summary | null {
+  return summaries.filter(filter).reduce<Summary | null>((best, summary) => (!best || summary.adsPerSecond > best.adsPerSecond ? summary : best), null);
+}
+
+/** The median over rounds of a's ads/s over b's in the same round: a load that drifts between rounds cancels out. */
+function pairedRatio(a: Summary | null, b: Summary | null): number | null {
+  if (!a || !b) return null;
+  const ratios = a.perRound.flatMap((value, index) => {
+    const other = b.perRound[index];
+    return value !== null && other !== null && other !== undefined && other > 0 ? [value / other] : [];
+  });
+  return ratios.length > 0 ? round(median(ratios)) : null;
 }
 
 function round(value: number, digits = 3): number {
@@ -288,10 +339,18 @@ function round(value: number, digits = 3): number {
   return Math.round(value * scale) / scale;
 }
 
+function parseRounds(): number {
+  if (values.rounds === undefined) return values.quick ? QUICK_ROUNDS : 1;
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) fail(`--rounds must be a whole number ≥ 1, not ${values.rounds}`);
+  return rounds;
+}
+
 async function main(): Promise<void> {
   if (!values.dataset) fail('--dataset DIR is required');
   const dataset = resolve(values.dataset);
   const names = datasetImages(dataset);
+  const rounds = parseRounds();
   const cores = availableParallelism();
   const loadBefore = loadavg().map((load) => round(load, 2));
   const work = mkdtempSync(join(tmpdir(), 'pv-bench-pipeline-list-'));
@@ -308,84 +367,106 @@ async function main(): Promise<void> {
       console.log(values['no-service'] ? 'OCR service: left out (--no-service)' : `OCR service: no venv at ${DEEPSEEK_VENV_PYTHON} (npm run setup:python), embedded only`);
     }
     const prepare_s = await prepareCpuPerImage(dataset, names);
-    console.log(`${names.length} images from ${dataset}, ${cores} cores, load average ${loadBefore.join(' ')}; preparing an image costs ${(prepare_s * 1000).toFixed(1)} ms CPU\n`);
+    console.log(`${names.length} images from ${dataset}, ${cores} cores, ${rounds} round(s), load average ${loadBefore.join(' ')}; preparing an image costs ${(prepare_s * 1000).toFixed(1)} ms CPU`);
 
     const engines: EngineKind[] = service ? ['embedded', 'deepseek'] : ['embedded'];
-    const run = async (config: Configuration): Promise<void> => {
-      results.push(await measure(config, listPath, names.length, prepare_s, service));
+    // The pair runs at each engine's best workers over the rounds so far (round 1 runs the singles first).
+    const bestWorkers = (engine: EngineKind): number => {
+      const best = bestOf(summarise(results, rounds), (summary) => summary.kind === 'fixed' && summary.name.startsWith(`${engine} ×`));
+      return best ? Number(/×(\d+)$/.exec(best.name)![1]) : cores;
     };
-    await run({ name: `default (${engines.join(' + ')}, auto)`, kind: 'default', engines, policy: 'auto' });
-    if (service) await run({ name: 'default (embedded alone)', kind: 'default', engines: ['embedded'], policy: 'auto' });
-    const bestWorkers = new Map<EngineKind, number>();
+    const pairWorkers = (): Partial<Record<EngineKind, number>> => Object.fromEntries(engines.map((engine) => [engine, bestWorkers(engine)]));
+    const plan: Array<() => Configuration> = [() => ({ name: `default (${engines.join(' + ')}, auto)`, kind: 'default', engines, policy: 'auto' })];
+    if (service) plan.push(() => ({ name: 'default (embedded alone)', kind: 'default', engines: ['embedded'], policy: 'auto' }));
     for (const engine of engines) {
-      for (let workers = 1; workers <= cores; workers++) await run({ name: `${engine} ×${workers}`, kind: 'fixed', engines: [engine], policy: 'single', workers: { [engine]: workers } });
-      bestWorkers.set(engine, Number(/×(\d+)$/.exec(bestOf(results, (result) => result.kind === 'fixed' && result.name.startsWith(`${engine} ×`))!.name)![1]));
+      for (let workers = 1; workers <= cores; workers++) plan.push(() => ({ name: `${engine} ×${workers}`, kind: 'fixed', engines: [engine], policy: 'single', workers: { [engine]: workers } }));
     }
     if (engines.length === 2) {
-      const workers = Object.fromEntries(bestWorkers);
-      const label = engines.map((engine) => `${engine}×${bestWorkers.get(engine)}`).join(' + ');
-      await run({ name: `${label}, ratio 0.5`, kind: 'fixed', engines, policy: 'ratio', split: '0.5', workers });
-      if (!values.quick) await run({ name: `${label}, auto`, kind: 'fixed', engines, policy: 'auto', workers });
+      plan.push(() => ({ name: `${engines.join(' + ')} at best workers, ratio 0.5`, kind: 'fixed', engines, policy: 'ratio', split: '0.5', workers: pairWorkers() }));
+      if (!values.quick) plan.push(() => ({ name: `${engines.join(' + ')} at best workers, auto`, kind: 'fixed', engines, policy: 'auto', workers: pairWorkers() }));
+    }
+    for (let r = 1; r <= rounds; r++) {
+      console.log(`\nround ${r} of ${rounds}`);
+      const shift = ((r - 1) * Math.max(1, Math.floor(plan.length / rounds))) % plan.length;
+      for (let index = 0; index < plan.length; index++) results.push({ ...(await measure(plan[(index + shift) % plan.length]!(), listPath, names.length, prepare_s, service)), round: r });
     }
   } finally {
     await service?.stop();
     server.stop();
     rmSync(work, { recursive: true, force: true });
   }
-  report(results, { dataset, images: names.length, cores, loadBefore, service: service?.readyLine ?? null });
+  report(results, { dataset, images: names.length, cores, rounds, loadBefore, service: service?.readyLine ?? null });
 }
 
-function report(results: readonly Measured[], context: { dataset: string; images: number; cores: number; loadBefore: number[]; service: string | null }): void {
-  const bestFixed = bestOf(results, (result) => result.kind === 'fixed')!;
-  const bestEmbedded = bestOf(results, (result) => result.kind === 'fixed' && result.name.startsWith('embedded ×'))!;
-  const defaultRun = results.find((result) => result.kind === 'default')!;
-  const embeddedDefault = results.find((result) => result.kind === 'default' && result.args[1] === 'embedded') ?? null;
-  const ratio = (a: Measured | null, b: Measured | null): number | null => (a && b && b.adsPerSecond > 0 ? round(a.adsPerSecond / b.adsPerSecond) : null);
-  const defaultOverBest = ratio(defaultRun, bestFixed);
-  const embeddedDefaultOverBest = ratio(embeddedDefault, bestEmbedded);
+function report(results: readonly Measured[], context: { dataset: string; images: number; cores: number; rounds: number; loadBefore: number[]; service: string | null }): void {
+  const summaries = summarise(results, context.rounds);
+  const bestFixed = bestOf(summaries, (summary) => summary.kind === 'fixed')!;
+  const bestEmbedded = bestOf(summaries, (summary) => summary.kind === 'fixed' && summary.name.startsWith('embedded ×'))!;
+  const defaultRun = summaries.find((summary) => summary.kind === 'default')!;
+  const embeddedDefault = summaries.find((summary) => summary.kind === 'default' && summary.name === 'default (embedded alone)') ?? (context.service ? null : defaultRun);
+  const defaultOverBest = pairedRatio(defaultRun, bestFixed);
+  const embeddedDefaultOverBest = pairedRatio(embeddedDefault, bestEmbedded);
   const fmt = (value: number | null, digits = 3): string => (value === null ? '—' : value.toFixed(digits));
+  const table = (header: string[], rows: string[][], left: number): void => {
+    const widths = header.map((title, index) => Math.max(title.length, ...rows.map((row) => row[index]!.length)));
+    for (const row of [header, ...rows]) console.log(row.map((value, index) => (index < left ? value.padEnd(widths[index]!) : value.padStart(widths[index]!))).join('  '));
+  };
 
-  const header = ['configuration', 'lanes (max concurrency)', 'ads/s', '× best', 'done', 'failed', 'wall s', 'pipeline CPU s/ad', 'engines CPU s/ad', 'pipeline/engines', 'load'];
-  const rows = results.map((result) => [
-    result.name,
-    Object.entries(result.concurrency).map(([lane, seen]) => `${lane} ${seen.maxConcurrency}/${seen.workers}`).join(', ') || result.lanes,
-    fmt(result.adsPerSecond),
-    fmt(ratio(result, bestFixed)),
-    String(result.done),
-    String(result.failed),
-    result.wall_s.toFixed(1),
-    fmt(result.cpuPerAd_s.pipeline, 4),
-    fmt(result.cpuPerAd_s.engines, 4),
-    fmt(result.pipelineOverEngines),
-    fmt(result.loadAverage[0] ?? null, 2),
-  ]);
-  const widths = header.map((title, index) => Math.max(title.length, ...rows.map((row) => row[index]!.length)));
   console.log('');
-  for (const row of [header, ...rows]) console.log(row.map((value, index) => (index <= 1 ? value.padEnd(widths[index]!) : value.padStart(widths[index]!))).join('  '));
+  table(
+    ['round', 'configuration', 'lanes (max concurrency)', 'ads/s', 'done', 'failed', 'wall s', 'pipeline CPU s/ad', 'engines CPU s/ad', 'pipeline/engines', 'load'],
+    results.map((result) => [
+      String(result.round),
+      result.name,
+      Object.entries(result.concurrency).map(([lane, seen]) => `${lane} ${seen.maxConcurrency}/${seen.workers}`).join(', ') || result.lanes,
+      fmt(result.adsPerSecond),
+      String(result.done),
+      String(result.failed),
+      result.wall_s.toFixed(1),
+      fmt(result.cpuPerAd_s.pipeline, 4),
+      fmt(result.cpuPerAd_s.engines, 4),
+      fmt(result.pipelineOverEngines),
+      fmt(result.loadAverage[0] ?? null, 2),
+    ]),
+    3,
+  );
+  console.log(`\nmedian over ${context.rounds} round(s); × best: the median of each round's own ratio to ${bestFixed.name}`);
+  table(
+    ['configuration', 'ads/s', '× best', 'per round'],
+    summaries.map((summary) => [summary.name, fmt(summary.adsPerSecond), fmt(pairedRatio(summary, bestFixed)), summary.perRound.map((value) => fmt(value)).join(' ')]),
+    1,
+  );
 
   const checks: Array<{ target: string; ok: boolean | null; actual: string }> = [
     context.service
       ? { target: 'defaultOverBest ≥ 0.95 (embedded + OCR service)', ok: defaultOverBest !== null && defaultOverBest >= 0.95, actual: `${fmt(defaultOverBest)} (default ${fmt(defaultRun.adsPerSecond)} vs ${bestFixed.name} ${fmt(bestFixed.adsPerSecond)} ads/s)` }
       : { target: 'defaultOverBest ≥ 0.95 (embedded + OCR service)', ok: null, actual: 'not measured: the OCR service was not started (--no-service, or no venv)' },
   ];
+  const embeddedLanes = results.find((result) => result.name === embeddedDefault?.name)?.lanes ?? '?';
   checks.push({
     target: 'embedded alone: default ≥ 0.9 × its best fixed workers',
     ok: embeddedDefaultOverBest !== null && embeddedDefaultOverBest >= 0.9,
-    actual: `${fmt(embeddedDefaultOverBest)} (default ${fmt(embeddedDefault?.adsPerSecond ?? null)} ads/s with ${embeddedDefault?.lanes ?? '?'} vs ${bestEmbedded.name} ${fmt(bestEmbedded.adsPerSecond)} ads/s)`,
+    actual: `${fmt(embeddedDefaultOverBest)} (default ${fmt(embeddedDefault?.adsPerSecond ?? null)} ads/s with ${embeddedLanes} vs ${bestEmbedded.name} ${fmt(bestEmbedded.adsPerSecond)} ads/s)`,
   });
-  // The default run's CPU split, or the best fixed one's when the default ran no ads.
-  const cpuRun = defaultRun.pipelineOverEngines !== null ? defaultRun : bestFixed;
+  // The default runs' CPU split (median), or the best fixed one's when the default ran no ads.
+  const split = (name: string): { ratio: number; pipeline: number; engines: number } | null => {
+    const runs = results.filter((result) => result.name === name && result.pipelineOverEngines !== null && result.cpuPerAd_s.pipeline !== null && result.cpuPerAd_s.engines !== null);
+    if (runs.length === 0) return null;
+    return { ratio: round(median(runs.map((run) => run.pipelineOverEngines!))), pipeline: median(runs.map((run) => run.cpuPerAd_s.pipeline!)), engines: median(runs.map((run) => run.cpuPerAd_s.engines!)) };
+  };
+  const cpuName = split(defaultRun.name) ? defaultRun.name : bestFixed.name;
+  const cpu = split(cpuName);
   checks.push({
     target: 'pipeline CPU ≤ 10 % of the engines’ CPU per ad',
-    ok: cpuRun.pipelineOverEngines !== null && cpuRun.pipelineOverEngines <= 0.1,
-    actual: `${fmt(cpuRun.pipelineOverEngines)} (${cpuRun.name}: ${fmt(cpuRun.cpuPerAd_s.pipeline, 4)} vs ${fmt(cpuRun.cpuPerAd_s.engines, 4)} s/ad)`,
+    ok: cpu !== null && cpu.ratio <= 0.1,
+    actual: cpu ? `${fmt(cpu.ratio)} (${cpuName}: ${fmt(cpu.pipeline, 4)} vs ${fmt(cpu.engines, 4)} s/ad)` : 'not measured',
   });
   console.log(`\nload average before ${context.loadBefore.join(' ')}, after ${loadavg().map((load) => load.toFixed(2)).join(' ')}`);
   console.log('targets:');
   for (const check of checks) console.log(`  ${check.ok === null ? 'n/a ' : check.ok ? 'ok  ' : 'MISS'} ${check.target}: ${check.actual}`);
   if (values.out) {
     mkdirSync(dirname(resolve(values.out)), { recursive: true });
-    const json = { ...context, configurations: results, default: defaultRun, bestFixed: { name: bestFixed.name, adsPerSecond: bestFixed.adsPerSecond }, defaultOverBest, embeddedDefaultOverBest, checks, loadAfter: loadavg() };
+    const json = { ...context, configurations: results, summaries, default: defaultRun, bestFixed: { name: bestFixed.name, adsPerSecond: bestFixed.adsPerSecond }, defaultOverBest, embeddedDefaultOverBest, checks, loadAfter: loadavg() };
     writeFileSync(values.out, `${JSON.stringify(json, null, 2)}\n`);
     console.log(`wrote ${values.out}`);
   }

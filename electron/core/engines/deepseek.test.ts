@@ -208,6 +208,18 @@ describe('against a misbehaving local server', () => {
     expect(await make().availability?.()).toEqual({ type: 'unavailable', reason: expect.stringMatching(/is loading m/) });
   });
 
+  it('availability asks /health again after a transient failure before it calls the service unavailable', async () => {
+    let asked = 0;
+    const ready = JSON.stringify({ status: 'ready', message: null, backend: 'rapidocr', device: 'cpu', model: 'm', queue_depth: 0, queue_capacity: 8, version: '0.1.0' });
+    handler = (_req, res) => res.end(++asked === 1 ? 'busy' : ready);
+    expect(await make().availability?.()).toEqual({ type: 'available' });
+    expect(asked).toBe(2);
+    asked = 0;
+    handler = (_req, res) => res.end(String(++asked));
+    expect(await make().availability?.()).toEqual({ type: 'unavailable', reason: expect.stringMatching(/not the service's health body/) });
+    expect(asked, 'three tries, then unavailable').toBe(3);
+  });
+
   it('refused connection is unavailable, for recognize, health and availability', async () => {
     const probe = net.createServer();
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));

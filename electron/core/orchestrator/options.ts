@@ -69,7 +69,7 @@ export interface SchedulerTuning {
   /** A straggler is backed up when its expected end is later than the backup's by this factor of the backup's latency. */
   backupFactor: number;
   backupMarginMs: number;
-  /** Tuner: calls measured at a concurrency level before it is judged (at least this, and 2 × the level). */
+  /** Tuner: calls measured at a concurrency level before it is judged (at least this, and the level: one round; 3 at level 1). */
   tunerMinSamples: number;
   /** Tuner: a level's measurement is forgotten (and may be probed again) after this many later calls on the lane. */
   tunerForgetAfterCalls: number;
@@ -93,7 +93,7 @@ export const DEFAULT_TUNING: SchedulerTuning = {
   interferenceMinSamples: 2,
   backupFactor: 1.25,
   backupMarginMs: 500,
-  tunerMinSamples: 4,
+  tunerMinSamples: 2,
   tunerForgetAfterCalls: 200,
   overloadBackoffMs: 1_000,
 };

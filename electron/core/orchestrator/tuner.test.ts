@@ -148,13 +148,26 @@ describe('ConcurrencyTuner (auto)', () => {
 
   it('backs off a lane started at its ceiling when slots beyond its capacity only make calls slower', async () => {
     // A long batch: probing a level down costs a couple of calls, so it is only done with plenty queued.
-    const outcome = await run([{ id: 'svc', engine: 'deepseek', workers: 8, base_s: 1, capacity: 2 }], { ads: 2000 });
+    const outcome = await run([{ id: 'svc', engine: 'deepseek', workers: 8, base_s: 1, capacity: 2, startConcurrency: 8 }], { ads: 2000 });
     expect(outcome.summary.done).toBe(2000);
     const seen = concurrencies(outcome, 'svc');
     expect(seen[0]).toBe(8);
     expect(seen.at(-1)!, 'settles near the capacity').toBeLessThanOrEqual(3);
     expect(outcome.m.concurrencyCalls.get('svc')!.at(-1)!).toBeLessThanOrEqual(3);
     expect(outcome.makespan_s).toBeLessThan(1000 * 1.05);
+  });
+
+  it('starts a lane given no start at 2, doubles it while it scales and comes back to the level more calls only wait at', async () => {
+    // A 200-ad batch is too short to probe down from a ceiling of 6: started there, the lane stayed at 6 all run.
+    const saturating = await run([{ id: 'svc', engine: 'deepseek', workers: 6, base_s: 1, capacity: 2 }], { ads: 200 });
+    expect(saturating.summary.done).toBe(200);
+    expect(saturating.m.concurrencyCalls.get('svc')![0], 'the engine hears its starting limit').toBe(2);
+    expect(Math.max(...concurrencies(saturating, 'svc')), 'tried more').toBeGreaterThan(2);
+    expect(concurrencies(saturating, 'svc').at(-1), 'back at its capacity').toBe(2);
+    expect(saturating.makespan_s).toBeLessThan(100 * 1.08);
+    const scaling = await run([{ id: 'api', engine: 'openai', workers: 8, base_s: 1 }], { ads: 400 });
+    expect(scaling.m.concurrencyCalls.get('api')!.slice(0, 3), 'one doubling after another').toEqual([2, 4, 8]);
+    expect(concurrencies(scaling, 'api').at(-1)).toBe(8);
   });
 
   it('keeps lanes sharing the CPU within its budget and gives the budget to the lane it buys most on', async () => {

@@ -15,6 +15,9 @@
  *     budget better, and gets slots back when they die or lose their edge);
  *   - halves the limit on an 'overloaded' answer, waits out its Retry-After, and does not
  *     grow back to that level for a while (AIMD's multiplicative decrease).
+ * A lane given no start begins at AUTO_START_CONCURRENCY and, outside a shared budget and until it shows
+ * saturation, doubles once each level is measured (one round of calls); a back-off returns to the nearest
+ * measured level below that did as well, and a lane that backed off probes lower while each step down costs nothing.
  * A lane whose level below is unknown (started at its ceiling) probes it while plenty
  * is queued, and goes on down while each probe shows the slot bought nothing. Measurements age out after `tunerForgetAfterCalls` calls,
  * so a level is probed again when things change. Under ratio/single/compare the limit stays at the ceiling, except
@@ -30,10 +33,19 @@ import type { SchedulerTuning } from './options.js';
  * 300-ad batch): only with at least this many ads queued per slot.
  */
 const PROBE_DOWN_QUEUED_PER_SLOT = 200;
+/**
+ * Under auto, the most a lane starts with unless it is given a start: a lane's throughput may saturate at a
+ * few calls in flight (a service on a few cores), and above that more calls only wait longer. Growing from 2
+ * costs a lane that scales a few calls; starting at a ceiling of 6 over a capacity of 2 cost 2× the bound
+ * (concurrency-sensitive), because only a probe could show that fewer slots do as well.
+ */
+export const AUTO_START_CONCURRENCY = 2;
 
 interface Level {
   samples: number;
   meanLatency_s: number;
+  /** Only cold calls so far. */
+  cold: boolean;
   /** The group's call count at the last sample (for ageing). */
   lastCall: number;
 }
@@ -52,6 +64,8 @@ interface LaneTuning {
   grewAt: number;
   /** The level it last probed down from (Infinity: never). */
   probedFrom: number;
+  /** It backed off because its top slot bought nothing: it saturates, so the level below is worth a probe whatever is queued. */
+  saturated: boolean;
 }
 
 interface Group {
@@ -90,7 +104,7 @@ export class ConcurrencyTuner {
     }
     const shared = new Map<string, Group>();
     for (const lane of lanes) {
-      this.state.set(lane, { levels: new Map(), changedAt: 0, samplesSinceChange: 0, limited: false, overloadLevel: Infinity, overloadUntilCall: 0, grewAt: -Infinity, probedFrom: Infinity });
+      this.state.set(lane, { levels: new Map(), changedAt: 0, samplesSinceChange: 0, limited: false, overloadLevel: Infinity, overloadUntilCall: 0, grewAt: -Infinity, probedFrom: Infinity, saturated: false });
       const resource = lane.resource !== null && Object.hasOwn(budgets, lane.resource) ? lane.resource : null;
       let group = resource === null ? undefined : shared.get(resource);
       if (!group) {
@@ -102,6 +116,7 @@ export class ConcurrencyTuner {
       this.groupOf.set(lane, group);
       // Outside auto the limit is the ceiling; a shared budget is then enforced on calls in flight only.
       if (!adjusts) lane.limit = lane.workers;
+      else if (lane.input.startConcurrency === undefined) lane.limit = Math.min(lane.limit, AUTO_START_CONCURRENCY);
     }
   }
 
@@ -137,23 +152,27 @@ export class ConcurrencyTuner {
     const group = this.groupOf.get(lane)!;
     const state = this.state.get(lane)!;
     group.calls++;
-    if (!execution.cold && durationMs > 0) {
+    if (durationMs > 0) {
       const level = Math.max(1, Math.min(64, Math.round(meanConcurrency)));
       let stats = state.levels.get(level);
-      if (!stats || group.calls - stats.lastCall > this.tuning.tunerForgetAfterCalls) {
-        stats = { samples: 0, meanLatency_s: 0, lastCall: group.calls };
+      // A cold call (it may have waited for a model load) measures its level only until a warm one does: it can only
+      // make the level look slower than it is, so a lane may grow a round sooner, never shrink for it.
+      if (!stats || group.calls - stats.lastCall > this.tuning.tunerForgetAfterCalls || (stats.cold && !execution.cold)) {
+        stats = { samples: 0, meanLatency_s: 0, lastCall: group.calls, cold: execution.cold };
         state.levels.set(level, stats);
       }
-      stats.samples++;
-      stats.lastCall = group.calls;
-      stats.meanLatency_s += (durationMs / 1000 - stats.meanLatency_s) / Math.min(stats.samples, 20);
+      if (!execution.cold || stats.cold) {
+        stats.samples++;
+        stats.lastCall = group.calls;
+        stats.meanLatency_s += (durationMs / 1000 - stats.meanLatency_s) / Math.min(stats.samples, 20);
+      }
     }
     // A cold call says little about the level, but it does end the wait for the lane's first answer.
     if (execution.startedAt >= state.changedAt) state.samplesSinceChange++;
     if (this.adjusts) {
       // Nothing changed at the last look: look again after a few more calls, not after every one (100 000 zero-latency calls).
       if (group.calls >= group.quietUntilCall) this.decide(group, now);
-    } else if (lane.limit < lane.workers && state.samplesSinceChange >= (lane.limit <= 1 ? 2 : this.minSamples(lane.limit)) && now >= lane.backoffUntil) {
+    } else if (lane.limit < lane.workers && state.samplesSinceChange >= (lane.limit <= 1 ? 2 : Math.max(4, 2 * lane.limit)) && now >= lane.backoffUntil) {
       // Fixed policies climb back from an overload one slot at a time.
       this.change(lane, lane.limit + 1, now);
     }
@@ -196,7 +215,9 @@ export class ConcurrencyTuner {
   private minSamples(level: number): number {
     // Three at level 1, not two: two draws of a lognormal lane (σ 0.2-0.3) moved shared slots by noise (auto only:
     // the fixed policies' climb back from an overload keeps its two).
-    return level <= 1 ? 3 : Math.max(this.tuning.tunerMinSamples, 2 * level);
+    // One round of calls from level 2 up (was two): a lane started low reaches a ceiling of 4 a round sooner, and a
+    // back-off compares levels that differ by a quarter slot or more.
+    return level <= 1 ? 3 : Math.max(this.tuning.tunerMinSamples, level);
   }
 
   /** Throughput at `level`, if measured recently enough. */
@@ -213,7 +234,13 @@ export class ConcurrencyTuner {
     if (known !== null) return known;
     for (let below = level - 1; below >= 1; below--) {
       const x = this.measured(lane, group, below);
-      if (x !== null) return (x * level) / below;
+      if (x === null) continue;
+      // Between two measured levels: on the line between them (a level 3 between a good 2 and a poor 4 is not worth a visit).
+      for (let above = level + 1; above <= lane.workers; above++) {
+        const y = this.measured(lane, group, above);
+        if (y !== null) return x + ((y - x) * (level - below)) / (above - below);
+      }
+      return (x * level) / below;
     }
     for (let above = level + 1; above <= lane.workers; above++) {
       const x = this.measured(lane, group, above);
@@ -235,39 +262,53 @@ export class ConcurrencyTuner {
 
   private decide(group: Group, now: number): void {
     const changesBefore = this.changes;
-    this.decideOnce(group, now);
-    if (this.changes === changesBefore) group.quietUntilCall = group.calls + 2 + group.lanes.length;
+    const looked = this.decideOnce(group, now);
+    // Waiting for the last change to be measured is a cheap check, made at every call: a look made every few calls
+    // kept a lane a round at its start after its level was measured.
+    if (this.changes === changesBefore && looked) group.quietUntilCall = group.calls + 2 + group.lanes.length;
   }
 
-  private decideOnce(group: Group, now: number): void {
+  /** False when a lane's last change is not measured yet (nothing was weighed). */
+  private decideOnce(group: Group, now: number): boolean {
     const lanes = group.lanes.filter((lane) => this.usable(lane));
-    if (!lanes.every((lane) => this.settled(lane, now))) return;
-    // Back off: the top slot added less than a quarter of a slot's throughput.
+    if (!lanes.every((lane) => this.settled(lane, now))) return false;
+    // Back off: the slots above the nearest level measured below added less than a quarter of a slot's throughput each.
     for (const lane of lanes) {
       const l = lane.limit;
       if (l < 2) continue;
       const top = this.measured(lane, group, l);
-      const below = this.measured(lane, group, l - 1);
-      // Both measured lately: a lane whose speed changed since would otherwise blame the change on its top slot.
-      const belowAge = group.calls - (this.state.get(lane)!.levels.get(l - 1)?.lastCall ?? -Infinity);
-      if (top !== null && below !== null && belowAge <= this.tuning.tunerForgetAfterCalls / 4 && top < below * (1 + 0.25 / (l - 1))) {
-        this.hooks.notes.set(`concurrency:${lane.id}`, `${lane.label}: concurrency ${l - 1} of ${lane.workers} (more made calls slower without more ads per second)`);
-        this.change(lane, l - 1, now);
-        return;
+      if (top === null) continue;
+      for (let k = l - 1; k >= 1; k--) {
+        const below = this.measured(lane, group, k);
+        if (below === null) continue;
+        // Measured lately: a lane whose speed changed since would otherwise blame the change on its top slots.
+        const belowAge = group.calls - (this.state.get(lane)!.levels.get(k)?.lastCall ?? -Infinity);
+        if (belowAge <= this.tuning.tunerForgetAfterCalls / 4 && top < below * (1 + (0.25 * (l - k)) / k)) {
+          this.hooks.notes.set(`concurrency:${lane.id}`, `${lane.label}: concurrency ${k} of ${lane.workers} (more made calls slower without more ads per second)`);
+          this.state.get(lane)!.saturated = true;
+          this.change(lane, k, now);
+          return true;
+        }
+        break;
       }
     }
     // Probe one level down when it is unknown (e.g. a lane started at its ceiling): the only way to learn that fewer slots do as well.
     // Not in a shared group: the slot freed would go to another lane (the budget's own allocation decides there).
     for (const lane of group.budget === Infinity ? lanes : []) {
       const l = lane.limit;
-      if (l < 2 || !this.state.get(lane)!.limited || this.hooks.queued() < PROBE_DOWN_QUEUED_PER_SLOT * l) continue;
       const state = this.state.get(lane)!;
+      // A lane that saturates is probed lower whatever is queued while each step down cost nothing (this level does as
+      // well as one slot more): the probe is then a likely gain, not a likely cost.
+      const here = this.measured(lane, group, l);
+      const above = this.measured(lane, group, l + 1);
+      const likelyGain = state.saturated && here !== null && above !== null && here >= above;
+      if (l < 2 || !state.limited || (!likelyGain && this.hooks.queued() < PROBE_DOWN_QUEUED_PER_SLOT * l)) continue;
       if (l < state.probedFrom && this.measured(lane, group, l) !== null && this.measured(lane, group, l - 1) === null) {
         // Down again only from a level the last probe stayed below (it showed the slot bought nothing); repeating a probe
         // every time its measurement aged out cost a long batch 1.6 %.
         state.probedFrom = l;
         this.change(lane, l - 1, now);
-        return;
+        return true;
       }
     }
     const growers: Array<{ lane: LaneRuntime; gain: number }> = [];
@@ -277,16 +318,30 @@ export class ConcurrencyTuner {
       if (!state.limited || l >= lane.workers || now < lane.backoffUntil) continue;
       if (l + 1 >= state.overloadLevel && group.calls < state.overloadUntilCall) continue;
       // A lane that has not answered yet is measured first, whatever its prior says.
-      const gain = lane.completedCalls === 0 ? Infinity : this.value(lane, group, l + 1) - this.value(lane, group, l);
+      let gain = lane.completedCalls === 0 ? Infinity : this.value(lane, group, l + 1) - this.value(lane, group, l);
+      // Unknown above but known below: expect the next slot to add what the last one did, if that was less than the
+      // average (throughput flattening out), not the average (linear, which grew a saturating lane past its best).
+      const here = this.measured(lane, group, l);
+      const below = this.measured(lane, group, l - 1);
+      if (this.measured(lane, group, l + 1) === null && here !== null && below !== null) gain = Math.min(gain, here - below);
       if (l >= 1 && gain < (this.value(lane, group, l) * 0.5) / l) continue;
+      // Grown from a level only once that level is measured (a cold call ends the wait but measures nothing), else the
+      // next level has nothing to be judged against; a lane barely fed goes on after twice the samples.
+      if (lane.completedCalls > 0 && here === null && state.samplesSinceChange < 2 * this.minSamples(l)) continue;
       if (gain > 0) growers.push({ lane, gain });
     }
-    if (growers.length === 0) return;
+    if (growers.length === 0) return true;
     growers.sort((a, b) => b.gain - a.gain);
     const used = lanes.reduce((sum, lane) => sum + lane.limit, 0);
     if (used < group.budget) {
-      this.change(growers[0]!.lane, growers[0]!.lane.limit + 1, now);
-      return;
+      // Without a shared budget, a lane that has not shown saturation (nor an overload) doubles: reaching a ceiling of 4
+      // from 2 one slot at a time cost a lane that scales 1-2 % of a batch; the back-off above returns from a double
+      // that did not pay.
+      const lane = growers[0]!.lane;
+      const state = this.state.get(lane)!;
+      const step = group.budget === Infinity && !state.saturated && state.overloadLevel === Infinity ? Math.max(1, lane.limit) : 1;
+      this.change(lane, Math.min(lane.limit + step, group.budget - used + lane.limit), now);
+      return true;
     }
     // The budget is full: the move (one slot from a donor to a grower) that buys most relative to what it costs. Every
     // grower is tried, not only the one that gains most: that one may be the only lane worth taking a slot from.
@@ -309,10 +364,11 @@ export class ConcurrencyTuner {
         }
       }
     }
-    if (!grower || !donor || !(bestGain > 1.1 * leastLoss)) return;
+    if (!grower || !donor || !(bestGain > 1.1 * leastLoss)) return true;
     this.noteShare(donor, grower, group, donor.limit - 1);
     this.change(donor, donor.limit - 1, now);
     this.change(grower, grower.limit + 1, now);
+    return true;
   }
 
   /** Brings the group's limits within its budget: lanes get one slot each in turn, up to their current limit. */
