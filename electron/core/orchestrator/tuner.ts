@@ -39,7 +39,7 @@ const PROBE_DOWN_QUEUED_PER_SLOT = 200;
  * costs a lane that scales a few calls; starting at a ceiling of 6 over a capacity of 2 cost 2× the bound
  * (concurrency-sensitive), because only a probe could show that fewer slots do as well.
  */
-export const AUTO_START_CONCURRENCY = 2;
+const AUTO_START_CONCURRENCY = 2;
 
 interface Level {
   samples: number;
