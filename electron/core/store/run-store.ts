@@ -7,7 +7,7 @@
  */
 import type Database from 'better-sqlite3';
 import { LIVE_RUN_STATUSES, type AdResult, type Attempt, type Policy, type RunStatus } from '../../../shared/domain.js';
-import { textAgreement } from '../orchestrator/agreement.js';
+import { pairwiseAgreement } from '../orchestrator/agreement.js';
 import type { RunStore } from '../orchestrator/run-store.js';
 
 /**
@@ -268,14 +268,11 @@ export class SqliteRunStore implements RunStore {
     return engines;
   }
 
-  /** Once every engine has its result for the ad (or at once with `force`), its pairwise agreement is stored (textAgreement, engine order). */
+  /** Once every engine has its result for the ad (or at once with `force`), its pairwise agreement is stored (pairwiseAgreement, engine order). */
   private recordAgreement(runId: string, creativeId: string, force: boolean): void {
     const results = this.statements.adResults.all(runId, creativeId);
     if (!force && results.length < this.enginesPerAd(runId)) return;
-    const done = results.filter((row) => row.status === 'done');
-    for (let i = 0; i < done.length; i++) {
-      for (let j = i + 1; j < done.length; j++) this.statements.insertPair.run(runId, creativeId, done[i]!.engine, done[j]!.engine, textAgreement(done[i]!.text, done[j]!.text));
-    }
+    for (const pair of pairwiseAgreement(results.filter((row) => row.status === 'done'))) this.statements.insertPair.run(runId, creativeId, pair.a, pair.b, pair.score);
   }
 
   /** Agreement for the finished ads of compare runs stored before it was kept (the schema upgrade). */
