@@ -216,7 +216,7 @@ export function toRecognizeResult(raw: WorkerResult, dictionary: readonly string
     if (decoded.text === '' || decoded.confidence < options.minConfidence) continue;
     blocks.push({ text: decoded.text, box: line.box, confidence: Math.min(1, Math.max(0, decoded.confidence)) });
   }
-  const text = readingOrderText(blocks);
+  const text = readingOrderText(blocks, options.decode.lineGrouping);
   return { text, blocks, model: embeddedModelName(options), timings: { ...raw.timings } };
 }
 
