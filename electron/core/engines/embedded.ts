@@ -71,7 +71,9 @@ export const EMBEDDED_MODELS = {
       recMinWidth: 0,
       recBatch: 8,
       minConfidence: 0.7,
-      decode: { ...DEFAULT_DECODE_OPTIONS, restoreCurrency: false },
+      // PP-OCRv6 marks most word gaps itself: a blank ink run is a space from 14 px (tuning
+      // half F1 0.881 → 0.886, 3 images better, 0 worse; 16 px the same, 20 px one worse).
+      decode: { ...DEFAULT_DECODE_OPTIONS, restoreCurrency: false, inkSpacePx: 14 },
     },
   },
   fast: {
