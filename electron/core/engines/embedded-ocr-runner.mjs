@@ -163,6 +163,8 @@ export function onnxMetadata(bytes) {
  * @property {number} [minSide] small images are upscaled so their shorter side reaches this (text detection needs pixels)
  * @property {number} [maxSide] large images are downscaled so their longer side fits (time and memory)
  * @property {number} [threshold] probability above which a detection-map pixel is text
+ * @property {boolean} [dilate] grow the text mask by one pixel right and down before finding boxes (PaddleOCR's use_dilation, a 2×2 kernel)
+ * @property {'lanczos3'|'cubic'|'mitchell'|'linear'} [recKernel] how line crops are resized to the recogniser's height (sharp kernel; default lanczos3)
  * @property {number} [recMaxWidth] longest recognition input (wider lines are squeezed)
  * @property {number} [recMinWidth] narrowest recognition input (crops are padded to it; PaddleOCR: 320, 0 = no padding)
  * @property {number} [recBatch] line crops recognised per model call (sorted by width, padded to the widest)
@@ -258,8 +260,9 @@ export async function createOcrRunner(options = {}) {
     const probability = /** @type {Float32Array} */ (detOutput[detection.outputNames[0]].data);
     const threshold = opts.threshold ?? 0.3;
     const mask = new Uint8Array(detWidth * detHeight * 4);
+    const text = opts.dilate ? dilate2x2(probability, detWidth, detHeight, threshold) : null;
     for (let i = 0; i < probability.length; i++) {
-      const v = probability[i] > threshold ? 255 : 0;
+      const v = (text ? text[i] : probability[i] > threshold) ? 255 : 0;
       const n = i * 4;
       mask[n] = v;
       mask[n + 1] = v;
@@ -282,7 +285,7 @@ export async function createOcrRunner(options = {}) {
     }
     const read = await recognizeLines(
       crops.map((c) => c.crop),
-      { maxWidth: opts.recMaxWidth ?? 1600, minWidth: opts.recMinWidth ?? REC_MIN_WIDTH, batch: opts.recBatch ?? 8, unitRange: opts.recUnitRange ?? false, allowed: restrictionFor(opts.allowedChars, opts.foldChars) },
+      { kernel: opts.recKernel ?? 'lanczos3', maxWidth: opts.recMaxWidth ?? 1600, minWidth: opts.recMinWidth ?? REC_MIN_WIDTH, batch: opts.recBatch ?? 8, unitRange: opts.recUnitRange ?? false, allowed: restrictionFor(opts.allowedChars, opts.foldChars) },
     );
     const lines = crops.map((c, i) => ({ box: c.box, ...read[i] }));
     const t3 = performance.now();
@@ -310,13 +313,13 @@ export async function createOcrRunner(options = {}) {
    * zero PaddleOCR pads with) to the batch's widest, at least 320 px. Returns per crop the
    * arg-max class and probability per time step of its own width (padding steps cut off).
    */
-  async function recognizeLines(crops, { maxWidth, minWidth, batch, unitRange, allowed }) {
+  async function recognizeLines(crops, { kernel, maxWidth, minWidth, batch, unitRange, allowed }) {
     const norm = unitRange ? { mean: [0, 0, 0], std: [1, 1, 1] } : HALF;
     const prepared = await Promise.all(
       crops.map(async (crop) => {
         const targetWidth = Math.max(8, Math.min(maxWidth, Math.ceil((crop.width * REC_HEIGHT) / crop.height)));
         const { data } = await sharp(crop.data, { raw: { width: crop.width, height: crop.height, channels: 4 } })
-          .resize({ width: targetWidth, height: REC_HEIGHT, fit: 'fill' })
+          .resize({ width: targetWidth, height: REC_HEIGHT, fit: 'fill', kernel })
           .raw()
           .toBuffer({ resolveWithObject: true });
         return { data, width: targetWidth };
@@ -433,6 +436,22 @@ function inkColumns(rgba, width, height) {
   const ink = new Uint8Array(width);
   for (let x = 0; x < width; x++) ink[x] = contrast[x] > threshold ? 1 : 0;
   return ink;
+}
+
+/**
+ * The thresholded detection map grown by one pixel right and down (cv2.dilate with a 2×2
+ * kernel, as PaddleOCR's DB post-processing with use_dilation): 1 where the pixel or its
+ * left, upper or upper-left neighbour is above the threshold.
+ */
+function dilate2x2(probability, width, height, threshold) {
+  const out = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      out[i] = probability[i] > threshold || (x > 0 && probability[i - 1] > threshold) || (y > 0 && probability[i - width] > threshold) || (x > 0 && y > 0 && probability[i - width - 1] > threshold) ? 1 : 0;
+    }
+  }
+  return out;
 }
 
 /** RGBA bytes → planar float32 B, G, R (see writePlanarBgr). */

@@ -119,6 +119,7 @@ describe('reading order', () => {
     fc.assert(
       fc.property(fc.shuffledSubarray(blocks, { minLength: blocks.length, maxLength: blocks.length }), (shuffled) => {
         expect(readingOrderText(shuffled)).toBe('Love at First Sight\n50% off\nBook now!');
+        expect(readingOrderText(shuffled, 'centers')).toBe('Love at First Sight\n50% off\nBook now!');
       }),
     );
   });
@@ -126,5 +127,17 @@ describe('reading order', () => {
   it('does not merge two stacked boxes into one line even when they overlap vertically', () => {
     const lines = groupIntoLines([block('top', [10, 10, 100, 40]), block('below', [12, 30, 98, 60])]);
     expect(lines.map((l) => l.map((b) => b.text))).toEqual([['top'], ['below']]);
+    expect(groupIntoLines([block('top', [10, 10, 100, 40]), block('below', [12, 30, 98, 60])], 'centers').map((l) => l.map((b) => b.text))).toEqual([['top'], ['below']]);
+  });
+
+  it('centers: a tall headline beside two small lines is a line of its own, not joined to the first', () => {
+    const blocks = [block('SALE', [100, 0, 300, 100]), block('ON', [0, 20, 40, 40]), block('NOW', [0, 60, 40, 80])];
+    expect(readingOrderText(blocks, 'overlap')).toBe('ON SALE\nNOW');
+    expect(readingOrderText(blocks, 'centers')).toBe('ON\nSALE\nNOW');
+  });
+
+  it('centers: side-by-side blocks whose centres lie within each other join one line, left to right', () => {
+    const blocks = [block('Jan.', [632, 136, 659, 154]), block('PRICE', [102, 122, 233, 153]), block('21st', [597, 149, 627, 171])];
+    expect(readingOrderText(blocks, 'centers')).toBe('PRICE Jan.\n21st');
   });
 });

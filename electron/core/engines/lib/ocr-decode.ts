@@ -40,6 +40,8 @@ export interface DecodeOptions {
   spaceProbInkRatio?: number;
   /** Put back € and £ the dictionary lacks (see restoreCurrencySymbols). */
   restoreCurrency?: boolean;
+  /** How blocks are grouped into lines for the reading-order text (default `overlap`). */
+  lineGrouping?: LineGrouping;
 }
 
 /**
@@ -47,9 +49,10 @@ export interface DecodeOptions {
  * (word F1 0.66 → 0.84; neighbours within 0.01); `spaceProb` 0.04 alone (0.835 → 0.850, better
  * on both the odd and the even half of the images; 0.03–0.1 all within 0.005);
  * `restoreCurrency` (→ 0.854, both halves; since narrowed to prices with cents, see restoreCurrencySymbols); `spaceProb` 0.03 with `spaceProbInkRatio` 1.5
- * (→ 0.856, both halves; 0.02–0.04 × 1.25–1.5 all within 0.0015).
+ * (→ 0.856, both halves; 0.02–0.04 × 1.25–1.5 all within 0.0015). `lineGrouping` `centers`:
+ * chosen on the tuning half (see scripts/tune-ocr.ts).
  */
-export const DEFAULT_DECODE_OPTIONS: DecodeOptions = { spacing: 'ink', inkSpacePx: 8, inkSpaceRatio: 2.5, spaceGapRatio: 2, minSpaceSteps: 2, spaceProb: 0.03, spaceProbInkRatio: 1.5, restoreCurrency: true };
+export const DEFAULT_DECODE_OPTIONS: DecodeOptions = { spacing: 'ink', inkSpacePx: 8, inkSpaceRatio: 2.5, spaceGapRatio: 2, minSpaceSteps: 2, spaceProb: 0.03, spaceProbInkRatio: 1.5, restoreCurrency: true, lineGrouping: 'centers' };
 
 export interface DecodedLine {
   text: string;
@@ -173,14 +176,30 @@ function verticalOverlap(a: Box, b: Box): number {
 }
 
 /**
- * Groups blocks into visual lines (boxes that overlap vertically by more than half the
- * smaller height), lines top to bottom, blocks left to right within a line.
+ * How blocks are grouped into visual lines: `overlap` — a block joins any line it overlaps
+ * vertically by more than half the smaller height (and none of whose blocks it overlaps
+ * horizontally); `centers` — blocks in order of their vertical centre, a block joins the
+ * line being built when its centre lies within the line's first block's height and that
+ * block's centre within its own (a tall headline beside two small lines then stays a line
+ * of its own, as a reader and the annotators of the ads set it).
  */
-export function groupIntoLines(blocks: readonly TextBlock[]): TextBlock[][] {
-  const sorted = [...blocks].sort((a, b) => (a.box[1] + a.box[3]) / 2 - (b.box[1] + b.box[3]) / 2);
+export type LineGrouping = 'overlap' | 'centers';
+
+/** Groups blocks into visual lines (see LineGrouping), lines top to bottom, blocks left to right within a line. */
+export function groupIntoLines(blocks: readonly TextBlock[], grouping: LineGrouping = 'overlap'): TextBlock[][] {
+  const middle = (box: Box): number => (box[1] + box[3]) / 2;
+  const sorted = [...blocks].sort((a, b) => middle(a.box) - middle(b.box));
   const lines: Array<{ blocks: TextBlock[]; box: Box }> = [];
   for (const block of sorted) {
-    const line = lines.find((l) => verticalOverlap(l.box, block.box) > 0.5 && !l.blocks.some((other) => horizontallyOverlapping(other.box, block.box)));
+    let line: (typeof lines)[number] | undefined;
+    if (grouping === 'centers') {
+      const last = lines.at(-1);
+      const first = last?.blocks[0];
+      const within = (y: number, box: Box): boolean => y >= box[1] && y <= box[3];
+      if (last && first && within(middle(block.box), first.box) && within(middle(first.box), block.box) && !last.blocks.some((other) => horizontallyOverlapping(other.box, block.box))) line = last;
+    } else {
+      line = lines.find((l) => verticalOverlap(l.box, block.box) > 0.5 && !l.blocks.some((other) => horizontallyOverlapping(other.box, block.box)));
+    }
     if (line) {
       line.blocks.push(block);
       line.box = [Math.min(line.box[0], block.box[0]), Math.min(line.box[1], block.box[1]), Math.max(line.box[2], block.box[2]), Math.max(line.box[3], block.box[3])];
@@ -188,7 +207,8 @@ export function groupIntoLines(blocks: readonly TextBlock[]): TextBlock[][] {
       lines.push({ blocks: [block], box: [...block.box] });
     }
   }
-  lines.sort((a, b) => a.box[1] - b.box[1] || a.box[0] - b.box[0]);
+  // `centers` lines are already in order of their first block's centre.
+  if (grouping === 'overlap') lines.sort((a, b) => a.box[1] - b.box[1] || a.box[0] - b.box[0]);
   return lines.map((l) => [...l.blocks].sort((a, b) => a.box[0] - b.box[0]));
 }
 
@@ -199,8 +219,8 @@ function horizontallyOverlapping(a: Box, b: Box): boolean {
 }
 
 /** Text in reading order: lines separated by \n, blocks of a line by a space. */
-export function readingOrderText(blocks: readonly TextBlock[]): string {
-  return groupIntoLines(blocks)
+export function readingOrderText(blocks: readonly TextBlock[], grouping: LineGrouping = 'overlap'): string {
+  return groupIntoLines(blocks, grouping)
     .map((line) => line.map((b) => b.text).join(' '))
     .filter((line) => line.trim() !== '')
     .join('\n');
