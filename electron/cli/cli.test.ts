@@ -206,6 +206,6 @@ describe('parallel-vision export and runs', () => {
     expect(bad.stderr.join('')).toMatch(/model/);
     const unreadable = captureIo();
     expect(await main(['run', listPath, '--embedded-model', 'fast', '--embedded-language', 'fr'], unreadable)).toBe(2);
-    expect(unreadable.stderr.join('')).toMatch(/language "fr"/);
+    expect(unreadable.stderr.join('')).toMatch(/setting "language": "fr" \(French\) needs the PP-OCRv6 recogniser/);
   });
 });
