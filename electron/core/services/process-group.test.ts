@@ -65,6 +65,8 @@ describe('spawnGroup / stopGroup', () => {
     expect(await processStartTime(1)).not.toBe(startTime); // init started long before
     expect(await residentMemoryMb(child.pid)).toBeGreaterThan(60);
     await stopGroup(child.pid);
+    // Stopped is not yet reaped: until Node reaps it the child is a zombie, which ps still lists.
+    await child.exited;
     expect(await processStartTime(child.pid)).toBeNull();
     expect(await residentMemoryMb(child.pid)).toBeNull();
     expect(await stopGroup(child.pid)).toBe('gone');
