@@ -108,7 +108,7 @@ export async function main(argv: string[], io: CliIo = processIo(), deps: RunDep
       case 'api':
         return await (await import('./api.js')).runApi(args, io, deps.createEngine ? { createEngine: deps.createEngine } : {});
       case 'services':
-        return await (await import('../core/services/index.js')).runServicesCommand(args);
+        return await (await import('./services.js')).runServicesCommand(args);
       case 'engines': {
         const { formatEngineAvailability, listEngineAvailability } = await import('../core/engines/availability.js');
         const entries = await listEngineAvailability();

@@ -29,10 +29,10 @@ export interface EngineConcurrency {
 
 export const CPU_RESOURCE = 'cpu';
 /** The contract's bounds for a lane's workers (LaneConfig.workers). */
-export const MAX_WORKERS = 64;
+const MAX_WORKERS = 64;
 
 /** Resident memory one embedded OCR worker needs: models, onnxruntime arenas, image buffers (measured ~250 MB). */
-export const EMBEDDED_BYTES_PER_WORKER = 350 * 1024 * 1024;
+const EMBEDDED_BYTES_PER_WORKER = 350 * 1024 * 1024;
 /** Memory left for the app itself and the OS. */
 const RESERVED_BYTES = 1024 * 1024 * 1024;
 const MAX_EMBEDDED_WORKERS = 8;

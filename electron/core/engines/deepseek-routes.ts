@@ -8,11 +8,11 @@ import path from 'node:path';
 import type { DeepSeekRouteFacts } from '../../../shared/deepseek-routes.js';
 import { listOllamaModels } from './ollama.js';
 
-export const DEEPSEEK_MLX_MODEL_DIRS = ['deepseek-ocr-mlx-8bit', 'deepseek-ocr-mlx-bf16'] as const;
-export const DEEPSEEK_TORCH_MODEL_DIR = 'deepseek-ocr';
+const DEEPSEEK_MLX_MODEL_DIRS = ['deepseek-ocr-mlx-8bit', 'deepseek-ocr-mlx-bf16'] as const;
+const DEEPSEEK_TORCH_MODEL_DIR = 'deepseek-ocr';
 
 /** A finished model folder: config.json and at least one .safetensors, no download still in progress. */
-export function isCompleteModelFolder(folder: string): boolean {
+function isCompleteModelFolder(folder: string): boolean {
   let names: string[];
   try {
     names = readdirSync(folder);

@@ -40,7 +40,7 @@ const MODEL_FIX = 'restore it with `git checkout -- models/` in a clone (the fil
  * extraResources); the repository root seen from the sources (electron/core/engines) or
  * from the bundle (dist/electron, dist/cli).
  */
-export function modelsDir(resourcesPath = process.resourcesPath) {
+function modelsDir(resourcesPath = process.resourcesPath) {
   if (process.env.PARALLEL_VISION_MODELS_DIR) return process.env.PARALLEL_VISION_MODELS_DIR;
   const here = path.dirname(fileURLToPath(import.meta.url));
   const candidates = [resourcesPath ? path.join(resourcesPath, 'models') : null, path.resolve(here, '../../../models'), path.resolve(here, '../../models')];
@@ -52,13 +52,13 @@ export function modelsDir(resourcesPath = process.resourcesPath) {
  * PP-OCRv4 det config uses ImageNet mean/std, rapidocr 3.10's config.yaml gives 0.5/0.5
  * for PP-OCRv6.
  */
-export const DETECTORS = {
+const DETECTORS = {
   v4: { name: 'PP-OCRv4 mobile det', file: () => gutenyeModels.detectionPath, norm: IMAGENET },
   v6: { name: 'PP-OCRv6 small det', file: (resources) => path.join(modelsDir(resources), 'PP-OCRv6_det_small.onnx'), norm: HALF, committed: true },
 };
 
 /** Recognisers by id; the v6 character list is in the ONNX model's metadata (key `character`). */
-export const RECOGNIZERS = {
+const RECOGNIZERS = {
   v4: { name: 'PP-OCRv4 mobile rec', file: () => gutenyeModels.recognitionPath, dictionary: () => readFile(gutenyeModels.dictionaryPath, 'utf8') },
   v6: { name: 'PP-OCRv6 small rec', file: (resources) => path.join(modelsDir(resources), 'PP-OCRv6_rec_small.onnx'), dictionary: 'metadata', committed: true },
 };
@@ -100,7 +100,7 @@ async function readModel(file, committed) {
  * Reads the custom metadata of an ONNX model (ModelProto field 14, `metadata_props`)
  * straight from the protobuf bytes: onnxruntime-node does not expose it.
  */
-export function onnxMetadata(bytes) {
+function onnxMetadata(bytes) {
   const varint = (buf, at) => {
     let value = 0;
     let shift = 1;

@@ -32,9 +32,7 @@ import {
 import { readMemoryPressure, type MemoryPressure } from './memory.js';
 import { ServiceSupervisor, type StartOutcome, type SupervisorOptions } from './supervisor.js';
 
-export { readMemoryPressure };
-
-export type ManagedServiceName = 'deepseek' | 'ollama';
+type ManagedServiceName = 'deepseek' | 'ollama';
 
 export interface StartOptions {
   port?: number;

@@ -10,8 +10,8 @@ import type { DeepSeekServiceBackend } from '../../../shared/deepseek-routes.js'
 import type { ConcreteDeepSeekBackend } from './deepseek-backend.js';
 import type { ServiceSpec } from './supervisor.js';
 
-export const DEEPSEEK_DEFAULT_PORT = 8001;
-export const OLLAMA_DEFAULT_PORT = 11434;
+const DEEPSEEK_DEFAULT_PORT = 8001;
+const OLLAMA_DEFAULT_PORT = 11434;
 
 async function isExecutable(path: string): Promise<boolean> {
   try {

@@ -16,7 +16,7 @@ const REF_OPEN = '<|ref|>';
 // Special tokens the decoder may leave in the text (full-width bars are DeepSeek's own).
 const SPECIAL_TOKENS = /<｜[^｜]*｜>|<\|(?:end_of_sentence|grounding|image)\|>/g;
 const FOUR_NUMBERS = /\[\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*\]/g;
-export const NORMALISED_MAX = 999;
+const NORMALISED_MAX = 999;
 const PICTURE_LABELS = new Set(['image', 'figure', 'chart', 'photo']);
 
 export interface GroundedAnswer {

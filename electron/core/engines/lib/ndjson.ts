@@ -17,7 +17,7 @@ export class NdjsonParseError extends Error {
 /** Longest line read by default: Ollama's lines are one token or one progress report. */
 export const DEFAULT_MAX_LINE_CHARS = 4 * 1024 * 1024;
 
-export function parseNdjsonLine(line: string): unknown {
+function parseNdjsonLine(line: string): unknown {
   try {
     return JSON.parse(line) as unknown;
   } catch {

@@ -19,7 +19,7 @@ export interface RepetitionGuardOptions {
   minChars: number;
 }
 
-export const DEFAULT_REPETITION_GUARD: RepetitionGuardOptions = { maxPeriod: 400, minCopies: 10, minChars: 300 };
+const DEFAULT_REPETITION_GUARD: RepetitionGuardOptions = { maxPeriod: 400, minCopies: 10, minChars: 300 };
 
 export interface RepetitionFound {
   /** Length of the repeating unit, in characters. */

@@ -18,23 +18,23 @@ export const AD_ANSWER_SCHEMA = {
   required: ['text', 'description'],
 } as const;
 
-export const AD_PROMPT =
+const AD_PROMPT =
   'This image is an advertisement. Return JSON with two fields: "text" — every piece of visible text, ' +
   'copied verbatim in reading order (top to bottom, left to right), one line per line of the image, ' +
   'without translating, correcting or adding anything (an empty string if there is no text); and ' +
   '"description" — one sentence describing what the ad shows.';
 
 /** DeepSeek-OCR's own prompts, as the Python service sends them (scripts/deepseek backends). */
-export const DEEPSEEK_OCR_PROMPTS = {
+const DEEPSEEK_OCR_PROMPTS = {
   ocr: '<|grounding|>OCR this image.',
   free: 'Free OCR.',
   describe: 'Describe this image in detail.',
 } as const;
-export type DeepSeekOcrTask = keyof typeof DEEPSEEK_OCR_PROMPTS;
+type DeepSeekOcrTask = keyof typeof DEEPSEEK_OCR_PROMPTS;
 
 /** Output budgets by default, in tokens: an ad's text and description, or DeepSeek-OCR's grounded lines. */
-export const DEFAULT_MAX_TOKENS = 2048;
-export const DEEPSEEK_OCR_MAX_TOKENS = 4096;
+const DEFAULT_MAX_TOKENS = 2048;
+const DEEPSEEK_OCR_MAX_TOKENS = 4096;
 
 export interface PromptPreset {
   prompt: string;
@@ -57,7 +57,7 @@ export const PromptSettings = z.object({
   task: setting.text().optional(),
 });
 
-export function isDeepSeekOcrModel(model: string): boolean {
+function isDeepSeekOcrModel(model: string): boolean {
   return /deepseek-ocr/i.test(model);
 }
 

@@ -47,7 +47,7 @@ export interface RestartBudget {
   windowMs: number;
 }
 
-export const DEFAULT_RESTART_BUDGET: RestartBudget = { crashes: 5, windowMs: 60_000 };
+const DEFAULT_RESTART_BUDGET: RestartBudget = { crashes: 5, windowMs: 60_000 };
 /** How long close waits for a worker to finish its job or its model load before letting go of it. */
 const DEFAULT_CLOSE_TIMEOUT_MS = 60_000;
 

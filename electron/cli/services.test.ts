@@ -2,14 +2,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ServiceInfo } from '../../../shared/domain.js';
-import { formatStatusTable, parseServicesArgs, runServicesCommand } from './cli.js';
-import { PidFiles } from './pid-files.js';
-import { startFakeOllama } from '../../../test/fixtures/fake-ollama/start.js';
-import { findFreePort } from './ports.js';
-import { isProcessAlive } from './proc-info.js';
-import { signalGroup, spawnGroup } from './process-group.js';
-import { FAKE_OLLAMA, waitUntil } from './test-support.js';
+import type { ServiceInfo } from '../../shared/domain.js';
+import { formatStatusTable, parseServicesArgs, runServicesCommand } from './services.js';
+import { PidFiles } from '../core/services/pid-files.js';
+import { startFakeOllama } from '../../test/fixtures/fake-ollama/start.js';
+import { findFreePort } from '../core/services/ports.js';
+import { isProcessAlive } from '../core/services/proc-info.js';
+import { signalGroup, spawnGroup } from '../core/services/process-group.js';
+import { FAKE_OLLAMA, waitUntil } from '../core/services/test-support.js';
 
 describe('parseServicesArgs', () => {
   it('accepts the leading "services", flags with values, inline values and --json', () => {

@@ -4,12 +4,12 @@
  */
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { DEEPSEEK_SERVICE_BACKENDS, DeepSeekServiceBackend } from '../../../shared/deepseek-routes.js';
-import type { ServiceInfo } from '../../../shared/domain.js';
-import { defaultDataDir, findUpwards } from '../paths.js';
-import { createServiceManager, type ServiceManagerOptions, type StartOptions } from './manager.js';
-import { PidFiles } from './pid-files.js';
-import { stopGroup } from './process-group.js';
+import { DEEPSEEK_SERVICE_BACKENDS, DeepSeekServiceBackend } from '../../shared/deepseek-routes.js';
+import type { ServiceInfo } from '../../shared/domain.js';
+import { defaultDataDir, findUpwards } from '../core/paths.js';
+import { createServiceManager, type ServiceManagerOptions, type StartOptions } from '../core/services/manager.js';
+import { PidFiles } from '../core/services/pid-files.js';
+import { stopGroup } from '../core/services/process-group.js';
 
 export interface ServicesCommandIo {
   stdout?: (text: string) => void;
