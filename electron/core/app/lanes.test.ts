@@ -121,11 +121,12 @@ describe('buildLanes: one set of rules for the CLI and the app', () => {
       ['remote', 8, 2, undefined],
     ]);
     expect(auto.resourceBudgets).toEqual({ cpu: 4 });
-    // The engine keeps its ceiling until the orchestrator tells it otherwise.
-    expect(engines.get('embedded')!.calls.concurrency).toEqual([]);
+    // A lane that starts below its ceiling sizes its engine to the start (no models loaded for slots the tuner may never open).
+    expect([...engines.values()].map((e) => e.calls.concurrency)).toEqual([[2], [], [2]]);
     await auto.close();
     const ratio = await buildLanes(requests, { policy: 'ratio', machine, createEngine: make });
     expect(ratio.lanes.map((l) => l.startConcurrency)).toEqual([4, 3, 8]);
+    expect([...engines.values()].map((e) => e.calls.concurrency), 'other policies start at the ceiling').toEqual([[], [], []]);
     await ratio.close();
     expect([...engines.values()].map((e) => e.calls.closed)).toEqual([1, 1, 1]);
   });

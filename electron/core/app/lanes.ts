@@ -139,8 +139,11 @@ export async function buildLanes(requests: readonly LaneRequest[], options: Lane
     } catch (error) {
       return { ok: false, config: resolved, cause: 'broken', reason: firstLine(error) };
     }
-    // The engine's pool starts at the ceiling; the orchestrator tells it (setConcurrency) when
-    // it allows less, so an orchestrator that runs `workers` in flight never meets a smaller pool.
+    // An engine with a pool (embedded) sizes it to where the lane starts, not to its ceiling:
+    // under `auto` the workers beyond the start would load models the tuner may never use. The
+    // orchestrator tells it (setConcurrency) each time the lane's limit changes.
+    // A resize that fails leaves the pool at its ceiling, which still works.
+    if (start < concurrency.ceiling) await Promise.resolve(engine.setConcurrency?.(start)).catch(() => undefined);
     try {
       const availability = await check(engine, request);
       if (availability.type !== 'available') {
