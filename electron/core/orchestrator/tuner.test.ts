@@ -186,6 +186,22 @@ describe('ConcurrencyTuner (auto)', () => {
     expect(outcome.makespan_s).toBeLessThan(best.makespan_s * 1.05);
   });
 
+  it('gives a lane alone on the CPU its spare budget at once, and shares it when another lane is on it', async () => {
+    const alone = await run([{ id: 'embedded', engine: 'embedded', workers: 2, base_s: 2, cpu: true, startConcurrency: 1 }], { ads: 24, resourceBudgets: { cpu: 2 } });
+    expect(alone.m.concurrencyCalls.get('embedded')![0], 'started at the budget, not at 1').toBe(2);
+    expect(alone.m.maxCpuActive).toBe(2);
+    // Both slots from the first call on: 24 ads of 2 s on 2 slots.
+    expect(alone.makespan_s).toBeCloseTo(24, 0);
+    const shared = await run(
+      [
+        { id: 'embedded', engine: 'embedded', workers: 2, base_s: 2, cpu: true, startConcurrency: 1 },
+        { id: 'service', engine: 'deepseek', workers: 2, base_s: 2, cpu: true, startConcurrency: 1 },
+      ],
+      { ads: 24, resourceBudgets: { cpu: 2 } },
+    );
+    expect(shared.m.concurrencyCalls.get('embedded')![0], 'a shared budget keeps the given start').toBe(1);
+  });
+
   it("halves an overloaded lane's concurrency and honours Retry-After before it calls again", async () => {
     const outcome = await run([{ id: 'busy', engine: 'openai', workers: 8, base_s: 1, overloadAbove: 3, retryAfterMs: 3000 }], { ads: 120 });
     expect(outcome.summary).toMatchObject({ done: 120, failed: 0 });
