@@ -17,16 +17,12 @@ function readLinuxStat(pid: number): { state: string; pgrp: number } | null {
   }
 }
 
-/**
- * Whether the process exists and is not a zombie. A zombie counts as dead: its parent
- * may be a container init that reaps slowly, and a zombie holds no port and no memory.
- */
-export function isProcessAlive(pid: number): boolean {
+/** One signal-0 probe, then the zombie check; `othersCount`: whether a pid we may not signal (EPERM) counts. */
+function probeAlive(pid: number, othersCount: boolean): boolean {
   try {
     process.kill(pid, 0);
   } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+    if (!othersCount || (error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
   if (process.platform === 'linux') {
     const stat = readLinuxStat(pid);
@@ -36,17 +32,21 @@ export function isProcessAlive(pid: number): boolean {
 }
 
 /**
+ * Whether the process exists and is not a zombie. A zombie counts as dead: its parent
+ * may be a container init that reaps slowly, and a zombie holds no port and no memory.
+ * EPERM: it exists but belongs to someone else.
+ */
+export function isProcessAlive(pid: number): boolean {
+  return probeAlive(pid, true);
+}
+
+/**
  * Whether the process lives, is not a zombie, and is ours to signal. A pid we may not
  * signal (EPERM) belongs to another user — after a reboot often a system process that
  * reused the number — so it is not the app that owned a run.
  */
 export function isOwnProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  return isProcessAlive(pid);
+  return probeAlive(pid, false);
 }
 
 /** Whether any live (non-zombie) process is left in the process group. */
