@@ -202,6 +202,25 @@ describe('ConcurrencyTuner (auto)', () => {
     expect(shared.m.concurrencyCalls.get('embedded')![0], 'a shared budget keeps the given start').toBe(1);
   });
 
+  it('gives a lane that lost its slot to another one the slot back when the other backs off', async () => {
+    // Seen on the real pair (embedded + the OCR service): the service took embedded's slot, then found its second
+    // slot bought nothing (it serialises inference) and backed off; embedded, at 0, never grew back into the free slot.
+    const outcome = await run(
+      [
+        { id: 'a', engine: 'embedded', workers: 2, base_s: 1.5, cpu: true, startConcurrency: 1 },
+        { id: 'b', engine: 'deepseek', workers: 2, base_s: 1, capacity: 1, cpu: true, startConcurrency: 1 },
+      ],
+      { ads: 300, resourceBudgets: { cpu: 2 } },
+    );
+    expect(outcome.summary.done).toBe(300);
+    const a = concurrencies(outcome, 'a');
+    expect(a, 'the slot was taken from a').toContain(0);
+    expect(a.at(-1), 'and given back').toBe(1);
+    expect(concurrencies(outcome, 'b').at(-1)).toBe(1);
+    // One slot each: 1/1.5 + 1/1 ads per second, 180 s for 300 ads; b alone would take 300 s.
+    expect(outcome.makespan_s).toBeLessThan(180 * 1.1);
+  });
+
   it("halves an overloaded lane's concurrency and honours Retry-After before it calls again", async () => {
     const outcome = await run([{ id: 'busy', engine: 'openai', workers: 8, base_s: 1, overloadAbove: 3, retryAfterMs: 3000 }], { ads: 120 });
     expect(outcome.summary).toMatchObject({ done: 120, failed: 0 });

@@ -319,6 +319,7 @@ export class ConcurrencyTuner {
         return true;
       }
     }
+    const used = lanes.reduce((sum, lane) => sum + lane.limit, 0);
     const growers: Array<{ lane: LaneRuntime; gain: number }> = [];
     for (const lane of lanes) {
       const state = this.state.get(lane)!;
@@ -334,13 +335,14 @@ export class ConcurrencyTuner {
       if (this.measured(lane, group, l + 1) === null && here !== null && below !== null) gain = Math.min(gain, here - below);
       if (l >= 1 && gain < (this.value(lane, group, l) * 0.5) / l) continue;
       // Grown from a level only once that level is measured (a cold call ends the wait but measures nothing), else the
-      // next level has nothing to be judged against; a lane barely fed goes on after twice the samples.
-      if (lane.completedCalls > 0 && here === null && state.samplesSinceChange < 2 * this.minSamples(l)) continue;
+      // next level has nothing to be judged against; a lane barely fed goes on after twice the samples. A lane at 0
+      // (its slot went to another lane) has nothing to measure: it takes a slot that comes free, but does not trade
+      // for a taken one on measurements made before it stopped (a noisy trade back cost shared-cpu 3 %).
+      if (l === 0 ? used >= group.budget : lane.completedCalls > 0 && here === null && state.samplesSinceChange < 2 * this.minSamples(l)) continue;
       if (gain > 0) growers.push({ lane, gain });
     }
     if (growers.length === 0) return true;
     growers.sort((a, b) => b.gain - a.gain);
-    const used = lanes.reduce((sum, lane) => sum + lane.limit, 0);
     if (used < group.budget) {
       // Without a shared budget, a lane that has not shown saturation (nor an overload) doubles: reaching a ceiling of 4
       // from 2 one slot at a time cost a lane that scales 1-2 % of a batch; the back-off above returns from a double
