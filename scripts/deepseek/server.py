@@ -48,6 +48,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--models-dir", default=None, help="the app's models folder (default: $PV_MODELS_DIR or <dataDir>/models)")
     parser.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS, help=f"output token budget per image (default {DEFAULT_MAX_TOKENS})")
     parser.add_argument("--queue-size", type=int, default=8, help="requests waiting or running before 429")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="rapidocr: requests run at once, one single-threaded engine each (default: one per core, at most 8)")
     parser.add_argument("--max-body-bytes", type=int, default=25 * 1024 * 1024)
     parser.add_argument("--max-pixels", type=int, default=40_000_000)
     parser.add_argument("--default-mode", default="gundam")
@@ -131,7 +133,11 @@ def main(argv: list[str] | None = None) -> int:
         status_line("ERROR", port=port, message=f"--max-tokens must be at least 1, got {args.max_tokens}")
         sock.close()
         return 2
-    backend = make_backend(args.backend, args.model, models_dir=args.models_dir, max_tokens=args.max_tokens)
+    if args.workers is not None and args.workers < 1:
+        status_line("ERROR", port=port, message=f"--workers must be at least 1, got {args.workers}")
+        sock.close()
+        return 2
+    backend = make_backend(args.backend, args.model, models_dir=args.models_dir, max_tokens=args.max_tokens, workers=args.workers)
     app = create_app(backend, settings, on_state_change=reporter.on_state_change)
     config = uvicorn.Config(
         app,

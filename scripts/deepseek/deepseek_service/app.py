@@ -73,6 +73,8 @@ class HealthResponse(BaseModel):
     model: str
     queue_depth: int
     queue_capacity: int
+    # Requests the backend runs at once (the rest wait in the queue).
+    workers: int
     version: str
     uptime_s: float
 
@@ -125,7 +127,7 @@ StateListener = Callable[[ServiceState, Backend], None]
 def create_app(backend: Backend, settings: Settings | None = None, on_state_change: StateListener | None = None) -> FastAPI:
     settings = settings or Settings()
     state = ServiceState()
-    queue = InferenceQueue(settings.queue_capacity)
+    queue = InferenceQueue(max(settings.queue_capacity, backend.parallelism), backend.parallelism)
 
     def set_state(status: Literal["loading", "ready", "error"], message: str | None = None) -> None:
         state.status = status
@@ -181,6 +183,7 @@ def create_app(backend: Backend, settings: Settings | None = None, on_state_chan
             model=backend.model_id,
             queue_depth=queue.depth,
             queue_capacity=queue.capacity,
+            workers=queue.workers,
             version=VERSION,
             uptime_s=round(time.time() - state.started_at, 3),
         )

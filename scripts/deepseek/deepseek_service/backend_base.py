@@ -50,6 +50,8 @@ class Backend(Protocol):
     name: str
     device: str
     model_id: str
+    # How many recognize() calls may run at once (each on its own thread).
+    parallelism: int
 
     def load(self) -> None: ...
 

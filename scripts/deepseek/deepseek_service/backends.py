@@ -1,4 +1,4 @@
-"""Inference backends. A backend loads once and recognises one image at a time.
+"""Inference backends. A backend loads once; it recognises `parallelism` images at a time.
 
 - `rapidocr`: PP-OCRv6 ONNX models shipped inside the rapidocr wheel, on CPU. Real OCR
   anywhere, so the service runs and is tested without a GPU.
@@ -24,12 +24,14 @@ __all__ = [
 ]
 
 
-def make_backend(name: str, model_path: str | None = None, models_dir: str | None = None, max_tokens: int = DEFAULT_MAX_TOKENS) -> Backend:
+def make_backend(
+    name: str, model_path: str | None = None, models_dir: str | None = None, max_tokens: int = DEFAULT_MAX_TOKENS, workers: int | None = None
+) -> Backend:
     if name == "deepseek":
         name, found = pick_deepseek_backend(model_path, models_dir)
         model_path = model_path or found
     if name == "rapidocr":
-        return RapidOcrBackend()
+        return RapidOcrBackend(workers=workers)
     if name == "torch":
         return TorchBackend(model_path=model_path, max_tokens=max_tokens, models_dir=models_dir)
     if name == "mlx":

@@ -1,7 +1,8 @@
-"""One inference worker behind a bounded queue.
+"""Inference workers behind a bounded queue.
 
-Models are not thread-safe and one request at a time keeps latency predictable; the
-bound turns overload into an immediate 429 instead of an ever-growing wait.
+As many requests run at once as the backend can take (`Backend.parallelism`: one for a
+DeepSeek model on the GPU, whose weights are not thread-safe; one per core for the CPU
+OCR backend); the bound turns overload into an immediate 429 instead of an ever-growing wait.
 """
 
 from __future__ import annotations
@@ -32,11 +33,14 @@ class Timed(Generic[T]):
 
 
 class InferenceQueue:
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, workers: int = 1) -> None:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
         self.capacity = capacity
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+        self.workers = workers
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inference")
         self._lock = threading.Lock()
         self._depth = 0
         # Running mean of inference time, for Retry-After.
@@ -48,13 +52,16 @@ class InferenceQueue:
             return self._depth
 
     def retry_after_s(self) -> int:
-        return max(1, math.ceil(self.depth * self._mean_infer_s))
+        return self._retry_after(self.depth)
+
+    def _retry_after(self, depth: int) -> int:
+        return max(1, math.ceil(depth * self._mean_infer_s / self.workers))
 
     async def run(self, job: Callable[[], T]) -> Timed[T]:
         with self._lock:
             if self._depth >= self.capacity:
                 depth = self._depth
-                raise QueueFull(depth, max(1, math.ceil(depth * self._mean_infer_s)))
+                raise QueueFull(depth, self._retry_after(depth))
             self._depth += 1
         enqueued = time.perf_counter()
         started: list[float] = []

@@ -29,6 +29,8 @@ def _setup_hint() -> str:
 
 class MlxBackend:
     name = "mlx"
+    # One generation at a time on the GPU.
+    parallelism = 1
 
     def __init__(
         self,

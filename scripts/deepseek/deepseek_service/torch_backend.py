@@ -111,6 +111,8 @@ class TorchBackend:
     """DeepSeek-OCR with transformers. Needs requirements-torch.txt and the weights."""
 
     name = "torch"
+    # One generation at a time: the weights are not thread-safe and the GPU is one device.
+    parallelism = 1
 
     def __init__(
         self, model_path: str | None = None, device: str | None = None, max_tokens: int = DEFAULT_MAX_TOKENS, models_dir: str | None = None

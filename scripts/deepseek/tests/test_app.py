@@ -128,6 +128,7 @@ class GatedBackend:
     name = "gated"
     device = "cpu"
     model_id = "gated-test-backend"
+    parallelism = 1
 
     def __init__(self) -> None:
         self.release = threading.Event()
@@ -181,6 +182,40 @@ def test_full_queue_answers_429_with_retry_after_then_recovers() -> None:
         assert first.result().json()["text"] == "32x16"
         assert client.get("/health").json()["queue_depth"] == 0
         assert post().status_code == 200
+
+
+def test_a_backend_with_two_workers_runs_two_requests_at_once() -> None:
+    class TwoAtOnce(GatedBackend):
+        parallelism = 2
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.running = 0
+            self.most = 0
+            self.lock = threading.Lock()
+
+        def recognize(self, image: Image.Image, mode: str, task: str) -> RecognizeOutput:
+            with self.lock:
+                self.running += 1
+                self.most = max(self.most, self.running)
+            try:
+                return super().recognize(image, mode, task)
+            finally:
+                with self.lock:
+                    self.running -= 1
+
+    backend = TwoAtOnce()
+    backend.loaded.set()
+    image = draw_text_image(["Q"], size=(32, 16))
+    with TestClient(create_app(backend, Settings(queue_capacity=4))) as client, ThreadPoolExecutor(3) as pool:
+        wait_until(lambda: client.get("/health").json()["status"] == "ready")
+        assert client.get("/health").json()["workers"] == 2
+        post = lambda: client.post("/ocr", content=image, headers={"content-type": "image/png"})  # noqa: E731
+        calls = [pool.submit(post) for _ in range(3)]
+        wait_until(lambda: backend.running == 2 and client.get("/health").json()["queue_depth"] == 3)
+        backend.release.set()
+        assert all(call.result(10).status_code == 200 for call in calls)
+        assert backend.most == 2, "two at once, never the third"
 
 
 def test_inference_exception_is_a_500_for_that_request_only(hello_png: bytes) -> None:

@@ -31,3 +31,32 @@ def test_load_and_read_without_any_download(monkeypatch: pytest.MonkeyPatch) -> 
     out = backend.recognize(image, "base", "ocr")
     assert "".join(out.text.upper().split()) == "FREEDELIVERY", out.text
     assert backend.model_id == "rapidocr/PP-OCRv6-small"
+
+
+def test_overlapping_requests_get_an_engine_each_up_to_workers() -> None:
+    backend = RapidOcrBackend(workers=2)
+    backend.load()
+    assert backend.parallelism == 2 and backend.engines_built == 1
+    image = Image.open(io.BytesIO(draw_text_image(["FREE DELIVERY"], size=(520, 110)))).convert("RGB")
+    assert "".join(backend.recognize(image, "base", "ocr").text.upper().split()) == "FREEDELIVERY"
+    assert backend.engines_built == 1, "requests one after the other share the first engine"
+    held = backend._acquire()  # a request in flight
+    try:
+        out = backend.recognize(image, "base", "ocr")
+    finally:
+        backend._idle.put(held)
+    assert "".join(out.text.upper().split()) == "FREEDELIVERY"
+    assert backend.engines_built == 2, "an overlapping request builds a second engine"
+    first, second = backend._acquire(), backend._acquire()
+    assert first is not second
+    backend._idle.put(first)
+    backend._idle.put(second)
+    assert backend.engines_built == 2, "never more than workers"
+
+
+def test_workers_default_to_one_per_core_and_must_be_positive() -> None:
+    from deepseek_service.rapidocr_backend import MAX_RAPIDOCR_WORKERS, default_workers
+
+    assert default_workers(2) == 2 and default_workers(64) == MAX_RAPIDOCR_WORKERS and default_workers(None) >= 1
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        RapidOcrBackend(workers=0)
