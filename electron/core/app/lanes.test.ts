@@ -131,6 +131,22 @@ describe('buildLanes: one set of rules for the CLI and the app', () => {
     expect([...engines.values()].map((e) => e.calls.closed)).toEqual([1, 1, 1]);
   });
 
+  it('takes a local service that runs its model on the GPU off the CPU budget, and keeps one on the CPU on it', async () => {
+    const make = async (config: LaneConfig) => fakeEngine(config, Promise.resolve({ type: 'available', device: config.id === 'gpu' ? 'mps' : 'cpu' })).engine;
+    const built = await buildLanes(
+      [
+        { config: lane('gpu', 'deepseek', { autoWorkers: true }), requested: true },
+        { config: lane('cpu', 'deepseek', { endpoint: 'http://127.0.0.1:8002', autoWorkers: true }), requested: true },
+      ],
+      { policy: 'auto', machine, createEngine: make },
+    );
+    expect(built.lanes.map((l) => [l.config.id, l.resource])).toEqual([
+      ['gpu', undefined],
+      ['cpu', 'cpu'],
+    ]);
+    await built.close();
+  });
+
   it('falls back to the in-process engine when nothing else runs; with nothing at all it fails with every reason', async () => {
     const notices: string[] = [];
     const down = async (config: LaneConfig) => {

@@ -15,7 +15,7 @@
  */
 import type { EngineKind, LaneConfig, Policy } from '../../../shared/domain.js';
 import { createEngine as createProductEngine } from '../engines/create.js';
-import { currentMachine, engineConcurrency, resourceBudgets, type Machine } from '../engines/concurrency.js';
+import { CPU_RESOURCE, currentMachine, engineConcurrency, resourceBudgets, type Machine } from '../engines/concurrency.js';
 import { dedupeByImageHash } from '../engines/dedupe.js';
 import type { Engine, EngineAvailability, EngineDeps } from '../engines/types.js';
 import type { OrchestratorLane } from '../orchestrator/index.js';
@@ -144,17 +144,20 @@ export async function buildLanes(requests: readonly LaneRequest[], options: Lane
     // orchestrator tells it (setConcurrency) each time the lane's limit changes.
     // A resize that fails leaves the pool at its ceiling, which still works.
     if (start < concurrency.ceiling) await Promise.resolve(engine.setConcurrency?.(start)).catch(() => undefined);
+    let resource = concurrency.resource;
     try {
       const availability = await check(engine, request);
       if (availability.type !== 'available') {
         await closeQuietly(engine);
         return { ok: false, config: resolved, cause: availability.type === 'slow' ? 'slow' : 'broken', reason: availability.reason };
       }
+      // A service on this machine that runs its model on the GPU (DeepSeek-OCR on MPS) does not compete for the CPU budget.
+      if (resource === CPU_RESOURCE && availability.device !== undefined && availability.device !== 'cpu') resource = undefined;
     } catch (error) {
       await closeQuietly(engine);
       return { ok: false, config: resolved, cause: 'broken', reason: firstLine(error) };
     }
-    return { ok: true, lane: { config: resolved, engine: dedupeByImageHash(engine), startConcurrency: start, ...(concurrency.resource ? { resource: concurrency.resource } : {}) } };
+    return { ok: true, lane: { config: resolved, engine: dedupeByImageHash(engine), startConcurrency: start, ...(resource ? { resource } : {}) } };
   }
 
   const lanes: OrchestratorLane[] = [];

@@ -212,7 +212,7 @@ describe('against a misbehaving local server', () => {
     let asked = 0;
     const ready = JSON.stringify({ status: 'ready', message: null, backend: 'rapidocr', device: 'cpu', model: 'm', queue_depth: 0, queue_capacity: 8, version: '0.1.0' });
     handler = (_req, res) => res.end(++asked === 1 ? 'busy' : ready);
-    expect(await make().availability?.()).toEqual({ type: 'available' });
+    expect(await make().availability?.()).toEqual({ type: 'available', device: 'cpu' });
     expect(asked).toBe(2);
     asked = 0;
     handler = (_req, res) => res.end(String(++asked));
@@ -260,7 +260,7 @@ describe.runIf(haveVenv || process.env.CI)('against the real service (rapidocr b
   it('health is ready on the CPU backend', async () => {
     const health = await deepseekHealth(base);
     expect(health).toMatchObject({ status: 'ready', backend: 'rapidocr', device: 'cpu', queue_capacity: 3 });
-    expect(await engine.availability?.()).toEqual({ type: 'available' });
+    expect(await engine.availability?.()).toEqual({ type: 'available', device: 'cpu' });
   });
 
   it('reads the words drawn in the image, with boxes inside it', async () => {

@@ -224,7 +224,7 @@ export function createDeepSeekEngine(lane: LaneConfig, _deps: EngineDeps = {}): 
     for (let attempt = 1; ; attempt++) {
       try {
         const health = await deepseekHealth(baseUrl, undefined, agent);
-        if (health.status === 'ready') return { type: 'available' };
+        if (health.status === 'ready') return { type: 'available', device: health.device };
         if (health.status === 'loading') return { type: 'unavailable', reason: `${server} is loading ${health.model}.` };
         return { type: 'unavailable', reason: `${server} could not load ${health.model}: ${health.message ?? 'unknown error'}` };
       } catch (error) {

@@ -47,7 +47,8 @@ export interface EngineDeps {
 }
 
 export type EngineAvailability =
-  | { type: 'available' }
+  /** `device`: where a service says it runs its model ('cpu', 'mps', 'cuda'), when it says. */
+  | { type: 'available'; device?: string }
   | { type: 'unavailable'; reason: string };
 
 export interface Engine {
