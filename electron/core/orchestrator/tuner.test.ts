@@ -221,6 +221,24 @@ describe('ConcurrencyTuner (auto)', () => {
     expect(outcome.makespan_s).toBeLessThan(180 * 1.1);
   });
 
+  it('trades a slot back to a lane at 0 when the lane that took it buys little with it', async () => {
+    // b is faster at one call but scales poorly (its second call adds 40 % of one, like the OCR service's threads);
+    // taking a's slot on b's linear guess is fine, keeping it once b's second slot is measured is not.
+    const outcome = await run(
+      [
+        { id: 'a', engine: 'embedded', workers: 2, base_s: 0.7, cpu: true, startConcurrency: 1 },
+        { id: 'b', engine: 'deepseek', workers: 2, base_s: 0.55, capacity: 1.4, cpu: true, startConcurrency: 1 },
+      ],
+      { ads: 300, resourceBudgets: { cpu: 2 } },
+    );
+    expect(outcome.summary.done).toBe(300);
+    const a = concurrencies(outcome, 'a');
+    expect(a, 'b took the slot on its guess').toContain(0);
+    expect(a.at(-1), 'and gave it back').toBe(1);
+    // One slot each: 1/0.7 + 1/0.55 = 3.25 ads/s, 92 s; b with both slots 2.55 ads/s, 118 s.
+    expect(outcome.makespan_s).toBeLessThan(92 * 1.1);
+  });
+
   it("halves an overloaded lane's concurrency and honours Retry-After before it calls again", async () => {
     const outcome = await run([{ id: 'busy', engine: 'openai', workers: 8, base_s: 1, overloadAbove: 3, retryAfterMs: 3000 }], { ads: 120 });
     expect(outcome.summary).toMatchObject({ done: 120, failed: 0 });

@@ -41,6 +41,14 @@ const PROBE_DOWN_QUEUED_PER_SLOT = 200;
  * (concurrency-sensitive), because only a probe could show that fewer slots do as well.
  */
 const AUTO_START_CONCURRENCY = 2;
+/** A slot moves from one lane to another only when it buys this much more there than it loses (measurement noise). */
+const TRADE_MARGIN = 1.1;
+/**
+ * A lane at 0 is valued on measurements made before it lost its slot, and the lane that took it has its new level
+ * measured: it trades back only for a clear gain. Never trading back kept the pair (embedded + the OCR service, whose
+ * second slot buys little) on the worse engine for the whole run; trading back at 1.1 cost shared-cpu 3 % on noise.
+ */
+const TRADE_BACK_MARGIN = 1.5;
 
 interface Level {
   samples: number;
@@ -319,8 +327,7 @@ export class ConcurrencyTuner {
         return true;
       }
     }
-    const used = lanes.reduce((sum, lane) => sum + lane.limit, 0);
-    const growers: Array<{ lane: LaneRuntime; gain: number }> = [];
+    const growers: Array<{ lane: LaneRuntime; gain: number; margin: number }> = [];
     for (const lane of lanes) {
       const state = this.state.get(lane)!;
       const l = lane.limit;
@@ -336,13 +343,13 @@ export class ConcurrencyTuner {
       if (l >= 1 && gain < (this.value(lane, group, l) * 0.5) / l) continue;
       // Grown from a level only once that level is measured (a cold call ends the wait but measures nothing), else the
       // next level has nothing to be judged against; a lane barely fed goes on after twice the samples. A lane at 0
-      // (its slot went to another lane) has nothing to measure: it takes a slot that comes free, but does not trade
-      // for a taken one on measurements made before it stopped (a noisy trade back cost shared-cpu 3 %).
-      if (l === 0 ? used >= group.budget : lane.completedCalls > 0 && here === null && state.samplesSinceChange < 2 * this.minSamples(l)) continue;
-      if (gain > 0) growers.push({ lane, gain });
+      // (its slot went to another lane) has nothing left to measure.
+      if (l >= 1 && lane.completedCalls > 0 && here === null && state.samplesSinceChange < 2 * this.minSamples(l)) continue;
+      if (gain > 0) growers.push({ lane, gain, margin: l === 0 ? TRADE_BACK_MARGIN : TRADE_MARGIN });
     }
     if (growers.length === 0) return true;
     growers.sort((a, b) => b.gain - a.gain);
+    const used = lanes.reduce((sum, lane) => sum + lane.limit, 0);
     if (used < group.budget) {
       // Without a shared budget, a lane that has not shown saturation (nor an overload) doubles: reaching a ceiling of 4
       // from 2 one slot at a time cost a lane that scales 1-2 % of a batch; the back-off above returns from a double
@@ -359,6 +366,7 @@ export class ConcurrencyTuner {
     let donor: LaneRuntime | null = null;
     let bestGain = 0;
     let leastLoss = Infinity;
+    let bestMargin = TRADE_MARGIN;
     for (const candidate of growers) {
       for (const lane of lanes) {
         // An unmeasured lane keeps its slot for its first answer, unless the scheduler is not feeding it anyway.
@@ -366,15 +374,17 @@ export class ConcurrencyTuner {
         const state = this.state.get(lane)!;
         if (lane === candidate.lane || lane.limit < 1 || state.grewAt === now || (lane.completedCalls === 0 && (lane.inFlight > 0 || state.limited))) continue;
         const loss = this.value(lane, group, lane.limit) - this.value(lane, group, lane.limit - 1);
-        if (candidate.gain * leastLoss > bestGain * loss || (grower === null && donor === null)) {
+        // Compared net of each grower's margin: gain / margin against loss.
+        if (candidate.gain * bestMargin * leastLoss > bestGain * candidate.margin * loss || (grower === null && donor === null)) {
           grower = candidate.lane;
           donor = lane;
           bestGain = candidate.gain;
           leastLoss = loss;
+          bestMargin = candidate.margin;
         }
       }
     }
-    if (!grower || !donor || !(bestGain > 1.1 * leastLoss)) return true;
+    if (!grower || !donor || !(bestGain > bestMargin * leastLoss)) return true;
     this.noteShare(donor, grower, group, donor.limit - 1);
     this.change(donor, donor.limit - 1, now);
     this.change(grower, grower.limit + 1, now);
