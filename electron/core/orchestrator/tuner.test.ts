@@ -202,41 +202,38 @@ describe('ConcurrencyTuner (auto)', () => {
     expect(shared.m.concurrencyCalls.get('embedded')![0], 'a shared budget keeps the given start').toBe(1);
   });
 
+  /** Lanes a and b on a 2-core CPU budget, 300 ads: b takes a's slot; a must end with one again, within 10 % of `oneSlotEach_s`. */
+  async function expectSlotBack(a: FakeLane, b: FakeLane, oneSlotEach_s: number): Promise<Outcome> {
+    const outcome = await run([a, b], { ads: 300, resourceBudgets: { cpu: 2 } });
+    expect(outcome.summary.done).toBe(300);
+    const seen = concurrencies(outcome, 'a');
+    expect(seen, 'b took the slot from a').toContain(0);
+    expect(seen.at(-1), 'and a has it back').toBe(1);
+    expect(outcome.makespan_s).toBeLessThan(oneSlotEach_s * 1.1);
+    return outcome;
+  }
+
   it('gives a lane that lost its slot to another one the slot back when the other backs off', async () => {
     // Seen on the real pair (embedded + the OCR service): the service took embedded's slot, then found its second
     // slot bought nothing (it serialises inference) and backed off; embedded, at 0, never grew back into the free slot.
-    const outcome = await run(
-      [
-        { id: 'a', engine: 'embedded', workers: 2, base_s: 1.5, cpu: true, startConcurrency: 1 },
-        { id: 'b', engine: 'deepseek', workers: 2, base_s: 1, capacity: 1, cpu: true, startConcurrency: 1 },
-      ],
-      { ads: 300, resourceBudgets: { cpu: 2 } },
-    );
-    expect(outcome.summary.done).toBe(300);
-    const a = concurrencies(outcome, 'a');
-    expect(a, 'the slot was taken from a').toContain(0);
-    expect(a.at(-1), 'and given back').toBe(1);
-    expect(concurrencies(outcome, 'b').at(-1)).toBe(1);
     // One slot each: 1/1.5 + 1/1 ads per second, 180 s for 300 ads; b alone would take 300 s.
-    expect(outcome.makespan_s).toBeLessThan(180 * 1.1);
+    const outcome = await expectSlotBack(
+      { id: 'a', engine: 'embedded', workers: 2, base_s: 1.5, cpu: true, startConcurrency: 1 },
+      { id: 'b', engine: 'deepseek', workers: 2, base_s: 1, capacity: 1, cpu: true, startConcurrency: 1 },
+      180,
+    );
+    expect(concurrencies(outcome, 'b').at(-1)).toBe(1);
   });
 
   it('trades a slot back to a lane at 0 when the lane that took it buys little with it', async () => {
     // b is faster at one call but scales poorly (its second call adds 40 % of one, like the OCR service's threads);
     // taking a's slot on b's linear guess is fine, keeping it once b's second slot is measured is not.
-    const outcome = await run(
-      [
-        { id: 'a', engine: 'embedded', workers: 2, base_s: 0.7, cpu: true, startConcurrency: 1 },
-        { id: 'b', engine: 'deepseek', workers: 2, base_s: 0.55, capacity: 1.4, cpu: true, startConcurrency: 1 },
-      ],
-      { ads: 300, resourceBudgets: { cpu: 2 } },
-    );
-    expect(outcome.summary.done).toBe(300);
-    const a = concurrencies(outcome, 'a');
-    expect(a, 'b took the slot on its guess').toContain(0);
-    expect(a.at(-1), 'and gave it back').toBe(1);
     // One slot each: 1/0.7 + 1/0.55 = 3.25 ads/s, 92 s; b with both slots 2.55 ads/s, 118 s.
-    expect(outcome.makespan_s).toBeLessThan(92 * 1.1);
+    await expectSlotBack(
+      { id: 'a', engine: 'embedded', workers: 2, base_s: 0.7, cpu: true, startConcurrency: 1 },
+      { id: 'b', engine: 'deepseek', workers: 2, base_s: 0.55, capacity: 1.4, cpu: true, startConcurrency: 1 },
+      92,
+    );
   });
 
   it("halves an overloaded lane's concurrency and honours Retry-After before it calls again", async () => {
