@@ -39,6 +39,11 @@ export const RecognizeResult = z.object({
   timings: z.record(z.string(), z.number()),
   /** The answer was cut: the engine repeated itself, or spent its output or time budget. */
   truncated: z.boolean().optional(),
+  /**
+   * The call waited for a model to load (a new worker or engine) or was a fresh one's first:
+   * its time says nothing about the lane's speed at its concurrency, so the tuner does not measure it.
+   */
+  coldStart: z.boolean().optional(),
 });
 export type RecognizeResult = z.infer<typeof RecognizeResult>;
 

@@ -121,6 +121,17 @@ describe('against a misbehaving local server', () => {
     expect(result.description).toBeUndefined();
     expect(result.timings.infer_ms).toBe(4000);
     expect(result.timings.total_ms).toBeGreaterThanOrEqual(0);
+    expect(result.coldStart).toBeUndefined();
+  });
+
+  it('an answer whose timings include a model load is marked cold (the tuner does not count it as the speed)', async () => {
+    handler = (_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ text: 'A', blocks: [], model: 'rapidocr/PP-OCRv6-small', device: 'cpu', backend: 'rapidocr', timings: { queue_ms: 0, infer_ms: 2600, load_ms: 2000 } }));
+    };
+    const result = await make().recognize(image, new AbortController().signal);
+    expect(result.coldStart).toBe(true);
+    expect(result.timings.load_ms).toBe(2000);
   });
 
   it('treats garbage and wrongly shaped JSON as transient', async () => {

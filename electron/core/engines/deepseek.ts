@@ -153,6 +153,8 @@ function toResult(body: DeepSeekOcrResponse, totalMs: number): RecognizeResult {
     timings: { ...body.timings, total_ms: totalMs },
   };
   if (body.description) result.description = body.description;
+  // The service built an engine (or loaded weights) for this request: its time is not the service's speed.
+  if ((body.timings.load_ms ?? 0) > 0) result.coldStart = true;
   return result;
 }
 

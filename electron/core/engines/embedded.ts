@@ -262,7 +262,7 @@ export function createEmbeddedEngine(lane: LaneConfig, _deps: EngineDeps = {}): 
       job.result.catch(() => {});
       const raw = await Promise.race([job.result, aborted]);
       const result = toRecognizeResult(raw, dictionaryOf(), options);
-      return { ...result, timings: { ...result.timings, ready_ms: readyMs, total_ms: performance.now() - started } };
+      return { ...result, timings: { ...result.timings, ready_ms: readyMs, total_ms: performance.now() - started }, ...(job.coldStart ? { coldStart: true } : {}) };
     } finally {
       signal.removeEventListener('abort', onAbort);
       if (signal.aborted && jobId !== undefined) pool.cancel(jobId);

@@ -35,7 +35,7 @@ export interface Execution {
   startedAtWall: number;
   settled: boolean;
   isBackup: boolean;
-  /** Started before its lane had finished any call: includes a model load. */
+  /** Started before its lane had finished any call, or the engine said it waited for a model load (RecognizeResult.coldStart). */
   cold: boolean;
   /** The lane's ∫ in-flight dt when the call started: the call's mean concurrency is measured from it. */
   busyIntegralAtStart: number;

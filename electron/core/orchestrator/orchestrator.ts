@@ -501,6 +501,8 @@ export class Orchestrator {
     lane.returnController(execution.controller);
     const durationMs = now - execution.startedAt;
     lane.completedCalls++;
+    // The engine says this call waited for a model load (a worker or engine it added): not a measure of its speed.
+    if (result.coldStart) execution.cold = true;
     lane.estimator.observe(durationMs / 1000, execution.cold);
     lane.breaker.onSuccess();
     lane.done++;

@@ -23,6 +23,12 @@ interface FakeLane {
   /** Answers 'overloaded' (with this Retry-After) while more than `overloadAbove` calls are in flight. */
   overloadAbove?: number;
   retryAfterMs?: number;
+  /**
+   * A call that raises the lane's in-flight count above any before it first loads a model (a new worker or engine)
+   * for this long; it says so (RecognizeResult.coldStart) unless `hidesLoad`.
+   */
+  loadPerNewSlot_s?: number;
+  hidesLoad?: boolean;
 }
 
 interface Machine {
@@ -36,10 +42,12 @@ interface Machine {
   /** Clock times at which calls started, per lane. */
   starts: Map<string, number[]>;
   overloads: Array<{ laneId: string; at: number }>;
+  /** Model instances each lane has loaded (see FakeLane.loadPerNewSlot_s). */
+  slotsLoaded: Map<string, number>;
 }
 
 function machine(clock: VirtualClock, cores: number, specs: FakeLane[]): Machine {
-  const m: Machine = { lanes: [], active: new Map(), maxActive: new Map(), cpuActive: 0, maxCpuActive: 0, concurrencyCalls: new Map(), starts: new Map(), overloads: [] };
+  const m: Machine = { lanes: [], active: new Map(), maxActive: new Map(), cpuActive: 0, maxCpuActive: 0, concurrencyCalls: new Map(), starts: new Map(), overloads: [], slotsLoaded: new Map() };
   for (const spec of specs) {
     m.active.set(spec.id, 0);
     m.maxActive.set(spec.id, 0);
@@ -72,13 +80,15 @@ function machine(clock: VirtualClock, cores: number, specs: FakeLane[]): Machine
             reject(new EngineError('aborted', 'aborted'));
           };
           const overloaded = spec.overloadAbove !== undefined && active > spec.overloadAbove;
-          const seconds = spec.base_s * Math.max(1, active / (spec.capacity ?? Infinity)) * (spec.cpu ? Math.max(1, m.cpuActive / cores) : 1);
+          const loads = spec.loadPerNewSlot_s !== undefined && active > (m.slotsLoaded.get(spec.id) ?? 0);
+          if (loads) m.slotsLoaded.set(spec.id, active);
+          const seconds = (loads ? spec.loadPerNewSlot_s! : 0) + spec.base_s * Math.max(1, active / (spec.capacity ?? Infinity)) * (spec.cpu ? Math.max(1, m.cpuActive / cores) : 1);
           const timer = clock.setTimer(overloaded ? 10 : seconds * 1000, () => {
             end();
             if (overloaded) {
               m.overloads.push({ laneId: spec.id, at: clock.now() });
               reject(new EngineError('overloaded', 'busy (503)', { retryAfterMs: spec.retryAfterMs ?? 1000 }));
-            } else resolve({ text: `text of ${new TextDecoder().decode(image.bytes)}`, blocks: [], model: spec.id, timings: {} });
+            } else resolve({ text: `text of ${new TextDecoder().decode(image.bytes)}`, blocks: [], model: spec.id, timings: {}, ...(loads && !spec.hidesLoad ? { coldStart: true } : {}) });
           });
           signal.addEventListener('abort', onAbort, { once: true });
         }),
@@ -234,6 +244,25 @@ describe('ConcurrencyTuner (auto)', () => {
       { id: 'b', engine: 'deepseek', workers: 2, base_s: 0.55, capacity: 1.4, cpu: true, startConcurrency: 1 },
       92,
     );
+  });
+
+  it('does not count a call that waited for a new worker\'s model load as the lane\'s speed at its concurrency', async () => {
+    // The real pair: the OCR service (faster per core) builds an engine for the first request that overlaps
+    // another, as the embedded pool loads a worker when it grows; the load is several calls long.
+    const pair = (hidesLoad: boolean): FakeLane[] => [
+      { id: 'embedded', engine: 'embedded', workers: 2, base_s: 1, cpu: true, loadPerNewSlot_s: 3, hidesLoad },
+      { id: 'svc', engine: 'deepseek', workers: 2, base_s: 0.7, cpu: true, loadPerNewSlot_s: 3, hidesLoad },
+    ];
+    const told = await run(pair(false), { ads: 300, resourceBudgets: { cpu: 2 } });
+    expect(told.summary.done).toBe(300);
+    expect(concurrencies(told, 'svc').at(-1), 'the budget ends on the faster lane').toBe(2);
+    // 300 ads at 0.7 s on 2 slots: 105 s (plus the loads).
+    const hidden = await run(pair(true), { ads: 300, resourceBudgets: { cpu: 2 } });
+    expect(hidden.summary.done).toBe(300);
+    expect(told.makespan_s).toBeLessThan(105 * 1.1);
+    // Counted as the speed at 2, the load made the service's second slot look worthless: it gave the slot back.
+    expect(concurrencies(hidden, 'svc'), 'the load hidden: the service backs off').toContain(1);
+    expect(told.makespan_s).toBeLessThan(hidden.makespan_s);
   });
 
   it("halves an overloaded lane's concurrency and honours Retry-After before it calls again", async () => {

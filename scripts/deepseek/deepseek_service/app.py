@@ -275,7 +275,12 @@ def create_app(backend: Backend, settings: Settings | None = None, on_state_chan
             task=chosen_task,
             width=decoded.width,
             height=decoded.height,
-            timings={"queue_ms": round(timed.queue_ms, 2), "infer_ms": round(timed.infer_ms, 2), "decode_ms": round(decode_ms, 2)},
+            timings={
+                "queue_ms": round(timed.queue_ms, 2),
+                "infer_ms": round(timed.infer_ms, 2),
+                "decode_ms": round(decode_ms, 2),
+                **({"load_ms": round(output.load_ms, 2)} if output.load_ms > 0 else {}),
+            },
             truncated=output.truncated,
             output_tokens=output.output_tokens,
         )

@@ -44,6 +44,8 @@ class RecognizeOutput:
     # The model was stopped (token budget or repetition guard) before it ended its answer.
     truncated: bool = False
     output_tokens: int | None = None
+    # Time this request spent building an engine or loading weights first (0: it ran on a warm one).
+    load_ms: float = 0.0
 
 
 class Backend(Protocol):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -116,9 +117,10 @@ class RapidOcrBackend:
                 self._idle.put(self._build())
                 self._built = 1
 
-    def _acquire(self) -> Any:
+    def _acquire(self) -> tuple[Any, float]:
+        """An idle engine, or a new one while fewer than `parallelism` exist; and the ms spent building it."""
         try:
-            return self._idle.get_nowait()
+            return self._idle.get_nowait(), 0.0
         except queue.Empty:
             pass
         with self._build_lock:
@@ -128,9 +130,10 @@ class RapidOcrBackend:
             else:
                 build = False
         if not build:
-            return self._idle.get()
+            return self._idle.get(), 0.0
+        started = time.perf_counter()
         try:
-            return self._build()
+            return self._build(), (time.perf_counter() - started) * 1000
         except BaseException:
             with self._build_lock:
                 self._built -= 1
@@ -148,7 +151,7 @@ class RapidOcrBackend:
             image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BICUBIC)
         # rapidocr takes BGR arrays (OpenCV's order).
         pixels = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
-        engine = self._acquire()
+        engine, load_ms = self._acquire()
         try:
             result = engine(pixels)
         finally:
@@ -159,4 +162,4 @@ class RapidOcrBackend:
             for points, text, score in zip(boxes, result.txts or (), result.scores or ())
             if str(text).strip()
         ]
-        return RecognizeOutput(text=reading_order_text(detections), blocks=detections)
+        return RecognizeOutput(text=reading_order_text(detections), blocks=detections, load_ms=load_ms)

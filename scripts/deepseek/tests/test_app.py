@@ -218,6 +218,23 @@ def test_a_backend_with_two_workers_runs_two_requests_at_once() -> None:
         assert backend.most == 2, "two at once, never the third"
 
 
+def test_a_request_that_built_an_engine_reports_its_load_time(hello_png: bytes) -> None:
+    class BuildsOnFirstCall(GatedBackend):
+        calls = 0
+
+        def recognize(self, image: Image.Image, mode: str, task: str) -> RecognizeOutput:
+            BuildsOnFirstCall.calls += 1
+            return RecognizeOutput(text="ok", load_ms=1234.5 if BuildsOnFirstCall.calls == 1 else 0.0)
+
+    backend = BuildsOnFirstCall()
+    backend.loaded.set()
+    with TestClient(create_app(backend, Settings())) as client:
+        wait_until(lambda: client.get("/health").json()["status"] == "ready")
+        post = lambda: client.post("/ocr", content=hello_png, headers={"content-type": "image/png"}).json()  # noqa: E731
+        assert post()["timings"]["load_ms"] == 1234.5
+        assert "load_ms" not in post()["timings"], "a warm request has no load time"
+
+
 def test_inference_exception_is_a_500_for_that_request_only(hello_png: bytes) -> None:
     class Flaky(GatedBackend):
         calls = 0

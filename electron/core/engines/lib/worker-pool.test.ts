@@ -97,6 +97,43 @@ const live = (threads: FakeThread[]) => threads.filter((t) => t.state !== 'exite
 const askedToClose = (thread: FakeThread) => thread.inbox.some((m) => (m as { type?: string }).type === 'close');
 
 describe('WorkerPool: size follows setConcurrency', () => {
+  it('marks a job cold when it waited for a worker still loading, or was a new worker\'s first; warm ones not', async () => {
+    const { pool, threads } = fakePool({ size: 1, maxWorkers: 2 });
+    const ready = pool.ready();
+    threads[0]!.load(true);
+    await ready;
+    const first = pool.run(new Uint8Array([1]));
+    threads[0]!.tick();
+    threads[0]!.finishJob(true);
+    await first.result;
+    expect(first.coldStart).toBe(true); // the worker's first run
+    const warm = pool.run(new Uint8Array([2]));
+    threads[0]!.tick();
+    threads[0]!.finishJob(true);
+    await warm.result;
+    expect(warm.coldStart).toBe(false);
+    // Grown to 2: the second worker loads; two jobs at once, the second has to wait.
+    pool.setConcurrency(2);
+    const a = pool.run(new Uint8Array([3]));
+    const b = pool.run(new Uint8Array([4]));
+    expect([a.coldStart, b.coldStart]).toEqual([false, true]);
+    threads[0]!.tick();
+    threads[1]!.load(true);
+    threads[1]!.tick();
+    threads.forEach((t) => t.finishJob(true));
+    await Promise.all([a.result, b.result]);
+    // Both workers warm: no job is cold.
+    const c = pool.run(new Uint8Array([5]));
+    const d = pool.run(new Uint8Array([6]));
+    threads.forEach((t) => t.tick());
+    threads.forEach((t) => t.finishJob(true));
+    await Promise.all([c.result, d.result]);
+    expect([c.coldStart, d.coldStart]).toEqual([false, false]);
+    const closed = pool.close();
+    threads.forEach((t) => t.tick());
+    await closed;
+  });
+
   it('grows to the new concurrency, and shrinks by letting idle workers go first and busy ones after their job', async () => {
     const { pool, threads } = fakePool({ size: 1, maxWorkers: 4 });
     const ready = pool.ready();

@@ -76,12 +76,26 @@ export interface WorkerPoolOptions<Result> {
 interface Job<Result> {
   id: number;
   bytes: Uint8Array;
+  handle: JobHandle<Result>;
   resolve: (result: Result) => void;
   reject: (error: EngineError) => void;
 }
 
+/** A queued job: its id (to cancel it), its result, and whether it ran cold (known once it has started). */
+export interface JobHandle<Result> {
+  id: number;
+  result: Promise<Result>;
+  /**
+   * It waited for a worker that was still loading its models, or was a new worker's first job
+   * (onnxruntime's first run of a session is slower): its time is not the pool's speed.
+   */
+  coldStart: boolean;
+}
+
 interface PoolWorker<Result> {
   thread: PoolThread;
+  /** Jobs it has been given (its first one is cold). */
+  jobsTaken: number;
   state: 'loading' | 'ready';
   /** Asked to leave: takes no new job, exits after the current one (or after loading). */
   leaving: boolean;
@@ -178,17 +192,20 @@ export class WorkerPool<Result> {
     if (this.#running && !this.#closing && !this.#fatal) this.#resize();
   }
 
-  run(bytes: Uint8Array): { id: number; result: Promise<Result> } {
+  run(bytes: Uint8Array): JobHandle<Result> {
     const id = this.#nextId++;
-    const result = new Promise<Result>((resolve, reject) => {
+    const handle: JobHandle<Result> = { id, result: Promise.resolve() as Promise<Result>, coldStart: false };
+    handle.result = new Promise<Result>((resolve, reject) => {
       if (this.#fatal) return reject(this.#fatal);
       if (this.#closing) return reject(new EngineError('aborted', `${this.#options.name} engine closed`));
       this.#running = true;
-      this.#queue.push({ id, bytes, resolve, reject });
+      this.#queue.push({ id, bytes, handle, resolve, reject });
       this.#resize();
       this.#dispatch();
+      // Not started at once while a worker loads: it waits for that load (or for a busy worker the load should have freed it from).
+      if (this.#queue.some((job) => job.id === id) && this.#workers.some((w) => w.state === 'loading')) handle.coldStart = true;
     });
-    return { id, result };
+    return handle;
   }
 
   /** Drops a queued job whose caller gave up; a job already running finishes and is ignored. */
@@ -280,7 +297,7 @@ export class WorkerPool<Result> {
     const thread = this.#options.createThread ? this.#options.createThread() : new Worker(this.#options.script, { workerData: this.#options.workerData });
     let onExit: () => void = () => {};
     const exited = new Promise<void>((resolve) => (onExit = resolve));
-    const entry: PoolWorker<Result> = { thread, state: 'loading', leaving: false, closeSent: false, job: null, exited };
+    const entry: PoolWorker<Result> = { thread, jobsTaken: 0, state: 'loading', leaving: false, closeSent: false, job: null, exited };
     this.#started++;
     this.#workers.push(entry);
     thread.on('message', (raw: unknown) => this.#onMessage(entry, raw));
@@ -370,6 +387,7 @@ export class WorkerPool<Result> {
       const job = this.#queue.shift();
       if (!job) return;
       entry.job = job;
+      if (entry.jobsTaken++ === 0) job.handle.coldStart = true;
       // A copy in its own ArrayBuffer, transferred: the caller keeps its bytes. (Buffer#slice
       // is a view, often of Node's shared pool, which cannot be transferred: DataCloneError.)
       const copy = new Uint8Array(job.bytes);
