@@ -49,10 +49,20 @@ const TRADE_MARGIN = 1.1;
  * second slot buys little) on the worse engine for the whole run; trading back at 1.1 cost shared-cpu 3 % on noise.
  */
 const TRADE_BACK_MARGIN = 1.5;
+/**
+ * A level counts as measured once its mean latency is known to this relative standard error: three calls of a lane
+ * whose ads vary 2-4× in cost said nothing, and the real pair traded its slots on them. Lanes whose calls barely
+ * vary still need only minSamples.
+ */
+const LEVEL_RELATIVE_ERROR = 0.15;
+/** The window of the latency mean (calls): more samples than this do not shrink its error. */
+const LEVEL_WINDOW = 20;
 
 interface Level {
   samples: number;
   meanLatency_s: number;
+  /** Variance of the latency, weighted as the mean is (ads differ: the same engine takes 0.3 s on one, 1.3 s on another). */
+  varLatency_s2: number;
   /** Only cold calls so far. */
   cold: boolean;
   /** The group's call count at the last sample (for ageing). */
@@ -174,13 +184,16 @@ export class ConcurrencyTuner {
       // A cold call (it may have waited for a model load) measures its level only until a warm one does: it can only
       // make the level look slower than it is, so a lane may grow a round sooner, never shrink for it.
       if (!stats || group.calls - stats.lastCall > this.tuning.tunerForgetAfterCalls || (stats.cold && !execution.cold)) {
-        stats = { samples: 0, meanLatency_s: 0, lastCall: group.calls, cold: execution.cold };
+        stats = { samples: 0, meanLatency_s: 0, varLatency_s2: 0, lastCall: group.calls, cold: execution.cold };
         state.levels.set(level, stats);
       }
       if (!execution.cold || stats.cold) {
         stats.samples++;
         stats.lastCall = group.calls;
-        stats.meanLatency_s += (durationMs / 1000 - stats.meanLatency_s) / Math.min(stats.samples, 20);
+        const weight = 1 / Math.min(stats.samples, LEVEL_WINDOW);
+        const delta = durationMs / 1000 - stats.meanLatency_s;
+        stats.meanLatency_s += delta * weight;
+        stats.varLatency_s2 = (1 - weight) * (stats.varLatency_s2 + weight * delta * delta);
       }
     }
     // A cold call says little about the level, but it does end the wait for the lane's first answer.
@@ -236,10 +249,18 @@ export class ConcurrencyTuner {
     return level <= 1 ? 3 : Math.max(this.tuning.tunerMinSamples, level);
   }
 
+  /** Samples a level needs: minSamples, or as many as its spread asks for (LEVEL_RELATIVE_ERROR), up to the window. */
+  private samplesNeeded(level: number, stats: Level | undefined): number {
+    const least = this.minSamples(level);
+    if (!stats || stats.samples < 2 || stats.meanLatency_s <= 0) return least;
+    const cv2 = stats.varLatency_s2 / (stats.meanLatency_s * stats.meanLatency_s);
+    return Math.max(least, Math.min(LEVEL_WINDOW, Math.ceil(cv2 / (LEVEL_RELATIVE_ERROR * LEVEL_RELATIVE_ERROR))));
+  }
+
   /** Throughput at `level`, if measured recently enough. */
   private measured(lane: LaneRuntime, group: Group, level: number): number | null {
     const stats = this.state.get(lane)!.levels.get(level);
-    if (!stats || stats.samples < this.minSamples(level) || group.calls - stats.lastCall > this.tuning.tunerForgetAfterCalls) return null;
+    if (!stats || stats.samples < this.samplesNeeded(level, stats) || group.calls - stats.lastCall > this.tuning.tunerForgetAfterCalls) return null;
     return level / stats.meanLatency_s;
   }
 
@@ -271,7 +292,7 @@ export class ConcurrencyTuner {
     const state = this.state.get(lane)!;
     // Not fed at all (e.g. held while another engine is measured alone): nothing to wait for.
     if (lane.inFlight === 0 && !state.limited) return true;
-    if (state.samplesSinceChange >= this.minSamples(lane.limit)) return true;
+    if (state.samplesSinceChange >= this.samplesNeeded(lane.limit, state.levels.get(lane.limit))) return true;
     // A lane the scheduler barely feeds would otherwise freeze its group.
     return now - state.changedAt > 4 * lane.estimateMs() * Math.max(1, this.minSamples(lane.limit) / Math.max(1, lane.limit));
   }
