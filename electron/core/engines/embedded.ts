@@ -37,6 +37,16 @@ export interface EmbeddedOptions {
   /** Detection probability threshold. */
   threshold: number;
   /**
+   * How text boxes are found in the detection map: `lines`, @gutenye/ocr-common's
+   * contours cut from the detection-size image; `db`, PaddleOCR's DB post-processing
+   * (lib/text-boxes.mjs) cut from the image at its own size.
+   */
+  boxes: 'lines' | 'db';
+  /** `db`: boxes whose mean detection probability is below this are dropped (PaddleOCR: 0.5–0.6). */
+  boxThreshold: number;
+  /** `db`: how far boxes grow around the detected text, area × ratio / perimeter (PaddleOCR: 1.5–1.6). */
+  unclipRatio: number;
+  /**
    * Images whose shorter side is below this are also read at twice the size and the
    * reading with more confident text is kept (0 = never).
    */
@@ -68,6 +78,9 @@ export const EMBEDDED_MODELS = {
       minSide: 0,
       maxSide: 1600,
       threshold: 0.3,
+      boxes: 'db',
+      boxThreshold: 0.5,
+      unclipRatio: 1.5,
       secondPassBelow: 200,
       recUnitRange: false,
       // PaddleOCR pads to 320 px; unpadded crops read better on the tuning half.
@@ -89,6 +102,9 @@ export const EMBEDDED_MODELS = {
       minSide: 0,
       maxSide: 1600,
       threshold: 0.3,
+      boxes: 'lines',
+      boxThreshold: 0.5,
+      unclipRatio: 1.5,
       secondPassBelow: 200,
       // [0, 1] reads better than [-1, 1] here only because the rest of this pipeline
       // (spacing, confidence floor) was tuned around it; see the commit measuring it.
@@ -169,6 +185,9 @@ export function embeddedJobOptions(options: EmbeddedOptions): Record<string, num
     minSide: options.minSide,
     maxSide: options.maxSide,
     threshold: options.threshold,
+    boxes: options.boxes,
+    boxThreshold: options.boxThreshold,
+    unclipRatio: options.unclipRatio,
     secondPassBelow: options.secondPassBelow,
     minLineConfidence: options.minConfidence,
     recUnitRange: options.recUnitRange,
