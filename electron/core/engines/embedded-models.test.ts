@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import type { LaneConfig } from '../../../shared/domain.js';
-import { createEmbeddedEngine, embeddedModelName, parseEmbeddedSettings } from './embedded.js';
+import { createEmbeddedEngine, embeddedModelName, parseEmbeddedSettings, toRecognizeResult } from './embedded.js';
 import type { Engine, EngineImage } from './types.js';
 
 const MODELS_DIR = fileURLToPath(new URL('../../../models/', import.meta.url));
@@ -47,6 +47,25 @@ describe('embedded OCR settings', () => {
     expect(() => parseEmbeddedSettings({ model: 'fast', language: 'fr' })).toThrow(/^lane "embedded": setting "language": "fr" \(French\) needs the PP-OCRv6 recogniser \(model: accurate\)/);
     expect(() => createEmbeddedEngine(lane({ model: 'fast', language: 'de' }))).toThrow(expect.objectContaining({ kind: 'config' }));
     expect(parseEmbeddedSettings({ model: 'fast', language: 'en' })).toMatchObject({ language: 'en' });
+  });
+});
+
+describe('embedded OCR decoding of raw lines', () => {
+  const dictionary = ['a', 'b', ' '];
+  const rawLine = (classes: number[], prob: number, y: number) => ({
+    box: [0, y, 40, y + 10] as [number, number, number, number],
+    indices: Int32Array.from(classes),
+    probs: Float32Array.from(classes, () => prob),
+    ink: new Uint8Array(0),
+  });
+  const decode = (lines: ReturnType<typeof rawLine>[], settings: LaneConfig['settings'] = {}) => toRecognizeResult({ width: 40, height: 100, lines, timings: {} }, dictionary, parseEmbeddedSettings(settings)).text;
+
+  it('keeps a line of one character only when the recogniser is surer of it than of a longer line', () => {
+    const lines = [rawLine([1, 0, 2], 0.8, 0), rawLine([1], 0.8, 20), rawLine([2], 0.95, 40)];
+    expect(decode(lines)).toBe('ab\nb');
+    expect(parseEmbeddedSettings({}).minSingleCharConfidence).toBeGreaterThan(parseEmbeddedSettings({}).minConfidence);
+    // The fast model's floor is its line floor.
+    expect(decode(lines, { model: 'fast' })).toBe('ab\na\nb');
   });
 });
 
