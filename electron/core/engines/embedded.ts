@@ -37,6 +37,16 @@ export interface EmbeddedOptions {
   /** Detection probability threshold. */
   threshold: number;
   /**
+   * How text boxes are found in the detection map: `lines`, @gutenye/ocr-common's
+   * contours cut from the detection-size image; `db`, PaddleOCR's DB post-processing
+   * (lib/text-boxes.mjs) cut from the image at its own size.
+   */
+  boxes: 'lines' | 'db';
+  /** `db`: boxes whose mean detection probability is below this are dropped (PaddleOCR: 0.5–0.6). */
+  boxThreshold: number;
+  /** `db`: how far boxes grow around the detected text, area × ratio / perimeter (PaddleOCR: 1.5–1.6). */
+  unclipRatio: number;
+  /**
    * Images whose shorter side is below this are also read at twice the size and the
    * reading with more confident text is kept (0 = never).
    */
@@ -54,6 +64,8 @@ export interface EmbeddedOptions {
   recKernel: 'lanczos3' | 'cubic';
   /** Lines whose mean character probability is below this are dropped as noise. */
   minConfidence: number;
+  /** A line of a single character needs this much: a lone glyph is more often a speck or a logo than text. */
+  minSingleCharConfidence: number;
   decode: DecodeOptions;
 }
 
@@ -68,6 +80,10 @@ export const EMBEDDED_MODELS = {
       minSide: 0,
       maxSide: 1600,
       threshold: 0.3,
+      boxes: 'db',
+      // Below PaddleOCR's 0.5: keeps faint lines (chosen on the tuning half).
+      boxThreshold: 0.45,
+      unclipRatio: 1.5,
       secondPassBelow: 200,
       recUnitRange: false,
       // PaddleOCR pads to 320 px; unpadded crops read better on the tuning half.
@@ -76,6 +92,8 @@ export const EMBEDDED_MODELS = {
       // Cubic over lanczos3: as good on the tuning half, and better on none worse.
       recKernel: 'cubic',
       minConfidence: DEFAULT_MIN_LINE_CONFIDENCE,
+      // A lone glyph is kept only when the recogniser is sure of it (chosen on the tuning half).
+      minSingleCharConfidence: 0.9,
       // PP-OCRv6 marks most word gaps itself, so a blank ink run needs to be wider to be a space.
       decode: { ...DEFAULT_DECODE_OPTIONS, restoreCurrency: false, inkSpacePx: 14 },
     },
@@ -89,6 +107,9 @@ export const EMBEDDED_MODELS = {
       minSide: 0,
       maxSide: 1600,
       threshold: 0.3,
+      boxes: 'lines',
+      boxThreshold: 0.5,
+      unclipRatio: 1.5,
       secondPassBelow: 200,
       // [0, 1] reads better than [-1, 1] here only because the rest of this pipeline
       // (spacing, confidence floor) was tuned around it; see the commit measuring it.
@@ -98,6 +119,7 @@ export const EMBEDDED_MODELS = {
       recBatch: 1,
       recKernel: 'lanczos3',
       minConfidence: DEFAULT_MIN_LINE_CONFIDENCE,
+      minSingleCharConfidence: DEFAULT_MIN_LINE_CONFIDENCE,
       decode: DEFAULT_DECODE_OPTIONS,
     },
   },
@@ -169,6 +191,9 @@ export function embeddedJobOptions(options: EmbeddedOptions): Record<string, num
     minSide: options.minSide,
     maxSide: options.maxSide,
     threshold: options.threshold,
+    boxes: options.boxes,
+    boxThreshold: options.boxThreshold,
+    unclipRatio: options.unclipRatio,
     secondPassBelow: options.secondPassBelow,
     minLineConfidence: options.minConfidence,
     recUnitRange: options.recUnitRange,
@@ -216,6 +241,7 @@ export function toRecognizeResult(raw: WorkerResult, dictionary: readonly string
   for (const line of raw.lines) {
     const decoded = decodeCtcLine(line, dictionary, options.decode);
     if (decoded.text === '' || decoded.confidence < options.minConfidence) continue;
+    if (Array.from(decoded.text).length === 1 && decoded.confidence < options.minSingleCharConfidence) continue;
     blocks.push({ text: decoded.text, box: line.box, confidence: Math.min(1, Math.max(0, decoded.confidence)) });
   }
   const text = readingOrderText(blocks, options.decode.lineGrouping);
