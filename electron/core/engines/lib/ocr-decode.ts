@@ -40,6 +40,11 @@ export interface DecodeOptions {
   spaceProbInkRatio?: number;
   /** Put back € and £ the dictionary lacks (see restoreCurrencySymbols). */
   restoreCurrency?: boolean;
+  /**
+   * A word of one character is kept only when the recogniser gives it at least this
+   * probability: a lone glyph is more often a speck, a bullet or a logo than text (0: keep all).
+   */
+  minLoneCharConfidence?: number;
   /** How blocks are grouped into lines for the reading-order text (default `overlap`). */
   lineGrouping?: LineGrouping;
 }
@@ -64,6 +69,8 @@ interface Emitted {
   char: string;
   start: number;
   end: number;
+  /** Highest probability over the character's run of time steps (as lib/line-confidence.mjs). */
+  prob: number;
 }
 
 function median(values: number[]): number {
@@ -93,11 +100,15 @@ export function decodeCtcLine(line: CtcLine, dictionary: readonly string[], opti
   let previous = 0;
   for (let t = 0; t < line.indices.length; t++) {
     const index = line.indices[t] ?? 0;
+    const prob = line.probs[t] ?? 0;
     if (index !== 0 && index === previous) {
       const last = emitted.at(-1);
-      if (last) last.end = t;
+      if (last) {
+        last.end = t;
+        last.prob = Math.max(last.prob, prob);
+      }
     } else if (index !== 0) {
-      emitted.push({ char: dictionary[index - 1] ?? '', start: t, end: t });
+      emitted.push({ char: dictionary[index - 1] ?? '', start: t, end: t, prob });
     }
     previous = index;
   }
@@ -106,15 +117,24 @@ export function decodeCtcLine(line: CtcLine, dictionary: readonly string[], opti
   const { byLayout, widerThanUsual } = wordGapTest(emitted, line, options);
   const spaceProb = options.spaceProb ?? Infinity;
   const isWordGap = (i: number): boolean => byLayout(i) || (line.space !== undefined && spaceProb < Infinity && maxSpaceProb(line.space, emitted, i) >= spaceProb && widerThanUsual(i, options.spaceProbInkRatio ?? 0));
-  let text = '';
+  // Words as runs of emitted characters, split at emitted spaces and at word gaps.
+  const words: Emitted[][] = [[]];
   for (let i = 0; i < emitted.length; i++) {
     const current = emitted[i];
     const before = emitted[i - 1];
     if (!current) continue;
-    if (before && !isSpace(before.char) && !isSpace(current.char) && !NO_SPACE_BEFORE.test(current.char) && !NO_SPACE_AFTER.test(before.char) && isWordGap(i - 1)) text += ' ';
-    text += current.char;
+    if (isSpace(current.char)) {
+      words.push([]);
+      continue;
+    }
+    if (before && !isSpace(before.char) && !NO_SPACE_BEFORE.test(current.char) && !NO_SPACE_AFTER.test(before.char) && isWordGap(i - 1)) words.push([]);
+    words.at(-1)?.push(current);
   }
-  const collapsed = text.replace(/\s+/g, ' ').trim();
+  const minLone = options.minLoneCharConfidence ?? 0;
+  const collapsed = words
+    .filter((word) => word.length > 1 || (word.length === 1 && (word[0]?.prob ?? 0) >= minLone))
+    .map((word) => word.map((e) => e.char).join(''))
+    .join(' ');
   return { text: options.restoreCurrency && !dictionary.includes('€') ? restoreCurrencySymbols(collapsed) : collapsed, confidence };
 }
 

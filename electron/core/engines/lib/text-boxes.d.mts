@@ -22,6 +22,7 @@ export declare function rectPoints(rect: RotatedRect): Point[];
 export declare function unclipRect(rect: RotatedRect, ratio: number): RotatedRect;
 export declare function orderClockwise(points: Point[]): Point[];
 export declare function boxScore(probability: Float32Array, width: number, height: number, points: Point[]): number;
+export declare function textMask(probability: Float32Array, width: number, height: number, threshold: number, dilate?: boolean): Uint8Array;
 export declare function textBoxes(probability: Float32Array, width: number, height: number, destWidth: number, destHeight: number, options?: BoxOptions): Promise<Array<{ points: Point[]; score: number }>>;
 export declare function cropQuads(image: RgbaImage, quads: Point[][]): Promise<RgbaImage[]>;
 export declare function rotateCounterClockwise(image: RgbaImage): RgbaImage;

@@ -11,7 +11,8 @@
 import { createRequire } from 'node:module';
 
 // Required, not imported: vitest's module loader does not finish on this 10 MB script.
-const cv = createRequire(import.meta.url)('@techstark/opencv-js');
+const require = createRequire(import.meta.url);
+const cv = require('@techstark/opencv-js');
 
 /** opencv-js compiles its WebAssembly after import; everything here waits for it. */
 const cvReady = new Promise((resolve) => {
@@ -116,6 +117,30 @@ export function boxScore(probability, width, height, points) {
 }
 
 /**
+ * The thresholded map: 255 where the probability is above the threshold, else 0. With
+ * dilate, grown as cv2.dilate with a 2×2 kernel (PaddleOCR's use_dilation): a pixel is set
+ * when it or its left, upper or upper-left neighbour is.
+ * @param {Float32Array} probability
+ * @param {number} width
+ * @param {number} height
+ * @param {number} threshold
+ * @param {boolean} [dilate]
+ */
+export function textMask(probability, width, height, threshold, dilate = false) {
+  const bits = new Uint8Array(width * height);
+  for (let i = 0; i < bits.length; i++) bits[i] = probability[i] > threshold ? 255 : 0;
+  if (!dilate) return bits;
+  // Right to left, bottom to top: the neighbours read are not yet grown.
+  for (let y = height - 1; y >= 0; y--) {
+    for (let x = width - 1; x >= 0; x--) {
+      const i = y * width + x;
+      if (!bits[i] && ((x > 0 && bits[i - 1]) || (y > 0 && bits[i - width]) || (x > 0 && y > 0 && bits[i - width - 1]))) bits[i] = 255;
+    }
+  }
+  return bits;
+}
+
+/**
  * Text boxes of a probability map, as quadrilaterals (top-left, top-right, bottom-right,
  * bottom-left) in the coordinates of an image of destWidth × destHeight.
  * @param {Float32Array} probability the detector's map, width × height
@@ -134,20 +159,7 @@ export async function textBoxes(probability, width, height, destWidth, destHeigh
   const hierarchy = new cv.Mat();
   const boxes = [];
   try {
-    const bits = mask.data;
-    for (let i = 0; i < probability.length; i++) bits[i] = probability[i] > threshold ? 255 : 0;
-    if (dilate) {
-      // cv2.dilate with a 2×2 kernel (anchor at its centre, i.e. its bottom-right cell): a
-      // pixel is set when it or its left, upper or upper-left neighbour is.
-      for (let y = height - 1; y >= 0; y--) {
-        for (let x = width - 1; x >= 0; x--) {
-          const i = y * width + x;
-          if (bits[i]) continue;
-          // Right to left, bottom to top: the neighbours read are not yet grown.
-          if ((x > 0 && bits[i - 1]) || (y > 0 && bits[i - width]) || (x > 0 && y > 0 && bits[i - width - 1])) bits[i] = 255;
-        }
-      }
-    }
+    mask.data.set(textMask(probability, width, height, threshold, dilate));
     cv.findContours(mask, contours, hierarchy, cv.RETR_LIST, cv.CHAIN_APPROX_SIMPLE);
     const count = Math.min(contours.size(), maxCandidates);
     const sx = destWidth / width;

@@ -4,7 +4,7 @@
  * upright line turned to lie flat.
  */
 import { describe, expect, it } from 'vitest';
-import { boxScore, cropQuads, orderClockwise, rectPoints, rotateCounterClockwise, textBoxes, unclipRect } from './text-boxes.mjs';
+import { boxScore, cropQuads, orderClockwise, rectPoints, rotateCounterClockwise, textBoxes, textMask, unclipRect } from './text-boxes.mjs';
 
 /** A probability map with filled axis-aligned rectangles [x1, y1, x2, y2, value]. */
 function map(width: number, height: number, rects: Array<[number, number, number, number, number]>): Float32Array {
@@ -54,6 +54,16 @@ describe('boxScore', () => {
     expect(boxScore(probability, 20, 10, [[2, 2], [11, 2], [11, 5], [2, 5]])).toBeCloseTo(1);
     // The right half of a 20-wide box is empty.
     expect(boxScore(probability, 20, 10, [[2, 2], [21, 2], [21, 5], [2, 5]])).toBeCloseTo(10 / 18);
+  });
+});
+
+describe('textMask', () => {
+  it('thresholds the map, and with dilate grows it one pixel right and down (a 2×2 kernel)', () => {
+    // 4 × 3 map, one pixel above the threshold at (1, 1).
+    const probability = map(4, 3, [[1, 1, 2, 2, 0.9]]);
+    expect(Array.from(textMask(probability, 4, 3, 0.3))).toEqual([0, 0, 0, 0, 0, 255, 0, 0, 0, 0, 0, 0]);
+    expect(Array.from(textMask(probability, 4, 3, 0.3, true))).toEqual([0, 0, 0, 0, 0, 255, 255, 0, 0, 255, 255, 0]);
+    expect(Array.from(textMask(probability, 4, 3, 0.95))).toEqual(new Array(12).fill(0));
   });
 });
 
