@@ -257,6 +257,7 @@ export function createEmbeddedEngine(lane: LaneConfig, _deps: EngineDeps = {}): 
     workerData: embeddedWorkerData(options),
     size: Math.max(1, lane.workers),
     maxWorkers: Math.max(1, lane.workers),
+    spareWorkers: 1,
     parseResult: (raw) => WorkerResult.parse(raw),
     jobOptions: embeddedJobOptions(options),
     restartBudget: { crashes: MAX_RESTARTS_IN_WINDOW, windowMs: RESTART_WINDOW_MS },

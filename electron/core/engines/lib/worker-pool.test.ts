@@ -166,6 +166,49 @@ describe('WorkerPool: size follows setConcurrency', () => {
     expect(threads.flatMap((t) => t.violations)).toEqual([]);
   });
 
+  it('keeps a loaded spare beyond its target: growing takes it at once, shrinking keeps one, never above the ceiling', async () => {
+    let fits = true;
+    const { pool, threads } = fakePool({ size: 1, maxWorkers: 3, spareWorkers: 1, canAddWorker: () => fits });
+    const ready = pool.ready();
+    // The target's worker and a spare load together.
+    expect(threads).toHaveLength(2);
+    threads.forEach((t) => t.load(true));
+    await ready;
+    // Grown by one: the spare takes the new slot (no model load to wait for) and a new spare loads.
+    pool.setConcurrency(2);
+    expect(threads).toHaveLength(3);
+    threads[2]!.load(true);
+    const a = pool.run(new Uint8Array([1]));
+    const b = pool.run(new Uint8Array([2]));
+    threads.forEach((t) => t.tick());
+    expect(threads.filter((t) => t.busy)).toHaveLength(2);
+    threads.forEach((t) => t.finishJob(true));
+    await Promise.all([a.result, b.result]);
+    // At the ceiling there is no spare; back to 1, one idle worker stays loaded beside it.
+    pool.setConcurrency(3);
+    expect(threads).toHaveLength(3);
+    pool.setConcurrency(1);
+    threads.forEach((t) => t.tick());
+    expect(live(threads)).toHaveLength(2);
+    expect(pool.stats()).toMatchObject({ target: 1, ready: 2, memoryLimited: false });
+    // Up again: both slots have a loaded worker at once; only the new spare loads.
+    pool.setConcurrency(2);
+    expect(pool.stats()).toMatchObject({ ready: 2, loading: 1, started: 4 });
+    // Memory too short for a spare is not reported as short for the target.
+    pool.setConcurrency(1);
+    threads.forEach((t) => t.tick());
+    fits = false;
+    expect(live(threads)).toHaveLength(2);
+    live(threads)[0]!.crash();
+    await turn();
+    expect(pool.stats()).toMatchObject({ target: 1, memoryLimited: false });
+    expect(live(threads)).toHaveLength(1);
+    const closed = pool.close();
+    threads.forEach((t) => (t.load(true), t.tick()));
+    await closed;
+    expect(threads.flatMap((t) => t.violations)).toEqual([]);
+  });
+
   it('adds a worker only when memory allows, and says so', async () => {
     let fits = false;
     const { pool, threads } = fakePool({ size: 1, maxWorkers: 4, canAddWorker: () => fits });

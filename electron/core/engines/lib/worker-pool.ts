@@ -60,6 +60,12 @@ export interface WorkerPoolOptions<Result> {
   size: number;
   /** The most workers setConcurrency may ask for (the lane's ceiling); default `size`. */
   maxWorkers?: number;
+  /**
+   * Loaded workers kept beyond the target, up to maxWorkers (memory permitting), idle until the
+   * target grows: a tuner that adds a slot gets a worker at once instead of a model load, and one
+   * that takes a slot back and returns it later does not load the models again. Default 0.
+   */
+  spareWorkers?: number;
   /** Validates a job's raw result (zod); a result that does not parse fails the job. */
   parseResult(raw: unknown): Result;
   /** Sent with every job beside its bytes. */
@@ -122,6 +128,7 @@ export interface WorkerPoolStats {
 export class WorkerPool<Result> {
   readonly #options: WorkerPoolOptions<Result>;
   readonly #maxWorkers: number;
+  readonly #spareWorkers: number;
   readonly #budget: RestartBudget;
   readonly #now: () => number;
   #target: number;
@@ -143,6 +150,7 @@ export class WorkerPool<Result> {
     this.#options = options;
     this.#maxWorkers = Math.max(1, Math.floor(options.maxWorkers ?? options.size));
     this.#target = clamp(options.size, 1, this.#maxWorkers);
+    this.#spareWorkers = Math.max(0, Math.floor(options.spareWorkers ?? 0));
     this.#budget = options.restartBudget ?? DEFAULT_RESTART_BUDGET;
     this.#now = options.now ?? (() => performance.now());
   }
@@ -257,15 +265,14 @@ export class WorkerPool<Result> {
 
   #resize(): void {
     const live = () => this.#workers.filter((w) => !w.leaving);
-    while (live().length < this.#target) {
-      if (live().length > 0 && this.#options.canAddWorker && !this.#options.canAddWorker()) {
-        this.#memoryLimited = true;
-        break;
-      }
-      this.#memoryLimited = false;
+    const kept = Math.min(this.#maxWorkers, this.#target + this.#spareWorkers);
+    while (live().length < kept) {
+      if (live().length > 0 && this.#options.canAddWorker && !this.#options.canAddWorker()) break;
       this.#spawn();
     }
-    let surplus = live().length - this.#target;
+    // Short of memory for a spare is not short of memory for the target.
+    this.#memoryLimited = live().length < this.#target;
+    let surplus = live().length - kept;
     // Idle workers leave first, then ones still loading, then busy ones after their job.
     const order = (w: PoolWorker<Result>) => (w.state === 'ready' && !w.job ? 0 : w.state === 'loading' ? 1 : 2);
     for (const entry of live().sort((a, b) => order(a) - order(b))) {
