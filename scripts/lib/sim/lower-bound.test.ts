@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { bestConcurrency, fluidMakespan_s, lowerBound } from './lower-bound.js';
+import { bestConcurrency, fluidMakespan_s, lowerBound, renewalMakespan_s } from './lower-bound.js';
 import { meanLatency_s, parseScenario, type Scenario, type ScenarioInput } from './scenario.js';
 import { enginesOf, simulatePolicy, type BenchPolicy } from './simulate-policy.js';
 
@@ -19,7 +19,10 @@ const fixed = (value_s: number) => ({ dist: 'fixed' as const, value_s });
 describe('lowerBound', () => {
   it('is the batch over both lanes at their mean rates for the seed profile (~189 s)', () => {
     const bound = lowerBound(seedProfile());
-    expect(bound.lowerBound_s).toBeCloseTo(100 / (2 / 4 + 2 / 67.5), 6);
+    expect(bound.bestLanes_s).toBeCloseTo(100 / (2 / 4 + 2 / 67.5), 6);
+    // Ads are whole: the renewal bound sits a little above the fluid one.
+    expect(bound.renewal_s).toBeGreaterThan(bound.bestLanes_s);
+    expect(bound.lowerBound_s).toBe(bound.renewal_s);
     expect(bound.bestLanes).toEqual(['deepseek-0', 'ollama-1']);
     expect(bound.fastestEngineAlone_s).toBeCloseTo(200, 6);
     expect(bound.fastestEngine).toBe('deepseek');
@@ -90,7 +93,8 @@ describe('lowerBound', () => {
 
   it('adds the cold start during which a lane does nothing', () => {
     const bound = lowerBound(seedProfile([{ coldStart_s: 30 }, { coldStart_s: 30 }]));
-    expect(bound.lowerBound_s).toBeCloseTo(30 + 100 / (2 / 4 + 2 / 67.5), 6);
+    expect(bound.bestLanes_s).toBeCloseTo(30 + 100 / (2 / 4 + 2 / 67.5), 6);
+    expect(bound.renewal_s! - lowerBound(seedProfile()).renewal_s!).toBeCloseTo(30, 6);
   });
 
   it('loses a lane once the batch reaches its death fraction', () => {
@@ -103,6 +107,35 @@ describe('lowerBound', () => {
     const plain = lowerBound(seedProfile()).lowerBound_s;
     const flaky = lowerBound(seedProfile([{ failureRate: 0.1 }, { failureRate: 0.1 }])).lowerBound_s;
     expect(flaky).toBeGreaterThan(plain * 1.05);
+  });
+
+  it('counts ads whole on a small batch: 5 one-second ads on 2 slots take 3 s, not the fluid 2.5', () => {
+    const scenario = parseScenario({ name: 'whole', ads: 5, lanes: [{ engine: 'deepseek', workers: 2, latency: fixed(1) }] });
+    expect(fluidMakespan_s(scenario, scenario.lanes)).toBeCloseTo(2.5, 9);
+    expect(lowerBound(scenario).renewal_s).toBeCloseTo(3, 9);
+    expect(lowerBound(scenario).lowerBound_s).toBeCloseTo(3, 9);
+  });
+
+  it('for random latencies, lies between the fluid bound and what any policy achieves, and meets the fluid one on long batches', async () => {
+    const lanes: ScenarioInput['lanes'] = [
+      { engine: 'deepseek', workers: 2, latency: { dist: 'uniform', min_s: 3, max_s: 5 } },
+      { engine: 'embedded', workers: 2, latency: { dist: 'uniform', min_s: 4, max_s: 6 } },
+    ];
+    const small = parseScenario({ name: 'small', ads: 15, lanes });
+    const renewal = renewalMakespan_s(small)!;
+    expect(renewal).toBeGreaterThan(fluidMakespan_s(small, small.lanes) * 1.05);
+    let auto = 0;
+    const seeds = 30;
+    for (let seed = 1; seed <= seeds; seed++) auto += (await simulatePolicy(small, 'auto', seed)).makespan_s / seeds;
+    expect(renewal).toBeLessThan(auto);
+    const long = parseScenario({ name: 'long', ads: 1000, lanes });
+    expect(renewalMakespan_s(long)! / fluidMakespan_s(long, long.lanes)).toBeLessThan(1.01);
+  });
+
+  it('leaves the renewal bound out where a call could end sooner by starting again (lognormal) or lanes are coupled', () => {
+    expect(renewalMakespan_s(parseScenario({ name: 'l', ads: 10, lanes: [{ engine: 'deepseek', workers: 2, latency: { dist: 'lognormal', median_s: 1, sigma: 0.5 } }] }))).toBeNull();
+    expect(renewalMakespan_s(parseScenario({ name: 'r', ads: 10, resources: { cpu: { capacity: 1 } }, lanes: [{ engine: 'embedded', workers: 2, resource: 'cpu', latency: fixed(1) }] }))).toBeNull();
+    expect(renewalMakespan_s(seedProfile([{ failureRate: 0.1 }, {}]))).toBeNull();
   });
 
   it('is never below one ad’s time', () => {
