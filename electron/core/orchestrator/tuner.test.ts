@@ -29,6 +29,8 @@ interface FakeLane {
    */
   loadPerNewSlot_s?: number;
   hidesLoad?: boolean;
+  /** Call k takes base × jitter[k mod length] (ads that differ in cost); default 1. */
+  jitter?: number[];
 }
 
 interface Machine {
@@ -82,7 +84,8 @@ function machine(clock: VirtualClock, cores: number, specs: FakeLane[]): Machine
           const overloaded = spec.overloadAbove !== undefined && active > spec.overloadAbove;
           const loads = spec.loadPerNewSlot_s !== undefined && active > (m.slotsLoaded.get(spec.id) ?? 0);
           if (loads) m.slotsLoaded.set(spec.id, active);
-          const seconds = (loads ? spec.loadPerNewSlot_s! : 0) + spec.base_s * Math.max(1, active / (spec.capacity ?? Infinity)) * (spec.cpu ? Math.max(1, m.cpuActive / cores) : 1);
+          const jitter = spec.jitter ? spec.jitter[(m.starts.get(spec.id)!.length - 1) % spec.jitter.length]! : 1;
+          const seconds = (loads ? spec.loadPerNewSlot_s! : 0) + spec.base_s * jitter * Math.max(1, active / (spec.capacity ?? Infinity)) * (spec.cpu ? Math.max(1, m.cpuActive / cores) : 1);
           const timer = clock.setTimer(overloaded ? 10 : seconds * 1000, () => {
             end();
             if (overloaded) {
@@ -194,6 +197,21 @@ describe('ConcurrencyTuner (auto)', () => {
     expect(best.makespan_s).toBeCloseTo(150, 0);
     // Without the budget both lanes run 2 + 2 on 2 cores and the fast one halves its speed.
     expect(outcome.makespan_s).toBeLessThan(best.makespan_s * 1.05);
+  });
+
+  it('moves a shared slot for an edge clearer than the measurements\' noise, not for one within it', async () => {
+    const pair = (jitter?: number[]): FakeLane[] => [
+      { id: 'a', engine: 'embedded', workers: 2, base_s: 1, cpu: true, ...(jitter ? { jitter } : {}) },
+      { id: 'b', engine: 'deepseek', workers: 2, base_s: 1.12, cpu: true, ...(jitter ? { jitter } : {}) },
+    ];
+    // Steady calls: a 12 % edge is real, and b's slot goes to a.
+    const steady = await run(pair(), { ads: 200, resourceBudgets: { cpu: 2 } });
+    expect(concurrencies(steady, 'b')).toContain(0);
+    // Calls that vary 0.4-1.6 ×: after a level's 20 samples its mean is known to ~13 %, so the same 12 % edge moves nothing.
+    const noisy = await run(pair([0.4, 1.6]), { ads: 200, resourceBudgets: { cpu: 2 } });
+    expect(noisy.summary.done).toBe(200);
+    expect(concurrencies(noisy, 'b')).not.toContain(0);
+    expect(concurrencies(noisy, 'a')).not.toContain(2);
   });
 
   it('gives a lane alone on the CPU its spare budget at once, and shares it when another lane is on it', async () => {

@@ -257,6 +257,13 @@ export class ConcurrencyTuner {
     return Math.max(least, Math.min(LEVEL_WINDOW, Math.ceil(cv2 / (LEVEL_RELATIVE_ERROR * LEVEL_RELATIVE_ERROR))));
   }
 
+  /** Relative standard error of a level's mean latency (and so of its throughput); 0 while it has fewer than two samples. */
+  private relativeError(lane: LaneRuntime, level: number): number {
+    const stats = this.state.get(lane)!.levels.get(level);
+    if (!stats || stats.samples < 2 || stats.meanLatency_s <= 0) return 0;
+    return Math.sqrt(stats.varLatency_s2 / Math.min(stats.samples, LEVEL_WINDOW)) / stats.meanLatency_s;
+  }
+
   /** Throughput at `level`, if measured recently enough. */
   private measured(lane: LaneRuntime, group: Group, level: number): number | null {
     const stats = this.state.get(lane)!.levels.get(level);
@@ -395,13 +402,15 @@ export class ConcurrencyTuner {
         const state = this.state.get(lane)!;
         if (lane === candidate.lane || lane.limit < 1 || state.grewAt === now || (lane.completedCalls === 0 && (lane.inFlight > 0 || state.limited))) continue;
         const loss = this.value(lane, group, lane.limit) - this.value(lane, group, lane.limit - 1);
-        // Compared net of each grower's margin: gain / margin against loss.
-        if (candidate.gain * bestMargin * leastLoss > bestGain * candidate.margin * loss || (grower === null && donor === null)) {
+        // Compared net of each pair's margin: gain / margin against loss. The margin is at least the noise of the two
+        // measurements compared (one standard error of their ratio): lanes whose calls vary a lot need a clearer edge.
+        const margin = Math.max(candidate.margin, 1 + Math.hypot(this.relativeError(candidate.lane, Math.max(1, candidate.lane.limit)), this.relativeError(lane, lane.limit)));
+        if (candidate.gain * bestMargin * leastLoss > bestGain * margin * loss || (grower === null && donor === null)) {
           grower = candidate.lane;
           donor = lane;
           bestGain = candidate.gain;
           leastLoss = loss;
-          bestMargin = candidate.margin;
+          bestMargin = margin;
         }
       }
     }
