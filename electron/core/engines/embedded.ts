@@ -92,7 +92,9 @@ export const EMBEDDED_MODELS = {
       minConfidence: DEFAULT_MIN_LINE_CONFIDENCE,
       // PP-OCRv6 marks most word gaps itself, so a blank ink run needs to be wider to be a space.
       // A lone character must be read with 0.9 (chosen on the tuning half, as the fast model's 0.8).
-      decode: { ...DEFAULT_DECODE_OPTIONS, restoreCurrency: false, inkSpacePx: 14, minLoneCharConfidence: 0.9 },
+      // An unsure character at a line's end is a sliver of a neighbouring graphic more often than text;
+      // an l among capitals is an I; bars between items are dividers (each chosen on the tuning half).
+      decode: { ...DEFAULT_DECODE_OPTIONS, restoreCurrency: false, inkSpacePx: 14, minLoneCharConfidence: 0.9, minEdgeCharConfidence: 0.6, capitalLookalikes: true, dropDividers: true },
     },
   },
   fast: {

@@ -45,6 +45,18 @@ export interface DecodeOptions {
    * probability: a lone glyph is more often a speck, a bullet or a logo than text (0: keep all).
    */
   minLoneCharConfidence?: number;
+  /**
+   * A character at the start or end of a line is dropped when the recogniser gives it less
+   * than this probability: a crop's edges often catch a sliver of a neighbouring graphic (0: keep all).
+   */
+  minEdgeCharConfidence?: number;
+  /**
+   * In a word whose other letters are all capitals, an `l` is read as `I` (the glyphs are the same
+   * in most sans-serif faces and the recogniser often picks the wrong one, "lEEE").
+   */
+  capitalLookalikes?: boolean;
+  /** Words made only of vertical bars are dropped: they are dividers between items, not text. */
+  dropDividers?: boolean;
   /** How blocks are grouped into lines for the reading-order text (default `overlap`). */
   lineGrouping?: LineGrouping;
 }
@@ -113,6 +125,7 @@ export function decodeCtcLine(line: CtcLine, dictionary: readonly string[], opti
     previous = index;
   }
   const confidence = lineConfidence(line.indices, line.probs);
+  trimUnsureEdges(emitted, options.minEdgeCharConfidence ?? 0);
 
   const { byLayout, widerThanUsual } = wordGapTest(emitted, line, options);
   const spaceProb = options.spaceProb ?? Infinity;
@@ -134,8 +147,37 @@ export function decodeCtcLine(line: CtcLine, dictionary: readonly string[], opti
   const collapsed = words
     .filter((word) => word.length > 1 || (word.length === 1 && (word[0]?.prob ?? 0) >= minLone))
     .map((word) => word.map((e) => e.char).join(''))
+    .filter((word) => !options.dropDividers || !DIVIDER.test(word))
+    .map((word) => (options.capitalLookalikes ? capitalLookalikes(word) : word))
     .join(' ');
   return { text: options.restoreCurrency && !dictionary.includes('€') ? restoreCurrencySymbols(collapsed) : collapsed, confidence };
+}
+
+/** Drops an unsure character at either end of the line (see DecodeOptions.minEdgeCharConfidence); spaces there go with it. */
+function trimUnsureEdges(emitted: Emitted[], minProb: number): void {
+  if (minProb <= 0) return;
+  const trimSpaces = (): void => {
+    while (emitted[0] && isSpace(emitted[0].char)) emitted.shift();
+    while (emitted.at(-1) && isSpace(emitted.at(-1)?.char ?? '')) emitted.pop();
+  };
+  trimSpaces();
+  if ((emitted[0]?.prob ?? 1) < minProb) emitted.shift();
+  if ((emitted.at(-1)?.prob ?? 1) < minProb) emitted.pop();
+  trimSpaces();
+}
+
+const DIVIDER = /^[|¦]+$/u;
+
+/**
+ * `l` → `I` in a word whose other letters are all capitals, at least two of them ("lEEE",
+ * "TlME"); words with any other lower-case letter stay as read.
+ */
+export function capitalLookalikes(word: string): string {
+  if (!word.includes('l')) return word;
+  const letters = Array.from(word).filter((c) => /\p{L}/u.test(c));
+  const others = letters.filter((c) => c !== 'l');
+  if (others.length < 2 || !others.every((c) => /\p{Lu}/u.test(c))) return word;
+  return word.replaceAll('l', 'I');
 }
 
 /** Returns whether the gap after emitted character i is a word gap. */
