@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { TextBlock } from '../../../../shared/domain.js';
-import { capitalLookalikes, DEFAULT_DECODE_OPTIONS, decodeCtcLine, dictionaryFromText, groupIntoLines, readingOrderText, restoreCurrencySymbols } from './ocr-decode.js';
+import { capitalLookalikes, DEFAULT_DECODE_OPTIONS, decodeCtcLine, dictionaryFromText, dropLoneScriptOutliers, groupIntoLines, readingOrderText, restoreCurrencySymbols } from './ocr-decode.js';
 
 const dictionary = dictionaryFromText('a\nb\nc\nd\ne\n');
 const A = 1, B = 2, C = 3, D = 4, E = 5, BLANK = 0;
@@ -158,6 +158,23 @@ describe('decodeCtcLine', () => {
 });
 
 const block = (text: string, box: [number, number, number, number]): TextBlock => ({ text, box });
+
+describe('dropLoneScriptOutliers', () => {
+  const texts = (blocks: Array<{ text: string }>) => dropLoneScriptOutliers(blocks).map((b) => b.text);
+  it('drops a one-letter block of a script no other block uses', () => {
+    expect(texts([{ text: '日' }, { text: 'PREMIER' }, { text: 'APARTMENTS' }])).toEqual(['PREMIER', 'APARTMENTS']);
+    expect(texts([{ text: 'Ж' }, { text: 'SALE' }])).toEqual(['SALE']);
+    // Two lone letters of different scripts: each is the other's outlier.
+    expect(texts([{ text: 'A' }, { text: 'Ζ' }])).toEqual([]);
+  });
+  it('keeps it when another block shares its script group, when it is not a letter, or when nothing else has letters', () => {
+    expect(texts([{ text: '日' }, { text: '本の店' }, { text: 'SALE' }])).toEqual(['日', '本の店', 'SALE']);
+    expect(texts([{ text: '店' }, { text: 'セール' }])).toEqual(['店', 'セール']);
+    expect(texts([{ text: '€' }, { text: '5' }, { text: 'SALE' }])).toEqual(['€', '5', 'SALE']);
+    expect(texts([{ text: '日' }, { text: '2011' }])).toEqual(['日', '2011']);
+    expect(texts([{ text: '日本' }, { text: 'SALE' }])).toEqual(['日本', 'SALE']);
+  });
+});
 
 describe('reading order', () => {
   it('reads lines top to bottom and blocks left to right, whatever order they were detected in', () => {

@@ -57,6 +57,12 @@ export interface DecodeOptions {
   capitalLookalikes?: boolean;
   /** Words made only of vertical bars are dropped: they are dividers between items, not text. */
   dropDividers?: boolean;
+  /**
+   * A block of one character in a script no other block of the image uses is dropped: the
+   * recogniser reads a logo or an icon as a Chinese or Japanese glyph (its dictionary is mostly
+   * those) far more often than an ad puts one lone glyph of another script beside its text.
+   */
+  dropLoneScriptOutliers?: boolean;
   /** How blocks are grouped into lines for the reading-order text (default `overlap`). */
   lineGrouping?: LineGrouping;
 }
@@ -230,6 +236,31 @@ export function restoreCurrencySymbols(text: string): string {
     .split(' ')
     .map((word) => word.replace(/^(\d+[.,]\d{2})e([.,!]?)$/, '$1€$2').replace(/^f(\d+[.,]\d{2})([.,!]?)$/, '£$1$2'))
     .join(' ');
+}
+
+/** Script groups for dropLoneScriptOutliers; Han, kana and Hangul are one, as Japanese and Korean text mixes them. */
+const SCRIPT_GROUPS: readonly RegExp[] = [/\p{Script=Latin}/u, /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Bopomofo}]/u, /\p{Script=Cyrillic}/u, /\p{Script=Greek}/u, /\p{Script=Arabic}/u, /\p{Script=Hebrew}/u, /\p{Script=Thai}/u, /\p{Script=Devanagari}/u];
+
+function scriptGroups(text: string): Set<number> {
+  const groups = new Set<number>();
+  for (const char of text) SCRIPT_GROUPS.forEach((pattern, i) => pattern.test(char) && groups.add(i));
+  return groups;
+}
+
+/**
+ * Drops blocks whose text is one letter of a script group (SCRIPT_GROUPS) that no other
+ * block has, when other blocks have letters of some script (see DecodeOptions.dropLoneScriptOutliers).
+ */
+export function dropLoneScriptOutliers<T extends { text: string }>(blocks: readonly T[]): T[] {
+  const groups = blocks.map((b) => scriptGroups(b.text));
+  return blocks.filter((block, i) => {
+    const chars = Array.from(block.text.trim());
+    const own = groups[i];
+    if (chars.length !== 1 || !own || own.size === 0) return true;
+    const others = groups.filter((_, j) => j !== i);
+    if (!others.some((g) => g.size > 0)) return true;
+    return others.some((g) => [...own].some((group) => g.has(group)));
+  });
 }
 
 function verticalOverlap(a: Box, b: Box): number {
