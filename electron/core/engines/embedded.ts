@@ -94,9 +94,8 @@ export const EMBEDDED_MODELS = {
       // A lone character must be read with 0.9 (chosen on the tuning half, as the fast model's 0.8).
       // An unsure character at a line's end is a sliver of a neighbouring graphic more often than text;
       // an l among capitals is an I; bars between items are dividers; a lone glyph of a script
-      // nothing else in the image uses is a misread logo; a half-seen space with no blank ink
-      // column needs a surer signal, script faces join their letters (each chosen on the tuning half).
-      decode: { ...DEFAULT_DECODE_OPTIONS, restoreCurrency: false, inkSpacePx: 14, minLoneCharConfidence: 0.9, minEdgeCharConfidence: 0.6, capitalLookalikes: true, dropDividers: true, dropLoneScriptOutliers: true, spaceProbWithoutBlank: 0.1 },
+      // nothing else in the image uses is a misread logo (each chosen on the tuning half).
+      decode: { ...DEFAULT_DECODE_OPTIONS, restoreCurrency: false, inkSpacePx: 14, minLoneCharConfidence: 0.9, minEdgeCharConfidence: 0.6, capitalLookalikes: true, dropDividers: true, dropLoneScriptOutliers: true },
     },
   },
   fast: {

@@ -63,20 +63,6 @@ describe('decodeCtcLine', () => {
     expect(decodeCtcLine({ ...line(classes), ink, space }, dictionary, { ...options, spaceProbInkRatio: 0 }).text).toBe('a b c d');
   });
 
-  it('with spaceProbWithoutBlank: a gap without a blank ink column needs the higher space probability, one with a blank the usual', () => {
-    // Evenly inked letters (joined script): weak space signals between a-b and c-d, a strong one between b-c.
-    const classes = [A, BLANK, B, BLANK, C, BLANK, D];
-    const joined = new Array<number>(70).fill(1);
-    const space = [0, 0.03, 0, 0.3, 0, 0.03, 0];
-    const options = { ...DEFAULT_DECODE_OPTIONS, spaceProb: 0.03, spaceProbInkRatio: 1.5 };
-    expect(decodeCtcLine({ ...line(classes), ink: joined, space }, dictionary, options).text).toBe('a b c d');
-    expect(decodeCtcLine({ ...line(classes), ink: joined, space }, dictionary, { ...options, spaceProbWithoutBlank: 0.1 }).text).toBe('ab cd');
-    // With blank columns between the letters (4 px, 8 px between c and d), the weak signal counts again where the gap is wide.
-    const spaced = [...joined];
-    for (const [from, to] of [[12, 16], [32, 36], [50, 58]] as const) spaced.fill(0, from, to);
-    expect(decodeCtcLine({ ...line(classes), ink: spaced, space }, dictionary, { ...options, spaceProbWithoutBlank: 0.1 }).text).toBe('abc d');
-  });
-
   it('puts back a € or £ the dictionary lacks, only in words that are prices', () => {
     const dict = dictionaryFromText('1\n4\n.\n9\ne\nf\n');
     const [one, four, dot, nine, e, f] = [1, 2, 3, 4, 5, 6];

@@ -38,8 +38,6 @@ export interface DecodeOptions {
   spaceProb?: number;
   /** …when its blank ink run is at least this many times the line's usual one. */
   spaceProbInkRatio?: number;
-  /** With `ink`: the space-class probability a gap without a single blank column needs instead (a joined script, or ink that could not be told from its background). */
-  spaceProbWithoutBlank?: number;
   /** Put back € and £ the dictionary lacks (see restoreCurrencySymbols). */
   restoreCurrency?: boolean;
   /**
@@ -135,10 +133,9 @@ export function decodeCtcLine(line: CtcLine, dictionary: readonly string[], opti
   const confidence = lineConfidence(line.indices, line.probs);
   trimUnsureEdges(emitted, options.minEdgeCharConfidence ?? 0);
 
-  const { byLayout, widerThanUsual, blankRun } = wordGapTest(emitted, line, options);
+  const { byLayout, widerThanUsual } = wordGapTest(emitted, line, options);
   const spaceProb = options.spaceProb ?? Infinity;
-  const spaceProbAt = (i: number): number => (options.spaceProbWithoutBlank !== undefined && blankRun(i) === 0 ? Math.max(spaceProb, options.spaceProbWithoutBlank) : spaceProb);
-  const isWordGap = (i: number): boolean => byLayout(i) || (line.space !== undefined && spaceProb < Infinity && maxSpaceProb(line.space, emitted, i) >= spaceProbAt(i) && widerThanUsual(i, options.spaceProbInkRatio ?? 0));
+  const isWordGap = (i: number): boolean => byLayout(i) || (line.space !== undefined && spaceProb < Infinity && maxSpaceProb(line.space, emitted, i) >= spaceProb && widerThanUsual(i, options.spaceProbInkRatio ?? 0));
   // Words as runs of emitted characters, split at emitted spaces and at word gaps.
   const words: Emitted[][] = [[]];
   for (let i = 0; i < emitted.length; i++) {
@@ -190,7 +187,7 @@ export function capitalLookalikes(word: string): string {
 }
 
 /** Returns whether the gap after emitted character i is a word gap. */
-function wordGapTest(emitted: Emitted[], line: CtcLine, options: DecodeOptions): { byLayout: (i: number) => boolean; widerThanUsual: (i: number, ratio: number) => boolean; blankRun: (i: number) => number | undefined } {
+function wordGapTest(emitted: Emitted[], line: CtcLine, options: DecodeOptions): { byLayout: (i: number) => boolean; widerThanUsual: (i: number, ratio: number) => boolean } {
   const pairs = emitted.slice(1).map((b, i) => [emitted[i] as Emitted, b] as const);
   if (options.spacing === 'ink' && line.ink && line.ink.length > 0 && line.indices.length > 0) {
     const ink = line.ink;
@@ -199,13 +196,13 @@ function wordGapTest(emitted: Emitted[], line: CtcLine, options: DecodeOptions):
     const runs = pairs.map(([a, b]) => longestBlankRun(ink, Math.ceil(center(a)), Math.floor(center(b))));
     const usual = median(runs.filter((_, i) => !isSpace(pairs[i]?.[0].char ?? '') && !isSpace(pairs[i]?.[1].char ?? '')));
     const spaceAt = Math.max(options.inkSpacePx, options.inkSpaceRatio * usual);
-    return { byLayout: (i) => (runs[i] ?? 0) >= spaceAt, widerThanUsual: (i, ratio) => (runs[i] ?? 0) >= ratio * usual, blankRun: (i) => runs[i] };
+    return { byLayout: (i) => (runs[i] ?? 0) >= spaceAt, widerThanUsual: (i, ratio) => (runs[i] ?? 0) >= ratio * usual };
   }
-  if (options.spacing === 'none') return { byLayout: () => false, widerThanUsual: () => true, blankRun: () => undefined };
+  if (options.spacing === 'none') return { byLayout: () => false, widerThanUsual: () => true };
   const gaps = pairs.map(([a, b]) => b.start - a.end - 1);
   const usual = median(gaps.filter((_, i) => !isSpace(pairs[i]?.[0].char ?? '') && !isSpace(pairs[i]?.[1].char ?? '')));
   const spaceAt = Math.max(options.minSpaceSteps, options.spaceGapRatio * Math.max(usual, 0.5));
-  return { byLayout: (i) => (gaps[i] ?? 0) >= spaceAt, widerThanUsual: (i, ratio) => (gaps[i] ?? 0) >= ratio * usual, blankRun: () => undefined };
+  return { byLayout: (i) => (gaps[i] ?? 0) >= spaceAt, widerThanUsual: (i, ratio) => (gaps[i] ?? 0) >= ratio * usual };
 }
 
 /** Highest space-class probability from the last step of character i to the first of character i + 1. */
