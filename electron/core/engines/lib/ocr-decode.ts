@@ -2,7 +2,10 @@
  * Pure post-processing of PaddleOCR output: CTC decoding that keeps where each character
  * was seen (so a run of blank time steps wider than the line's usual letter gap becomes a
  * space: the Chinese PP-OCR recognizer rarely emits spaces between Latin words, which
- * is why plain PaddleOCR reads "LoveatFirstSight"), and reading order for the lines.
+ * is why plain PaddleOCR reads "LoveatFirstSight"), and reading order for the lines. Its
+ * clean-up rules are language-neutral (they never rewrite a plausible word of any language):
+ * unsure characters at a line's ends, lone glyphs, dividers, an `l` among capitals, a lone
+ * glyph of a script the rest of the image does not use.
  */
 import type { Box, TextBlock } from '../../../../shared/domain.js';
 import { lineConfidence } from './line-confidence.mjs';
