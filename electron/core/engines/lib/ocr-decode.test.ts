@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { TextBlock } from '../../../../shared/domain.js';
-import { DEFAULT_DECODE_OPTIONS, decodeCtcLine, dictionaryFromText, groupIntoLines, readingOrderText, restoreCurrencySymbols } from './ocr-decode.js';
+import { capitalLookalikes, DEFAULT_DECODE_OPTIONS, decodeCtcLine, dictionaryFromText, dropLoneScriptOutliers, groupIntoLines, readingOrderText, restoreCurrencySymbols } from './ocr-decode.js';
 
 const dictionary = dictionaryFromText('a\nb\nc\nd\ne\n');
 const A = 1, B = 2, C = 3, D = 4, E = 5, BLANK = 0;
@@ -90,6 +90,43 @@ describe('decodeCtcLine', () => {
     expect(decodeCtcLine({ indices: [A], probs: [0.8] }, dictionary, { ...options, minLoneCharConfidence: 0.9 }).text).toBe('');
   });
 
+  it('with minEdgeCharConfidence: an unsure character at either end of the line goes, unsure ones inside and sure ones at the ends stay', () => {
+    const space = dictionary.length;
+    const options = { ...DEFAULT_DECODE_OPTIONS, spacing: 'none' as const };
+    // "a" (0.5) "bcd" (0.5 in the middle) "e" (0.55): only the ends are unsure enough.
+    const indices = [A, B, C, D, E];
+    const probs = [0.5, 1, 0.5, 1, 0.55];
+    expect(decodeCtcLine({ indices, probs }, dictionary, { ...options, minEdgeCharConfidence: 0.6 }).text).toBe('bcd');
+    expect(decodeCtcLine({ indices, probs }, dictionary, { ...options, minEdgeCharConfidence: 0.52 }).text).toBe('bcde');
+    expect(decodeCtcLine({ indices, probs }, dictionary, options).text).toBe('abcde');
+    // Spaces around the dropped character go too, and the line's confidence is as read.
+    const spaced = decodeCtcLine({ indices: [space, A, space, B, C, space, D, space], probs: [0.9, 0.4, 0.9, 1, 1, 0.9, 0.3, 0.9] }, dictionary, { ...options, minEdgeCharConfidence: 0.6 });
+    expect(spaced.text).toBe('bc');
+    expect(spaced.confidence).toBeCloseTo((0.9 + 0.4 + 0.9 + 1 + 1 + 0.9 + 0.3 + 0.9) / 8);
+  });
+
+  it('with capitalLookalikes: an l among capitals is an I, in words of capitals only', () => {
+    expect(capitalLookalikes('lEEE')).toBe('IEEE');
+    expect(capitalLookalikes('TlME,')).toBe('TIME,');
+    expect(capitalLookalikes('ÉTlÉ')).toBe('ÉTIÉ');
+    // Words with another lower-case letter, or fewer than two capitals, stay as read.
+    for (const word of ['lEEe', 'Hello', 'lA', 'l', 'iPlayer', 'ΑΘΗΝΑ', '4lb']) expect(capitalLookalikes(word)).toBe(word);
+    const dict = dictionaryFromText('l\nE\nI\n');
+    const space = dict.length;
+    const options = { ...DEFAULT_DECODE_OPTIONS, spacing: 'none' as const };
+    expect(decodeCtcLine(line([1, 2, 0, 2, 0, 2, space, 1, 2]), dict, { ...options, capitalLookalikes: true }).text).toBe('IEEE lE');
+    expect(decodeCtcLine(line([1, 2, 0, 2, 0, 2]), dict, options).text).toBe('lEEE');
+  });
+
+  it('with dropDividers: a word of vertical bars between items goes', () => {
+    const dict = dictionaryFromText('a\n|\nb\n');
+    const space = dict.length;
+    const options = { ...DEFAULT_DECODE_OPTIONS, spacing: 'none' as const };
+    const classes = [1, space, 2, space, 3, 0, 3, space, 2, 2, 0, 2, space, 1, 2];
+    expect(decodeCtcLine(line(classes), dict, { ...options, dropDividers: true }).text).toBe('a bb a|');
+    expect(decodeCtcLine(line(classes), dict, options).text).toBe('a | bb || a|');
+  });
+
   it('never puts a space before closing punctuation or after a currency sign', () => {
     const dict = dictionaryFromText('1\n.\n7\n$\n');
     const classes = [1, 0, 0, 0, 0, 0, 2, 3, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 1];
@@ -109,8 +146,10 @@ describe('decodeCtcLine', () => {
 
   it('never produces leading, trailing or double spaces', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: dictionary.length }), { maxLength: 60 }), fc.double({ min: 0.5, max: 5, noNaN: true }), (classes, ratio) => {
-        const { text } = decodeCtcLine(line(classes), dictionary, steps(ratio, 1));
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: dictionary.length }), fc.double({ min: 0, max: 1, noNaN: true })), { maxLength: 60 }), fc.double({ min: 0.5, max: 5, noNaN: true }), fc.constantFrom(0, 0.6), (pairs, ratio, edge) => {
+        const classes = pairs.map(([c]) => c);
+        const probs = pairs.map(([, p]) => p);
+        const { text } = decodeCtcLine({ indices: classes, probs }, dictionary, { ...steps(ratio, 1), minEdgeCharConfidence: edge, dropDividers: true });
         expect(text).toBe(text.trim());
         expect(text).not.toContain('  ');
       }),
@@ -119,6 +158,23 @@ describe('decodeCtcLine', () => {
 });
 
 const block = (text: string, box: [number, number, number, number]): TextBlock => ({ text, box });
+
+describe('dropLoneScriptOutliers', () => {
+  const texts = (blocks: Array<{ text: string }>) => dropLoneScriptOutliers(blocks).map((b) => b.text);
+  it('drops a one-letter block of a script no other block uses', () => {
+    expect(texts([{ text: '日' }, { text: 'PREMIER' }, { text: 'APARTMENTS' }])).toEqual(['PREMIER', 'APARTMENTS']);
+    expect(texts([{ text: 'Ж' }, { text: 'SALE' }])).toEqual(['SALE']);
+    // Two lone letters of different scripts: each is the other's outlier.
+    expect(texts([{ text: 'A' }, { text: 'Ζ' }])).toEqual([]);
+  });
+  it('keeps it when another block shares its script group, when it is not a letter, or when nothing else has letters', () => {
+    expect(texts([{ text: '日' }, { text: '本の店' }, { text: 'SALE' }])).toEqual(['日', '本の店', 'SALE']);
+    expect(texts([{ text: '店' }, { text: 'セール' }])).toEqual(['店', 'セール']);
+    expect(texts([{ text: '€' }, { text: '5' }, { text: 'SALE' }])).toEqual(['€', '5', 'SALE']);
+    expect(texts([{ text: '日' }, { text: '2011' }])).toEqual(['日', '2011']);
+    expect(texts([{ text: '日本' }, { text: 'SALE' }])).toEqual(['日本', 'SALE']);
+  });
+});
 
 describe('reading order', () => {
   it('reads lines top to bottom and blocks left to right, whatever order they were detected in', () => {

@@ -2,7 +2,10 @@
  * Pure post-processing of PaddleOCR output: CTC decoding that keeps where each character
  * was seen (so a run of blank time steps wider than the line's usual letter gap becomes a
  * space: the Chinese PP-OCR recognizer rarely emits spaces between Latin words, which
- * is why plain PaddleOCR reads "LoveatFirstSight"), and reading order for the lines.
+ * is why plain PaddleOCR reads "LoveatFirstSight"), and reading order for the lines. Its
+ * clean-up rules are language-neutral (they never rewrite a plausible word of any language):
+ * unsure characters at a line's ends, lone glyphs, dividers, an `l` among capitals, a lone
+ * glyph of a script the rest of the image does not use.
  */
 import type { Box, TextBlock } from '../../../../shared/domain.js';
 import { lineConfidence } from './line-confidence.mjs';
@@ -45,6 +48,24 @@ export interface DecodeOptions {
    * probability: a lone glyph is more often a speck, a bullet or a logo than text (0: keep all).
    */
   minLoneCharConfidence?: number;
+  /**
+   * A character at the start or end of a line is dropped when the recogniser gives it less
+   * than this probability: a crop's edges often catch a sliver of a neighbouring graphic (0: keep all).
+   */
+  minEdgeCharConfidence?: number;
+  /**
+   * In a word whose other letters are all capitals, an `l` is read as `I` (the glyphs are the same
+   * in most sans-serif faces and the recogniser often picks the wrong one, "lEEE").
+   */
+  capitalLookalikes?: boolean;
+  /** Words made only of vertical bars are dropped: they are dividers between items, not text. */
+  dropDividers?: boolean;
+  /**
+   * A block of one character in a script no other block of the image uses is dropped: the
+   * recogniser reads a logo or an icon as a Chinese or Japanese glyph (its dictionary is mostly
+   * those) far more often than an ad puts one lone glyph of another script beside its text.
+   */
+  dropLoneScriptOutliers?: boolean;
   /** How blocks are grouped into lines for the reading-order text (default `overlap`). */
   lineGrouping?: LineGrouping;
 }
@@ -113,6 +134,7 @@ export function decodeCtcLine(line: CtcLine, dictionary: readonly string[], opti
     previous = index;
   }
   const confidence = lineConfidence(line.indices, line.probs);
+  trimUnsureEdges(emitted, options.minEdgeCharConfidence ?? 0);
 
   const { byLayout, widerThanUsual } = wordGapTest(emitted, line, options);
   const spaceProb = options.spaceProb ?? Infinity;
@@ -134,8 +156,37 @@ export function decodeCtcLine(line: CtcLine, dictionary: readonly string[], opti
   const collapsed = words
     .filter((word) => word.length > 1 || (word.length === 1 && (word[0]?.prob ?? 0) >= minLone))
     .map((word) => word.map((e) => e.char).join(''))
+    .filter((word) => !options.dropDividers || !DIVIDER.test(word))
+    .map((word) => (options.capitalLookalikes ? capitalLookalikes(word) : word))
     .join(' ');
   return { text: options.restoreCurrency && !dictionary.includes('€') ? restoreCurrencySymbols(collapsed) : collapsed, confidence };
+}
+
+/** Drops an unsure character at either end of the line (see DecodeOptions.minEdgeCharConfidence); spaces there go with it. */
+function trimUnsureEdges(emitted: Emitted[], minProb: number): void {
+  if (minProb <= 0) return;
+  const trimSpaces = (): void => {
+    while (emitted[0] && isSpace(emitted[0].char)) emitted.shift();
+    while (emitted.at(-1) && isSpace(emitted.at(-1)?.char ?? '')) emitted.pop();
+  };
+  trimSpaces();
+  if ((emitted[0]?.prob ?? 1) < minProb) emitted.shift();
+  if ((emitted.at(-1)?.prob ?? 1) < minProb) emitted.pop();
+  trimSpaces();
+}
+
+const DIVIDER = /^[|¦]+$/u;
+
+/**
+ * `l` → `I` in a word whose other letters are all capitals, at least two of them ("lEEE",
+ * "TlME"); words with any other lower-case letter stay as read.
+ */
+export function capitalLookalikes(word: string): string {
+  if (!word.includes('l')) return word;
+  const letters = Array.from(word).filter((c) => /\p{L}/u.test(c));
+  const others = letters.filter((c) => c !== 'l');
+  if (others.length < 2 || !others.every((c) => /\p{Lu}/u.test(c))) return word;
+  return word.replaceAll('l', 'I');
 }
 
 /** Returns whether the gap after emitted character i is a word gap. */
@@ -188,6 +239,31 @@ export function restoreCurrencySymbols(text: string): string {
     .split(' ')
     .map((word) => word.replace(/^(\d+[.,]\d{2})e([.,!]?)$/, '$1€$2').replace(/^f(\d+[.,]\d{2})([.,!]?)$/, '£$1$2'))
     .join(' ');
+}
+
+/** Script groups for dropLoneScriptOutliers; Han, kana and Hangul are one, as Japanese and Korean text mixes them. */
+const SCRIPT_GROUPS: readonly RegExp[] = [/\p{Script=Latin}/u, /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Bopomofo}]/u, /\p{Script=Cyrillic}/u, /\p{Script=Greek}/u, /\p{Script=Arabic}/u, /\p{Script=Hebrew}/u, /\p{Script=Thai}/u, /\p{Script=Devanagari}/u];
+
+function scriptGroups(text: string): Set<number> {
+  const groups = new Set<number>();
+  for (const char of text) SCRIPT_GROUPS.forEach((pattern, i) => pattern.test(char) && groups.add(i));
+  return groups;
+}
+
+/**
+ * Drops blocks whose text is one letter of a script group (SCRIPT_GROUPS) that no other
+ * block has, when other blocks have letters of some script (see DecodeOptions.dropLoneScriptOutliers).
+ */
+export function dropLoneScriptOutliers<T extends { text: string }>(blocks: readonly T[]): T[] {
+  const groups = blocks.map((b) => scriptGroups(b.text));
+  return blocks.filter((block, i) => {
+    const chars = Array.from(block.text.trim());
+    const own = groups[i];
+    if (chars.length !== 1 || !own || own.size === 0) return true;
+    const others = groups.filter((_, j) => j !== i);
+    if (!others.some((g) => g.size > 0)) return true;
+    return others.some((g) => [...own].some((group) => g.has(group)));
+  });
 }
 
 function verticalOverlap(a: Box, b: Box): number {
