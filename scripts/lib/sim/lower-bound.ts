@@ -18,6 +18,7 @@
  * less three standard errors).
  */
 import { MEAN_FAILURE_SHARE, laneId, meanLatency_s, type Scenario, type ScenarioLane } from './scenario.js';
+import { sampleLatency_s, seededRandom } from './simulation.js';
 
 const EPSILON = 1e-9;
 /** Up to this many lanes every subset is tried (2^12 fluid runs); beyond, subsets of whole engines. */
@@ -106,18 +107,6 @@ const RENEWAL_SAMPLES = 2000;
 /** Beyond this many ads the fluid bound is within a hair of the renewal one and sampling it costs seconds. */
 const RENEWAL_MAX_ADS = 2000;
 
-/** A small deterministic generator (mulberry32): the bound is the same on every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Expected time of the N-th answer when every slot of every lane runs calls back to back from
  * its cold start, or null where that is no bound (see the header).
@@ -135,11 +124,8 @@ export function renewalMakespan_s(scenario: Scenario): number | null {
       (lane.capacity === undefined || lane.capacity >= lane.workers),
   );
   if (!independent || scenario.ads > RENEWAL_MAX_ADS) return null;
+  // Seeded: the bound is the same on every run.
   const random = seededRandom(0x5eed);
-  const draw = (lane: ScenarioLane): number => {
-    const latency = lane.latency;
-    return latency.dist === 'uniform' ? latency.min_s + random() * (latency.max_s - latency.min_s) : latency.dist === 'fixed' ? latency.value_s : 0;
-  };
   const n = scenario.ads;
   let sum = 0;
   let sumSquares = 0;
@@ -150,7 +136,7 @@ export function renewalMakespan_s(scenario: Scenario): number | null {
       for (let slot = 0; slot < lane.workers; slot++) {
         let t = lane.coldStart_s;
         for (let k = 0; k < n; k++) {
-          t += draw(lane);
+          t += sampleLatency_s(lane.latency, random);
           times.push(t);
         }
       }
