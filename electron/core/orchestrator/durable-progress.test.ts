@@ -42,4 +42,24 @@ describe('progress counts only durable results', () => {
     expect(sent).toHaveLength(5);
     expect(run.progress()).toMatchObject({ done: 5, failed: 0 });
   });
+
+  it('commits landing after the run ended send one progress event with the final counts, not one per result', async () => {
+    const store = new HeldStore();
+    const events: Array<{ done: number; status: string }> = [];
+    const run = startRun({
+      runId: 'held-late',
+      ads: Array.from({ length: 200 }, (_, i) => ({ creativeId: `ad-${i}`, imageUrl: `x://${i}` })),
+      lanes: [{ config: { id: 'e', engine: 'embedded', workers: 4, enabled: true }, engine, prior_s: 0.01, coldStart_s: 0 }],
+      store,
+      loadImage: () => Promise.resolve({ bytes: new Uint8Array(1), mime: 'image/png' }),
+      onProgress: (p) => events.push({ done: p.done, status: p.status }),
+    });
+    await run.done;
+    const atEnd = events.length;
+    expect(store.pending).toBe(200);
+    store.commitAll();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events.length - atEnd).toBe(1);
+    expect(events.at(-1)).toEqual({ done: 200, status: 'finished' });
+  });
 });

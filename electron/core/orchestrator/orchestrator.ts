@@ -650,8 +650,9 @@ export class Orchestrator {
         if (done) this.unsavedDone--;
         else this.unsavedFailed--;
         this.emit('result', result);
+        // After the run ended no timer coalesces; one event when the last commit lands carries the final counts.
         if (this.endedAt === null) this.markDirty();
-        else this.emitProgressNow();
+        else if (this.unsavedDone + this.unsavedFailed === 0) this.emitProgressNow();
       });
     } else this.emit('result', result);
     this.rules.onResult(task, result);
