@@ -177,11 +177,10 @@ describe('against a misbehaving local server', () => {
 
   it('times out a server that never answers, as transient', async () => {
     handler = (_req, res) => hanging.push(res);
-    const started = Date.now();
+    // The server never answers: the call ending at all is the timeout's doing.
     const error = await rejection(make({ timeoutMs: 300 }).recognize(image, new AbortController().signal));
     expect(error.kind).toBe('transient');
     expect(error.message).toMatch(/did not answer in time/);
-    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('aborts a hanging request as soon as the signal fires', async () => {
