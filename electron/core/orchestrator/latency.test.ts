@@ -55,6 +55,15 @@ describe('LatencyEstimator', () => {
   });
 });
 
+describe('LatencyEstimator.meanResidual_s', () => {
+  it('is the mean time still to go of the calls that ran longer, once three did', () => {
+    const estimator = new LatencyEstimator({ prior_s: 1 });
+    for (const seconds of [1, 2, 3, 4, 10]) estimator.observe(seconds);
+    expect(estimator.meanResidual_s(2.5)).toBeCloseTo((0.5 + 1.5 + 7.5) / 3, 9);
+    expect(estimator.meanResidual_s(3.5)).toBeNull();
+  });
+});
+
 describe('InterferenceStats', () => {
   const feed = (factor: number, seed: number): InterferenceStats => {
     const random = seededRandom(seed);
@@ -79,6 +88,27 @@ describe('InterferenceStats', () => {
     expect(slowdown.excess).toBeGreaterThan(0.25);
     expect(slowdown.excess).toBeLessThan(0.55);
     expect(slowdown.z).toBeGreaterThan(3);
+  });
+
+  it('forgets the overlapped calls on clearOverlapped, and judges fresh ones against the same baseline', () => {
+    const stats = feed(1.4, 3);
+    stats.clearOverlapped();
+    expect(stats.estimate(2, 2)).toBeNull();
+    stats.add(4, 1);
+    stats.add(4, 1);
+    const slowdown = stats.estimate(2, 2)!;
+    expect(Math.abs(slowdown.excess)).toBeLessThan(0.1);
+    expect(slowdown.z).toBeLessThan(1.5);
+  });
+
+  it('does not take one long call of an engine whose calls vary for a slowdown', () => {
+    const random = seededRandom(7);
+    const stats = new InterferenceStats();
+    // Lognormal calls (σ 0.3) alone; then two overlapped ones, one of them 3σ long (a plain ratio read that as z > 3).
+    for (let i = 0; i < 10; i++) stats.add(2.5 * Math.exp(0.3 * (random() * 2 - 1) * 1.7), 0);
+    stats.add(2.5 * Math.exp(0.3 * 3), 1);
+    stats.add(2.5, 1);
+    expect(stats.estimate(2, 2)!.z).toBeLessThan(2.5);
   });
 
   it('does not find a slowdown where there is none', () => {

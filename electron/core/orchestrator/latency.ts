@@ -20,6 +20,8 @@ export interface LatencyEstimatorOptions {
 
 const MIN_SPREAD = 0.05;
 const CLIP_SPREADS = 3;
+/** Calls longer than the elapsed time needed before their mean residual is trusted. */
+const MIN_RESIDUAL_SAMPLES = 3;
 
 export class LatencyEstimator {
   private logMean: number;
@@ -78,6 +80,29 @@ export class LatencyEstimator {
     return this.count === 0 ? this.typical + this.coldStart_s : this.typical;
   }
 
+  /** Expected seconds for a call once the model is loaded. */
+  warmEstimate(): number {
+    return this.typical;
+  }
+
+  /**
+   * Expected seconds still to go for a call already running `elapsed_s`, from the recent calls that took longer
+   * (the mean residual life of the lane's own latencies), or null while fewer than MIN_RESIDUAL_SAMPLES did.
+   */
+  meanResidual_s(elapsed_s: number): number | null {
+    const n = Math.min(this.count, this.recent.length);
+    let longer = 0;
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      const seconds = this.recent[i]!;
+      if (seconds > elapsed_s) {
+        longer++;
+        sum += seconds - elapsed_s;
+      }
+    }
+    return longer >= MIN_RESIDUAL_SAMPLES ? sum / longer : null;
+  }
+
   /** Percentile (0..1) of the recent samples, or null before any. */
   percentile(p: number): number | null {
     const n = Math.min(this.count, this.recent.length);
@@ -131,6 +156,8 @@ export interface Slowdown {
   /** Expected seconds per call alone and while sharing the machine. */
   alone_s: number;
   shared_s: number;
+  /** Seconds per call while sharing at one standard error below the estimate: what the slowdown costs at least. */
+  sharedLow_s: number;
 }
 
 const MAX_OVERLAPPED_SAMPLES = 256;
@@ -139,16 +166,18 @@ const MAX_OVERLAPPED_SAMPLES = 256;
  * How much slower an engine is while other engines are busy. Calls that ran alone give the
  * baseline; every other call, fully or partly overlapped, is evidence in proportion to its
  * overlap (model: latency = alone × (1 + excess × overlap)), so a slowdown shows after the
- * first few calls instead of waiting for fully overlapped ones. Least squares through 0.
+ * first few calls instead of waiting for fully overlapped ones. Least squares through 0, on
+ * log-latencies (log latency = log alone + β × overlap, excess = e^β − 1), the scale on which
+ * the alone calls' spread, the yardstick of z, is measured.
  */
 export class InterferenceStats {
   readonly alone = new LogStats();
   /** Ring buffer of the last MAX_OVERLAPPED_SAMPLES overlapped calls. */
   private readonly overlaps = new Float64Array(MAX_OVERLAPPED_SAMPLES);
-  private readonly seconds = new Float64Array(MAX_OVERLAPPED_SAMPLES);
+  private readonly logSeconds = new Float64Array(MAX_OVERLAPPED_SAMPLES);
   private count = 0;
   /** Running sums over `overlapped` (kept as samples come and go), so an estimate is O(1) however often it is asked. */
-  private sumFS = 0;
+  private sumFL = 0;
   private sumFF = 0;
   private sumF = 0;
 
@@ -162,16 +191,25 @@ export class InterferenceStats {
     const slot = this.count % MAX_OVERLAPPED_SAMPLES;
     if (this.count >= MAX_OVERLAPPED_SAMPLES) {
       const oldF = this.overlaps[slot]!;
-      this.sumFS -= oldF * this.seconds[slot]!;
+      this.sumFL -= oldF * this.logSeconds[slot]!;
       this.sumFF -= oldF * oldF;
       this.sumF -= oldF;
     }
+    const logSeconds = Math.log(Math.max(seconds, 1e-3));
     this.overlaps[slot] = f;
-    this.seconds[slot] = seconds;
+    this.logSeconds[slot] = logSeconds;
     this.count++;
-    this.sumFS += f * seconds;
+    this.sumFL += f * logSeconds;
     this.sumFF += f * f;
     this.sumF += f;
+  }
+
+  /** Forgets the overlapped calls (a paused engine is tried again on fresh evidence); the alone baseline stays. */
+  clearOverlapped(): void {
+    this.count = 0;
+    this.sumFL = 0;
+    this.sumFF = 0;
+    this.sumF = 0;
   }
 
   get overlappedCount(): number {
@@ -183,12 +221,12 @@ export class InterferenceStats {
     const alone_s = this.alone.mean_s;
     const sumFF = this.sumFF;
     const sumF = this.sumF;
-    // Σ f·(s/alone − 1) = Σ f·s / alone − Σ f
-    const sumFR = this.sumFS / alone_s - sumF;
     if (sumFF < 0.5) return null;
-    const excess = sumFR / sumFF;
+    // Σ f·(log s − log alone) = Σ f·log s − Σ f · log alone
+    const beta = (this.sumFL - sumF * this.alone.logMean) / sumFF;
     const variance = this.alone.logVariance;
     const se = Math.sqrt(variance / sumFF + (variance / this.alone.n) * (sumF / sumFF) ** 2);
-    return { excess, z: excess / se, alone_s, shared_s: alone_s * (1 + excess) };
+    const excess = Math.expm1(beta);
+    return { excess, z: beta / se, alone_s, shared_s: alone_s * (1 + excess), sharedLow_s: alone_s * Math.exp(Math.max(0, beta - se)) };
   }
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { RunProgress, type Ad, type AdResult, type EngineKind, type LaneConfig, type Policy, type RecognizeResult, type Split } from '../../../shared/domain.js';
 import { EngineError, type Engine } from '../engines/types.js';
 import { apportion } from './quotas.js';
-import { realClock, VirtualClock } from './clock.js';
+import { realClock, sleep, VirtualClock } from './clock.js';
 import { MemoryRunStore } from './memory-store.js';
 import { startRun, type Comparison, type Orchestrator, type OrchestratorLane, type StartRunOptions } from './orchestrator.js';
 import { parseScenario, type ScenarioInput } from '../../../scripts/lib/sim/scenario.js';
@@ -266,6 +266,41 @@ describe('Orchestrator: auto', () => {
     expect(summary.done).toBe(100);
     const ollama = summary.lanes.find((lane) => lane.engine === 'ollama')!;
     expect(ollama.done).toBeGreaterThanOrEqual(45);
+  });
+
+  it('tries a paused engine again, and keeps it once it no longer slows the others', async () => {
+    const clock = new VirtualClock();
+    let deepseekBusy = 0;
+    const engine = (kind: EngineKind, latency: () => number): Engine => ({
+      kind,
+      label: kind,
+      recognize: async (_image, signal) => {
+        if (kind === 'deepseek') deepseekBusy++;
+        try {
+          await sleep(clock, latency(), signal);
+        } finally {
+          if (kind === 'deepseek') deepseekBusy--;
+        }
+        return { text: 'x', blocks: [], model: kind, timings: {} };
+      },
+    });
+    // For the first minute (something else on the Mac) the fast engine is 3× slower while the other one runs; then not.
+    const lanes: OrchestratorLane[] = [
+      { config: { id: 'embedded-0', engine: 'embedded', workers: 2, enabled: true }, engine: engine('embedded', () => (deepseekBusy > 0 && clock.now() < 60_000 ? 3_000 : 1_000)), prior_s: 1 },
+      { config: { id: 'deepseek-1', engine: 'deepseek', workers: 2, enabled: true }, engine: engine('deepseek', () => 4_000), prior_s: 4 },
+    ];
+    const progress: RunProgress[] = [];
+    const run = startRun({ runId: 'r', ads: makeAds(400), store: new MemoryRunStore(), loadImage: () => Promise.resolve({ bytes: new Uint8Array(1), mime: 'image/png' }), clock, lanes, policy: 'auto', onProgress: (p) => progress.push(p) });
+    const summary = await clock.runUntil(run.done);
+    expect(summary.done).toBe(400);
+    const deepseekDone = (p: RunProgress): number => p.lanes.find((lane) => lane.engine === 'deepseek')!.done;
+    const pausedAt = progress.findIndex((p) => p.notes.some((note) => note.startsWith('deepseek paused')));
+    expect(pausedAt).toBeGreaterThan(-1);
+    const atMinute = progress.find((p) => p.elapsed_s >= 60)!;
+    // Paused through the first minute (tried again within it, paused again), fed again after it.
+    expect(deepseekDone(atMinute) - deepseekDone(progress[pausedAt]!)).toBeLessThan(10);
+    expect(summary.lanes.find((lane) => lane.engine === 'deepseek')!.done - deepseekDone(atMinute)).toBeGreaterThan(25);
+    expect(summary.notes.some((note) => note.includes('paused'))).toBe(false);
   });
 
   it('does not pause an engine that does not interfere', async () => {

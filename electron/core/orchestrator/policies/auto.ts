@@ -9,7 +9,10 @@
  * each call's overlap with each other engine's work is recorded, and an engine whose presence
  * slows the others more than it adds is paused (its calls re-queued) until the evidence fades
  * (blamed per engine: with three engines, a slowdown that follows one must not pause another,
- * nor stay blamed on it while a third keeps the victim's calls overlapped).
+ * nor stay blamed on it while a third keeps the victim's calls overlapped). A pause is a
+ * judgement on a few calls, and while it lasts no new evidence comes in: after a while
+ * (RETEST_AFTER_CALLS of the paused engine's calls, doubling with each pause) the engine runs
+ * again on fresh evidence, so a run of unlucky calls cannot keep an engine idle for the batch.
  */
 import type { EngineKind, LaneState } from '../../../../shared/domain.js';
 import { byEstimate, type Execution, type LaneRuntime } from '../lane.js';
@@ -17,6 +20,13 @@ import { InterferenceStats } from '../latency.js';
 import { DEFAULT_COLD_START_S } from '../options.js';
 import { admitsEarliestFinish, findBackup } from './earliest-finish.js';
 import { BasePolicy, feeding, fluidEta_s, type PolicyContext } from './policy.js';
+
+/**
+ * A paused engine is tried again after this many of its own calls' time (at least RETEST_MIN_MS): a slow engine,
+ * whose calls could barely finish before the batch does, is rarely retried, a fast one soon.
+ */
+const RETEST_AFTER_CALLS = 4;
+const RETEST_MIN_MS = 30_000;
 
 interface EngineStats {
   inFlight: number;
@@ -45,6 +55,8 @@ export class AutoPolicy extends BasePolicy {
   private warmupPrior_s = Infinity;
   /** A first call still running at twice its prior (cold start included) says the prior was wrong. */
   private warmupPriorDeadline = Infinity;
+  /** Paused engines: when each is tried again, and the pause's length (doubled at the next pause). */
+  private readonly pauses = new Map<EngineKind, { retestAt: number; span: number }>();
 
   constructor(ctx: PolicyContext) {
     super(ctx);
@@ -85,6 +97,15 @@ export class AutoPolicy extends BasePolicy {
       this.warmupEngine = null;
       this.ctx.notes.delete('warmup');
     }
+    for (const [candidate, pause] of this.pauses) {
+      if (now < pause.retestAt || pause.retestAt === Infinity) continue;
+      pause.retestAt = Infinity;
+      const lanes = this.ctx.lanes.filter((lane) => lane.engineKind === candidate);
+      if (!lanes.some((lane) => lane.schedulerPause !== null)) continue;
+      for (const [engine, stats] of this.engineStats) if (engine !== candidate) stats.interferenceBy.get(candidate)!.clearOverlapped();
+      this.ctx.notes.delete(`interference:${candidate}`);
+      for (const lane of lanes) lane.schedulerPause = null;
+    }
   }
 
   override mayStart(lane: LaneRuntime): boolean {
@@ -118,8 +139,10 @@ export class AutoPolicy extends BasePolicy {
   }
 
   override nextWakeAt(now: number): number {
-    if (this.warmupEngine === null) return Infinity;
-    return this.warmupPriorDeadline > now ? Math.min(this.warmupUntil, this.warmupPriorDeadline) : this.warmupUntil;
+    let next = Infinity;
+    for (const pause of this.pauses.values()) next = Math.min(next, pause.retestAt);
+    if (this.warmupEngine === null) return next;
+    return Math.min(next, this.warmupPriorDeadline > now ? Math.min(this.warmupUntil, this.warmupPriorDeadline) : this.warmupUntil);
   }
 
   override onStart(execution: Execution, now: number): void {
@@ -230,6 +253,7 @@ export class AutoPolicy extends BasePolicy {
     for (const candidate of this.engineStats.keys()) {
       if (candidate === fastest.engineKind) continue;
       const candidateLanes = lanes.filter((lane) => lane.engineKind === candidate && lane.alive);
+      // What an engine adds is weighed on its own answers: one still loading its model has only a prior to go on.
       if (candidateLanes.length === 0) continue;
       const paused = candidateLanes.some((lane) => lane.schedulerPause !== null);
       let loss = 0;
@@ -242,18 +266,23 @@ export class AutoPolicy extends BasePolicy {
         if (!slowdown || slowdown.z < (paused ? tuning.interferenceReleaseZ : tuning.interferencePauseZ)) continue;
         const victims = lanes.filter((lane) => lane.engineKind === engine && feeding(lane, now));
         const slots = victims.reduce((sum, lane) => sum + lane.limit, 0);
-        loss += slots * (1 / slowdown.alone_s - 1 / slowdown.shared_s);
+        // At its low end: an engine is paused for what it surely costs, not for what a few unlucky calls suggest.
+        loss += slots * (1 / slowdown.alone_s - 1 / slowdown.sharedLow_s);
         if (slowdown.z > strongest) {
           strongest = slowdown.z;
           victim = engine;
           percent = Math.round(slowdown.excess * 100);
         }
       }
-      const gain = candidateLanes.reduce((sum, lane) => sum + Math.max(1, lane.limit) / lane.estimator.estimate(), 0);
+      // Warm: a model load the engine is paying now is no reason to be without it for the rest of the batch.
+      const gain = candidateLanes.reduce((sum, lane) => sum + Math.max(1, lane.limit) / lane.estimator.warmEstimate(), 0);
       const shouldPause = victim !== null && loss > (paused ? 0.8 : 1) * gain;
       if (shouldPause && !paused) {
         const reason = `${candidate} slows ${victim} by ${percent}%: the batch is faster without it`;
         notes.set(`interference:${candidate}`, `${candidate} paused: it slows ${victim} by ${percent}% and the batch is faster without it`);
+        const callMs = Math.max(...candidateLanes.map((lane) => lane.estimateMs()));
+        const span = Math.max(RETEST_MIN_MS, RETEST_AFTER_CALLS * callMs, 2 * (this.pauses.get(candidate)?.span ?? 0));
+        this.pauses.set(candidate, { retestAt: now + span, span });
         for (const lane of candidateLanes) {
           lane.schedulerPause = reason;
           for (const execution of [...lane.executions]) this.ctx.requeue(execution, reason);

@@ -13,6 +13,17 @@ function expectedEnd(execution: Execution, now: number): number {
   return Math.max(execution.startedAt + estimate, now + 0.25 * estimate);
 }
 
+/**
+ * When an overdue call is expected to end, for backing it up: as long again as the lane's calls that ran this
+ * long went on (a long tail keeps going), else as expectedEnd.
+ */
+function expectedEndOverdue(execution: Execution, now: number): number {
+  const end = expectedEnd(execution, now);
+  if (now < execution.startedAt + execution.lane.estimateMs()) return end;
+  const residual_s = execution.lane.estimator.meanResidual_s((now - execution.startedAt) / 1000);
+  return residual_s === null ? end : Math.max(end, now + residual_s * 1000);
+}
+
 /** When `lanes` would finish `count` more ads, greedily over their slots, after their calls in flight (expected). */
 function listScheduleFinish(lanes: readonly LaneRuntime[], count: number, now: number): number {
   const freeAt: number[] = [];
@@ -75,7 +86,7 @@ export function findBackup(ctx: PolicyContext, lane: LaneRuntime, now: number, e
     if (other === lane) continue;
     for (const execution of other.executions) {
       if (execution.task.running.length !== 1 || !eligible(execution)) continue;
-      const end = expectedEnd(execution, now);
+      const end = expectedEndOverdue(execution, now);
       if (end > bestEnd) {
         best = execution;
         bestEnd = end;
