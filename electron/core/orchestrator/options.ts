@@ -85,7 +85,7 @@ export const DEFAULT_TUNING: SchedulerTuning = {
   breaker: { threshold: 3, baseCooldownMs: 5_000, maxCooldownMs: 300_000 },
   giveUpAfterMs: 300_000,
   giveUpMinFailedProbes: 3,
-  warmupAloneSamples: 8,
+  warmupAloneSamples: 6,
   warmupMaxMs: 20_000,
   warmupMaxBatchShare: 0.1,
   interferencePauseZ: 2.5,
