@@ -253,7 +253,6 @@ export class AutoPolicy extends BasePolicy {
     for (const candidate of this.engineStats.keys()) {
       if (candidate === fastest.engineKind) continue;
       const candidateLanes = lanes.filter((lane) => lane.engineKind === candidate && lane.alive);
-      // What an engine adds is weighed on its own answers: one still loading its model has only a prior to go on.
       if (candidateLanes.length === 0) continue;
       const paused = candidateLanes.some((lane) => lane.schedulerPause !== null);
       let loss = 0;
