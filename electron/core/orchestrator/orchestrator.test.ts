@@ -239,6 +239,33 @@ describe('Orchestrator: auto', () => {
     expect(sim.clock.now() / 1000).toBeLessThan(205);
   });
 
+  it('backs up an overdue call of a long-tailed lane: it is expected to run as long as its lane\'s long calls did', async () => {
+    const clock = new VirtualClock();
+    let slowCalls = 0;
+    const engine = (kind: EngineKind, latency: () => number): Engine => ({
+      kind,
+      label: kind,
+      recognize: async (_image, signal) => {
+        await sleep(clock, latency(), signal);
+        return { text: 'x', blocks: [], model: kind, timings: {} };
+      },
+    });
+    // Every third call of the second lane takes 30 s, the others 2 s: past its estimate, a call has a long way to go.
+    const lanes: OrchestratorLane[] = [
+      { config: { id: 'embedded-0', engine: 'embedded', workers: 1, enabled: true }, engine: engine('embedded', () => 1_000), prior_s: 1 },
+      { config: { id: 'openai-1', engine: 'openai', workers: 4, enabled: true }, engine: engine('openai', () => (++slowCalls % 3 === 0 ? 30_000 : 2_000)), prior_s: 2 },
+    ];
+    const results: AdResult[] = [];
+    const run = startRun({ runId: 'r', ads: makeAds(40), store: new MemoryRunStore(), loadImage: () => Promise.resolve({ bytes: new Uint8Array(1), mime: 'image/png' }), clock, lanes, policy: 'auto', onResult: (result) => results.push(result) });
+    const summary = await clock.runUntil(run.done);
+    expect(summary.done).toBe(40);
+    const backedUp = results.filter((result) => result.engine === 'embedded' && result.attempts.some((attempt) => attempt.engine === 'openai' && attempt.outcome === 'aborted'));
+    expect(backedUp.length).toBeGreaterThan(0);
+    // The last answer comes from the fast lane, not from the end of a 30 s call.
+    const lastOpenaiStart = Math.max(...results.flatMap((result) => result.attempts.filter((attempt) => attempt.engine === 'openai').map((attempt) => attempt.startedAt)));
+    expect(clock.now()).toBeLessThan(lastOpenaiStart + 30_000);
+  });
+
   it('stops feeding an engine that slows the faster one down, and says so', async () => {
     const progress: RunProgress[] = [];
     const sim = simRun(
