@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RunProgress, type Ad, type AdResult, type EngineKind, type LaneConfig, type Policy, type RecognizeResult, type Split } from '../../../shared/domain.js';
-import { EngineError, type Engine } from '../engines/types.js';
+import { EngineError, type Engine, type EngineImage } from '../engines/types.js';
 import { apportion } from './quotas.js';
 import { realClock, sleep, VirtualClock } from './clock.js';
 import { MemoryRunStore } from './memory-store.js';
@@ -60,6 +60,25 @@ function simRun(
   });
   return { run, clock, mac, store, results, calls };
 }
+
+/** An engine whose calls sleep `latency()` ms on the clock; `busy.inFlight` counts its calls in flight. */
+function sleepingEngine(clock: VirtualClock, kind: EngineKind, latency: () => number, busy?: { inFlight: number }): Engine {
+  return {
+    kind,
+    label: kind,
+    recognize: async (_image, signal) => {
+      if (busy) busy.inFlight++;
+      try {
+        await sleep(clock, latency(), signal);
+      } finally {
+        if (busy) busy.inFlight--;
+      }
+      return { text: 'x', blocks: [], model: kind, timings: {} };
+    },
+  };
+}
+
+const oneByteImage = (): Promise<EngineImage> => Promise.resolve({ bytes: new Uint8Array(1), mime: 'image/png' });
 
 const ENGINES = ['deepseek', 'ollama', 'embedded'] as const;
 
@@ -242,21 +261,14 @@ describe('Orchestrator: auto', () => {
   it('backs up an overdue call of a long-tailed lane: it is expected to run as long as its lane\'s long calls did', async () => {
     const clock = new VirtualClock();
     let slowCalls = 0;
-    const engine = (kind: EngineKind, latency: () => number): Engine => ({
-      kind,
-      label: kind,
-      recognize: async (_image, signal) => {
-        await sleep(clock, latency(), signal);
-        return { text: 'x', blocks: [], model: kind, timings: {} };
-      },
-    });
+    const engine = (kind: EngineKind, latency: () => number): Engine => sleepingEngine(clock, kind, latency);
     // Every third call of the second lane takes 30 s, the others 2 s: past its estimate, a call has a long way to go.
     const lanes: OrchestratorLane[] = [
       { config: { id: 'embedded-0', engine: 'embedded', workers: 1, enabled: true }, engine: engine('embedded', () => 1_000), prior_s: 1 },
       { config: { id: 'openai-1', engine: 'openai', workers: 4, enabled: true }, engine: engine('openai', () => (++slowCalls % 3 === 0 ? 30_000 : 2_000)), prior_s: 2 },
     ];
     const results: AdResult[] = [];
-    const run = startRun({ runId: 'r', ads: makeAds(40), store: new MemoryRunStore(), loadImage: () => Promise.resolve({ bytes: new Uint8Array(1), mime: 'image/png' }), clock, lanes, policy: 'auto', onResult: (result) => results.push(result) });
+    const run = startRun({ runId: 'r', ads: makeAds(40), store: new MemoryRunStore(), loadImage: oneByteImage, clock, lanes, policy: 'auto', onResult: (result) => results.push(result) });
     const summary = await clock.runUntil(run.done);
     expect(summary.done).toBe(40);
     const backedUp = results.filter((result) => result.engine === 'embedded' && result.attempts.some((attempt) => attempt.engine === 'openai' && attempt.outcome === 'aborted'));
@@ -297,27 +309,15 @@ describe('Orchestrator: auto', () => {
 
   it('tries a paused engine again, and keeps it once it no longer slows the others', async () => {
     const clock = new VirtualClock();
-    let deepseekBusy = 0;
-    const engine = (kind: EngineKind, latency: () => number): Engine => ({
-      kind,
-      label: kind,
-      recognize: async (_image, signal) => {
-        if (kind === 'deepseek') deepseekBusy++;
-        try {
-          await sleep(clock, latency(), signal);
-        } finally {
-          if (kind === 'deepseek') deepseekBusy--;
-        }
-        return { text: 'x', blocks: [], model: kind, timings: {} };
-      },
-    });
+    const deepseek = { inFlight: 0 };
+    const engine = (kind: EngineKind, latency: () => number): Engine => sleepingEngine(clock, kind, latency, kind === 'deepseek' ? deepseek : undefined);
     // For the first minute (something else on the Mac) the fast engine is 3× slower while the other one runs; then not.
     const lanes: OrchestratorLane[] = [
-      { config: { id: 'embedded-0', engine: 'embedded', workers: 2, enabled: true }, engine: engine('embedded', () => (deepseekBusy > 0 && clock.now() < 60_000 ? 3_000 : 1_000)), prior_s: 1 },
+      { config: { id: 'embedded-0', engine: 'embedded', workers: 2, enabled: true }, engine: engine('embedded', () => (deepseek.inFlight > 0 && clock.now() < 60_000 ? 3_000 : 1_000)), prior_s: 1 },
       { config: { id: 'deepseek-1', engine: 'deepseek', workers: 2, enabled: true }, engine: engine('deepseek', () => 4_000), prior_s: 4 },
     ];
     const progress: RunProgress[] = [];
-    const run = startRun({ runId: 'r', ads: makeAds(400), store: new MemoryRunStore(), loadImage: () => Promise.resolve({ bytes: new Uint8Array(1), mime: 'image/png' }), clock, lanes, policy: 'auto', onProgress: (p) => progress.push(p) });
+    const run = startRun({ runId: 'r', ads: makeAds(400), store: new MemoryRunStore(), loadImage: oneByteImage, clock, lanes, policy: 'auto', onProgress: (p) => progress.push(p) });
     const summary = await clock.runUntil(run.done);
     expect(summary.done).toBe(400);
     const deepseekDone = (p: RunProgress): number => p.lanes.find((lane) => lane.engine === 'deepseek')!.done;
@@ -446,7 +446,7 @@ describe('Orchestrator: failures', () => {
       ads: makeAds(1),
       lanes: [{ config: { id: 'l', engine: 'embedded', workers: 1, enabled: true }, engine }],
       store: new MemoryRunStore(),
-      loadImage: () => Promise.resolve({ bytes: new Uint8Array(1), mime: 'image/png' }),
+      loadImage: oneByteImage,
       tuning: { retryBaseMs: 1 },
       onResult: (result) => results.push(result),
     });
@@ -464,7 +464,7 @@ describe('Orchestrator: failures', () => {
       ads: makeAds(5),
       lanes: [{ config, engine }],
       store: new MemoryRunStore(),
-      loadImage: () => Promise.resolve({ bytes: new Uint8Array(1), mime: 'image/png' }),
+      loadImage: oneByteImage,
       onResult: (result) => results.push(result),
     });
     const summary = await run.done;
@@ -721,7 +721,7 @@ describe('Orchestrator: controls and events', () => {
       lanes,
       policy: 'compare',
       store: new MemoryRunStore(),
-      loadImage: () => Promise.resolve({ bytes: new Uint8Array(1), mime: 'image/png' }),
+      loadImage: oneByteImage,
       onComparison: (comparison) => comparisons.push(comparison),
     });
     const summary = await run.done;
@@ -752,7 +752,7 @@ describe('Orchestrator: controls and events', () => {
       lanes: [{ config: { id: 'stuck', engine: 'ollama', workers: 2, enabled: true }, engine }],
       store,
       clock: realClock,
-      loadImage: () => Promise.resolve({ bytes: new Uint8Array(1), mime: 'image/png' }),
+      loadImage: oneByteImage,
     });
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(run.progress().inFlight).toBe(2);
@@ -791,7 +791,7 @@ describe('Orchestrator: controls and events', () => {
       ads: makeAds(60),
       lanes: [delayed('apple-vision', 5), delayed('embedded', 40)],
       store: new MemoryRunStore(),
-      loadImage: () => Promise.resolve({ bytes: new Uint8Array(1), mime: 'image/png' }),
+      loadImage: oneByteImage,
       onProgress: (p) => events.push(p),
     });
     const summary = await run.done;
@@ -817,7 +817,7 @@ describe('Orchestrator: controls and events', () => {
       ads,
       lanes: [{ config: { id: 'l', engine: 'embedded', workers: 1, enabled: true }, engine: { kind: 'embedded', label: 'l', recognize: () => Promise.resolve({ text: 'x', blocks: [], model: 'm', timings: {} }) } }],
       store: new MemoryRunStore(),
-      loadImage: () => Promise.resolve({ bytes: new Uint8Array(1), mime: 'image/png' }),
+      loadImage: oneByteImage,
     });
     const summary = await run.done;
     expect(summary).toMatchObject({ total: 3, done: 3, duplicates: 1 });

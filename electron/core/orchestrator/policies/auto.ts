@@ -98,7 +98,7 @@ export class AutoPolicy extends BasePolicy {
       this.ctx.notes.delete('warmup');
     }
     for (const [candidate, pause] of this.pauses) {
-      if (now < pause.retestAt || pause.retestAt === Infinity) continue;
+      if (now < pause.retestAt) continue;
       pause.retestAt = Infinity;
       const lanes = this.ctx.lanes.filter((lane) => lane.engineKind === candidate);
       if (!lanes.some((lane) => lane.schedulerPause !== null)) continue;
