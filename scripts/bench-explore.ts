@@ -2,7 +2,8 @@
  * What it costs to learn which of two engines on one shared budget is faster, for a scenario
  * like cpu-pair-noisy (two CPU lanes whose calls vary a lot, one somewhat faster). Reference
  * policies that are not told the latencies — explore-then-commit after n answers per lane,
- * Thompson sampling — against best-single, which is told; and `auto` (the orchestrator) on
+ * Thompson sampling — against best-single, which is told; explore-then-the-faster (told), which
+ * prices the exploring answers alone; and `auto` (the orchestrator) on
  * the same scenario. It shows how far below the "≤ 2 % behind best-single" target any policy
  * that has to find out can go: a simple decision model of the problem, not a proof.
  * Direct Monte Carlo over the scenario's own latency model (cold starts, lognormal draws).
@@ -56,6 +57,14 @@ function policies(scenario: Scenario): Policy[] {
     { name: 'best-single (told which is faster)', start: (s) => s.lanes.map(() => best), choose: () => best },
     { name: 'one slot each, throughout', start: oneEach, choose: (_answers, freed) => freed },
   ];
+  // The cost of the answers alone: what exploring would cost if the choice after it were always right.
+  for (const n of [1, 3, 5]) {
+    list.push({
+      name: `explore ${n} each, then the faster (told)`,
+      start: oneEach,
+      choose: (answers, freed) => (answers.some((lane) => lane.length < n) ? freed : best),
+    });
+  }
   for (const n of [3, 5, 8, 12, 20]) {
     list.push({
       name: `explore-then-commit after ${n} answers each`,
