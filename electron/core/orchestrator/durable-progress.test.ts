@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AdResult } from '../../../shared/domain.js';
+import type { AdResult, RunStatus } from '../../../shared/domain.js';
 import type { Engine } from '../engines/types.js';
 import { MemoryRunStore } from './memory-store.js';
 import { startRun } from './orchestrator.js';
@@ -16,6 +16,19 @@ class HeldStore extends MemoryRunStore {
   }
   get pending(): number {
     return this.release.length;
+  }
+}
+
+/** A store that commits pending results when the run's status changes, as SqliteRunStore flushes before it. */
+class FlushOnStatusStore extends MemoryRunStore {
+  private release: Array<() => void> = [];
+  override saveResult(result: AdResult): Promise<void> {
+    super.saveResult(result);
+    return new Promise<void>((resolve) => this.release.push(resolve));
+  }
+  override setRunStatus(runId: string, status: RunStatus): void {
+    for (const resolve of this.release.splice(0)) resolve();
+    super.setRunStatus(runId, status);
   }
 }
 
@@ -61,5 +74,21 @@ describe('progress counts only durable results', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(events.length - atEnd).toBe(1);
     expect(events.at(-1)).toEqual({ done: 200, status: 'finished' });
+  });
+
+  it('the end is reported once, with every result the status change committed counted', async () => {
+    const store = new FlushOnStatusStore();
+    const events: Array<{ done: number; status: string }> = [];
+    const run = startRun({
+      runId: 'flushed',
+      ads: Array.from({ length: 30 }, (_, i) => ({ creativeId: `ad-${i}`, imageUrl: `x://${i}` })),
+      lanes: [{ config: { id: 'e', engine: 'embedded', workers: 3, enabled: true }, engine, prior_s: 0.01, coldStart_s: 0 }],
+      store,
+      loadImage: () => Promise.resolve({ bytes: new Uint8Array(1), mime: 'image/png' }),
+      onProgress: (p) => events.push({ done: p.done, status: p.status }),
+    });
+    await run.done;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events.filter((e) => e.status === 'finished')).toEqual([{ done: 30, status: 'finished' }]);
   });
 });

@@ -751,7 +751,11 @@ export class Orchestrator {
     this.wakeTimer?.cancel();
     this.wakeTimer = null;
     this.externalSignal?.removeEventListener('abort', this.onExternalAbort);
-    this.emitProgressNow();
+    // The status change flushed the pending commits, but their promises settle only after this returns: the
+    // last one sends the final event (see saveResult), so the end is not first reported short of results.
+    // One still pending on the next turn did not commit (a full disk): the end is reported now, without it.
+    if (this.unsavedDone + this.unsavedFailed === 0) this.emitProgressNow();
+    else setImmediate(() => this.unsavedDone + this.unsavedFailed > 0 && this.emitProgressNow());
     this.resolveDone(this.summary(status));
   }
 
