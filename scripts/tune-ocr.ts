@@ -22,7 +22,8 @@ import { parseArgs } from 'node:util';
 import { deserialize, serialize } from 'node:v8';
 import { z } from 'zod';
 import { dictionaryFromText } from '../electron/core/engines/lib/ocr-decode.js';
-import { EMBEDDED_MODELS, embeddedJobOptions, toRecognizeResult, type EmbeddedModel, type EmbeddedOptions } from '../electron/core/engines/embedded.js';
+import { EMBEDDED_MODELS, embeddedJobOptions, toRecognizeResult, type EmbeddedOptions } from '../electron/core/engines/embedded.js';
+import type { EmbeddedModel } from '../shared/embedded-ocr.js';
 import { createOcrRunner, type OcrRunner as Runner, type RawOcrResult as RawResult } from '../electron/core/engines/embedded-ocr-runner.mjs';
 import { evaluationHalf, scoreDataset, scoreImage, type ImageScore } from './lib/ocr-metrics.js';
 

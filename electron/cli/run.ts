@@ -20,6 +20,7 @@ import { parseEngineList, parseSplit, parseWorkers, UsageError } from '../core/a
 import { exportFormatOf, parseRunArgs } from './options.js';
 import { jsonLinesReporter, terminalReporter, type ProgressReporter } from './progress.js';
 import { parseEmbeddedSettings } from '../core/engines/embedded.js';
+import { DEFAULT_EMBEDDED_MODEL, EMBEDDED_MODEL_CHOICES, EMBEDDED_MODEL_IDS, languagesFor, OCR_LANGUAGE_CODES } from '../../shared/embedded-ocr.js';
 import { resolveDataDir, type CliIo } from './io.js';
 import { runToApp } from './run-to-app.js';
 
@@ -39,9 +40,9 @@ export const RUN_USAGE = `Usage: parallel-vision run LIST [LIST…] [options]
   --ollama-model NAME   Ollama vision model (default llava)
   --openai-url URL      OpenAI-compatible endpoint; --openai-model NAME
   --max-side N          shrink images to this longest side (default 2048)
-  --embedded-model M    embedded OCR model: accurate (PP-OCRv6 small, default) | fast (PP-OCRv4 mobile)
-  --embedded-language L embedded OCR language: auto (default), en, fr, de, es, it, pt, nl, latin, el, zh, ja
-                        (only auto, en, zh with the fast model)
+  --embedded-model M    embedded OCR model: ${EMBEDDED_MODEL_IDS.map((id) => `${id} (${EMBEDDED_MODEL_CHOICES[id].name}${id === DEFAULT_EMBEDDED_MODEL ? ', default' : ''})`).join(' | ')}
+  --embedded-language L embedded OCR language: auto (default), ${OCR_LANGUAGE_CODES.filter((code) => code !== 'auto').join(', ')}
+                        (only ${languagesFor(EMBEDDED_MODEL_CHOICES.fast.generation).join(', ')} with the fast model)
   --new                 start a new run even if an interrupted one exists
   --retry-failed        when resuming, run the ads that failed again
   --json                JSON lines of progress even on a terminal

@@ -16,19 +16,18 @@ import { laneSettingError, parseLaneSettings, setting } from './lib/lane-setting
 import { embeddedWorkerFits } from './concurrency.js';
 import { DEFAULT_MIN_LINE_CONFIDENCE } from './lib/line-confidence.mjs';
 import { DEFAULT_DECODE_OPTIONS, decodeCtcLine, dictionaryFromText, dropLoneScriptOutliers, readingOrderText, type DecodeOptions } from './lib/ocr-decode.js';
-import { allowedCharsPattern, foldChars, OCR_LANGUAGE_CODES, OCR_LANGUAGES, type OcrLanguageCode } from './lib/ocr-languages.js';
+import { allowedCharsPattern, DEFAULT_EMBEDDED_MODEL, EMBEDDED_MODEL_CHOICES, EMBEDDED_MODEL_IDS, foldChars, languagesFor, OCR_LANGUAGE_CODES, OCR_LANGUAGES, type EmbeddedModel, type ModelGeneration, type OcrLanguageCode } from '../../../shared/embedded-ocr.js';
 
 const MAX_RESTARTS_IN_WINDOW = 5;
 const RESTART_WINDOW_MS = 60_000;
 
 /** Model generations of the detector and the recogniser (see embedded-ocr-runner.mjs). */
-export type ModelGeneration = 'v4' | 'v6';
 
 /** Tuning of the pipeline; every value chosen on the tuning half of the ads (see scripts/bench-ocr.ts). */
 export interface EmbeddedOptions {
   detector: ModelGeneration;
   recognizer: ModelGeneration;
-  /** Which characters the recogniser may choose (lib/ocr-languages.ts). */
+  /** Which characters the recogniser may choose (shared/embedded-ocr.ts). */
   language: OcrLanguageCode;
   /** Upscale images whose shorter side is below this before detection (0 = never). */
   minSide: number;
@@ -70,7 +69,7 @@ export interface EmbeddedOptions {
 /** The lane setting `model`: a named pairing of detector and recogniser with its tuned options. */
 export const EMBEDDED_MODELS = {
   accurate: {
-    name: 'PP-OCRv6 small',
+    name: EMBEDDED_MODEL_CHOICES.accurate.name,
     options: {
       detector: 'v6',
       recognizer: 'v6',
@@ -99,7 +98,7 @@ export const EMBEDDED_MODELS = {
     },
   },
   fast: {
-    name: 'PP-OCRv4 mobile',
+    name: EMBEDDED_MODEL_CHOICES.fast.name,
     options: {
       detector: 'v4',
       recognizer: 'v4',
@@ -122,13 +121,11 @@ export const EMBEDDED_MODELS = {
       decode: { ...DEFAULT_DECODE_OPTIONS, minLoneCharConfidence: 0.8 },
     },
   },
-} as const satisfies Record<string, { name: string; options: EmbeddedOptions }>;
+} as const satisfies Record<EmbeddedModel, { name: string; options: EmbeddedOptions }>;
 
-export type EmbeddedModel = keyof typeof EMBEDDED_MODELS;
-export const DEFAULT_EMBEDDED_MODEL: EmbeddedModel = 'accurate';
 export const DEFAULT_EMBEDDED_OPTIONS: EmbeddedOptions = EMBEDDED_MODELS[DEFAULT_EMBEDDED_MODEL].options;
 
-const GENERATION_NAMES: Record<ModelGeneration, string> = { v4: 'PP-OCRv4 mobile', v6: 'PP-OCRv6 small' };
+const GENERATION_NAMES: Record<ModelGeneration, string> = { v4: EMBEDDED_MODEL_CHOICES.fast.name, v6: EMBEDDED_MODEL_CHOICES.accurate.name };
 
 /** The model name results carry, e.g. `PP-OCRv6 small (ONNX)` or `PP-OCRv4 mobile det + PP-OCRv6 small rec (ONNX)`. */
 export function embeddedModelName(options: Pick<EmbeddedOptions, 'detector' | 'recognizer'>): string {
@@ -138,7 +135,7 @@ export function embeddedModelName(options: Pick<EmbeddedOptions, 'detector' | 'r
 
 /** Lane settings of the embedded engine; every key optional. */
 export const EmbeddedSettings = z.object({
-  model: setting.oneOf(['accurate', 'fast']).optional(),
+  model: setting.oneOf(EMBEDDED_MODEL_IDS).optional(),
   /** Mix generations where it measures better (e.g. v4 detection with v6 recognition). */
   detector: setting.oneOf(['v4', 'v6']).optional(),
   recognizer: setting.oneOf(['v4', 'v6']).optional(),
@@ -167,7 +164,7 @@ export function parseEmbeddedSettings(settings: LaneConfig['settings'], laneId =
   }
   const language: { label: string; recognizers: readonly ModelGeneration[] } = OCR_LANGUAGES[options.language];
   if (!language.recognizers.includes(options.recognizer)) {
-    const supported = OCR_LANGUAGE_CODES.filter((code) => (OCR_LANGUAGES[code].recognizers as readonly ModelGeneration[]).includes(options.recognizer));
+    const supported = languagesFor(options.recognizer);
     throw laneSettingError(laneId, 'language', `"${options.language}" (${language.label}) needs the PP-OCRv6 recogniser (model: accurate); ${GENERATION_NAMES[options.recognizer]} reads only ${supported.join(', ')}`);
   }
   return options;
@@ -249,7 +246,7 @@ export function toRecognizeResult(raw: WorkerResult, dictionary: readonly string
 
 /**
  * Lane settings (see EmbeddedSettings): `model` (`accurate` | `fast`), `language`
- * (lib/ocr-languages.ts), `detector`/`recognizer` (`v4` | `v6`, to mix), and the numbers
+ * (shared/embedded-ocr.ts), `detector`/`recognizer` (`v4` | `v6`, to mix), and the numbers
  * `minSide`, `maxSide`, `threshold`, `secondPassBelow`, `minConfidence` over the model's
  * tuned options.
  */
@@ -306,8 +303,8 @@ export function createEmbeddedEngine(lane: LaneConfig, _deps: EngineDeps = {}): 
 
   return {
     kind: 'embedded',
-    // The model is in the label, so the lane card shows what this lane runs.
-    label: lane.label ?? `Embedded OCR · ${embeddedModelName(options).replace(' (ONNX)', '')}`,
+    // The model is in the label (also after a label the user gave), so the lane card shows what this lane runs.
+    label: `${lane.label ?? 'Embedded OCR'} · ${embeddedModelName(options).replace(' (ONNX)', '')}`,
     recognize,
     availability,
     setConcurrency: (n) => pool.setConcurrency(n),

@@ -1,8 +1,9 @@
 import { fireEvent, render, screen } from '@testing-library/react';
 import { describe, expect, it, vi } from 'vitest';
 import type { LaneConfig, LaneProgress } from '../../../shared/domain.js';
+import type { EngineInfo } from '../../../shared/api.js';
 import { LaneCard } from './LaneCard.js';
-import { lanesFromEngines, parseWorkersInput } from './lanes.js';
+import { lanesFromEngines, mergeLanes, parseWorkersInput, type LanePatch } from './lanes.js';
 
 const lane: LaneConfig = { id: 'embedded', engine: 'embedded', label: 'Embedded OCR', workers: 4, autoWorkers: true, enabled: true };
 const progress: LaneProgress = {
@@ -22,7 +23,7 @@ const progress: LaneProgress = {
   estimate_s: 1,
 };
 
-function renderCard(props: { lane?: LaneConfig; progress?: LaneProgress; onWorkers?: (workers: number | 'auto') => void }) {
+function renderCard(props: { lane?: LaneConfig; progress?: LaneProgress; onWorkers?: (workers: number | 'auto') => void; onSettings?: (patch: LanePatch) => void }) {
   return render(
     <LaneCard
       lane={props.lane ?? lane}
@@ -34,7 +35,7 @@ function renderCard(props: { lane?: LaneConfig; progress?: LaneProgress; onWorke
       running={props.progress !== undefined}
       onToggle={() => undefined}
       onWorkers={props.onWorkers ?? (() => undefined)}
-      onSettings={() => undefined}
+      onSettings={props.onSettings ?? (() => undefined)}
     />,
   );
 }
@@ -74,6 +75,30 @@ describe('lanes before a run', () => {
     expect(lanes[0]).toMatchObject({ workers: 2, autoWorkers: true, enabled: true });
   });
 
+  it('keep the user’s edits and added lanes when the engine list is refreshed', () => {
+    const engines: EngineInfo[] = [
+      { engine: 'embedded', label: 'Embedded OCR', availability: { type: 'available' }, isDefault: true, defaultWorkers: 2 },
+      { engine: 'openai', label: 'OpenAI-compatible endpoint', availability: { type: 'available' }, isDefault: false, defaultWorkers: 4 },
+      { engine: 'ollama', label: 'Ollama', availability: { type: 'available' }, isDefault: false, defaultWorkers: 1 },
+    ];
+    const fresh = lanesFromEngines(engines);
+    const edited: LaneConfig[] = [
+      { ...fresh[0]!, settings: { model: 'fast' } },
+      { ...fresh[1]!, enabled: true, endpoint: 'http://gpu-box:8000/v1', model: 'qwen-vl' },
+      { id: 'openai-2', engine: 'openai', label: 'OpenAI-compatible endpoint 2', workers: 4, enabled: true, endpoint: 'http://gpu-two:8000/v1' },
+      { ...fresh[2]!, enabled: true },
+    ];
+    const merged = mergeLanes(edited, engines);
+    expect(merged.map((l) => l.id)).toEqual(['embedded', 'openai', 'openai-2', 'ollama']);
+    expect(merged[0]!.settings).toEqual({ model: 'fast' });
+    expect(merged[1]).toMatchObject({ endpoint: 'http://gpu-box:8000/v1', model: 'qwen-vl', enabled: true });
+    expect(merged[2]).toMatchObject({ endpoint: 'http://gpu-two:8000/v1' });
+    expect(merged[3]!.enabled).toBe(true);
+    // An engine that went away switches its lanes off.
+    const gone = mergeLanes(merged, engines.map((e) => (e.engine === 'openai' ? { ...e, availability: { type: 'unavailable' as const, reason: 'no' } } : e)));
+    expect(gone.filter((l) => l.engine === 'openai').map((l) => l.enabled)).toEqual([false, false]);
+  });
+
   it('read the workers field', () => {
     expect(['auto', ' AUTO ', '1', '64', '0', '65', '2.5', ''].map(parseWorkersInput)).toEqual(['auto', 'auto', 1, 64, null, null, null, null]);
   });
@@ -89,5 +114,39 @@ describe('LaneCard: the model the lane runs', () => {
   it('shows nothing extra before the engine has reported', () => {
     renderCard({});
     expect(screen.queryByTestId('lane-engine')).toBeNull();
+  });
+});
+
+describe('LaneCard: the embedded engine’s model and language', () => {
+  const select = (name: string) => screen.getByLabelText(name) as HTMLSelectElement;
+  const options = (name: string) => Array.from(select(name).options, (o) => o.value);
+
+  it('offers both models, the accurate one first, and the languages the chosen model reads', () => {
+    renderCard({});
+    expect(select('Model').value).toBe('accurate');
+    expect(Array.from(select('Model').options, (o) => o.textContent)).toEqual(['Accurate — PP-OCRv6 small', 'Fast — PP-OCRv4 mobile']);
+    expect(options('Language')).toContain('fr');
+    expect(options('Language')).toContain('el');
+  });
+
+  it('saves the choice as lane settings, and a language the fast model cannot read falls back to any', () => {
+    const onSettings = vi.fn();
+    const { rerender } = renderCard({ onSettings });
+    fireEvent.change(select('Language'), { target: { value: 'fr' } });
+    expect(onSettings).toHaveBeenLastCalledWith({ settings: { model: 'accurate', language: 'fr' } });
+    const french: LaneConfig = { ...lane, settings: { model: 'accurate', language: 'fr', maxSide: 1200 } };
+    rerender(<LaneCard lane={french} index={0} engine={undefined} progress={undefined} total={100} targetShare={null} running={false} onToggle={() => undefined} onWorkers={() => undefined} onSettings={onSettings} />);
+    expect(select('Language').value).toBe('fr');
+    fireEvent.change(select('Model'), { target: { value: 'fast' } });
+    expect(onSettings).toHaveBeenLastCalledWith({ settings: { model: 'fast', maxSide: 1200 } });
+    rerender(<LaneCard lane={{ ...lane, settings: { model: 'fast' } }} index={0} engine={undefined} progress={undefined} total={100} targetShare={null} running={false} onToggle={() => undefined} onWorkers={() => undefined} onSettings={onSettings} />);
+    expect(options('Language')).toEqual(['auto', 'en', 'zh']);
+  });
+
+  it('is not offered for other engines, nor while the lane runs', () => {
+    renderCard({ lane: { ...lane, id: 'ollama', engine: 'ollama' } });
+    expect(screen.queryByLabelText('Language')).toBeNull();
+    renderCard({ progress });
+    expect(screen.queryByLabelText('Language')).toBeNull();
   });
 });

@@ -4,7 +4,8 @@ import { formatCount, formatPercent, formatSeconds, fraction } from '../../commo
 import { useState } from 'react';
 import { useApi } from '../../api/context.js';
 import { Button, Card, ErrorNotice, ProgressBar, Stat, focusRing, laneColorClass } from '../../common/ui.js';
-import { HAS_MODEL, NEEDS_ENDPOINT, laneProblem, parseWorkersInput } from './lanes.js';
+import { HAS_MODEL, NEEDS_ENDPOINT, laneProblem, parseWorkersInput, type LanePatch } from './lanes.js';
+import { DEFAULT_EMBEDDED_MODEL, EMBEDDED_MODEL_CHOICES, EMBEDDED_MODEL_IDS, languagesFor, OCR_LANGUAGES, type EmbeddedModel, type OcrLanguageCode } from '../../../shared/embedded-ocr.js';
 import { describeState } from '../services/advice.js';
 
 function describeLaneState(state: LaneState): string {
@@ -47,7 +48,7 @@ interface Props {
   onToggle(enabled: boolean): void;
   /** A number of workers, or "auto" (the engine's safe maximum). */
   onWorkers(workers: number | 'auto'): void;
-  onSettings(patch: { endpoint?: string; model?: string }): void;
+  onSettings(patch: LanePatch): void;
 }
 
 export function LaneCard({ lane, index, engine, progress, total, targetShare, running, service, onToggle, onWorkers, onSettings }: Props) {
@@ -101,6 +102,7 @@ export function LaneCard({ lane, index, engine, progress, total, targetShare, ru
         </p>
       )}
       {lane.enabled !== false && !running && (NEEDS_ENDPOINT.has(lane.engine) || HAS_MODEL.has(lane.engine)) && <LaneSettings lane={lane} onSettings={onSettings} />}
+      {lane.enabled !== false && !running && lane.engine === 'embedded' && <EmbeddedLaneSettings lane={lane} onSettings={onSettings} />}
       {(progress || lane.enabled !== false) && (
         <LaneStats lane={lane} index={index} label={label} progress={progress} total={total} finished={finished} targetShare={targetShare} />
       )}
@@ -157,7 +159,7 @@ function LaneStats({ index, label, progress, total, finished, targetShare }: { l
 
 const fieldClass = `min-w-0 flex-1 rounded-md border border-zinc-300 bg-white px-2 py-1 font-mono text-xs dark:border-zinc-700 dark:bg-zinc-950 ${focusRing}`;
 
-function LaneSettings({ lane, onSettings }: { lane: LaneConfig; onSettings(patch: { endpoint?: string; model?: string }): void }) {
+function LaneSettings({ lane, onSettings }: { lane: LaneConfig; onSettings(patch: LanePatch): void }) {
   const problem = laneProblem(lane);
   return (
     <div className="flex flex-col gap-2 text-xs">
@@ -175,6 +177,48 @@ function LaneSettings({ lane, onSettings }: { lane: LaneConfig; onSettings(patch
       )}
       {NEEDS_ENDPOINT.has(lane.engine) && <ApiKeyField laneId={lane.id} />}
       {problem && <p className="text-amber-700 dark:text-amber-400">{problem}</p>}
+    </div>
+  );
+}
+
+/** The embedded engine's model and language (lane settings `model`, `language`); a language the model cannot read falls back to any. */
+function EmbeddedLaneSettings({ lane, onSettings }: { lane: LaneConfig; onSettings(patch: LanePatch): void }) {
+  const model: EmbeddedModel = EMBEDDED_MODEL_IDS.find((id) => id === lane.settings?.model) ?? DEFAULT_EMBEDDED_MODEL;
+  const languages = languagesFor(EMBEDDED_MODEL_CHOICES[model].generation);
+  const language: OcrLanguageCode = languages.find((code) => code === lane.settings?.language) ?? 'auto';
+  const save = (next: { model: EmbeddedModel; language: OcrLanguageCode }) => {
+    const { model: _model, language: _language, ...rest } = lane.settings ?? {};
+    const readable = languagesFor(EMBEDDED_MODEL_CHOICES[next.model].generation).includes(next.language);
+    onSettings({ settings: { ...rest, model: next.model, ...(readable && next.language !== 'auto' ? { language: next.language } : {}) } });
+  };
+  const modelId = `lane-model-${lane.id}`;
+  const languageId = `lane-language-${lane.id}`;
+  return (
+    <div className="flex flex-col gap-2 text-xs">
+      <div className="flex items-center gap-2">
+        <label htmlFor={modelId} className="w-16 text-zinc-500 dark:text-zinc-400">
+          Model
+        </label>
+        <select id={modelId} value={model} onChange={(e) => save({ model: e.target.value as EmbeddedModel, language })} className={fieldClass}>
+          {EMBEDDED_MODEL_IDS.map((id) => (
+            <option key={id} value={id}>
+              {EMBEDDED_MODEL_CHOICES[id].label} — {EMBEDDED_MODEL_CHOICES[id].name}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div className="flex items-center gap-2">
+        <label htmlFor={languageId} className="w-16 text-zinc-500 dark:text-zinc-400">
+          Language
+        </label>
+        <select id={languageId} value={language} onChange={(e) => save({ model, language: e.target.value as OcrLanguageCode })} className={fieldClass}>
+          {languages.map((code) => (
+            <option key={code} value={code}>
+              {OCR_LANGUAGES[code].label}
+            </option>
+          ))}
+        </select>
+      </div>
     </div>
   );
 }

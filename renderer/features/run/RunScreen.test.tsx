@@ -135,15 +135,25 @@ describe('Run screen', () => {
     expect(await screen.findByText('Key saved, encrypted by the system.')).toBeTruthy();
     expect(api.calls.find((c) => c.channel === 'secrets.set')?.request).toEqual({ laneId: 'openai', apiKey: 'sk-test' });
     expect((screen.getByLabelText('API key') as HTMLInputElement).value).toBe('');
+    const card = (id: string) => within(document.querySelector<HTMLElement>(`[data-lane="${id}"]`)!);
     fireEvent.change(screen.getByLabelText('Endpoint'), { target: { value: 'http://127.0.0.1:8000/v1' } });
-    fireEvent.change(screen.getByLabelText('Model'), { target: { value: 'deepseek-ocr' } });
+    fireEvent.change(card('openai').getByLabelText('Model'), { target: { value: 'deepseek-ocr' } });
+    fireEvent.change(card('embedded').getByLabelText('Model'), { target: { value: 'fast' } });
     fireEvent.click(screen.getByRole('button', { name: '+ Add an OpenAI-compatible endpoint' }));
     expect(screen.getByRole('checkbox', { name: 'OpenAI-compatible 2' })).toBeTruthy();
+    // Added switched on; switched off again, so this run sends two lanes.
     fireEvent.click(screen.getByRole('checkbox', { name: 'OpenAI-compatible 2' }));
+    // Another screen and back: the Run screen reloads the engines and keeps every edit and the added lane.
+    fireEvent.click(screen.getByRole('tab', { name: 'Services' }));
+    fireEvent.click(await screen.findByRole('tab', { name: 'Run' }));
+    expect(((await screen.findByRole('checkbox', { name: 'OpenAI-compatible 2' })) as HTMLInputElement).checked).toBe(false);
+    await waitFor(() => expect(api?.calls.filter((c) => c.channel === 'engines.list').length).toBeGreaterThan(1));
+    expect((card('openai').getByLabelText('Endpoint') as HTMLInputElement).value).toBe('http://127.0.0.1:8000/v1');
+    expect((card('embedded').getByLabelText('Model') as HTMLSelectElement).value).toBe('fast');
     fireEvent.click(screen.getByRole('button', { name: 'Start' }));
     await waitFor(() => expect(api?.calls.some((c) => c.channel === 'runs.start')).toBe(true));
     expect((api.calls.find((c) => c.channel === 'runs.start')?.request as { lanes: unknown[] }).lanes).toEqual([
-      { id: 'embedded', engine: 'embedded', label: 'Embedded OCR', workers: 1, autoWorkers: true, enabled: true },
+      { id: 'embedded', engine: 'embedded', label: 'Embedded OCR', workers: 1, autoWorkers: true, enabled: true, settings: { model: 'fast' } },
       { id: 'openai', engine: 'openai', label: 'OpenAI-compatible', workers: 1, autoWorkers: true, enabled: true, endpoint: 'http://127.0.0.1:8000/v1', model: 'deepseek-ocr' },
     ]);
   });

@@ -21,12 +21,31 @@ export function lanesFromEngines(engines: readonly EngineInfo[]): LaneConfig[] {
   }));
 }
 
-/** Keep the user's edits when the engine list is refreshed. */
-export function mergeLanes(current: readonly LaneConfig[], fresh: readonly LaneConfig[]): LaneConfig[] {
-  return fresh.map((lane) => {
+/** What the user edits on a lane before a run. */
+export type LanePatch = Partial<Pick<LaneConfig, 'enabled' | 'workers' | 'autoWorkers' | 'endpoint' | 'model' | 'settings'>>;
+
+/**
+ * Keep the user's edits when the engine list is refreshed (each visit to the Run screen):
+ * workers, endpoint, model and settings, and the lanes they added (a second endpoint).
+ */
+export function mergeLanes(current: readonly LaneConfig[], engines: readonly EngineInfo[]): LaneConfig[] {
+  const available = (engine: LaneConfig['engine']) => engines.find((e) => e.engine === engine)?.availability.type === 'available';
+  const merged = lanesFromEngines(engines).map((lane) => {
     const existing = current.find((c) => c.id === lane.id);
-    return existing ? { ...lane, workers: existing.workers, autoWorkers: existing.autoWorkers ?? false, enabled: existing.enabled && lane.enabled } : lane;
+    if (!existing) return lane;
+    // A lane the user switched on stays on while its engine is there.
+    const edits: LanePatch = { workers: existing.workers, autoWorkers: existing.autoWorkers ?? false, enabled: existing.enabled !== false && available(lane.engine) };
+    if (existing.endpoint !== undefined) edits.endpoint = existing.endpoint;
+    if (existing.model !== undefined) edits.model = existing.model;
+    if (existing.settings !== undefined) edits.settings = existing.settings;
+    return { ...lane, ...edits };
   });
+  for (const added of current) {
+    if (merged.some((lane) => lane.id === added.id)) continue;
+    const at = merged.map((lane) => lane.engine).lastIndexOf(added.engine);
+    if (at !== -1) merged.splice(at + 1, 0, { ...added, enabled: added.enabled !== false && available(added.engine) });
+  }
+  return merged;
 }
 
 export function enabledLanes(lanes: readonly LaneConfig[]): LaneConfig[] {

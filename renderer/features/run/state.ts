@@ -2,7 +2,7 @@
 import { create } from 'zustand';
 import type { EngineInfo } from '../../../shared/api.js';
 import { isLiveRunStatus, type ImportSummary, type LaneConfig, type Policy, type RunProgress } from '../../../shared/domain.js';
-import { mergeLanes, lanesFromEngines } from './lanes.js';
+import { mergeLanes, type LanePatch } from './lanes.js';
 import { appendSample, type ThroughputSample } from './throughput.js';
 
 export interface RunState {
@@ -28,7 +28,7 @@ export interface RunState {
 
   setEngines(engines: EngineInfo[]): void;
   setEnginesError(error: unknown): void;
-  updateLane(id: string, patch: Partial<Pick<LaneConfig, 'enabled' | 'workers' | 'autoWorkers' | 'endpoint' | 'model'>>): void;
+  updateLane(id: string, patch: LanePatch): void;
   /** Another lane of an engine that can have several (each OpenAI-compatible endpoint is a lane). */
   addLane(engine: LaneConfig['engine']): void;
   setPolicy(policy: Policy): void;
@@ -64,7 +64,7 @@ export const useRun = create<RunState>((set) => ({
   ...initial,
   setEngines: (engines) =>
     set((state) => {
-      const lanes = mergeLanes(state.lanes, lanesFromEngines(engines));
+      const lanes = mergeLanes(state.lanes, engines);
       const split = { ...state.split };
       for (const lane of lanes) split[lane.id] ??= 0.5;
       return { engines, enginesError: null, lanes, split };

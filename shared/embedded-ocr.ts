@@ -1,12 +1,27 @@
 /**
- * The embedded engine's `language` setting: which characters the recogniser may choose.
- * PP-OCRv6's one multilingual dictionary (18 708 characters: Latin with accents, Greek,
- * Chinese, Japanese kana, symbols) reads many languages at once, and its mistakes are
- * often lookalikes from another script (`口` for `O`, `ē` for `e`). Naming the language
- * restricts the arg-max to that language's letters plus digits, punctuation and symbols,
- * which removes those mistakes. PP-OCRv4's dictionary is Chinese + ASCII with a few
- * accents: it supports `auto`, `en` and `zh` only.
+ * What the engine and the UI both know of the embedded OCR engine's choices: its models
+ * (the lane setting `model`) and the languages each can read (the setting `language`).
+ *
+ * `language` restricts which characters the recogniser may choose. PP-OCRv6's one
+ * multilingual dictionary (18 708 characters: Latin with accents, Greek, Chinese, Japanese
+ * kana, symbols) reads many languages at once, and its mistakes are often lookalikes from
+ * another script (`口` for `O`, `ē` for `e`). Naming the language restricts the arg-max to
+ * that language's letters plus digits, punctuation and symbols, which removes those
+ * mistakes. PP-OCRv4's dictionary is Chinese + ASCII with a few accents: it supports
+ * `auto`, `en` and `zh` only.
  */
+
+export type ModelGeneration = 'v4' | 'v6';
+
+/** The lane setting `model`: which pairing of detector and recogniser runs (tuned options in engines/embedded.ts). */
+export const EMBEDDED_MODEL_CHOICES = {
+  accurate: { label: 'Accurate', name: 'PP-OCRv6 small', generation: 'v6' },
+  fast: { label: 'Fast', name: 'PP-OCRv4 mobile', generation: 'v4' },
+} as const satisfies Record<string, { label: string; name: string; generation: ModelGeneration }>;
+
+export type EmbeddedModel = keyof typeof EMBEDDED_MODEL_CHOICES;
+export const EMBEDDED_MODEL_IDS = Object.keys(EMBEDDED_MODEL_CHOICES) as [EmbeddedModel, ...EmbeddedModel[]];
+export const DEFAULT_EMBEDDED_MODEL: EmbeddedModel = 'accurate';
 
 export interface OcrLanguage {
   label: string;
@@ -20,10 +35,10 @@ export interface OcrLanguage {
    */
   folds?: string;
   /** Which recognisers' dictionaries hold these letters. */
-  recognizers: ReadonlyArray<'v4' | 'v6'>;
+  recognizers: readonly ModelGeneration[];
 }
 
-const LATIN_V6: Array<'v4' | 'v6'> = ['v6'];
+const LATIN_V6: ModelGeneration[] = ['v6'];
 
 export const OCR_LANGUAGES = {
   auto: { label: 'any (no restriction)', letters: '', ascii: true, recognizers: ['v4', 'v6'] },
@@ -62,4 +77,9 @@ export function allowedCharsPattern(code: OcrLanguageCode): string | undefined {
   if (code === 'auto') return undefined;
   const language: OcrLanguage = OCR_LANGUAGES[code];
   return `^[${language.ascii ? 'A-Za-z' : ''}${language.letters}\\p{N}\\p{P}\\p{S}]$`;
+}
+
+/** The languages a recogniser generation's dictionary holds, in the table's order. */
+export function languagesFor(generation: ModelGeneration): OcrLanguageCode[] {
+  return OCR_LANGUAGE_CODES.filter((code) => (OCR_LANGUAGES[code].recognizers as readonly ModelGeneration[]).includes(generation));
 }
