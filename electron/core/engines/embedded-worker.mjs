@@ -1,6 +1,6 @@
 /**
  * Worker thread of the embedded OCR pool: loads the PaddleOCR models named in workerData
- * (`detector`, `recognizer`: see embedded-ocr-runner.mjs) once, then answers
+ * (`detector`, `recognizer`, `classifier`: see embedded-ocr-runner.mjs) once, then answers
  * `{ id, bytes, options }` messages with the raw recognition output of one image.
  * Protocol (see embedded.ts): first `{ type: 'ready', dictionaryText, model }` or
  * `{ type: 'init-error', message }`, then per job `{ type: 'result', id, result }` or
@@ -14,7 +14,7 @@ if (!port) throw new Error('embedded-worker.mjs must run in a worker thread');
 let runner;
 try {
   const { createOcrRunner } = await import('./embedded-ocr-runner.mjs');
-  runner = await createOcrRunner({ threads: workerData?.threads ?? 1, detector: workerData?.detector, recognizer: workerData?.recognizer, resourcesPath: workerData?.resourcesPath });
+  runner = await createOcrRunner({ threads: workerData?.threads ?? 1, detector: workerData?.detector, recognizer: workerData?.recognizer, classifier: workerData?.classifier, resourcesPath: workerData?.resourcesPath });
   port.postMessage({ type: 'ready', dictionaryText: runner.dictionaryText, model: runner.model });
 } catch (error) {
   port.postMessage({ type: 'init-error', message: String(error?.stack ?? error) });

@@ -61,6 +61,13 @@ export interface EmbeddedOptions {
   recBatch: number;
   /** How line crops are resized to the recogniser's 48 px (sharp kernel). */
   recKernel: 'lanczos3' | 'cubic';
+  /**
+   * Upside-down lines. A crop standing upright is turned 90° counter-clockwise, so text
+   * that read bottom to top ends up upside down: `cls` runs PaddleOCR's angle classifier on
+   * those crops and turns the ones it calls 180° (score > 0.9, its default); `none` reads
+   * them as they are.
+   */
+  orientation: 'none' | 'cls';
   /** Lines whose mean character probability is below this are dropped as noise. */
   minConfidence: number;
   decode: DecodeOptions;
@@ -88,6 +95,9 @@ export const EMBEDDED_MODELS = {
       recBatch: 8,
       // Cubic over lanczos3: as good on the tuning half, and better on none worse.
       recKernel: 'cubic',
+      // The angle classifier on upright crops (as PaddleOCR): as good on the tuning half (its one
+      // bottom-to-top word was already read), and it reads bottom-to-top lines that otherwise come out garbled.
+      orientation: 'cls',
       minConfidence: DEFAULT_MIN_LINE_CONFIDENCE,
       // PP-OCRv6 marks most word gaps itself, so a blank ink run needs to be wider to be a space.
       // A lone character must be read with 0.9 (chosen on the tuning half, as the fast model's 0.8).
@@ -117,6 +127,8 @@ export const EMBEDDED_MODELS = {
       // One crop per call: padding crops to a batch's widest reads worse and costs more here.
       recBatch: 1,
       recKernel: 'lanczos3',
+      // Its contour crops are never turned upright, so there is nothing to classify.
+      orientation: 'none',
       minConfidence: DEFAULT_MIN_LINE_CONFIDENCE,
       decode: { ...DEFAULT_DECODE_OPTIONS, minLoneCharConfidence: 0.8 },
     },
@@ -174,9 +186,9 @@ export function parseEmbeddedSettings(settings: LaneConfig['settings'], laneId =
  * What a worker thread loads (workerData of embedded-worker.mjs). In the packaged app the
  * models are in Electron's resources folder, which only the main thread is told about.
  */
-export function embeddedWorkerData(options: EmbeddedOptions): { threads: number; detector: ModelGeneration; recognizer: ModelGeneration; resourcesPath?: string } {
+export function embeddedWorkerData(options: EmbeddedOptions): { threads: number; detector: ModelGeneration; recognizer: ModelGeneration; classifier?: true; resourcesPath?: string } {
   const { resourcesPath } = process as { resourcesPath?: string };
-  return { threads: 1, detector: options.detector, recognizer: options.recognizer, ...(resourcesPath ? { resourcesPath } : {}) };
+  return { threads: 1, detector: options.detector, recognizer: options.recognizer, ...(options.orientation === 'cls' ? { classifier: true as const } : {}), ...(resourcesPath ? { resourcesPath } : {}) };
 }
 
 /** Per-image options of the runner (see RecognizeOptions in embedded-ocr-runner.mjs). */
@@ -196,6 +208,7 @@ export function embeddedJobOptions(options: EmbeddedOptions): Record<string, num
     recMinWidth: options.recMinWidth,
     recBatch: options.recBatch,
     recKernel: options.recKernel,
+    ...(options.orientation !== 'none' ? { orientation: options.orientation } : {}),
     ...(allowedChars ? { allowedChars } : {}),
     ...(folds ? { foldChars: folds } : {}),
   };

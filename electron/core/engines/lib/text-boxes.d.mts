@@ -24,5 +24,6 @@ export declare function orderClockwise(points: Point[]): Point[];
 export declare function boxScore(probability: Float32Array, width: number, height: number, points: Point[]): number;
 export declare function textMask(probability: Float32Array, width: number, height: number, threshold: number, dilate?: boolean): Uint8Array;
 export declare function textBoxes(probability: Float32Array, width: number, height: number, destWidth: number, destHeight: number, options?: BoxOptions): Promise<Array<{ points: Point[]; score: number }>>;
-export declare function cropQuads(image: RgbaImage, quads: Point[][]): Promise<RgbaImage[]>;
+export declare function cropQuads(image: RgbaImage, quads: Point[][]): Promise<Array<RgbaImage & { rotated: boolean }>>;
 export declare function rotateCounterClockwise(image: RgbaImage): RgbaImage;
+export declare function rotate180(image: RgbaImage): RgbaImage;

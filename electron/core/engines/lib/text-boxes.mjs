@@ -194,10 +194,11 @@ export async function textBoxes(probability, width, height, destWidth, destHeigh
 /**
  * Cuts quadrilaterals out of an RGBA image, each straightened with a perspective warp
  * (cubic, edges replicated, as get_rotate_crop_image) and turned 90° counter-clockwise
- * when it is at least 1.5 times as high as wide (a line of text standing upright).
+ * when it is at least 1.5 times as high as wide (a line of text standing upright; `rotated`
+ * says so: text that read bottom to top is now upside down).
  * @param {{ data: Uint8Array, width: number, height: number }} image RGBA
  * @param {Point[][]} quads corners top-left, top-right, bottom-right, bottom-left
- * @returns {Promise<Array<{ data: Uint8Array, width: number, height: number }>>}
+ * @returns {Promise<Array<{ data: Uint8Array, width: number, height: number, rotated: boolean }>>}
  */
 export async function cropQuads(image, quads) {
   await cvReady;
@@ -216,7 +217,7 @@ export async function cropQuads(image, quads) {
         transform = cv.getPerspectiveTransform(from, to);
         cv.warpPerspective(source, dst, transform, new cv.Size(width, height), cv.INTER_CUBIC, cv.BORDER_REPLICATE, new cv.Scalar());
         const data = new Uint8Array(dst.data);
-        return height / width >= 1.5 ? rotateCounterClockwise({ data, width, height }) : { data, width, height };
+        return height / width >= 1.5 ? { ...rotateCounterClockwise({ data, width, height }), rotated: true } : { data, width, height, rotated: false };
       } finally {
         from.delete();
         to.delete();
@@ -247,4 +248,23 @@ export function rotateCounterClockwise({ data, width, height }) {
     }
   }
   return { data: out, width: height, height: width };
+}
+
+/**
+ * An RGBA image turned 180° (cv2.rotate(img, ROTATE_180), as PaddleOCR flips a line its
+ * angle classifier calls upside down).
+ * @param {{ data: Uint8Array, width: number, height: number }} image
+ */
+export function rotate180({ data, width, height }) {
+  const out = new Uint8Array(data.length);
+  const pixels = width * height;
+  for (let i = 0; i < pixels; i++) {
+    const from = i * 4;
+    const to = (pixels - 1 - i) * 4;
+    out[to] = data[from];
+    out[to + 1] = data[from + 1];
+    out[to + 2] = data[from + 2];
+    out[to + 3] = data[from + 3];
+  }
+  return { data: out, width, height };
 }

@@ -4,7 +4,7 @@
  * upright line turned to lie flat.
  */
 import { describe, expect, it } from 'vitest';
-import { boxScore, cropQuads, orderClockwise, rectPoints, rotateCounterClockwise, textBoxes, textMask, unclipRect } from './text-boxes.mjs';
+import { boxScore, cropQuads, orderClockwise, rectPoints, rotate180, rotateCounterClockwise, textBoxes, textMask, unclipRect } from './text-boxes.mjs';
 
 /** A probability map with filled axis-aligned rectangles [x1, y1, x2, y2, value]. */
 function map(width: number, height: number, rects: Array<[number, number, number, number, number]>): Float32Array {
@@ -116,7 +116,7 @@ describe('cropQuads', () => {
   it('cuts an axis-aligned box as it is', async () => {
     const img = image(40, 20, [[10, 5, 30, 15, [200, 0, 0]]]);
     const [crop] = await cropQuads(img, [[[10, 5], [30, 5], [30, 15], [10, 15]]]);
-    expect(crop).toMatchObject({ width: 20, height: 10 });
+    expect(crop).toMatchObject({ width: 20, height: 10, rotated: false });
     expect(pixel(crop!, 10, 5)).toEqual([200, 0, 0]);
   });
 
@@ -147,7 +147,7 @@ describe('cropQuads', () => {
     // 10 wide, 40 high; red on top, blue below.
     const img = image(30, 50, [[10, 5, 20, 25, [220, 0, 0]], [10, 25, 20, 45, [0, 0, 220]]]);
     const [crop] = await cropQuads(img, [[[10, 5], [20, 5], [20, 45], [10, 45]]]);
-    expect(crop).toMatchObject({ width: 40, height: 10 });
+    expect(crop).toMatchObject({ width: 40, height: 10, rotated: true });
     expect(pixel(crop!, 5, 5)).toEqual([220, 0, 0]);
     expect(pixel(crop!, 35, 5)).toEqual([0, 0, 220]);
   });
@@ -159,5 +159,16 @@ describe('rotateCounterClockwise', () => {
     const turned = rotateCounterClockwise(img);
     expect(turned).toMatchObject({ width: 2, height: 3 });
     expect(pixel(turned, 0, 0)).toEqual([1, 2, 3]);
+  });
+});
+
+describe('rotate180', () => {
+  it('moves the top-left pixel to the bottom-right and keeps the size', () => {
+    const img = image(3, 2, [[0, 0, 1, 1, [1, 2, 3]], [2, 0, 3, 1, [4, 5, 6]]]);
+    const turned = rotate180(img);
+    expect(turned).toMatchObject({ width: 3, height: 2 });
+    expect(pixel(turned, 2, 1)).toEqual([1, 2, 3]);
+    expect(pixel(turned, 0, 1)).toEqual([4, 5, 6]);
+    expect(pixel(turned, 0, 0)).toEqual(pixel(img, 2, 1));
   });
 });
