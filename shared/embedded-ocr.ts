@@ -41,7 +41,7 @@ export interface OcrLanguage {
 const LATIN_V6: ModelGeneration[] = ['v6'];
 
 export const OCR_LANGUAGES = {
-  auto: { label: 'any (no restriction)', letters: '', ascii: true, recognizers: ['v4', 'v6'] },
+  auto: { label: 'Any language (no restriction)', letters: '', ascii: true, recognizers: ['v4', 'v6'] },
   en: { label: 'English', letters: '', ascii: true, recognizers: ['v4', 'v6'] },
   fr: { label: 'French', letters: 'àâæçéèêëîïôœùûüÿÀÂÆÇÉÈÊËÎÏÔŒÙÛÜŸ', ascii: true, recognizers: LATIN_V6 },
   de: { label: 'German', letters: 'äöüßÄÖÜ', ascii: true, recognizers: LATIN_V6 },
