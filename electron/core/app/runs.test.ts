@@ -67,3 +67,38 @@ describe('RunManager with a store whose disk fills up', () => {
     await manager.stopAll();
   });
 });
+
+describe('RunManager.progress of a run that has ended', () => {
+  it('still shows what every lane did, read from the stored results, after the run is gone from memory', async () => {
+    const png = new Uint8Array(await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } }).png().toBuffer());
+    const fetcher: ImageFetcher = {
+      fetchImage: async (url) => {
+        if (url.endsWith('/missing.png')) throw new Error('HTTP 404');
+        return { bytes: png, mime: 'image/png', hash: url, width: 8, height: 8, fromCache: false };
+      },
+      close: async () => undefined,
+    };
+    const manager = new RunManager({ store, fetcher, bus: new EventBus(), engineDeps: {}, serviceUrl: () => null, createEngine: testEngineFactory({ delayByEngine: { embedded: 1, deepseek: 3 } }) });
+    const ads = [...Array.from({ length: 20 }, (_, i) => ({ creativeId: `e${i}`, imageUrl: `https://ads.example/${i}.png` })), { creativeId: 'gone', imageUrl: 'https://ads.example/missing.png' }];
+    const batch = store.saveBatch({ source: 'ended.csv', format: 'csv', columns: [], fieldColumns: { id: null, url: null, text: null }, ads });
+    const runId = await manager.start(
+      RunConfig.parse({ batchId: batch.id, policy: 'ratio', split: { embedded: 0.5, deepseek: 0.5 }, maxAttempts: 1, lanes: [
+        { id: 'fast', engine: 'embedded', label: 'PaddleOCR', workers: 2 },
+        { id: 'exact', engine: 'deepseek', workers: 1 },
+        { id: 'off', engine: 'ollama', workers: 1, enabled: false },
+      ] }),
+    );
+    await expect.poll(() => manager.progress(runId).status, { timeout: 30_000, interval: 10 }).toBe('finished');
+    await manager.stopAll();
+
+    const progress = manager.progress(runId);
+    expect(progress.failed).toBe(1);
+    expect(progress.lanes.map((lane) => [lane.laneId, lane.engine, lane.label, lane.workers, lane.inFlight])).toEqual([
+      ['fast', 'embedded', 'PaddleOCR', 2, 0],
+      ['exact', 'deepseek', 'exact', 1, 0],
+    ]);
+    expect(progress.lanes.reduce((sum, lane) => sum + lane.done, 0), 'every done ad in a lane').toBe(20);
+    expect(progress.lanes.every((lane) => lane.done > 0 && lane.failed === 0 && lane.p50_s !== null)).toBe(true);
+    expect(progress.lanes.reduce((sum, lane) => sum + lane.share, 0)).toBeCloseTo(1);
+  });
+});

@@ -3,7 +3,8 @@
  * orchestrator recording into SQLite, and its progress and results turned into
  * VisionApi events (results batched, never one message per ad).
  */
-import { RunConfig, isLiveRunStatus, type AdResult, type EngineKind, type LaneConfig, type RunConfigResolved, type RunProgress, type Split } from '../../../shared/domain.js';
+import { z } from 'zod';
+import { LaneConfig, RunConfig, isLiveRunStatus, type AdResult, type EngineKind, type LaneProgress, type RunConfigResolved, type RunProgress, type Split } from '../../../shared/domain.js';
 import type { ComparePage } from '../../../shared/api.js';
 import type { EngineDeps } from '../engines/types.js';
 import type { ImageFetcher } from '../fetch/index.js';
@@ -16,6 +17,8 @@ import { buildLanes, type BuiltLanes, type EngineFactory } from './lanes.js';
 const RESULT_FLUSH_MS = 200;
 const MAX_RESULTS_PER_EVENT = 500;
 export const DEFAULT_MAX_SIDE = 2048;
+/** The lanes a stored run config names: the app writes `lanes` (RunConfig), the CLI `engines`. */
+const StoredLanes = z.object({ lanes: z.array(LaneConfig).optional(), engines: z.array(LaneConfig).optional() });
 
 interface ActiveRun {
   orchestrator: Orchestrator;
@@ -243,6 +246,7 @@ export class RunManager {
     if (active) return active.orchestrator.progress();
     const run = this.options.store.getRun(runId);
     if (!run) throw new Error(`No run ${runId}`);
+    const elapsed_s = (run.updatedAt - run.createdAt) / 1000;
     return {
       runId,
       status: run.status,
@@ -251,11 +255,49 @@ export class RunManager {
       done: run.done,
       failed: run.failed,
       inFlight: 0,
-      elapsed_s: (run.updatedAt - run.createdAt) / 1000,
+      elapsed_s,
       eta_s: null,
-      lanes: [],
+      lanes: this.storedLanes(runId, run.config, elapsed_s),
       notes: [],
     };
+  }
+
+  /**
+   * A run nothing drives: each lane's figures from its stored results, in the order of the
+   * run's own lanes (the app's config has `lanes`, the CLI's `engines`), so a finished,
+   * cancelled or earlier session's run still shows what every lane did.
+   */
+  private storedLanes(runId: string, config: unknown, elapsed_s: number): LaneProgress[] {
+    const parsed = StoredLanes.safeParse(config);
+    const configured = parsed.success ? (parsed.data.lanes ?? parsed.data.engines ?? []) : [];
+    const summaries = new Map(this.options.store.laneSummary(runId).map((lane) => [lane.laneId, lane]));
+    const finished = Math.max(1, [...summaries.values()].reduce((sum, lane) => sum + lane.done, 0));
+    const ids = [...configured.filter((lane) => lane.enabled !== false || summaries.has(lane.id)).map((lane) => lane.id), ...summaries.keys()];
+    return [...new Set(ids)].flatMap((laneId): LaneProgress[] => {
+      const lane = configured.find((candidate) => candidate.id === laneId);
+      const summary = summaries.get(laneId);
+      const engine = summary?.engine ?? lane?.engine;
+      if (!engine) return [];
+      const done = summary?.done ?? 0;
+      return [
+        {
+          laneId,
+          engine,
+          label: lane?.label ?? laneId,
+          state: { type: 'idle' },
+          workers: lane?.workers ?? 0,
+          concurrency: 0,
+          done,
+          failed: summary?.failed ?? 0,
+          inFlight: 0,
+          share: done / finished,
+          adsPerMinute: elapsed_s > 0 ? done / (elapsed_s / 60) : 0,
+          p50_s: summary?.p50_s ?? null,
+          p95_s: summary?.p95_s ?? null,
+          estimate_s: null,
+        },
+      ];
+    });
   }
 
   /**

@@ -18,13 +18,13 @@ import { batchAds, getBatch, saveBatch, type BatchInfo, type BatchInput } from '
 import type { StoreContext } from './context.js';
 import { countExportRows, exportRows, type ExportRow, type ExportRowFilter } from './export-rows.js';
 import { migrate, PAIR_AGREEMENT_STEP } from './migrations.js';
-import { compareSummary, comparePage, getResult, pageResults, resultOutputs, type CompareRowData } from './results-query.js';
+import { compareSummary, comparePage, getResult, laneSummary, pageResults, resultOutputs, type CompareRowData, type LaneSummary } from './results-query.js';
 import { CommitFailedError, DEFAULT_GROUP_COMMIT, SqliteRunStore, type GroupCommit } from './run-store.js';
 import { createRun, findResumableRun, getRun, listRuns, markInterrupted, resetFailed, unfinishedAds, type RunInfo } from './runs.js';
 
 export type { BatchInfo, BatchInput } from './batches.js';
 export type { ExportRow, ExportRowFilter } from './export-rows.js';
-export type { CompareRowData } from './results-query.js';
+export type { CompareRowData, LaneSummary } from './results-query.js';
 export { SqliteRunStore, type CommitFailure, type GroupCommit } from './run-store.js';
 export type { RunInfo } from './runs.js';
 
@@ -141,6 +141,11 @@ export class Store {
   /** Per engine over the whole run: results done and failed, mean duration, mean agreement with the others. */
   compareSummary(runId: string): { engine: EngineKind; meanMs: number | null; agreement: number | null; done: number; failed: number }[] {
     return compareSummary(this.context, runId);
+  }
+
+  /** Per lane over the whole run, from its stored results: done, failed, median and p95 seconds. */
+  laneSummary(runId: string): LaneSummary[] {
+    return laneSummary(this.context, runId);
   }
 
   /** One ad with every result (one per engine in compare) and every attempt. */

@@ -49,3 +49,24 @@ describe('pageResults', () => {
     expect(store.pageResults({ runId, engine: 'embedded', sort: 'engine' }).rows.map((row) => row.creativeId)).toEqual(['a1']);
   });
 });
+
+describe('laneSummary', () => {
+  it('counts each lane\'s done and failed ads and takes its median and p95 of done durations', () => {
+    const runId = store.createRun({ batchId: store.saveBatch(batchInput).id, policy: 'auto' }).id;
+    const rs = store.runStore;
+    rs.saveResult(result('a1', { runId, laneId: 'fast', engine: 'embedded', durationMs: 100 }));
+    rs.saveResult(result('a2', { runId, laneId: 'fast', engine: 'embedded', durationMs: 300 }));
+    rs.saveResult(result('a3', { runId, laneId: 'slow', engine: 'deepseek', durationMs: 2000 }));
+    rs.saveResult(result('a4_%', { runId, laneId: 'slow', engine: 'deepseek', status: 'failed', durationMs: 50, text: '', error: 'HTTP 500' }));
+    expect(store.laneSummary(runId)).toEqual([
+      { laneId: 'fast', engine: 'embedded', done: 2, failed: 0, p50_s: 0.1, p95_s: 0.3 },
+      { laneId: 'slow', engine: 'deepseek', done: 1, failed: 1, p50_s: 2, p95_s: 2 },
+    ]);
+  });
+
+  it('leaves out ads that failed before reaching a lane (their image did not download)', () => {
+    const runId = store.createRun({ batchId: store.saveBatch(batchInput).id, policy: 'auto' }).id;
+    store.runStore.saveResult(result('a4_%', { runId, status: 'failed', engine: null, laneId: null, durationMs: null, text: '', error: 'HTTP 404' }));
+    expect(store.laneSummary(runId)).toEqual([]);
+  });
+});

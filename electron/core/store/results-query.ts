@@ -154,6 +154,45 @@ export function compareSummary({ db, runStore }: StoreContext, runId: string): {
   return totals.map((row) => ({ engine: row.engine, meanMs: row.mean_ms, agreement: agreement.get(row.engine) ?? null, done: row.done, failed: row.failed }));
 }
 
+/** One lane's final figures over a run, read from its stored results (a run nothing drives any more). */
+export interface LaneSummary {
+  laneId: string;
+  engine: EngineKind;
+  done: number;
+  failed: number;
+  p50_s: number | null;
+  p95_s: number | null;
+}
+
+/**
+ * Per lane over the whole run: ads done and failed there, and the median and 95th
+ * percentile of its done ads' durations (the orchestrator's rank rule: the ⌈p·n⌉-th smallest).
+ */
+export function laneSummary({ db, runStore }: StoreContext, runId: string): LaneSummary[] {
+  runStore.flush();
+  const lanes = db
+    .prepare<[string], { lane_id: string; engine: EngineKind; done: number; failed: number; timed: number }>(
+      "SELECT lane_id, min(engine) AS engine, sum(status = 'done') AS done, sum(status = 'failed') AS failed, sum(status = 'done' AND duration_ms IS NOT NULL) AS timed FROM results WHERE run_id = ? AND lane_id IS NOT NULL AND engine IS NOT NULL GROUP BY lane_id ORDER BY lane_id",
+    )
+    .all(runId);
+  const nth = db.prepare<[string, string, number], { duration_ms: number }>(
+    "SELECT duration_ms FROM results WHERE run_id = ? AND lane_id = ? AND status = 'done' AND duration_ms IS NOT NULL ORDER BY duration_ms LIMIT 1 OFFSET ?",
+  );
+  const percentile_s = (laneId: string, timed: number, p: number): number | null => {
+    if (timed === 0) return null;
+    const row = nth.get(runId, laneId, Math.min(timed - 1, Math.max(0, Math.ceil(p * timed) - 1)));
+    return row ? row.duration_ms / 1000 : null;
+  };
+  return lanes.map((lane) => ({
+    laneId: lane.lane_id,
+    engine: lane.engine,
+    done: lane.done,
+    failed: lane.failed,
+    p50_s: percentile_s(lane.lane_id, lane.timed, 0.5),
+    p95_s: percentile_s(lane.lane_id, lane.timed, 0.95),
+  }));
+}
+
 /** One ad with every result (one per engine in compare) and every attempt. */
 export function getResult({ db, runStore }: StoreContext, runId: string, creativeId: string): ResultDetail | null {
   runStore.flush();
