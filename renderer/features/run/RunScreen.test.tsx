@@ -82,6 +82,17 @@ describe('Run screen', () => {
     expect(within(lanes).getAllByTestId('lane-share').every((el) => el.textContent?.endsWith('%'))).toBe(true);
   });
 
+  it('shows a lane that took part in the last run once, also after it is switched off', async () => {
+    ({ api } = renderWithApi(<App />, { engines: [{ engine: 'embedded', label: 'Embedded OCR', delayMs: 1, workers: 2, isDefault: true }, { engine: 'ollama', label: 'Slow fake', delayMs: 1, workers: 1 }], tickMs: 20 }));
+    dropCsv(screen.getByTestId('drop-zone'), ['creative_id,image_url', 'a,https://ads.example/a.png', 'b,https://ads.example/b.png', ''].join('\n'));
+    await screen.findByRole('region', { name: 'Imported ads' });
+    fireEvent.click(screen.getByRole('button', { name: 'Start' }));
+    await waitFor(() => expect(screen.getByTestId('run-status').getAttribute('data-status')).toBe('finished'), { timeout: 5000 });
+    fireEvent.click(screen.getByRole('checkbox', { name: 'Embedded OCR' }));
+    expect(screen.getAllByRole('checkbox', { name: 'Embedded OCR' })).toHaveLength(1);
+    expect(screen.getAllByRole('checkbox', { name: 'Slow fake' })).toHaveLength(1);
+  });
+
   it('shows a clear sentence when the backend cannot list the engines', async () => {
     ({ api } = renderWithApi(<App />, { failures: { 'engines.list': 'connect ECONNREFUSED 127.0.0.1:8001' } }));
     const alert = await screen.findByRole('alert');

@@ -68,6 +68,8 @@ export function RunScreen() {
     }
   };
 
+  // A lane that is on, or that took part in the run shown (its figures stay in view): each lane in one place only.
+  const inMainGrid = (lane: LaneConfig) => lane.enabled !== false || (progress?.lanes.some((p) => p.laneId === lane.id) ?? false);
   const colorIndex = (laneId: string) => {
     const index = lanes.findIndex((lane) => lane.id === laneId);
     return index === -1 ? lanes.length + (progress?.lanes.findIndex((p) => p.laneId === laneId) ?? 0) : index;
@@ -111,12 +113,12 @@ export function RunScreen() {
           {engines == null && enginesError == null && <Loading>Looking for engines…</Loading>}
           {engines != null && lanes.length === 0 && <p className="text-sm text-zinc-500">No engines are known to the backend.</p>}
           <div className="grid items-start gap-3 lg:grid-cols-2">
-            {shownLanes.filter((lane) => lane.enabled !== false || progress?.lanes.some((p) => p.laneId === lane.id)).map(renderLane)}
+            {shownLanes.filter(inMainGrid).map(renderLane)}
           </div>
-          {!running && shownLanes.some((lane) => lane.enabled === false) && (
+          {!running && shownLanes.some((lane) => !inMainGrid(lane)) && (
             <div className="flex flex-col gap-2">
               <h3 className="text-xs font-medium uppercase tracking-wide text-zinc-500 dark:text-zinc-400">Other engines</h3>
-              <div className="grid items-start gap-2 lg:grid-cols-2">{shownLanes.filter((lane) => lane.enabled === false).map(renderLane)}</div>
+              <div className="grid items-start gap-2 lg:grid-cols-2">{shownLanes.filter((lane) => !inMainGrid(lane)).map(renderLane)}</div>
             </div>
           )}
           {!running && lanes.some((lane) => lane.engine === 'openai') && (
