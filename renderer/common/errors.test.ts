@@ -19,4 +19,9 @@ describe('friendlyError', () => {
     expect(friendlyError(new Error('the model refused the image'), 'load it').message).toBe('Could not load it. the model refused the image.');
     expect(friendlyError('').message).toBe('Something went wrong.');
   });
+
+  it('shows why an import kept no ad, not an instruction to import a list', () => {
+    const raw = 'No ads found in all-bad.csv (line 2: not a valid URL: nope; line 3: no image URL).';
+    expect(friendlyError(new Error(raw), 'import the ads').message).toBe(`Could not import the ads. ${raw}`);
+  });
 });

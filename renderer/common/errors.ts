@@ -24,7 +24,7 @@ const RULES: Rule[] = [
   { test: /not installed|command not found/i, message: 'This service is not installed yet. Run its setup first.' },
   { test: /out of memory|ENOMEM/i, message: 'The machine ran out of memory. Use fewer workers or close other apps.' },
   { test: /unknown run|run not found|no such run/i, message: 'That run no longer exists. Pick another one.' },
-  { test: /no ads|empty batch|batch .*not found|unknown batch/i, message: 'There are no ads to process. Import an ad list first.' },
+  { test: /empty batch|batch .*not found|unknown batch/i, message: 'There are no ads to process. Import an ad list first.' },
   { test: /too large|too big|payload/i, message: 'The file is too large to import in one go. Split it into smaller files.' },
 ];
 

@@ -79,6 +79,8 @@ function absoluteExportPath(requested: string): string {
   return expanded;
 }
 const MAX_REJECTED_IN_SUMMARY = 1000;
+/** Reasons an import that kept no ad names in its error: the first few, the rest counted. */
+const REJECTED_IN_ERROR = 3;
 
 export async function createBackend(options: BackendOptions): Promise<Backend> {
   const bus = new EventBus();
@@ -118,7 +120,9 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
   /** Saves an import as a batch and answers what the preview shows. */
   const saveImport = (result: ImportResult, source: string): ImportSummary => {
     if (result.ads.length === 0) {
-      const why = result.rejected[0] ? ` (line ${result.rejected[0].line}: ${result.rejected[0].reason})` : '';
+      const shown = result.rejected.slice(0, REJECTED_IN_ERROR).map((row) => `line ${row.line}: ${row.reason}`);
+      const more = result.rejected.length > REJECTED_IN_ERROR ? `; ${result.rejected.length - REJECTED_IN_ERROR} more` : '';
+      const why = shown.length ? ` (${shown.join('; ')}${more})` : ': it has no rows with an image URL';
       throw new Error(`No ads found in ${source}${why}.`);
     }
     const batch = store.saveBatch({ source, format: result.format, columns: result.columns, fieldColumns: result.fieldColumns, ads: result.ads });
