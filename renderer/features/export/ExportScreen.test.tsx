@@ -29,6 +29,13 @@ describe('Export', () => {
     expect(api.calls.find((c) => c.channel === 'export.start')?.request).toEqual({ runId, format: 'jsonl', rows: 'done', path: undefined });
     // Browser mode has no paths to pick.
     expect(screen.queryByLabelText('Save to')).toBeNull();
+
+    // Another run picked: the file above is not its export.
+    const other = api.addFinishedRun(3);
+    act(() => useResults.getState().selectRun(other));
+    await waitFor(() => expect(screen.queryByTestId('export-done')).toBeNull());
+    act(() => useResults.getState().selectRun(runId));
+    expect((await screen.findByTestId('export-done')).textContent).toContain('Exported 27 rows');
   });
 
   it('asks for a run first', async () => {

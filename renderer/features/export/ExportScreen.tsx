@@ -46,7 +46,7 @@ export function ExportScreen() {
     store.start();
     try {
       const result = await api.invoke('export.start', { runId, format, rows, path: !browserMode && path.trim() ? path.trim() : undefined });
-      useExport.getState().finished(result);
+      useExport.getState().finished({ ...result, runId });
     } catch (e) {
       // Closing Electron's save dialog is a choice, not an error.
       if (e instanceof Error && /^Export cancelled/i.test(e.message)) useExport.setState({ running: false });
@@ -111,7 +111,7 @@ export function ExportScreen() {
             </div>
           )}
           {error != null && <ErrorNotice error={error} action="export the results" onDismiss={() => useExport.setState({ error: null })} />}
-          {outcome && <ExportDone outcome={outcome} />}
+          {outcome?.runId === runId && <ExportDone outcome={outcome} />}
         </Card>
       )}
     </div>

@@ -5,6 +5,8 @@ import type { ExportFormat } from '../../../shared/domain.js';
 export type ExportRows = 'all' | 'done' | 'failed';
 
 interface ExportOutcome {
+  /** The run exported: the outcome shows only while that run is the one selected. */
+  runId: string;
   path: string;
   rows: number;
   downloadUrl?: string;
