@@ -118,9 +118,8 @@ function ResultBody({ result }: { result: AdResult }) {
   };
   return (
     <>
-      <p className="text-xs text-zinc-500 dark:text-zinc-400">
-        {result.status === 'done' ? 'Done' : 'Failed'} on {result.engine ?? '—'}
-        {result.model ? ` (${result.model})` : ''} in {formatMs(result.durationMs)} · {result.blocks.length} text box{result.blocks.length === 1 ? '' : 'es'}
+      <p data-testid="result-summary" className="text-xs text-zinc-500 dark:text-zinc-400">
+        {resultSummary(result)}
       </p>
       {result.error && <ErrorNotice error={result.error} />}
       {result.truncated && (
@@ -149,6 +148,14 @@ function ResultBody({ result }: { result: AdResult }) {
   );
 }
 
+/** "Done on embedded (ppocr) in 120 ms · 4 text boxes"; a failure names only what it knows (an image that never downloaded reached no engine). */
+function resultSummary(result: AdResult): string {
+  const where = result.engine ? ` on ${result.engine}${result.model ? ` (${result.model})` : ''}` : '';
+  const time = result.durationMs != null ? ` ${result.status === 'done' ? 'in' : 'after'} ${formatMs(result.durationMs)}` : '';
+  if (result.status !== 'done') return `Failed${where}${time}`;
+  return `Done${where}${time} · ${result.blocks.length} text box${result.blocks.length === 1 ? '' : 'es'}`;
+}
+
 function Attempts({ attempts }: { attempts: Detail['attempts'] }) {
   if (!attempts.length) return null;
   return (
@@ -156,8 +163,8 @@ function Attempts({ attempts }: { attempts: Detail['attempts'] }) {
       <table className="w-full text-left text-xs">
         <thead className="text-zinc-500">
           <tr>
-            <th className="py-0.5 font-medium">Engine</th>
-            <th className="py-0.5 font-medium">Lane</th>
+            <th className="py-0.5 pr-3 font-medium">Engine</th>
+            <th className="py-0.5 pr-3 font-medium">Lane</th>
             <th className="py-0.5 text-right font-medium">Time</th>
             <th className="py-0.5 pl-2 font-medium">Outcome</th>
           </tr>
@@ -165,8 +172,8 @@ function Attempts({ attempts }: { attempts: Detail['attempts'] }) {
         <tbody>
           {attempts.map((attempt, i) => (
             <tr key={`${attempt.laneId}-${attempt.startedAt}-${i}`} className="border-t border-zinc-100 align-top dark:border-zinc-800">
-              <td className="py-0.5">{attempt.engine}</td>
-              <td className="py-0.5 font-mono">{attempt.laneId}</td>
+              <td className="py-0.5 pr-3">{attempt.engine}</td>
+              <td className="py-0.5 pr-3 font-mono">{attempt.laneId}</td>
               <td className="py-0.5 text-right tabular-nums">{formatMs(attempt.durationMs)}</td>
               <td className={`py-0.5 pl-2 ${attempt.outcome === 'ok' ? 'text-emerald-700 dark:text-emerald-400' : 'text-red-600 dark:text-red-400'}`}>
                 {attempt.outcome}

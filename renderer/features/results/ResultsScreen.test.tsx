@@ -84,10 +84,12 @@ describe('Results screen', () => {
     expect(within(detail).getByTestId('result-text').textContent).toContain('SALE ad-000003');
     expect(within(detail).getByText('A banner with large red letters.')).toBeTruthy();
     expect(within(detail).getByRole('table').textContent).toContain('ok');
+    expect(within(detail).getByTestId('result-summary').textContent).toMatch(/^Done on \S+( \(.+\))? in .+ · 2 text boxes$/);
 
     // A failed ad shows its error in words and the attempt's error.
     fireEvent.click(screen.getByText('ad-000009'));
     await within(detail).findByText(/The model service is not answering/);
+    expect(within(detail).getByTestId('result-summary').textContent, 'a failure has no text boxes to count').toMatch(/^Failed on \S+( \(.+\))? after [^·]+$/);
     fireEvent.keyDown(within(detail).getByRole('button', { name: 'Close detail' }), { key: 'Escape' });
     expect(screen.queryByRole('complementary', { name: 'Result detail' })).toBeNull();
   });
