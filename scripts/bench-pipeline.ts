@@ -193,7 +193,7 @@ async function childMain(spec: { args: string[]; dataDir: string }): Promise<voi
     err: (text) => {
       errText += text;
       // An engine asked for was left out: this configuration is not what it says; report now instead of running it.
-      if (/^ {2}\S+: not available \(/m.test(text)) finish(-2);
+      if (/^ {2}\S+: left out of this run — not available \(/m.test(text)) finish(-2);
     },
     env: process.env,
     isTerminal: false,

@@ -214,6 +214,8 @@ export const events = {
   'run.results': z.object({ runId: z.string(), results: z.array(AdResult) }),
   'export.progress': z.object({ runId: z.string(), written: z.number().int(), total: z.number().int() }),
   'app.error': z.object({ message: z.string(), where: z.string().optional() }),
+  /** What the user should know that is no failure, in words, e.g. a lane left out of a run that goes on without it. */
+  'app.notice': z.object({ message: z.string() }),
 } as const;
 
 type Commands = typeof commands;

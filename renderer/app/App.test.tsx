@@ -39,6 +39,15 @@ describe('App', () => {
     expect(screen.queryByRole('alert')).toBeNull();
   });
 
+  it("shows a backend notice in the backend's own words, as information, not as a failed action", async () => {
+    ({ api } = renderWithApi(<App />));
+    const message = 'deepseek: left out of this run — not available (connect ECONNREFUSED 127.0.0.1:8001)';
+    act(() => api.emit('app.notice', { message }));
+    const status = await screen.findByText(message);
+    expect(status.closest('[role="status"]')).toBeTruthy();
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
   it('in auto policy, the split slider shows the split the scheduler is making', async () => {
     ({ api } = renderWithApi(<App />));
     await screen.findByRole('checkbox', { name: 'Ollama (llava)' });

@@ -22,6 +22,7 @@ export function useBackendEvents(api: VisionApi): void {
       api.on('service.setup', (stage) => useServices.getState().upsertStage(stage)),
       api.on('export.progress', ({ written, total }) => useExport.getState().progressed(written, total)),
       api.on('app.error', ({ message, where }) => useApp.getState().notify(message, where)),
+      api.on('app.notice', ({ message }) => useApp.getState().notify(message, undefined, 'info')),
       api.on('service.notice', ({ name, message }) => {
         const label = useServices.getState().services.find((s) => s.name === name)?.label ?? name;
         useApp.getState().notify(`${label}: ${message}`, undefined, 'info');

@@ -79,7 +79,7 @@ describe('buildLanes: one set of rules for the CLI and the app', () => {
     );
     expect(built.lanes.map((l) => l.config.id)).toEqual(['fast']);
     expect(built.leftOut).toMatchObject([{ cause: 'slow', config: { id: 'embedded' } }]);
-    expect(notices.map((n) => n.text)).toEqual(['embedded: left out — no answer within 20 ms, and it was not asked for by name (slow to answer, not known to be broken)']);
+    expect(notices.map((n) => n.text)).toEqual(['embedded: left out of this run — no answer within 20 ms, and it was not asked for by name (slow to answer, not known to be broken)']);
     expect(closed).toEqual(['embedded']);
     await built.close();
   });
@@ -155,7 +155,7 @@ describe('buildLanes: one set of rules for the CLI and the app', () => {
     };
     const built = await buildLanes([{ config: lane('remote', 'openai'), requested: true }], { policy: 'auto', machine, createEngine: down, fallback: lane('embedded', 'embedded'), onNotice: (_n, text) => notices.push(text) });
     expect(built.lanes.map((l) => l.config.id)).toEqual(['embedded']);
-    expect(notices).toEqual(['remote: not available (remote needs the address of its server)', 'None of the chosen engines is available; using embedded, which needs nothing installed.']);
+    expect(notices).toEqual(['remote: left out of this run — not available (remote needs the address of its server)', 'None of the chosen engines is available; using embedded, which needs nothing installed.']);
     await built.close();
 
     await expect(buildLanes([{ config: lane('remote', 'openai'), requested: true }], { policy: 'auto', machine, createEngine: down })).rejects.toThrow(/^Lane remote: remote needs the address/);

@@ -84,7 +84,7 @@ function describe(notice: LaneNotice): string {
     case 'fallback':
       return `None of the chosen engines is available; using ${notice.laneId}, which needs nothing installed.`;
     case 'left-out':
-      return notice.cause === 'slow' ? `${notice.laneId}: left out — ${notice.reason} (slow to answer, not known to be broken)` : `${notice.laneId}: not available (${notice.reason})`;
+      return notice.cause === 'slow' ? `${notice.laneId}: left out of this run — ${notice.reason} (slow to answer, not known to be broken)` : `${notice.laneId}: left out of this run — not available (${notice.reason})`;
   }
 }
 

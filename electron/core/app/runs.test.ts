@@ -102,3 +102,26 @@ describe('RunManager.progress of a run that has ended', () => {
     expect(progress.lanes.reduce((sum, lane) => sum + lane.share, 0)).toBeCloseTo(1);
   });
 });
+
+describe('RunManager with a lane that cannot be built', () => {
+  it('says the lane is left out of the run in a notice, not as an error, and runs on the other lane', async () => {
+    const png = new Uint8Array(await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } }).png().toBuffer());
+    const fetcher: ImageFetcher = { fetchImage: async (url) => ({ bytes: png, mime: 'image/png', hash: url, width: 8, height: 8, fromCache: false }), close: async () => undefined };
+    const bus = new EventBus();
+    const events: { event: EventName; payload: unknown }[] = [];
+    bus.subscribe((event, payload) => events.push({ event, payload }));
+    const working = testEngineFactory({ delayMs: 1 });
+    const manager = new RunManager({ store, fetcher, bus, engineDeps: {}, serviceUrl: () => null,
+      createEngine: async (lane) => {
+        if (lane.engine === 'deepseek') throw new Error('connect ECONNREFUSED 127.0.0.1:8001');
+        return working(lane);
+      } });
+    const batch = store.saveBatch({ source: 'two.csv', format: 'csv', columns: [], fieldColumns: { id: null, url: null, text: null }, ads: [{ creativeId: 'a', imageUrl: 'https://ads.example/a.png' }] });
+    const runId = await manager.start(RunConfig.parse({ batchId: batch.id, policy: 'auto', lanes: [{ id: 'embedded', engine: 'embedded', workers: 1 }, { id: 'deepseek', engine: 'deepseek', workers: 1 }] }));
+    await expect.poll(() => manager.progress(runId).status, { timeout: 30_000, interval: 10 }).toBe('finished');
+    await manager.stopAll();
+    expect(events.filter((entry) => entry.event === 'app.notice').map((entry) => entry.payload)).toEqual([{ message: 'deepseek: left out of this run — not available (connect ECONNREFUSED 127.0.0.1:8001)' }]);
+    expect(events.some((entry) => entry.event === 'app.error')).toBe(false);
+    expect(manager.progress(runId).done).toBe(1);
+  });
+});

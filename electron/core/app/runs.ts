@@ -75,7 +75,8 @@ export class RunManager {
         deps: this.options.engineDeps,
         ...(this.options.createEngine ? { createEngine: this.options.createEngine } : {}),
         onNotice: (notice, text) => {
-          if (notice.type === 'left-out') this.options.bus.emit('app.error', { message: text, where: 'run' });
+          // The run goes on without the lane (or says on its own why it cannot start): a notice in the lane's own words, not a failed action.
+          if (notice.type === 'left-out') this.options.bus.emit('app.notice', { message: text });
           // "embedded: loading the OCR models… (6 s)" on the engine's service card while the start waits.
           if (notice.type === 'waiting') this.options.bus.emit('service.notice', { name: notice.engine === 'openai' ? `openai:${notice.laneId}` : notice.engine, message: text });
         },
