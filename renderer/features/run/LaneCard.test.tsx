@@ -23,7 +23,7 @@ const progress: LaneProgress = {
   estimate_s: 1,
 };
 
-function renderCard(props: { lane?: LaneConfig; progress?: LaneProgress; onWorkers?: (workers: number | 'auto') => void; onSettings?: (patch: LanePatch) => void }) {
+function renderCard(props: { lane?: LaneConfig; progress?: LaneProgress; running?: boolean; onWorkers?: (workers: number | 'auto') => void; onSettings?: (patch: LanePatch) => void }) {
   return render(
     <LaneCard
       lane={props.lane ?? lane}
@@ -32,7 +32,7 @@ function renderCard(props: { lane?: LaneConfig; progress?: LaneProgress; onWorke
       progress={props.progress}
       total={100}
       targetShare={null}
-      running={props.progress !== undefined}
+      running={props.running ?? props.progress !== undefined}
       onToggle={() => undefined}
       onWorkers={props.onWorkers ?? (() => undefined)}
       onSettings={props.onSettings ?? (() => undefined)}
@@ -50,6 +50,12 @@ describe('LaneCard concurrency and workers', () => {
 
   it('has no concurrency line before a run', () => {
     renderCard({});
+    expect(screen.queryByTestId('lane-concurrency')).toBeNull();
+  });
+
+  it('after a run, shows the lane’s own workers setting again ("auto"), not the ceiling the run resolved it to', () => {
+    renderCard({ progress: { ...progress, workers: 2, state: { type: 'idle' } }, running: false });
+    expect((screen.getByLabelText('Workers') as HTMLInputElement).value).toBe('auto');
     expect(screen.queryByTestId('lane-concurrency')).toBeNull();
   });
 

@@ -85,12 +85,12 @@ export function LaneCard({ lane, index, engine, progress, total, targetShare, ru
         <label htmlFor={workersId} className="text-xs text-zinc-500 dark:text-zinc-400">
           Workers
         </label>
-        <WorkersInput id={workersId} value={progress ? String(progress.workers) : lane.autoWorkers ? 'auto' : String(lane.workers)} disabled={lane.enabled === false} onWorkers={onWorkers} />
+        <WorkersInput id={workersId} value={running && progress ? String(progress.workers) : lane.autoWorkers ? 'auto' : String(lane.workers)} disabled={lane.enabled === false} onWorkers={onWorkers} />
       </header>
       <p className="flex items-center gap-2 text-xs text-zinc-600 dark:text-zinc-400">
         <span className={`size-2 shrink-0 rounded-full ${dot}`} aria-hidden />
         <span data-testid="lane-status">{status}</span>
-        {progress && (
+        {running && progress && (
           <span data-testid="lane-concurrency" className="ml-auto tabular-nums" title="Work in flight the scheduler allows now, of the lane's ceiling (its workers)">
             concurrency {progress.concurrency} of {progress.workers}
           </span>
