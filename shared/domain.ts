@@ -106,6 +106,7 @@ export const LaneProgress = z.object({
   /** In-flight work the scheduler allows now (≤ workers); under `auto` it tunes itself. */
   concurrency: z.number().int(),
   done: z.number().int(),
+  /** Calls that failed on this lane: an ad retried on another lane counts here and may still end done. */
   failed: z.number().int(),
   inFlight: z.number().int(),
   /** Share of the finished ads this lane did, 0..1. */
@@ -152,6 +153,9 @@ export const Attempt = z.object({
   error: z.string().optional(),
 });
 export type Attempt = z.infer<typeof Attempt>;
+
+/** How a failed attempt's error starts when the ad's image, not the engine, failed (it never reached the lane's engine). */
+export const IMAGE_ATTEMPT_ERROR_PREFIX = 'image: ';
 
 /** One finished ad (per engine in `compare`). */
 export const AdResult = z.object({

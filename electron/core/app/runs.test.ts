@@ -98,7 +98,7 @@ describe('RunManager.progress of a run that has ended', () => {
       ['exact', 'deepseek', 'exact', 1, 0],
     ]);
     expect(progress.lanes.reduce((sum, lane) => sum + lane.done, 0), 'every done ad in a lane').toBe(20);
-    expect(progress.lanes.every((lane) => lane.done > 0 && lane.failed === 0 && lane.p50_s !== null)).toBe(true);
+    expect(progress.lanes.every((lane) => lane.done > 0 && lane.failed === 0 && lane.p50_s !== null), 'the dead link failed before any lane').toBe(true);
     expect(progress.lanes.reduce((sum, lane) => sum + lane.share, 0)).toBeCloseTo(1);
   });
 });

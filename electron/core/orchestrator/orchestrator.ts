@@ -7,7 +7,7 @@
  * (tuner.ts). The same code runs the app (real, monotonic clock, real engines) and the
  * scheduling benchmark (virtual clock, simulated engines).
  */
-import type { AdResult, Attempt, EngineKind, LaneProgress, LaneState, Policy, RecognizeResult, RunProgress, RunStatus, Split } from '../../../shared/domain.js';
+import { IMAGE_ATTEMPT_ERROR_PREFIX, type AdResult, type Attempt, type EngineKind, type LaneProgress, type LaneState, type Policy, type RecognizeResult, type RunProgress, type RunStatus, type Split } from '../../../shared/domain.js';
 import { EngineError, type EngineErrorKind, type EngineImage } from '../engines/types.js';
 import { realClock, wallNow, type Clock, type Timer } from './clock.js';
 import { byEstimate, LaneRuntime, type Execution, type Task } from './lane.js';
@@ -576,7 +576,7 @@ export class Orchestrator {
     // Frees the half-open probe slot if this call held it: the probe never reached the engine.
     lane.breaker.onAbandon(now);
     const kind = errorKind(error);
-    this.recordAttempt(execution, now, 'error', `image: ${kind}: ${errorMessage(error)}`);
+    this.recordAttempt(execution, now, 'error', `${IMAGE_ATTEMPT_ERROR_PREFIX}${kind}: ${errorMessage(error)}`);
     const task = execution.task;
     if (task.running.length === 0 && !task.finished) {
       task.failures++;

@@ -143,7 +143,7 @@ export class Store {
     return compareSummary(this.context, runId);
   }
 
-  /** Per lane over the whole run, from its stored results: done, failed, median and p95 seconds. */
+  /** Per lane over the whole run, from the stored results and attempts: done ads, failed calls, median and p95 seconds. */
   laneSummary(runId: string): LaneSummary[] {
     return laneSummary(this.context, runId);
   }

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { batchInput, openTempStore, removeTempStore, result } from './__fixtures__/sample-store.js';
 import type { Store } from './index.js';
+import { IMAGE_ATTEMPT_ERROR_PREFIX } from '../../../shared/domain.js';
 
 let dir: string;
 let store: Store;
@@ -51,22 +52,26 @@ describe('pageResults', () => {
 });
 
 describe('laneSummary', () => {
-  it('counts each lane\'s done and failed ads and takes its median and p95 of done durations', () => {
+  it("counts each lane's done ads and failed calls and takes its median and p95 of done durations", () => {
     const runId = store.createRun({ batchId: store.saveBatch(batchInput).id, policy: 'auto' }).id;
     const rs = store.runStore;
+    const failedOn = (laneId: string, engine: 'deepseek' | 'ollama') => ({ laneId, engine, startedAt: 1, durationMs: 50, outcome: 'error' as const, error: 'HTTP 500' });
     rs.saveResult(result('a1', { runId, laneId: 'fast', engine: 'embedded', durationMs: 100 }));
-    rs.saveResult(result('a2', { runId, laneId: 'fast', engine: 'embedded', durationMs: 300 }));
+    // Failed on slow, retried and done on fast: a failed call of slow's, a done ad of fast's.
+    rs.saveResult(result('a2', { runId, laneId: 'fast', engine: 'embedded', durationMs: 300, attempts: [failedOn('slow', 'deepseek'), { laneId: 'fast', engine: 'embedded', startedAt: 2, durationMs: 300, outcome: 'ok' }] }));
     rs.saveResult(result('a3', { runId, laneId: 'slow', engine: 'deepseek', durationMs: 2000 }));
-    rs.saveResult(result('a4_%', { runId, laneId: 'slow', engine: 'deepseek', status: 'failed', durationMs: 50, text: '', error: 'HTTP 500' }));
+    rs.saveResult(result('a4_%', { runId, laneId: 'slow', engine: 'deepseek', status: 'failed', durationMs: 50, text: '', error: 'HTTP 500', attempts: [failedOn('slow', 'deepseek'), failedOn('broken', 'ollama')] }));
     expect(store.laneSummary(runId)).toEqual([
       { laneId: 'fast', engine: 'embedded', done: 2, failed: 0, p50_s: 0.1, p95_s: 0.3 },
-      { laneId: 'slow', engine: 'deepseek', done: 1, failed: 1, p50_s: 2, p95_s: 2 },
+      { laneId: 'slow', engine: 'deepseek', done: 1, failed: 2, p50_s: 2, p95_s: 2 },
+      { laneId: 'broken', engine: 'ollama', done: 0, failed: 1, p50_s: null, p95_s: null },
     ]);
   });
 
   it('leaves out ads that failed before reaching a lane (their image did not download)', () => {
     const runId = store.createRun({ batchId: store.saveBatch(batchInput).id, policy: 'auto' }).id;
-    store.runStore.saveResult(result('a4_%', { runId, status: 'failed', engine: null, laneId: null, durationMs: null, text: '', error: 'HTTP 404' }));
-    expect(store.laneSummary(runId)).toEqual([]);
+    const attempt = { laneId: 'fast', engine: 'embedded' as const, startedAt: 1, durationMs: 3, outcome: 'error' as const, error: `${IMAGE_ATTEMPT_ERROR_PREFIX}permanent: HTTP 404` };
+    store.runStore.saveResult(result('a4_%', { runId, status: 'failed', engine: null, laneId: null, durationMs: null, text: '', error: 'HTTP 404', attempts: [attempt] }));
+    expect(store.laneSummary(runId), "the lane that fetched it has no failed call of its engine's").toEqual([]);
   });
 });

@@ -4,7 +4,7 @@
  * with the agreement stored by the write path, and the per-engine summary).
  */
 import { ResultsQuery, type ResultDetail, type ResultRow, type ResultsPage } from '../../../shared/api.js';
-import type { AdResult, Attempt, EngineKind, TextBlock } from '../../../shared/domain.js';
+import { IMAGE_ATTEMPT_ERROR_PREFIX, type AdResult, type Attempt, type EngineKind, type TextBlock } from '../../../shared/domain.js';
 import type { StoreContext } from './context.js';
 import { parseJson, type BatchAdRow, type ResultDbRow } from './rows.js';
 
@@ -159,22 +159,33 @@ export interface LaneSummary {
   laneId: string;
   engine: EngineKind;
   done: number;
+  /** Calls that failed on the lane's engine (as the live figure: an ad retried elsewhere counts here too; an image that did not download does not). */
   failed: number;
   p50_s: number | null;
   p95_s: number | null;
 }
 
 /**
- * Per lane over the whole run: ads done and failed there, and the median and 95th
+ * Per lane over the whole run: ads done there, its failed calls, and the median and 95th
  * percentile of its done ads' durations (the orchestrator's rank rule: the ⌈p·n⌉-th smallest).
  */
 export function laneSummary({ db, runStore }: StoreContext, runId: string): LaneSummary[] {
   runStore.flush();
   const lanes = db
-    .prepare<[string], { lane_id: string; engine: EngineKind; done: number; failed: number; timed: number }>(
-      "SELECT lane_id, min(engine) AS engine, sum(status = 'done') AS done, sum(status = 'failed') AS failed, sum(status = 'done' AND duration_ms IS NOT NULL) AS timed FROM results WHERE run_id = ? AND lane_id IS NOT NULL AND engine IS NOT NULL GROUP BY lane_id ORDER BY lane_id",
+    .prepare<[string], { lane_id: string; engine: EngineKind; done: number; timed: number }>(
+      "SELECT lane_id, min(engine) AS engine, sum(status = 'done') AS done, sum(status = 'done' AND duration_ms IS NOT NULL) AS timed FROM results WHERE run_id = ? AND lane_id IS NOT NULL AND engine IS NOT NULL GROUP BY lane_id ORDER BY lane_id",
     )
     .all(runId);
+  const failedCalls = new Map(
+    db
+      .prepare<[string, number, string], { lane_id: string; engine: EngineKind; failed: number }>(
+        "SELECT lane_id, min(engine) AS engine, count(*) AS failed FROM attempts WHERE run_id = ? AND outcome = 'error' AND (error IS NULL OR substr(error, 1, ?) != ?) GROUP BY lane_id",
+      )
+      .all(runId, IMAGE_ATTEMPT_ERROR_PREFIX.length, IMAGE_ATTEMPT_ERROR_PREFIX)
+      .map((row) => [row.lane_id, row]),
+  );
+  // A lane whose every call failed has no result of its own.
+  for (const [laneId, row] of failedCalls) if (!lanes.some((lane) => lane.lane_id === laneId)) lanes.push({ lane_id: laneId, engine: row.engine, done: 0, timed: 0 });
   const nth = db.prepare<[string, string, number], { duration_ms: number }>(
     "SELECT duration_ms FROM results WHERE run_id = ? AND lane_id = ? AND status = 'done' AND duration_ms IS NOT NULL ORDER BY duration_ms LIMIT 1 OFFSET ?",
   );
@@ -187,7 +198,7 @@ export function laneSummary({ db, runStore }: StoreContext, runId: string): Lane
     laneId: lane.lane_id,
     engine: lane.engine,
     done: lane.done,
-    failed: lane.failed,
+    failed: failedCalls.get(lane.lane_id)?.failed ?? 0,
     p50_s: percentile_s(lane.lane_id, lane.timed, 0.5),
     p95_s: percentile_s(lane.lane_id, lane.timed, 0.95),
   }));
