@@ -139,6 +139,8 @@ export const RunProgress = z.object({
   elapsed_s: z.number(),
   eta_s: z.number().nullable(),
   lanes: z.array(LaneProgress),
+  /** `ratio` runs: the split the scheduler follows now (keys as given: lane ids or engines). */
+  split: Split.optional(),
   /** Why the scheduler is doing what it does (e.g. "llava paused: it slows the batch"). */
   notes: z.array(z.string()).default([]),
 });

@@ -363,6 +363,7 @@ export class FakeVisionApi implements VisionApi {
       inFlight: run.lanes.reduce((a, l) => a + l.inFlight, 0),
       elapsed_s: elapsed,
       eta_s: rate > 0 && run.status === 'running' ? (run.ads.length - finished) / rate : null,
+      ...(run.config.policy === 'ratio' ? { split: { ...run.split } } : {}),
       lanes,
       notes: [],
     };

@@ -649,8 +649,10 @@ describe('Orchestrator: controls and events', () => {
       { name: 'split', ads: 100, lanes: [{ engine: 'deepseek', workers: 1, latency: { dist: 'fixed', value_s: 1 } }, { engine: 'embedded', workers: 1, latency: { dist: 'fixed', value_s: 1 } }] },
       { policy: 'ratio', split: { deepseek: 1, embedded: 0 } },
     );
+    expect(sim.run.progress().split, 'the progress says the split it follows').toEqual({ deepseek: 1, embedded: 0 });
     sim.clock.setTimer(19_500, () => sim.run.setSplit({ deepseek: 0, embedded: 1 }));
     await sim.clock.runUntil(sim.run.done);
+    expect(sim.run.progress().split).toEqual({ deepseek: 0, embedded: 1 });
     const byEngine = (engine: EngineKind): number => sim.results.filter((result) => result.engine === engine).length;
     expect(byEngine('deepseek')).toBe(20);
     expect(byEngine('embedded')).toBe(80);

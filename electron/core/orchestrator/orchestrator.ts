@@ -869,6 +869,7 @@ export class Orchestrator {
     }));
     const remaining = this.totalTasks - this.finishedTasks;
     const running = this.status === 'running' || this.status === 'paused';
+    const split = this.rules.currentSplit();
     return {
       runId: this.runId,
       status: this.status,
@@ -880,6 +881,7 @@ export class Orchestrator {
       elapsed_s: elapsedMs / 1000,
       eta_s: !running ? (remaining === 0 ? 0 : null) : this.rules.eta_s(now, remaining),
       lanes,
+      ...(split ? { split } : {}),
       notes: [...this.notes.values()],
     };
   }

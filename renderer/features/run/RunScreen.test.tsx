@@ -187,4 +187,17 @@ describe('Run screen', () => {
     expect(lane?.textContent).toContain('Second embedded');
     await waitFor(() => expect(Number(within(lane!).getByTestId('lane-done').textContent)).toBeGreaterThan(0));
   });
+
+  it('re-attaches to a fixed-split run with its policy, its split and its lanes, though this window has the second lane off', async () => {
+    const fake = new FakeVisionApi({ engines: [{ engine: 'embedded', label: 'Embedded OCR', delayMs: 20, workers: 1, isDefault: true }, { engine: 'ollama', label: 'Slow fake', delayMs: 40, workers: 1 }], tickMs: 30 });
+    const batch = fake.addBatch(Array.from({ length: 400 }, (_, i) => ({ creativeId: `r${i}`, imageUrl: `https://x.example/${i}.png` })));
+    await fake.invoke('runs.start', { batchId: batch.batchId, policy: 'ratio', split: { embedded: 0.1, ollama: 0.9 }, lanes: [{ id: 'embedded', engine: 'embedded', workers: 1 }, { id: 'ollama', engine: 'ollama', workers: 1 }] });
+    ({ api } = renderWithApi(<App />, fake));
+    await waitFor(() => expect(screen.getByTestId('run-status').getAttribute('data-status')).toBe('running'));
+    expect((screen.getByRole('radio', { name: 'Fixed split' }) as HTMLInputElement).checked).toBe(true);
+    expect((screen.getByRole('slider', { name: 'Split' }) as HTMLInputElement).value).toBe('10');
+    const target = (laneId: string) => within(document.querySelector<HTMLElement>(`[data-lane="${laneId}"]`)!).getByText('Target').parentElement?.textContent;
+    expect(target('embedded')).toContain('10');
+    expect(target('ollama')).toContain('90');
+  });
 });

@@ -10,7 +10,7 @@ import { LaneCard } from './LaneCard.js';
 import { RunControls } from './RunControls.js';
 import { SplitControl } from './SplitControl.js';
 import { ThroughputChart } from './ThroughputChart.js';
-import { enabledLanes } from './lanes.js';
+import { splitLanes } from './lanes.js';
 import { normalizeSplit } from './split.js';
 import { isActive, useRun } from './state.js';
 import { isLiveRunStatus } from '../../../shared/domain.js';
@@ -49,7 +49,7 @@ export function RunScreen() {
   }, [api]);
 
   const running = isActive(progress);
-  const laneIds = enabledLanes(lanes).map((l) => l.id);
+  const laneIds = splitLanes(lanes, progress, running).map((l) => l.id);
   const targets = (running ? progress?.policy : policy) === 'ratio' ? normalizeSplit(split, laneIds) : null;
   // While a run goes, its own lanes (also ones this window never configured, after a reload).
   const shownLanes: LaneConfig[] =
@@ -82,7 +82,7 @@ export function RunScreen() {
       engine={engines?.find((e) => e.engine === lane.engine)}
       progress={progress?.lanes.find((p) => p.laneId === lane.id)}
       total={progress?.total ?? summary?.accepted ?? 0}
-      targetShare={targets && lane.enabled !== false ? (targets[lane.id] ?? null) : null}
+      targetShare={targets?.[lane.id] ?? null}
       running={running}
       service={services.find((service) => service.name === lane.id || service.name === `openai:${lane.id}` || (service.engine === lane.engine && service.name === lane.engine))}
       onToggle={(enabled) => useRun.getState().updateLane(lane.id, { enabled })}

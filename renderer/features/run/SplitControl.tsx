@@ -3,7 +3,7 @@ import { POLICIES, type Policy } from '../../../shared/domain.js';
 import { useApi } from '../../api/context.js';
 import { formatPercent } from '../../common/format.js';
 import { focusRing } from '../../common/ui.js';
-import { enabledLanes } from './lanes.js';
+import { splitLanes } from './lanes.js';
 import { actualShares, normalizeSplit, sliderPercent, splitFromSlider } from './split.js';
 import { isActive, useRun } from './state.js';
 
@@ -34,7 +34,7 @@ export function SplitControl() {
   const syncSplit = useSplitSync();
   const running = isActive(progress);
   const effectivePolicy = running && progress ? progress.policy : policy;
-  const active = enabledLanes(lanes).filter((lane) => !progress || progress.lanes.some((p) => p.laneId === lane.id) || !running);
+  const active = splitLanes(lanes, progress, running);
   const ids = active.map((l) => l.id);
   const editable = effectivePolicy === 'ratio';
   // In any policy but ratio the slider shows what the scheduler is really doing.

@@ -1,6 +1,6 @@
 /** Lane configuration the Run screen edits before a run starts. */
 import type { EngineInfo } from '../../../shared/api.js';
-import type { LaneConfig } from '../../../shared/domain.js';
+import type { LaneConfig, RunProgress } from '../../../shared/domain.js';
 
 /**
  * One lane per engine the backend knows. Only the default engine starts switched on: the
@@ -50,6 +50,17 @@ export function mergeLanes(current: readonly LaneConfig[], engines: readonly Eng
 
 export function enabledLanes(lanes: readonly LaneConfig[]): LaneConfig[] {
   return lanes.filter((lane) => lane.enabled !== false);
+}
+
+/**
+ * The lanes a split is over: while a run goes, the run's own lanes (also after a reload, when
+ * this window's lanes are rebuilt from the engines and may be off or missing); else the lanes switched on.
+ */
+export function splitLanes(lanes: readonly LaneConfig[], progress: RunProgress | null, running: boolean): Array<{ id: string; label: string }> {
+  if (running && progress?.lanes.length) {
+    return progress.lanes.filter((p) => p.state.type !== 'disabled').map((p) => ({ id: p.laneId, label: lanes.find((lane) => lane.id === p.laneId)?.label ?? p.label }));
+  }
+  return enabledLanes(lanes).map((lane) => ({ id: lane.id, label: lane.label ?? lane.engine }));
 }
 
 /** What the workers field accepts: "auto" or a whole number from 1 to 64; null for anything else. */

@@ -87,7 +87,9 @@ export const useRun = create<RunState>((set) => ({
   startImport: () => set({ importing: true, importError: null, importNotes: [] }),
   finishImport: (summary, notes = []) => set({ importing: false, summary, importError: null, importNotes: notes }),
   failImport: (importError, notes = []) => set({ importing: false, importError, importNotes: notes }),
-  attachRun: (runId, progress = null) => set({ runId, progress, history: progress ? appendSample([], progress) : [], actionError: null }),
+  // Attaching shows the run as it is: its policy, and under ratio the split it follows (a reload mid-run starts from defaults).
+  attachRun: (runId, progress = null) =>
+    set({ runId, progress, history: progress ? appendSample([], progress) : [], actionError: null, ...(progress ? { policy: progress.policy } : {}), ...(progress?.split ? { split: progress.split } : {}) }),
   applyProgress: (progress) =>
     set((state) => (progress.runId === state.runId ? { progress, history: appendSample(state.history, progress) } : {})),
   setBusy: (busyAction) => set({ busyAction }),

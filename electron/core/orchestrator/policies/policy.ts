@@ -55,6 +55,8 @@ export interface SchedulingPolicy {
   heldState(lane: LaneRuntime, now: number): LaneState | null;
   /** `ratio`: new weights for the ads not handed out yet (the others ignore it). */
   setSplit(split: Split): void;
+  /** `ratio`: the weights it splits by now, for the progress (a window attaching mid-run shows them); the others null. */
+  currentSplit(): Split | null;
   /** The next moment the policy's own decisions change (e.g. a warm-up ends), or Infinity. */
   nextWakeAt(now: number): number;
   /** A call starts (before the core counts it) / its slot is freed (before the core uncounts it). */
@@ -112,6 +114,9 @@ export abstract class BasePolicy implements SchedulingPolicy {
     return null;
   }
   setSplit(_split: Split): void {}
+  currentSplit(): Split | null {
+    return null;
+  }
   nextWakeAt(_now: number): number {
     return Infinity;
   }

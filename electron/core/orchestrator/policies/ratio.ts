@@ -37,6 +37,10 @@ export class RatioPolicy extends BasePolicy {
     this.recomputeQuotas();
   }
 
+  override currentSplit(): Split {
+    return { ...this.split };
+  }
+
   override admit(lane: LaneRuntime, now: number, fresh: boolean): boolean {
     return !fresh || this.takeSlot(lane, now);
   }
