@@ -21,17 +21,22 @@ describe('flag parsers', () => {
     expect(() => parseWorkers(['embedded=0'])).toThrow(/1 to 64/);
     expect(() => parseWorkers(['embedded'])).toThrow(UsageError);
     expect(() => parseWorkers(['embedded=most'])).toThrow(/or engine=auto/);
+    expect(() => parseWorkers(['embeded=1']), 'a typo would drop the limit silently').toThrow(/--workers names unknown engine "embeded"/);
   });
   it('reads --split as the first engine’s share or as named weights', () => {
     expect(parseSplit('0.7', ['deepseek', 'ollama'])).toEqual({ deepseek: 0.7, ollama: expect.closeTo(0.3, 10) });
     expect(parseSplit('0.5', ['deepseek', 'ollama', 'embedded'])).toEqual({ deepseek: 0.5, ollama: 0.25, embedded: 0.25 });
     expect(parseSplit('deepseek=0.9,ollama=0.1', ['deepseek', 'ollama'])).toEqual({ deepseek: 0.9, ollama: 0.1 });
     expect(() => parseSplit('1.5', ['deepseek'])).toThrow(UsageError);
+    // A name the scheduler does not know would get weight 0: the whole list would go to the other engine.
+    expect(() => parseSplit('embeded=0.75,openai=0.25', ['embedded', 'openai'])).toThrow(new UsageError('--split names "embeded", not among this run\'s engines (embedded, openai)'));
+    expect(parseSplit('fast=0.6,openai=0.4', ['embedded', 'openai'], ['embedded', 'openai', 'fast']), 'a lane id is a name too').toEqual({ fast: 0.6, openai: 0.4 });
   });
   it('tells the export format from the file name', () => {
     expect(exportFormatOf('out/results.JSONL')).toBe('jsonl');
     expect(exportFormatOf('results.txt', 'csv')).toBe('csv');
     expect(() => exportFormatOf('results.txt')).toThrow(/--format/);
+    expect(() => exportFormatOf('x.csv', 'xml'), 'a --format given is what is wrong, not the file name').toThrow(new UsageError('--format must be csv, json or jsonl, got "xml"'));
   });
   it('parses run and run --to-app with one set of flags; --to-app names the flags it would ignore', () => {
     const parsed = parseRunArgs(['ads.csv', '--to-app', '--engines', 'embedded', '--policy', 'ratio', '--out', 'r.csv']);

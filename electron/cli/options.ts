@@ -9,6 +9,7 @@ export function exportFormatOf(path: string, explicit?: string): 'csv' | 'json' 
   const format = (explicit ?? path.split('.').pop() ?? '').toLowerCase();
   if (format === 'csv' || format === 'json' || format === 'jsonl') return format;
   if (format === 'ndjson') return 'jsonl';
+  if (explicit !== undefined) throw new UsageError(`--format must be csv, json or jsonl, got "${explicit}"`);
   throw new UsageError(`cannot tell the export format from "${path}"; pass --format csv|json|jsonl`);
 }
 

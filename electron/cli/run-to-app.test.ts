@@ -53,6 +53,15 @@ describe('parallel-vision run --to-app', () => {
     expect(runs[0]).toMatchObject({ source: 'ads.csv', status: 'finished', done: 2 });
   });
 
+  it('sends a UTF-16 list (Excel\'s "Unicode text") decoded, as the app reads the file itself', async () => {
+    const list = path.join(dir, 'unicode.csv');
+    writeFileSync(list, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`creative_id,image_url\nü1,${images.url(7)}\n`, 'utf16le')]));
+    const io = captureIo();
+    expect(await main(['run', list, '--to-app', '--data-dir', path.join(dir, 'data'), '--engines', 'embedded'], io)).toBe(0);
+    expect(io.stderr()).toMatch(/: 1 ads?\b/);
+    expect(io.stderr()).not.toMatch(/skipped line/);
+  });
+
   it('says where it looked when no app is running', async () => {
     const io = captureIo();
     const empty = path.join(dir, 'nothing');

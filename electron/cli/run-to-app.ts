@@ -10,7 +10,7 @@ import { basename, resolve } from 'node:path';
 import { isLiveRunStatus, RunProgress } from '../../shared/domain.js';
 import { ApiDiscovery, apiDiscoveryPath } from '../core/api/auth.js';
 import { csvLine, neutralizeFormula } from '../core/export/index.js';
-import { detectListFormat } from '../core/ingest/index.js';
+import { decodeListBytes, detectListFormat } from '../core/ingest/index.js';
 import { resolveDataDir, type CliIo } from './io.js';
 import { UsageError } from '../core/app/run-settings.js';
 import { checkToAppArgs, exportFormatOf, type RunArgs } from './options.js';
@@ -103,7 +103,8 @@ export async function runToApp(parsed: RunArgs, io: CliIo): Promise<number> {
   const outFormat = values.out ? exportFormatOf(values.out, values.format) : null;
   const app = findApp(resolveDataDir(values['data-dir'], io.env));
   const listPath = resolve(positionals[0]!);
-  const text = readFileSync(listPath, 'utf8');
+  // Decoded as the app's own import decodes a file (UTF-16 from Excel's "Unicode text", BOMs), then sent as UTF-8.
+  const text = decodeListBytes(readFileSync(listPath));
   const format = detectListFormat(text, listPath);
   const query = new URLSearchParams({ policy: values.policy, filename: basename(listPath) });
   if (values.engines) query.set('engines', values.engines);

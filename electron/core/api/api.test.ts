@@ -204,6 +204,24 @@ describe('runs', () => {
     expect(none.json().error.message).toMatch(/No ads found in api\.csv \(line 2: not a valid URL: nope\)/);
   });
 
+  it('reads a UTF-16 list body (Excel\'s "Unicode text") as the window\'s import does', async () => {
+    const csv = `creative_id,image_url\nü1,${images.url(101)}\n`;
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(csv, 'utf16le')]);
+    const created = await request('POST', '/v1/runs?engines=embedded&filename=unicode.csv', { body: utf16, type: 'text/csv' });
+    expect(created.status).toBe(201);
+    expect(created.json()).toMatchObject({ accepted: 1, rejected: [] });
+    await waitForStatus(created.json().runId, (status) => status === 'finished');
+  });
+
+  it('refuses a split that names no engine of the run, in the JSON body or the query of a list body', async () => {
+    const asObject = await postJson('/v1/runs', { ads: ads(2, 500), engines: ['embedded', 'openai'], policy: 'ratio', split: { embeded: 0.75, openai: 0.25 } });
+    const asText = await request('POST', `/v1/runs?engines=embedded,openai&policy=ratio&split=${encodeURIComponent('embeded=0.75,openai=0.25')}`, { body: `creative_id,image_url\nq1,${images.url(510)}\n`, type: 'text/csv' });
+    for (const reply of [asObject, asText]) {
+      expect(reply.status).toBe(400);
+      expect(reply.json().error.message).toMatch(/split names "embeded", not among this run's engines \(embedded, openai\)/);
+    }
+  });
+
   it('answers wrong types, a 20 MB body and unknown fields with 4xx naming the problem', async () => {
     const wrong = await postJson('/v1/runs', { ads: 'ads.csv', policy: 'fast' });
     expect(wrong.status).toBe(400);

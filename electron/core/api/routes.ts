@@ -7,13 +7,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { commands, type VisionHandlers } from '../../../shared/api.js';
 import { RunConfig, type EngineKind, type LaneConfig, type RunProgress, type Split } from '../../../shared/domain.js';
-import { checkListUrl } from '../ingest/index.js';
+import { checkListUrl, decodeListBytes } from '../ingest/index.js';
 import type { ListFormat } from '../ingest/index.js';
 import { prepareImage } from '../fetch/index.js';
 import { DEFAULT_MAX_SIDE } from '../app/runs.js';
 import type { BackendCore } from '../app/backend.js';
 // The CLI's flag readers: `engines=embedded,deepseek&split=0.5` means what `--engines`/`--split` mean.
-import { parseEngineList, parseSplit, parseWorkers } from '../app/run-settings.js';
+import { checkSplitNames, parseEngineList, parseSplit, parseWorkers } from '../app/run-settings.js';
 import { defaultEngines, laneFor, type OcrEngines } from './engines.js';
 import { ApiProblem } from './problem.js';
 import { resultsPage, streamResults } from './results.js';
@@ -170,9 +170,14 @@ async function runConfig(deps: ApiDeps, batchId: string, choice: RunChoice): Pro
   const lanes = choice.lanes ?? (choice.engines ?? (await defaultEngines(deps.handlers))).map((engine) => laneFor(engine, choice.workers?.[engine]));
   const engines = lanes.map((lane) => lane.engine);
   let split: Split | undefined;
-  if (typeof choice.split === 'number') split = parseSplit(String(choice.split), engines);
-  else if (typeof choice.split === 'string') split = parseSplit(choice.split, engines);
-  else split = choice.split;
+  const names = [...engines, ...lanes.map((lane) => lane.id)];
+  try {
+    if (typeof choice.split === 'number') split = parseSplit(String(choice.split), engines);
+    else if (typeof choice.split === 'string') split = parseSplit(choice.split, engines, names);
+    else if (choice.split) split = checkSplitNames(choice.split, names);
+  } catch (error) {
+    throw new ApiProblem(400, 'invalid-request', (error as Error).message, [(error as Error).message]);
+  }
   const config: RunConfig = {
     batchId,
     policy: choice.policy,
@@ -203,7 +208,7 @@ async function createRun(deps: ApiDeps, input: RouteInput<unknown, z.output<type
   } else {
     const query = input.query as z.output<typeof RunTextQuery>;
     const format = LIST_TYPES[input.raw!.type];
-    text = input.raw!.bytes.toString('utf8');
+    text = decodeListBytes(input.raw!.bytes);
     filename = query.filename ?? `api.${format ?? 'txt'}`;
     try {
       choice = {

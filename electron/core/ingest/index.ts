@@ -19,6 +19,7 @@ import { arrayElementLines } from './json-positions.js';
 
 export type { ListFormat } from './format.js';
 export { detectListFormat } from './format.js';
+export { decodeListBytes } from './decode.js';
 
 export interface ImportResult {
   ads: Ad[];
