@@ -77,6 +77,19 @@ def test_parallel_vision_analyzer_keeps_the_prototype_shape(real_server, ad_imag
     assert "image_url" not in ads[0] or "_vision_text" not in ads[0], "the input ads are not modified"
 
 
+def test_parallel_vision_analyzer_ratio_gives_deepseek_split_ratio_of_the_ads(fake_server, ad_images):
+    client = Client(data_dir=fake_server.data_dir)
+    results = ParallelVisionAnalyzer(split_ratio=0.25, policy="ratio", client=client).process_ads_parallel(ad_images.ads)
+    models = [ad["_vision_model"] for ad in results]
+    assert sum("deepseek" in model for model in models) == 5, models
+    assert sum("ollama" in model for model in models) == 15, models
+    # Engines without Ollama: DeepSeek keeps its share, the others take the rest (the app refuses a split naming an engine the run lacks).
+    results = ParallelVisionAnalyzer(split_ratio=0.25, policy="ratio", engines=["embedded", "deepseek"], client=client).process_ads_parallel(ad_images.ads)
+    models = [ad["_vision_model"] for ad in results]
+    assert sum("deepseek" in model for model in models) == 5, models
+    assert sum("embedded" in model for model in models) == 15, models
+
+
 def test_deepseek_ocr_client_drop_in(real_server, ad_images):
     ocr = DeepSeekOCRClient(client=Client(data_dir=real_server.data_dir))
     texts = [ocr.extract_text(ad["image_url"])["raw_text"] for ad in ad_images.ads]

@@ -50,8 +50,15 @@ class ParallelVisionAnalyzer:
         """The ads, in their order, each a copy with _vision_model, _vision_text, _vision_time (seconds) added."""
         if not ads:
             return []
-        split = {"deepseek": self.split_ratio, "ollama": 1 - self.split_ratio} if self.policy == "ratio" else None
-        run = self.client.run(ads, policy=self.policy, split=split, engines=self.engines, workers={"ollama": self.llava_workers, "deepseek": self.deepseek_workers})
+        engines = self.engines
+        split = None
+        if self.policy == "ratio":
+            # The prototype split between DeepSeek and LLaVA (Ollama). A number is the first engine's
+            # share and the rest is shared by the others, so DeepSeek goes first whatever engines are named.
+            engines = list(engines) if engines is not None else ["deepseek", "ollama"]
+            engines.sort(key=lambda engine: engine != "deepseek")
+            split = self.split_ratio
+        run = self.client.run(ads, policy=self.policy, split=split, engines=engines, workers={"ollama": self.llava_workers, "deepseek": self.deepseek_workers})
         self.last_run = run
         run.wait(progress=self.progress)
         rejected = {row["line"]: row["reason"] for row in run.rejected}
