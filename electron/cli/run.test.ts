@@ -52,6 +52,18 @@ describe('runAds (what `parallel-vision run` does)', () => {
     }
   });
 
+  it('names a missing list file in words and says why there is nothing to run', async () => {
+    const io = captureIo();
+    const outcome = await runAds({ lists: [path.join(dir, 'nonexist.csv')], engines: ['embedded'], dataDir: path.join(dir, 'missing'), io, handleSignals: false });
+    expect(outcome.code).toBe(1);
+    expect(io.stderr()).toBe('skipped cannot read nonexist.csv: no such file\nno ads to run: nothing above could be imported\n');
+    const empty = path.join(dir, 'empty.csv');
+    writeFileSync(empty, 'creative_id,image_url\n');
+    const io2 = captureIo();
+    expect((await runAds({ lists: [empty], engines: ['embedded'], dataDir: path.join(dir, 'missing'), io: io2, handleSignals: false })).code).toBe(1);
+    expect(io2.stderr()).toBe('no ads to run: the list has no rows with an image URL\n');
+  });
+
   it('closes the engines it built when the run cannot go on after them', async () => {
     const closed: string[] = [];
     const createEngine = async (lane: LaneConfig): Promise<Engine> => ({

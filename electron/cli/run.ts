@@ -131,10 +131,11 @@ export async function runAds(options: RunAdsOptions, deps: RunDeps = {}): Promis
 
   // 1. Import.
   const imported = await importAdsFromFiles(options.lists);
-  for (const row of imported.rejected.slice(0, 20)) io.err(`skipped line ${row.line}: ${row.reason}\n`);
+  // Line 0 is a whole file (missing, unreadable, a workbook), not a row of one.
+  for (const row of imported.rejected.slice(0, 20)) io.err(row.line === 0 ? `skipped ${row.reason}\n` : `skipped line ${row.line}: ${row.reason}\n`);
   if (imported.rejected.length > 20) io.err(`… and ${imported.rejected.length - 20} more skipped rows\n`);
   if (imported.ads.length === 0) {
-    io.err('no ads to run\n');
+    io.err(imported.rejected.length > 0 ? 'no ads to run: nothing above could be imported\n' : 'no ads to run: the list has no rows with an image URL\n');
     return { code: 1, runId: null, summary: null };
   }
 

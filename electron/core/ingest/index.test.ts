@@ -194,7 +194,21 @@ describe('importAdsFromFiles', () => {
     expect(result.rejected.map((row) => row.reason)).toEqual([
       expect.stringMatching(/^list\.csv: not a valid URL/),
       expect.stringMatching(/^more\.jsonl: duplicate id "f1"/),
-      expect.stringMatching(/^missing\.csv: cannot read missing\.csv: ENOENT/),
+      expect.stringMatching(/^missing\.csv: cannot read missing\.csv: no such file$/),
+    ]);
+  });
+
+  it('refuses a spreadsheet workbook by its bytes, saying to save it as CSV', async () => {
+    const xlsx = join(dir, 'ads.xlsx');
+    const renamed = join(dir, 'workbook.csv');
+    // A zip's local file header (every .xlsx), and an OLE2 header (a legacy .xls) under a .csv name.
+    await writeFile(xlsx, Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(60, 7)]));
+    await writeFile(renamed, Buffer.concat([Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]), Buffer.alloc(60, 7)]));
+    const result = await importAdsFromFiles([xlsx, renamed]);
+    expect(result.ads).toEqual([]);
+    expect(result.rejected.map((row) => [row.line, row.reason])).toEqual([
+      [0, 'ads.xlsx: ads.xlsx is a spreadsheet workbook, not a text list: save it as CSV (UTF-8) and use that file'],
+      [0, 'workbook.csv: workbook.csv is a spreadsheet workbook, not a text list: save it as CSV (UTF-8) and use that file'],
     ]);
   });
 });

@@ -350,6 +350,12 @@ async function imagesInFolder(folder: string): Promise<string[]> {
  * Files dropped from Finder: ad lists are parsed, image files (and images inside dropped
  * folders) become ads with a `file://` URL — the only way a `file:` URL enters the app.
  */
+/** An .xlsx/.numbers (a zip) or a legacy .xls (OLE2) file: binary, whatever its name says. */
+function isWorkbook(bytes: Uint8Array): boolean {
+  const startsWith = (magic: number[]) => magic.every((byte, i) => bytes[i] === byte);
+  return startsWith([0x50, 0x4b, 0x03, 0x04]) || startsWith([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]);
+}
+
 export async function importAdsFromFiles(paths: readonly string[]): Promise<ImportResult> {
   const collector = new AdCollector();
   const columns = new Set<string>();
@@ -364,7 +370,8 @@ export async function importAdsFromFiles(paths: readonly string[]): Promise<Impo
     try {
       info = await stat(path);
     } catch (error) {
-      collector.reject(0, `cannot read ${basename(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      const code = (error as NodeJS.ErrnoException).code;
+      collector.reject(0, `cannot read ${basename(path)}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? (error as Error).message)}`);
       continue;
     }
     if (info.isDirectory()) {
@@ -375,7 +382,12 @@ export async function importAdsFromFiles(paths: readonly string[]): Promise<Impo
       images.push(path);
       continue;
     }
-    const text = decodeListBytes(await readFile(path));
+    const bytes = await readFile(path);
+    if (isWorkbook(bytes)) {
+      collector.reject(0, `${basename(path)} is a spreadsheet workbook, not a text list: save it as CSV (UTF-8) and use that file`);
+      continue;
+    }
+    const text = decodeListBytes(bytes);
     const format = detectListFormat(text, path);
     formats.add(format);
     const shape = parseInto(collector, text, format);
