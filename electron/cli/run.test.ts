@@ -76,4 +76,15 @@ describe('runAds (what `parallel-vision run` does)', () => {
     await expect(runAds({ lists: files, engines: ['embedded', 'deepseek'], split: '1.5', dataDir: path.join(dir, 'bad-split'), io: captureIo(), handleSignals: false }, { createEngine, inProcessEngine: async () => 'embedded' })).rejects.toThrow(/--split/);
     expect(closed.sort()).toEqual(['deepseek', 'embedded']);
   });
+
+  it('says the results are saved, and how to export them, when the --out file cannot be written', async () => {
+    const createEngine = async (lane: LaneConfig): Promise<Engine> => ({ kind: lane.engine, label: lane.id, recognize: async () => ({ text: 'SALE', blocks: [], model: 'fake', timings: {} }) });
+    const notAFolder = path.join(dir, 'plain-file');
+    writeFileSync(notAFolder, 'x');
+    const io = captureIo();
+    const outcome = await runAds({ lists: files, engines: ['embedded'], out: path.join(notAFolder, 'out.csv'), outFormat: 'csv', dataDir: path.join(dir, 'bad-out'), io, handleSignals: false }, { createEngine, inProcessEngine: async () => 'embedded' });
+    expect(outcome).toMatchObject({ code: 1, summary: { status: 'finished' } });
+    expect(io.stderr()).toContain(`Could not write ${path.join(notAFolder, 'out.csv')}: `);
+    expect(io.stderr()).toContain(`The results are saved: export them with: parallel-vision export ${outcome.runId} --out FILE`);
+  });
 });

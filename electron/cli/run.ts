@@ -173,7 +173,8 @@ export async function runAds(options: RunAdsOptions, deps: RunDeps = {}): Promis
   const fetcher = createImageFetcher({ cacheDir: paths.imageCache, allowFileUrls: true });
   try {
     const engines = built.lanes.map((lane) => lane.config.engine);
-    const split = options.split ? parseSplit(options.split, engines) : undefined;
+    // Named weights may name any engine asked for (one left out just gets nothing); a bare share is over the lanes that run.
+    const split = options.split ? parseSplit(options.split, engines, candidates) : undefined;
     return await execute(store, { imported, built, policy, split, maxSide, options, fetcher, source: options.lists.map((path) => basename(path)).join(', ') });
   } finally {
     await fetcher.close();
@@ -319,8 +320,14 @@ async function execute(store: Store, context: ExecuteContext): Promise<RunAdsOut
     if (failures.total > failures.rows.length) io.err(`  … ${failures.total - failures.rows.length} more\n`);
   }
   if (options.out && options.outFormat) {
-    const written = await exportResults(store, run.id, { format: options.outFormat, rows: 'all' }, resolve(options.out));
-    io.err(`Wrote ${written.rows} rows to ${written.path}\n`);
+    try {
+      const written = await exportResults(store, run.id, { format: options.outFormat, rows: 'all' }, resolve(options.out));
+      io.err(`Wrote ${written.rows} rows to ${written.path}\n`);
+    } catch (error) {
+      // The results are in the store whatever happened to the file: say how to get them.
+      io.err(`Could not write ${options.out}: ${error instanceof Error ? error.message : String(error)}\nThe results are saved: export them with: parallel-vision export ${run.id} --out FILE\n`);
+      return { code: 1, runId: run.id, summary };
+    }
   }
   if (summary.status === 'cancelled') {
     io.err(`Interrupted. Resume with the same command; export later with: parallel-vision export ${run.id} --out FILE\n`);
