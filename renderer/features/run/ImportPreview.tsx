@@ -22,23 +22,29 @@ export const ImportPreview = memo(function ImportPreview() {
       </p>
       {preview.length > 0 && (
         <div className="overflow-x-auto rounded-md border border-zinc-200 dark:border-zinc-800">
-          <table className="w-full text-left text-xs">
+          <table className="w-full table-fixed text-left text-xs">
             <caption className="sr-only">First imported ads</caption>
             <thead className="bg-zinc-50 text-zinc-500 dark:bg-zinc-900 dark:text-zinc-400">
               <tr>
-                <th className="px-2 py-1 font-medium">Creative</th>
+                <th className="w-1/4 px-2 py-1 font-medium">Creative</th>
                 <th className="px-2 py-1 font-medium">Image</th>
-                {hasAdText && <th className="px-2 py-1 font-medium">Ad text</th>}
+                {hasAdText && <th className="w-1/3 px-2 py-1 font-medium">Ad text</th>}
               </tr>
             </thead>
             <tbody>
               {preview.slice(0, PREVIEW_ROWS).map((ad) => (
                 <tr key={ad.creativeId} className="border-t border-zinc-100 dark:border-zinc-800">
-                  <td className="px-2 py-1 font-mono">{ad.creativeId}</td>
-                  <td className="max-w-xs truncate px-2 py-1 font-mono text-zinc-500" title={ad.imageUrl}>
+                  <td className="truncate px-2 py-1 font-mono" title={ad.creativeId}>
+                    {ad.creativeId}
+                  </td>
+                  <td className="truncate px-2 py-1 font-mono text-zinc-500" title={ad.imageUrl}>
                     {ad.imageUrl}
                   </td>
-                  {hasAdText && <td className="max-w-xs truncate px-2 py-1">{ad.adText ?? ''}</td>}
+                  {hasAdText && (
+                    <td className="truncate px-2 py-1" title={ad.adText ?? ''}>
+                      {ad.adText ?? ''}
+                    </td>
+                  )}
                 </tr>
               ))}
             </tbody>
