@@ -193,7 +193,7 @@ describe('importAdsFromFiles', () => {
     expect(result.ads[2]!.imageUrl).toBe(`file://${join(dir, 'banner.png')}`);
     expect(result.rejected.map((row) => row.reason)).toEqual([
       expect.stringMatching(/^list\.csv: not a valid URL/),
-      expect.stringMatching(/^more\.jsonl: duplicate id "f1"/),
+      "more.jsonl: duplicate id \"f1\" (first on line 2 of list.csv)",
       expect.stringMatching(/^missing\.csv: cannot read missing\.csv: no such file$/),
     ]);
   });

@@ -104,7 +104,8 @@ interface RowFields {
 class AdCollector {
   readonly ads: Ad[] = [];
   readonly rejected: RejectedRow[] = [];
-  private readonly firstLineById = new Map<string, number>();
+  /** Where each id was first seen: its line, and its file when several are imported together. */
+  private readonly firstLineById = new Map<string, { line: number; source: string }>();
   /** Generated id → the next `-n` suffix to try, so N copies of one URL cost O(N), not O(N²). */
   private readonly nextSuffixById = new Map<string, number>();
   private sourceLabel = '';
@@ -137,7 +138,8 @@ class AdCollector {
     let id = givenId || generatedAdId(url);
     const firstLine = this.firstLineById.get(id);
     if (firstLine !== undefined) {
-      if (givenId) return this.reject(line, `duplicate id "${truncate(id, 80)}" (first on line ${firstLine})`, raw);
+      const where = firstLine.source && firstLine.source !== this.sourceLabel ? ` of ${firstLine.source}` : '';
+      if (givenId) return this.reject(line, `duplicate id "${truncate(id, 80)}" (first on line ${firstLine.line}${where})`, raw);
       // The same URL listed again without an id: keep each row (the user listed it so),
       // with distinct ids stable for the list's order: -2, -3, …
       let n = this.nextSuffixById.get(id) ?? 2;
@@ -145,7 +147,7 @@ class AdCollector {
       this.nextSuffixById.set(id, n + 1);
       id = `${id}-${n}`;
     }
-    this.firstLineById.set(id, line);
+    this.firstLineById.set(id, { line, source: this.sourceLabel });
     const ad: Ad = { creativeId: id, imageUrl: url };
     const text = fields.text?.trim();
     if (text) ad.adText = text;
