@@ -14,6 +14,13 @@ export interface SortedFiles {
   ignored: File[];
 }
 
+/** Spreadsheet workbooks: binary, so never read as a list; the user is told to save a CSV. */
+const WORKBOOK_EXTENSIONS = ['xlsx', 'xls', 'xlsm', 'numbers', 'ods'] as const;
+
+export function isWorkbookName(name: string): boolean {
+  return (WORKBOOK_EXTENSIONS as readonly string[]).includes(extensionOf(name));
+}
+
 function extensionOf(name: string): string {
   const dot = name.lastIndexOf('.');
   return dot === -1 ? '' : name.slice(dot + 1).toLowerCase();

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { VisionApi } from '../../../shared/api.js';
-import { MAX_IMAGE_BYTES_PER_IMPORT, importFiles } from './importAds.js';
+import { MAX_IMAGE_BYTES_PER_IMPORT, NothingToImportError, importFiles } from './importAds.js';
 
 /** A File whose size is reported without allocating it. */
 function bigPng(name: string, size: number): File {
@@ -19,5 +19,15 @@ describe('importFiles', () => {
     expect(invoke).toHaveBeenCalledTimes(1);
     expect(invoke.mock.calls[0]![1].images).toHaveLength(3);
     expect(outcome.notes.join(' ')).toMatch(/first 3 of 5 images/);
+  });
+
+  it('tells a dropped spreadsheet workbook apart from other files, saying to save it as CSV', async () => {
+    const api = { invoke: vi.fn(), on: () => () => undefined } as unknown as VisionApi;
+    const error = await importFiles(api, [new File(['PK'], 'Campaign Q4.xlsx'), new File(['x'], 'notes.docx')]).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(NothingToImportError);
+    expect((error as NothingToImportError).notes).toEqual([
+      'Campaign Q4.xlsx is a spreadsheet workbook, not a text list: save it as CSV (UTF-8) and drop that file.',
+      'Skipped 1 file that are neither ad lists nor images: notes.docx.',
+    ]);
   });
 });
