@@ -8,6 +8,7 @@ describe('sortFiles', () => {
     expect(sorted.lists.map((f) => f.name)).toEqual(['ads.csv']);
     expect(sorted.images.map((f) => f.name)).toEqual(['photo.JPG', 'blob']);
     expect(sorted.ignored.map((f) => f.name)).toEqual(['notes.pdf']);
+    expect(sortFiles([new File(['PK'], 'Q4.XLSX'), new File(['x'], 'notes.pdf')]).workbooks.map((f) => f.name)).toEqual(['Q4.XLSX']);
   });
 });
 

@@ -8,17 +8,14 @@ const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'bmp', 'tif', 'ti
 /** The contract accepts at most this many images per import call. */
 export const MAX_IMAGES_PER_IMPORT = 500;
 
-export interface SortedFiles {
-  lists: File[];
-  images: File[];
-  ignored: File[];
-}
-
 /** Spreadsheet workbooks: binary, so never read as a list; the user is told to save a CSV. */
 const WORKBOOK_EXTENSIONS = ['xlsx', 'xls', 'xlsm', 'numbers', 'ods'] as const;
 
-export function isWorkbookName(name: string): boolean {
-  return (WORKBOOK_EXTENSIONS as readonly string[]).includes(extensionOf(name));
+export interface SortedFiles {
+  lists: File[];
+  images: File[];
+  workbooks: File[];
+  ignored: File[];
 }
 
 function extensionOf(name: string): string {
@@ -27,11 +24,12 @@ function extensionOf(name: string): string {
 }
 
 export function sortFiles(files: readonly File[]): SortedFiles {
-  const sorted: SortedFiles = { lists: [], images: [], ignored: [] };
+  const sorted: SortedFiles = { lists: [], images: [], workbooks: [], ignored: [] };
   for (const file of files) {
     const extension = extensionOf(file.name);
     if (file.type.startsWith('image/') || (IMAGE_EXTENSIONS as readonly string[]).includes(extension)) sorted.images.push(file);
     else if ((LIST_EXTENSIONS as readonly string[]).includes(extension) || file.type.startsWith('text/') || file.type === 'application/json') sorted.lists.push(file);
+    else if ((WORKBOOK_EXTENSIONS as readonly string[]).includes(extension)) sorted.workbooks.push(file);
     else sorted.ignored.push(file);
   }
   return sorted;

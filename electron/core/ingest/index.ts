@@ -348,16 +348,16 @@ async function imagesInFolder(folder: string): Promise<string[]> {
   return found;
 }
 
-/**
- * Files dropped from Finder: ad lists are parsed, image files (and images inside dropped
- * folders) become ads with a `file://` URL — the only way a `file:` URL enters the app.
- */
 /** An .xlsx/.numbers (a zip) or a legacy .xls (OLE2) file: binary, whatever its name says. */
 function isWorkbook(bytes: Uint8Array): boolean {
   const startsWith = (magic: number[]) => magic.every((byte, i) => bytes[i] === byte);
   return startsWith([0x50, 0x4b, 0x03, 0x04]) || startsWith([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]);
 }
 
+/**
+ * Files dropped from Finder: ad lists are parsed, image files (and images inside dropped
+ * folders) become ads with a `file://` URL — the only way a `file:` URL enters the app.
+ */
 export async function importAdsFromFiles(paths: readonly string[]): Promise<ImportResult> {
   const collector = new AdCollector();
   const columns = new Set<string>();

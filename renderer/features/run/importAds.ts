@@ -1,7 +1,7 @@
 /** What a drop, a pick or a paste becomes: one import call on the VisionApi. */
 import type { VisionApi } from '../../../shared/api.js';
 import type { ImportSummary } from '../../../shared/domain.js';
-import { MAX_IMAGES_PER_IMPORT, extractUrls, isWorkbookName, readFileBase64, readFileText, sortFiles } from '../../common/files.js';
+import { MAX_IMAGES_PER_IMPORT, extractUrls, readFileBase64, readFileText, sortFiles } from '../../common/files.js';
 
 /** Bytes of dropped images sent in one import (the browser-mode WebSocket takes frames up to 96 MB). */
 export const MAX_IMAGE_BYTES_PER_IMPORT = 64 * 1024 * 1024;
@@ -22,10 +22,8 @@ export class NothingToImportError extends Error {
 }
 
 export async function importFiles(api: VisionApi, files: readonly File[]): Promise<ImportOutcome> {
-  const { lists, images, ignored: skipped } = sortFiles(files);
+  const { lists, images, workbooks, ignored } = sortFiles(files);
   const notes: string[] = [];
-  const workbooks = skipped.filter((file) => isWorkbookName(file.name));
-  const ignored = skipped.filter((file) => !isWorkbookName(file.name));
   if (workbooks.length) {
     const several = workbooks.length > 1;
     notes.push(`${workbooks.map((f) => f.name).join(', ')} ${several ? 'are spreadsheet workbooks' : 'is a spreadsheet workbook'}, not ${several ? 'text lists' : 'a text list'}: save ${several ? 'each' : 'it'} as CSV (UTF-8) and drop that file.`);
