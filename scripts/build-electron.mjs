@@ -24,5 +24,5 @@ await Promise.all([
 for (const outDir of ['dist/electron', 'dist/cli']) {
   mkdirSync(outDir, { recursive: true });
   mkdirSync(`${outDir}/lib`, { recursive: true });
-  for (const file of ['embedded-worker.mjs', 'embedded-ocr-runner.mjs', 'lib/line-confidence.mjs', 'lib/text-boxes.mjs']) copyFileSync(`electron/core/engines/${file}`, `${outDir}/${file}`);
+  for (const file of ['embedded-worker.mjs', 'embedded-ocr-runner.mjs', 'lib/line-confidence.mjs', 'lib/recognition-batches.mjs', 'lib/text-boxes.mjs']) copyFileSync(`electron/core/engines/${file}`, `${outDir}/${file}`);
 }

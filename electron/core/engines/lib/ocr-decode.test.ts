@@ -105,6 +105,17 @@ describe('decodeCtcLine', () => {
     expect(spaced.confidence).toBeCloseTo((0.9 + 0.4 + 0.9 + 1 + 1 + 0.9 + 0.3 + 0.9) / 8);
   });
 
+  it('with separateMarks: a ® or ™ right after a word is a word of its own', () => {
+    const marks = dictionaryFromText('a\nb\n®\n™\n©\n');
+    const [a, b, reg, tm, copy] = [1, 2, 3, 4, 5];
+    const options = { ...steps(Infinity, 1), separateMarks: true };
+    expect(decodeCtcLine(line([a, b, BLANK, reg, 6, a, tm]), marks, options).text).toBe('ab ® a ™');
+    expect(decodeCtcLine(line([a, b, BLANK, reg]), marks, steps(Infinity, 1)).text).toBe('ab®');
+    // © comes before a name ("©Disney"), and a mark already spaced gets no second space.
+    expect(decodeCtcLine(line([copy, a, b]), marks, options).text).toBe('©ab');
+    expect(decodeCtcLine(line([a, 6, tm]), marks, options).text).toBe('a ™');
+  });
+
   it('with capitalLookalikes: an l among capitals is an I, in words of capitals only', () => {
     expect(capitalLookalikes('lEEE')).toBe('IEEE');
     expect(capitalLookalikes('TlME,')).toBe('TIME,');

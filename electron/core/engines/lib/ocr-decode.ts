@@ -66,6 +66,11 @@ export interface DecodeOptions {
    * those) far more often than an ad puts one lone glyph of another script beside its text.
    */
   dropLoneScriptOutliers?: boolean;
+  /**
+   * A ® or ™ right after a word is a word of its own ("Stokke ®"): it is a mark beside the
+   * name, not part of it, and a name read with its mark attached is not found by the name.
+   */
+  separateMarks?: boolean;
   /** How blocks are grouped into lines for the reading-order text (default `overlap`). */
   lineGrouping?: LineGrouping;
 }
@@ -111,6 +116,8 @@ export function dictionaryFromText(text: string): string[] {
 /** Punctuation that hugs the previous or next character however wide the gap looks ("1.74", "$20"). */
 const NO_SPACE_BEFORE = /^[.,:;!?%)\]}]$/;
 const NO_SPACE_AFTER = /^[([{$£€¥#]$/;
+/** Marks that follow a name (see DecodeOptions.separateMarks). */
+const MARK = /^[®™]$/u;
 
 function isSpace(char: string): boolean {
   return char.trim() === '';
@@ -149,7 +156,7 @@ export function decodeCtcLine(line: CtcLine, dictionary: readonly string[], opti
       words.push([]);
       continue;
     }
-    if (before && !isSpace(before.char) && !NO_SPACE_BEFORE.test(current.char) && !NO_SPACE_AFTER.test(before.char) && isWordGap(i - 1)) words.push([]);
+    if (before && !isSpace(before.char) && ((options.separateMarks && MARK.test(current.char)) || (!NO_SPACE_BEFORE.test(current.char) && !NO_SPACE_AFTER.test(before.char) && isWordGap(i - 1)))) words.push([]);
     words.at(-1)?.push(current);
   }
   const minLone = options.minLoneCharConfidence ?? 0;
