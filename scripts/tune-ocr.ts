@@ -9,15 +9,16 @@
  * worker's model options (createOcrRunner), `job` the per-image options of the runner
  * (RecognizeOptions), `options` the engine's EmbeddedOptions (decoding, confidence floor,
  * reading order) over the model's tuned ones. The models run in this process on one
- * thread; the raw output of each image is cached per runner+job options under the OS temp
+ * thread; the raw output of each image is cached per runner+job options and runner code under the OS temp
  * folder, so variants that differ only in decoding cost nothing to rerun. Prints word F1 and
  * CER per variant (pooled, and the number of images each variant improves or worsens
  * against the first) and writes the per-image readings as JSON.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { deserialize, serialize } from 'node:v8';
 import { z } from 'zod';
@@ -37,6 +38,15 @@ type Variant = z.infer<typeof Variant>;
 const GroundTruth = z.array(z.object({ file: z.string().min(1), text: z.string() }).passthrough());
 
 
+/** A hash of the runner's code (the runner and its lib modules): a raw result cached before an edit to it is not reused. */
+async function runnerCodeHash(): Promise<string> {
+  const engines = path.join(path.dirname(fileURLToPath(import.meta.url)), '../electron/core/engines');
+  const lib = (await readdir(path.join(engines, 'lib'))).filter((f) => f.endsWith('.mjs')).map((f) => path.join('lib', f));
+  const hash = createHash('sha256');
+  for (const file of ['embedded-ocr-runner.mjs', ...lib.sort()]) hash.update(file).update(await readFile(path.join(engines, file)));
+  return hash.digest('hex').slice(0, 16);
+}
+
 const USAGE = 'usage: tune-ocr --dataset DIR --variants FILE.json [--half tuning|check|all] [--model accurate|fast] [--out FILE.json]';
 
 async function main(): Promise<void> {
@@ -55,6 +65,7 @@ async function main(): Promise<void> {
   const base: EmbeddedOptions = EMBEDDED_MODELS[model].options;
   const cacheDir = path.join(os.tmpdir(), 'parallel-vision-tune-ocr');
   await mkdir(cacheDir, { recursive: true });
+  const code = await runnerCodeHash();
 
   const runners = new Map<string, Runner>();
   const runnerFor = async (options: Record<string, unknown>): Promise<Runner> => {
@@ -76,7 +87,7 @@ async function main(): Promise<void> {
     const texts: string[] = [];
     let cpuMs = 0;
     for (const [i, entry] of truth.entries()) {
-      const key = createHash('sha256').update(JSON.stringify({ runnerOptions, job, file: entry.file, dataset })).digest('hex').slice(0, 24);
+      const key = createHash('sha256').update(JSON.stringify({ runnerOptions, job, file: entry.file, dataset, code })).digest('hex').slice(0, 24);
       const cached = path.join(cacheDir, `${key}.v8`);
       let raw: RawResult;
       try {
