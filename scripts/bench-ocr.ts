@@ -8,7 +8,9 @@
  * Honest evaluation: the images are split once into a tuning half (odd number in the file
  * name) and a check half (even), see evaluationHalf in lib/ocr-metrics.ts. Settings are
  * chosen on the tuning half only; the table reports both halves and the whole, and the
- * check half's numbers are the ones that count (its five worst images are listed).
+ * check half's numbers are the ones that count (its five worst images are listed). A second set
+ * is split the same way: the ICDAR 2013 images not in ../shared/testdata/ads (`npm run
+ * make:ocr-dataset`). Its tuning half is tuning data too; its check half is held out as well.
  * `--engine embedded` runs each of `--model` (default: accurate and fast) one after the
  * other with one worker per core, and the table shows every model × half.
  *
