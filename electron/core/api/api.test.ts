@@ -190,6 +190,22 @@ describe('runs', () => {
     expect(list.some((run: any) => run.runId === runId && run.status === 'finished')).toBe(true);
   });
 
+  it('pages done and failed rows by matching row, with their own total', async () => {
+    const dead = new Set([3, 7, 9]);
+    const list = ads(12, 600).map((ad, i) => (dead.has(i) ? { ...ad, image_url: ad.image_url.replace('/ad-', '/missing-') } : ad));
+    const { runId } = (await postJson('/v1/runs', { ads: list, engines: ['embedded'] })).json();
+    await waitForStatus(runId, (status) => status === 'finished');
+    const page = async (query: string) => (await request('GET', `/v1/runs/${runId}/results?${query}`)).json();
+    const failed = await page('rows=failed&limit=2');
+    expect([failed.total, failed.next, failed.rows.map((row: any) => row.creative_id)]).toEqual([3, 2, ['ad603', 'ad607']]);
+    const lastFailed = await page('rows=failed&limit=2&offset=2');
+    expect([lastFailed.next, lastFailed.rows.map((row: any) => row.creative_id)]).toEqual([null, ['ad609']]);
+    const done = [await page('rows=done&limit=5'), await page('rows=done&limit=5&offset=5')];
+    expect(done.map((p) => [p.total, p.next, p.rows.length])).toEqual([[9, 5, 5], [9, null, 4]]);
+    expect(done.flatMap((p) => p.rows.map((row: any) => row.creative_id))).toEqual(list.filter((_, i) => !dead.has(i)).map((ad) => ad.creative_id));
+    expect((await page('limit=5')).total).toBe(12);
+  });
+
   it('takes a CSV body through the import and reports its rejected rows by line', async () => {
     const csv = `creative_id,image_url\nc1,${images.url(101)}\nc2,not-a-url\nc3,${images.url(103)}\n`;
     const created = await request('POST', '/v1/runs?engines=embedded&filename=scrape.csv', { body: csv, type: 'text/csv' });

@@ -18,12 +18,17 @@ export interface ResultsDeps {
 
 const keyOf = (creativeId: string, engine: string | null) => `${creativeId}\u0000${engine ?? ''}`;
 
+/**
+ * A page of results: with `rows` `all`, `offset`/`limit`/`total` count ads in input order
+ * (a compare run answers one row per engine of each ad); with `done` or `failed`, they count
+ * the matching rows, so every page but the last is full and `total` is what matches.
+ */
 export function resultsPage(store: Store, runId: string, offset: number, limit: number, rows: ExportRowFilter) {
   const run = store.getRun(runId)!;
   const { columns, valueOf } = inputColumnsOf(store, runId);
-  const batch = store.getBatch(run.batchId)!;
-  const records = [...store.exportRows(runId, rows, Math.min(limit, 2000), { from: offset, to: offset + limit })].map((row) => exportRecord(row, columns, valueOf));
-  return { total: batch.adCount, offset, next: offset + limit < batch.adCount ? offset + limit : null, rows: records };
+  const total = rows === 'all' ? store.getBatch(run.batchId)!.adCount : store.countExportRows(runId, rows);
+  const found = rows === 'all' ? [...store.exportRows(runId, rows, Math.min(limit, 2000), { from: offset, to: offset + limit })] : store.filteredExportRows(runId, rows, offset, limit);
+  return { total, offset, next: offset + limit < total ? offset + limit : null, rows: found.map((row) => exportRecord(row, columns, valueOf)) };
 }
 
 function rowOf(ad: Ad, result: AdResult): ExportRow {

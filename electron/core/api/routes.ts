@@ -314,7 +314,7 @@ export function apiRoutes(deps: ApiDeps, extra: { openapi: () => unknown; docs: 
       method: 'GET',
       path: '/v1/runs/{id}/results',
       summary: "A run's results as the export's rows (input columns plus _vision_model, _vision_text, _vision_time, …).",
-      description: 'Paged in input order (`offset`, `limit`, `next`). With `stream=1`: NDJSON, one row per finished ad, every finished ad exactly once, following a live run until it ends.',
+      description: 'Paged in input order (`offset`, `limit`, `next`): by ads, or with `rows=done|failed` by matching rows (`total` is then the number that match). With `stream=1`: NDJSON, one row per finished ad, every finished ad exactly once, following a live run until it ends.',
       params: RunIdParams,
       query: ResultsQuery,
       response: { status: 200, json: ResultsPage, description: 'A page of rows', alternatives: { ndjson: ResultRecord, when: 'stream=1' } },

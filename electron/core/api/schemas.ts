@@ -95,9 +95,9 @@ export const ServiceParams = z.object({ name: ServiceName }).strict();
 
 export const ResultsQuery = z
   .object({
-    /** First ad (input order) of the page. */
+    /** First ad (input order) of the page; with `rows` done or failed, the first matching row. */
     offset: z.coerce.number().int().min(0).default(0),
-    /** Ads per page (a compare run answers one row per engine of each ad). */
+    /** Ads per page (a compare run answers one row per engine of each ad); with `rows` done or failed, rows per page. */
     limit: z.coerce.number().int().min(1).max(5000).default(500),
     rows: z.enum(['all', 'done', 'failed']).default('all'),
     /** 1: NDJSON of every finished ad, following a live run until it ends. */
@@ -120,7 +120,7 @@ export const ResultRecord = z
   .catchall(z.unknown());
 
 export const ResultsPage = z.object({
-  /** Ads in the run. */
+  /** Ads in the run; with `rows` done or failed, the rows that match. */
   total: z.number().int(),
   offset: z.number().int(),
   /** Offset of the next page, null after the last. */

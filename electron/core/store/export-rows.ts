@@ -40,37 +40,57 @@ export function countExportRows({ db, runStore }: StoreContext, runId: string, r
  * 100 000 rows and no statement stays open between chunks, so a running run can
  * keep writing while an export is in progress.
  */
+type ExportDbRow = BatchAdRow & { result_status: 'done' | 'failed' | null } & Omit<ResultDbRow, 'creative_id' | 'status'>;
+
+/** The export's SELECT over a run's ads and results, with a WHERE tail and an ORDER/LIMIT tail. */
+function exportSelect(rows: ExportRowFilter, where: string, tail: string): string {
+  const statusFilter = rows === 'all' ? '' : `AND r.status = '${rows === 'done' ? 'done' : 'failed'}'`;
+  return `SELECT b.seq, b.creative_id, b.image_url, b.ad_text, b.extra, r.status AS result_status, r.engine, r.model, r.text, r.description, r.blocks, r.duration_ms, r.error, r.truncated
+     FROM run_ads a
+     JOIN batch_ads b ON b.batch_id = @batchId AND b.seq = a.seq
+     LEFT JOIN results r ON r.run_id = a.run_id AND r.creative_id = a.creative_id
+     WHERE a.run_id = @runId ${where} ${statusFilter}
+     ORDER BY a.seq, r.engine_key ${tail}`;
+}
+
+function toExportRow(row: ExportDbRow): ExportRow {
+  return {
+    seq: row.seq,
+    ad: toAd(row),
+    status: row.result_status ?? 'pending',
+    engine: row.engine,
+    model: row.model,
+    text: row.text ?? '',
+    description: row.description,
+    blocks: parseJson<TextBlock[]>(row.blocks, []),
+    durationMs: row.duration_ms,
+    error: row.error,
+    truncated: row.truncated === 1,
+  };
+}
+
 export function* exportRows(ctx: StoreContext, runId: string, rows: ExportRowFilter, chunk = EXPORT_CHUNK, range: { from?: number; to?: number } = {}): Generator<ExportRow> {
   const { db } = ctx;
   const run = getRun(ctx, runId);
   if (!run) throw new Error(`unknown run ${runId}`);
-  const statusFilter = rows === 'all' ? '' : `AND r.status = '${rows === 'done' ? 'done' : 'failed'}'`;
-  const statement = db.prepare<{ runId: string; batchId: string; from: number; to: number }, BatchAdRow & { result_status: 'done' | 'failed' | null } & Omit<ResultDbRow, 'creative_id' | 'status'>>(
-    `SELECT b.seq, b.creative_id, b.image_url, b.ad_text, b.extra, r.status AS result_status, r.engine, r.model, r.text, r.description, r.blocks, r.duration_ms, r.error, r.truncated
-     FROM run_ads a
-     JOIN batch_ads b ON b.batch_id = @batchId AND b.seq = a.seq
-     LEFT JOIN results r ON r.run_id = a.run_id AND r.creative_id = a.creative_id
-     WHERE a.run_id = @runId AND a.seq >= @from AND a.seq < @to ${statusFilter}
-     ORDER BY a.seq, r.engine_key`,
-  );
-  // `range`: ads [from, to) in input order (a page of the local API's results).
+  const statement = db.prepare<{ runId: string; batchId: string; from: number; to: number }, ExportDbRow>(exportSelect(rows, 'AND a.seq >= @from AND a.seq < @to', ''));
+  // `range`: ads [from, to) in input order.
   const end = Math.min(run.total, range.to ?? run.total);
   for (let start = range.from ?? 0; start < end; start += chunk) {
-    const page = statement.all({ runId, batchId: run.batchId, from: start, to: Math.min(start + chunk, end) });
-    for (const row of page) {
-      yield {
-        seq: row.seq,
-        ad: toAd(row),
-        status: row.result_status ?? 'pending',
-        engine: row.engine,
-        model: row.model,
-        text: row.text ?? '',
-        description: row.description,
-        blocks: parseJson<TextBlock[]>(row.blocks, []),
-        durationMs: row.duration_ms,
-        error: row.error,
-        truncated: row.truncated === 1,
-      };
-    }
+    for (const row of statement.all({ runId, batchId: run.batchId, from: start, to: Math.min(start + chunk, end) })) yield toExportRow(row);
   }
+}
+
+/**
+ * Rows [offset, offset + limit) of the run's done (or failed) results in input order: a
+ * page of the local API's filtered results, counted in matching rows, not in ads.
+ */
+export function filteredExportRows(ctx: StoreContext, runId: string, rows: 'done' | 'failed', offset: number, limit: number): ExportRow[] {
+  const run = getRun(ctx, runId);
+  if (!run) throw new Error(`unknown run ${runId}`);
+  ctx.runStore.flush();
+  return ctx.db
+    .prepare<{ runId: string; batchId: string; limit: number; offset: number }, ExportDbRow>(exportSelect(rows, '', 'LIMIT @limit OFFSET @offset'))
+    .all({ runId, batchId: run.batchId, limit, offset })
+    .map(toExportRow);
 }

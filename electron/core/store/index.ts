@@ -16,7 +16,7 @@ import type { Ad, EngineKind, Policy, RunStatus } from '../../../shared/domain.j
 import { isOwnProcessAlive } from '../services/proc-info.js';
 import { batchAds, getBatch, saveBatch, type BatchInfo, type BatchInput } from './batches.js';
 import type { StoreContext } from './context.js';
-import { countExportRows, exportRows, type ExportRow, type ExportRowFilter } from './export-rows.js';
+import { countExportRows, exportRows, filteredExportRows, type ExportRow, type ExportRowFilter } from './export-rows.js';
 import { migrate, PAIR_AGREEMENT_STEP } from './migrations.js';
 import { compareSummary, comparePage, getResult, laneSummary, pageResults, resultOutputs, type CompareRowData, type LaneSummary } from './results-query.js';
 import { CommitFailedError, DEFAULT_GROUP_COMMIT, SqliteRunStore, type GroupCommit } from './run-store.js';
@@ -156,6 +156,10 @@ export class Store {
   // ---- exports (export-rows.ts) ----
 
   /** How many rows an export will write. */
+  filteredExportRows(runId: string, rows: 'done' | 'failed', offset: number, limit: number): ExportRow[] {
+    return filteredExportRows(this.context, runId, rows, offset, limit);
+  }
+
   countExportRows(runId: string, rows: ExportRowFilter): number {
     return countExportRows(this.context, runId, rows);
   }
