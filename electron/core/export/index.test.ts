@@ -97,6 +97,19 @@ describe('exportResults', () => {
     expect(store.getResult(run.id, 'c2')?.results[0]?.truncated).toBeUndefined();
   });
 
+  it('an exported list run again gets one set of _vision_* columns, the new results', async () => {
+    const first = join(dir, 'first.csv');
+    await exportResults(store, runOf(list, 'ads.csv'), { format: 'csv' }, first);
+    const again = join(dir, 'again.csv');
+    await exportResults(store, runOf(await readFile(first, 'utf8'), 'first.csv'), { format: 'csv' }, again);
+    const text = await readFile(again, 'utf8');
+    const header = parse(text, { to: 1 })[0] as string[];
+    expect(header).toEqual(['Creative ID', 'Image URL', 'Ad Text', 'Campaign', '_vision_model', '_vision_text', '_vision_time', '_vision_status', '_vision_error', '_vision_description', '_vision_truncated']);
+    const chunks: string[] = [];
+    await exportResults(store, runOf(await readFile(first, 'utf8'), 'first.csv'), { format: 'jsonl' }, new Writable({ write: (chunk, _enc, done) => (chunks.push(String(chunk)), done()) }));
+    expect(Object.keys(JSON.parse(chunks.join('').split('\n')[0]!) as object).filter((key) => key.startsWith('_vision_'))).toHaveLength(8);
+  });
+
   it('adds creative_id and image_url columns when the input had none', async () => {
     const runId = runOf('https://x.test/1.png\nhttps://x.test/2.png\n', 'urls.txt');
     const chunks: string[] = [];

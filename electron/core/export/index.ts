@@ -38,6 +38,7 @@ export interface ExportSummary {
 }
 
 const VISION_FIELDS = ['_vision_model', '_vision_text', '_vision_time', '_vision_status', '_vision_error', '_vision_description', '_vision_truncated'] as const;
+const OUTPUT_FIELDS = new Set<string>([...VISION_FIELDS, '_vision_blocks']);
 const FLUSH_BYTES = 64 * 1024;
 const PROGRESS_EVERY = 1000;
 
@@ -49,7 +50,8 @@ export function inputColumnsOf(store: Store, runId: string): { columns: string[]
   const { fieldColumns } = batch;
   const idColumn = fieldColumns.id ?? 'creative_id';
   const urlColumn = fieldColumns.url ?? 'image_url';
-  const columns = [...batch.columns];
+  // An exported list run again: its old `_vision_*` columns give way to this run's.
+  const columns = batch.columns.filter((column) => !OUTPUT_FIELDS.has(column));
   if (!columns.includes(urlColumn)) columns.unshift(urlColumn);
   if (!columns.includes(idColumn)) columns.unshift(idColumn);
   const valueOf = (row: ExportRow, column: string): string => {
