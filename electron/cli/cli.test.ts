@@ -188,6 +188,26 @@ describe('parallel-vision export and runs', () => {
     expect(stdout).toMatch(/finished\s+30\/30/);
   });
 
+  it('exports to standard output with --out -', async () => {
+    const io = captureIo();
+    expect(await main(['export', 'latest', '--format', 'jsonl', '--out', '-', '--data-dir', join(dir, 'data-kill')], io)).toBe(0);
+    const rows = io.stdout.join('').trim().split('\n').map((line) => JSON.parse(line) as { _vision_status: string });
+    expect(rows).toHaveLength(AD_COUNT);
+    expect(io.stderr.join('')).toBe(`Wrote ${AD_COUNT} rows to standard output\n`);
+    expect(await main(['export', 'latest', '--out', '-', '--data-dir', join(dir, 'data-kill')], captureIo())).toBe(2);
+  });
+
+  it('ends quietly when the reader closes the pipe (runs | head)', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'electron', 'cli', 'index.ts'), 'export', 'latest', '--format', 'csv', '--out', '-', '--data-dir', join(dir, 'data-kill')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Closed before the command writes: its first write fails with EPIPE.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(code).toBe(0);
+  });
+
   it('reports usage errors with exit status 2', async () => {
     const io = captureIo();
     expect(await main(['export', 'latest'], io)).toBe(2);

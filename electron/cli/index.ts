@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { exportResults } from '../core/export/index.js';
 import { dataPaths } from '../core/paths.js';
 import { openStore } from '../core/store/index.js';
-import { processIo, resolveDataDir, type CliIo } from './io.js';
+import { isStandardOutput, processIo, resolveDataDir, standardOutput, type CliIo } from './io.js';
 import { UsageError } from '../core/app/run-settings.js';
 import { exportFormatOf } from './options.js';
 import { RUN_USAGE, runCommand, type RunDeps } from './run.js';
@@ -19,7 +19,7 @@ export const USAGE = `Usage: parallel-vision <command> [options]
 Commands:
   run LIST [LIST…]            run an ad list (CSV/TSV/JSON/JSONL/TXT or image files); resumes an interrupted run
   run LIST --to-app           hand the list to the running app (its local API) instead of running here
-  export RUN --out FILE       export a run's results (RUN: a run id or "latest"); --format csv|json|jsonl, --rows all|done|failed
+  export RUN --out FILE       export a run's results (RUN: a run id or "latest"; FILE - for standard output); --format csv|json|jsonl, --rows all|done|failed
   runs                        list runs
   engines                     which engines this machine can run, and the default in-process one (--json)
   serve                       browser mode (the app UI on 127.0.0.1)
@@ -59,8 +59,9 @@ async function exportCommand(args: string[], io: CliIo): Promise<number> {
       io.err(`no run ${runArg}\n`);
       return 1;
     }
-    const summary = await exportResults(store, runId, { format, rows }, resolve(values.out));
-    io.err(`Wrote ${summary.rows} rows to ${summary.path}\n`);
+    const toStdout = isStandardOutput(values.out);
+    const summary = await exportResults(store, runId, { format, rows }, toStdout ? standardOutput(io) : resolve(values.out));
+    io.err(`Wrote ${summary.rows} rows to ${summary.path ?? 'standard output'}\n`);
     return 0;
   } finally {
     store.close();

@@ -1,17 +1,26 @@
 /** What a CLI command writes to and reads from, injectable for tests. */
 import { resolve } from 'node:path';
+import { Writable } from 'node:stream';
 import { defaultDataDir } from '../core/paths.js';
 
 export interface CliIo {
   out: (text: string) => void;
+  /** Standard output as a stream (`--out -`); without it, writes go through `out`. */
+  outStream?: Writable;
   err: (text: string) => void;
   env: NodeJS.ProcessEnv;
   isTerminal: boolean;
 }
 
 export function processIo(): CliIo {
+  // A reader that closes the pipe early (`runs | head -3`) ends the output, not the command with a stack trace.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  });
   return {
     out: (text) => process.stdout.write(text),
+    outStream: process.stdout,
     err: (text) => process.stderr.write(text),
     env: process.env,
     isTerminal: Boolean(process.stderr.isTTY),
@@ -21,4 +30,22 @@ export function processIo(): CliIo {
 /** `--data-dir`, else PARALLEL_VISION_DATA_DIR, else the OS convention. */
 export function resolveDataDir(flag: string | undefined, env: NodeJS.ProcessEnv): string {
   return resolve(flag ?? defaultDataDir({ env }));
+}
+
+/** Where `--out` goes: `-` is standard output. */
+export function isStandardOutput(out: string): boolean {
+  return out === '-';
+}
+
+/** Standard output as a stream, for an export written there. */
+export function standardOutput(io: CliIo): Writable {
+  return (
+    io.outStream ??
+    new Writable({
+      write(chunk, _encoding, done) {
+        io.out(String(chunk));
+        done();
+      },
+    })
+  );
 }

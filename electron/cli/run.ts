@@ -21,7 +21,7 @@ import { exportFormatOf, parseRunArgs } from './options.js';
 import { jsonLinesReporter, terminalReporter, type ProgressReporter } from './progress.js';
 import { parseEmbeddedSettings } from '../core/engines/embedded.js';
 import { DEFAULT_EMBEDDED_MODEL, EMBEDDED_MODEL_CHOICES, EMBEDDED_MODEL_IDS, languagesFor, OCR_LANGUAGE_CODES } from '../../shared/embedded-ocr.js';
-import { resolveDataDir, type CliIo } from './io.js';
+import { isStandardOutput, resolveDataDir, standardOutput, type CliIo } from './io.js';
 import { runToApp } from './run-to-app.js';
 
 export const RUN_USAGE = `Usage: parallel-vision run LIST [LIST…] [options]
@@ -31,7 +31,7 @@ export const RUN_USAGE = `Usage: parallel-vision run LIST [LIST…] [options]
   --split S             ratio: first engine's share (0.5) or deepseek=0.7,ollama=0.3
   --workers e=N|auto,…  workers per engine: its ceiling (default auto: the engine's safe
                         maximum here; under --policy auto concurrency tunes itself up to it)
-  --out FILE            write results (.csv, .json or .jsonl) when the run ends
+  --out FILE            write results (.csv, .json or .jsonl) when the run ends; - for standard output (with --format)
   --format F            csv | json | jsonl (default: from --out)
   --db PATH             database (default: <data dir>/parallel-vision.db)
   --data-dir DIR        data folder (default: PARALLEL_VISION_DATA_DIR or the OS convention)
@@ -321,8 +321,8 @@ async function execute(store: Store, context: ExecuteContext): Promise<RunAdsOut
   }
   if (options.out && options.outFormat) {
     try {
-      const written = await exportResults(store, run.id, { format: options.outFormat, rows: 'all' }, resolve(options.out));
-      io.err(`Wrote ${written.rows} rows to ${written.path}\n`);
+      const written = await exportResults(store, run.id, { format: options.outFormat, rows: 'all' }, isStandardOutput(options.out) ? standardOutput(io) : resolve(options.out));
+      io.err(`Wrote ${written.rows} rows to ${written.path ?? 'standard output'}\n`);
     } catch (error) {
       // The results are in the store whatever happened to the file: say how to get them.
       io.err(`Could not write ${options.out}: ${error instanceof Error ? error.message : String(error)}\nThe results are saved: export them with: parallel-vision export ${run.id} --out FILE\n`);

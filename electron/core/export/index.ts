@@ -10,17 +10,16 @@
  * numbers such as `-5` stay numbers (see spreadsheet-safe.ts). JSON and JSONL are exact.
  */
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { ExportFormat } from '../../../shared/domain.js';
 import type { ExportRow, ExportRowFilter, Store } from '../store/index.js';
 import { csvLine } from './csv-line.js';
+import { writeOutputFile } from './output-file.js';
 import { neutralizeFormula } from './spreadsheet-safe.js';
 
 export { csvLine } from './csv-line.js';
 export { neutralizeFormula } from './spreadsheet-safe.js';
+export { writeOutputFile } from './output-file.js';
 
 export interface ExportOptions {
   format: ExportFormat;
@@ -124,10 +123,7 @@ async function writeRows(store: Store, runId: string, options: ExportOptions, ou
   return written;
 }
 
-/**
- * Export to a stream (left open) or to a file path (written to a temporary file and
- * renamed at the end, so a half-written export never replaces a good one).
- */
+/** Export to a stream (left open) or to a file path (see output-file.ts). */
 export async function exportResults(
   store: Store,
   runId: string,
@@ -136,21 +132,5 @@ export async function exportResults(
   onProgress?: (progress: ExportProgress) => void,
 ): Promise<ExportSummary> {
   if (typeof target !== 'string') return { rows: await writeRows(store, runId, options, target, onProgress) };
-  await mkdir(dirname(target), { recursive: true });
-  const temporary = `${target}.${process.pid}.partial`;
-  const out = createWriteStream(temporary);
-  try {
-    const failed = once(out, 'error').then(([error]) => {
-      throw error;
-    });
-    const rows = await Promise.race([writeRows(store, runId, options, out, onProgress), failed]);
-    out.end();
-    await Promise.race([once(out, 'finish'), failed]);
-    await rename(temporary, target);
-    return { rows, path: target };
-  } catch (error) {
-    out.destroy();
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  return { rows: await writeOutputFile(target, (out) => writeRows(store, runId, options, out, onProgress)), path: target };
 }
