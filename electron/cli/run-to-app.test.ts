@@ -53,6 +53,18 @@ describe('parallel-vision run --to-app', () => {
     expect(runs[0]).toMatchObject({ source: 'ads.csv', status: 'finished', done: 2 });
   });
 
+  it('writes --out into a folder it creates, one row per ad in input order with the input columns first', async () => {
+    const list = path.join(dir, 'dead.csv');
+    writeFileSync(list, `creative_id,image_url,brand\nd1,${images.url(21)},a\nd2,${images.url(22).replace('/ad-', '/missing-')},b\nd3,${images.url(23)},c\n`);
+    const out = path.join(dir, 'not', 'yet', 'there.jsonl');
+    const io = captureIo();
+    expect(await main(['run', list, '--to-app', '--data-dir', path.join(dir, 'data'), '--engines', 'embedded', '--out', out], io)).toBe(1);
+    const rows = readFileSync(out, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(rows.map((row) => [row.creative_id, row._vision_status])).toEqual([['d1', 'done'], ['d2', 'failed'], ['d3', 'done']]);
+    expect(Object.keys(rows[0]!).slice(0, 4)).toEqual(['creative_id', 'image_url', 'brand', '_vision_model']);
+    expect(io.stderr()).toContain(`Wrote 3 rows to ${out}`);
+  });
+
   it('sends a UTF-16 list (Excel\'s "Unicode text") decoded, as the app reads the file itself', async () => {
     const list = path.join(dir, 'unicode.csv');
     writeFileSync(list, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`creative_id,image_url\nü1,${images.url(7)}\n`, 'utf16le')]));

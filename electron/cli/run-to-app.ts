@@ -2,16 +2,18 @@
  * `parallel-vision run LIST --to-app`: hand the list to the running app through its local
  * API instead of starting a second scheduler against the same services. The app imports
  * it (same ingest, same rejected-row report), runs it, and this command shows its progress
- * and writes the results (`--out`) from the NDJSON stream.
+ * and writes the results (`--out`, one row per ad, pending ones too) from the API's pages.
  */
 import { once } from 'node:events';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
 import { isLiveRunStatus, RunProgress } from '../../shared/domain.js';
 import { ApiDiscovery, apiDiscoveryPath } from '../core/api/auth.js';
-import { csvLine, neutralizeFormula } from '../core/export/index.js';
+import { ResultsPage } from '../core/api/schemas.js';
+import { csvLine, neutralizeFormula, writeOutputFile } from '../core/export/index.js';
 import { decodeListBytes, detectListFormat } from '../core/ingest/index.js';
-import { resolveDataDir, type CliIo } from './io.js';
+import { isStandardOutput, resolveDataDir, standardOutput, type CliIo } from './io.js';
 import { UsageError } from '../core/app/run-settings.js';
 import { checkToAppArgs, exportFormatOf, type RunArgs } from './options.js';
 import { jsonLinesReporter, terminalReporter } from './progress.js';
@@ -67,18 +69,27 @@ async function* lines(response: Response): AsyncGenerator<string> {
   if (partial) yield partial;
 }
 
-/** Results from the stream into a CSV, JSON or JSONL file, as the export writes them. */
-async function writeResults(response: Response, out: string, format: 'csv' | 'json' | 'jsonl'): Promise<number> {
-  const file = createWriteStream(out);
+/** Every result row of the run in input order, pending ads included (the API's pages), each page validated. */
+async function* resultRows(app: AppAddress, runId: string): AsyncGenerator<Record<string, unknown>> {
+  let offset: number | null = 0;
+  while (offset !== null) {
+    const body: unknown = await (await api(app, 'GET', `/v1/runs/${runId}/results?offset=${offset}&limit=5000`)).json();
+    const page = ResultsPage.parse(body);
+    // The rows as sent: parsing puts the `_vision_*` fields before the input columns.
+    yield* (body as { rows: Record<string, unknown>[] }).rows;
+    offset = page.next;
+  }
+}
+
+/** The run's results into a CSV, JSON or JSONL stream, one row per ad as the export writes them. */
+async function writeResults(rows: AsyncIterable<Record<string, unknown>>, file: Writable, format: 'csv' | 'json' | 'jsonl'): Promise<number> {
   let columns: string[] | null = null;
   let count = 0;
   const write = async (text: string) => {
     if (!file.write(text)) await once(file, 'drain');
   };
   if (format === 'json') await write('[');
-  for await (const line of lines(response)) {
-    if (!line) continue;
-    const row = JSON.parse(line) as Record<string, unknown>;
+  for await (const row of rows) {
     if (format === 'csv') {
       if (!columns) {
         columns = Object.keys(row).filter((key) => key !== '_vision_blocks');
@@ -86,13 +97,12 @@ async function writeResults(response: Response, out: string, format: 'csv' | 'js
       }
       await write(csvLine(columns.map((column) => neutralizeFormula(row[column] === null || row[column] === undefined ? '' : String(row[column])))));
     } else {
+      const line = JSON.stringify(row);
       await write(format === 'json' ? `${count === 0 ? '\n' : ',\n'}${line}` : `${line}\n`);
     }
     count++;
   }
   if (format === 'json') await write(count === 0 ? ']\n' : '\n]\n');
-  file.end();
-  await once(file, 'finish');
   return count;
 }
 
@@ -140,8 +150,16 @@ export async function runToApp(parsed: RunArgs, io: CliIo): Promise<number> {
   const final = RunProgress.parse(await (await api(app, 'GET', `/v1/runs/${created.runId}`)).json());
   io.err(`\nRun ${final.runId} ${final.status}: ${final.done} done, ${final.failed} failed of ${final.total}\n`);
   if (values.out && outFormat) {
-    const written = await writeResults(await api(app, 'GET', `/v1/runs/${created.runId}/results?stream=1`), resolve(values.out), outFormat);
-    io.err(`Wrote ${written} rows to ${resolve(values.out)}\n`);
+    const rows = resultRows(app, created.runId);
+    try {
+      const toStdout = isStandardOutput(values.out);
+      const written = toStdout ? await writeResults(rows, standardOutput(io), outFormat) : await writeOutputFile(resolve(values.out), (file) => writeResults(rows, file, outFormat));
+      io.err(`Wrote ${written} rows to ${toStdout ? 'standard output' : resolve(values.out)}\n`);
+    } catch (error) {
+      // The results are in the app whatever happened to the file: say how to get them.
+      io.err(`Could not write ${values.out}: ${error instanceof Error ? error.message : String(error)}\nThe results are saved in the app: export them with: parallel-vision export ${created.runId} --out FILE\n`);
+      return 1;
+    }
   }
   if (final.status === 'cancelled' || isLiveRunStatus(final.status)) return 130;
   return final.failed > 0 || final.status !== 'finished' ? 1 : 0;
