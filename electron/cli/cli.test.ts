@@ -208,6 +208,17 @@ describe('parallel-vision export and runs', () => {
     expect(code).toBe(0);
   });
 
+  it('answers --help for export and runs, and help COMMAND', async () => {
+    for (const argv of [['export', '--help'], ['export', '-h'], ['help', 'export']]) {
+      const io = captureIo();
+      expect(await main(argv, io)).toBe(0);
+      expect(io.stdout.join('')).toMatch(/^Usage: parallel-vision export RUN --out FILE[\s\S]*--rows R/);
+    }
+    const runs = captureIo();
+    expect(await main(['runs', '--help'], runs)).toBe(0);
+    expect(runs.stdout.join('')).toMatch(/^Usage: parallel-vision runs/);
+  });
+
   it('reports usage errors with exit status 2', async () => {
     const io = captureIo();
     expect(await main(['export', 'latest'], io)).toBe(2);

@@ -14,6 +14,18 @@ import { UsageError } from '../core/app/run-settings.js';
 import { exportFormatOf } from './options.js';
 import { RUN_USAGE, runCommand, type RunDeps } from './run.js';
 
+const EXPORT_USAGE = `Usage: parallel-vision export RUN --out FILE [options]
+
+  RUN                   a run id (see \`parallel-vision runs\`) or "latest"
+  --out, -o FILE        .csv, .json or .jsonl; - for standard output (with --format); missing folders are created
+  --format F            csv | json | jsonl (default: from --out)
+  --rows R              all | done | failed (default: all; pending ads are in "all")
+  --data-dir DIR, --db PATH   which store to read`;
+
+const RUNS_USAGE = `Usage: parallel-vision runs [--json] [--data-dir DIR | --db PATH]
+
+  Lists the runs, newest first: id, status, done/total, failed, policy, when, source list.`;
+
 export const USAGE = `Usage: parallel-vision <command> [options]
 
 Commands:
@@ -44,8 +56,13 @@ async function exportCommand(args: string[], io: CliIo): Promise<number> {
       rows: { type: 'string', default: 'all' },
       db: { type: 'string' },
       'data-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.help) {
+    io.out(`${EXPORT_USAGE}\n`);
+    return 0;
+  }
   const runArg = positionals[0];
   if (!runArg) throw new UsageError('export needs a run id (see `parallel-vision runs`) or "latest"');
   if (!values.out) throw new UsageError('export needs --out FILE');
@@ -69,7 +86,11 @@ async function exportCommand(args: string[], io: CliIo): Promise<number> {
 }
 
 async function runsCommand(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args, options: { db: { type: 'string' }, 'data-dir': { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ args, options: { db: { type: 'string' }, 'data-dir': { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } });
+  if (values.help) {
+    io.out(`${RUNS_USAGE}\n`);
+    return 0;
+  }
   const store = openStore(storePath(values, io));
   try {
     const runs = store.listRuns();
@@ -120,7 +141,11 @@ export async function main(argv: string[], io: CliIo = processIo(), deps: RunDep
       case 'help':
       case '--help':
       case '-h':
-        io.out(`${USAGE}\n`);
+        // `help export` / `help runs`: that command's usage.
+        if (command === 'help' && args[0] === 'export') io.out(`${EXPORT_USAGE}\n`);
+        else if (command === 'help' && args[0] === 'runs') io.out(`${RUNS_USAGE}\n`);
+        else if (command === 'help' && args[0] === 'run') io.out(`${RUN_USAGE}\n`);
+        else io.out(`${USAGE}\n`);
         return command === undefined ? 2 : 0;
       default:
         throw new UsageError(`unknown command "${command}"`);
