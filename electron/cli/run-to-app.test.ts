@@ -74,6 +74,15 @@ describe('parallel-vision run --to-app', () => {
     expect(io.stderr()).not.toMatch(/skipped line/);
   });
 
+  it('says what it takes: one list, not two lists or image files', async () => {
+    const two = captureIo();
+    expect(await main(['run', 'a.csv', 'b.tsv', '--to-app', '--data-dir', path.join(dir, 'data')], two)).toBe(2);
+    expect(two.stderr()).toContain('run --to-app sends one ad list at a time, got 2');
+    const image = captureIo();
+    expect(await main(['run', 'banner.png', '--to-app', '--data-dir', path.join(dir, 'data')], image)).toBe(2);
+    expect(image.stderr()).toContain('not image files (banner.png); drop images on its window instead');
+  });
+
   it('says where it looked when no app is running', async () => {
     const io = captureIo();
     const empty = path.join(dir, 'nothing');

@@ -18,6 +18,7 @@ import { UsageError } from '../core/app/run-settings.js';
 import { checkToAppArgs, exportFormatOf, type RunArgs } from './options.js';
 import { jsonLinesReporter, terminalReporter } from './progress.js';
 
+const IMAGE_FILE = /\.(png|jpe?g|gif|webp|bmp|tiff?|heic)$/i;
 const CONTENT_TYPES: Record<string, string> = { csv: 'text/csv', tsv: 'text/tab-separated-values', jsonl: 'application/x-ndjson', json: 'application/json', txt: 'text/plain' };
 
 interface AppAddress {
@@ -109,7 +110,9 @@ async function writeResults(rows: AsyncIterable<Record<string, unknown>>, file: 
 export async function runToApp(parsed: RunArgs, io: CliIo): Promise<number> {
   checkToAppArgs(parsed);
   const { values, positionals } = parsed;
-  if (positionals.length !== 1) throw new UsageError('run --to-app sends one ad list (CSV, TSV, JSON, JSONL, TXT) to the app; drop image files on its window instead');
+  const images = positionals.filter((file) => IMAGE_FILE.test(file));
+  if (images.length > 0) throw new UsageError(`run --to-app sends one ad list (CSV, TSV, JSON, JSONL, TXT) to the app, not image files (${images.slice(0, 3).map((file) => basename(file)).join(', ')}); drop images on its window instead`);
+  if (positionals.length !== 1) throw new UsageError(`run --to-app sends one ad list at a time, got ${positionals.length}; send each on its own, or run them here without --to-app (several lists are one run)`);
   const outFormat = values.out ? exportFormatOf(values.out, values.format) : null;
   const app = findApp(resolveDataDir(values['data-dir'], io.env));
   const listPath = resolve(positionals[0]!);

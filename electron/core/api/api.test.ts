@@ -234,8 +234,11 @@ describe('runs', () => {
     const asText = await request('POST', `/v1/runs?engines=embedded,openai&policy=ratio&split=${encodeURIComponent('embeded=0.75,openai=0.25')}`, { body: `creative_id,image_url\nq1,${images.url(510)}\n`, type: 'text/csv' });
     for (const reply of [asObject, asText]) {
       expect(reply.status).toBe(400);
-      expect(reply.json().error.message).toMatch(/split names "embeded", not among this run's engines \(embedded, openai\)/);
+      expect(reply.json().error.message).toMatch(/^split names "embeded", not among this run's engines \(embedded, openai\)/);
     }
+    // Worded for the query parameter the script sent, not the CLI's flag.
+    const badShare = await request('POST', `/v1/runs?policy=ratio&split=abc`, { body: `creative_id,image_url\nq2,${images.url(511)}\n`, type: 'text/csv' });
+    expect([badShare.status, badShare.json().error.message]).toEqual([400, 'split expects a number from 0 to 1, got "abc"']);
   });
 
   it('answers wrong types, a 20 MB body and unknown fields with 4xx naming the problem', async () => {

@@ -165,6 +165,15 @@ interface RunChoice {
   maxAttempts?: number;
 }
 
+/**
+ * A 400 for a bad engines/workers/split setting. The parsers word their errors for the CLI's
+ * flags ("--split expects…"); a script sent the field or query parameter of that name.
+ */
+function settingProblem(error: unknown): ApiProblem {
+  const message = (error as Error).message.replace(/^--(engines|workers|split)\b/, '$1');
+  return new ApiProblem(400, 'invalid-request', message, [message]);
+}
+
 /** A run's lanes and split from what the script asked (engines, workers, split), the way the CLI reads its flags. */
 async function runConfig(deps: ApiDeps, batchId: string, choice: RunChoice): Promise<{ config: RunConfig; lanes: LaneConfig[] }> {
   const lanes = choice.lanes ?? (choice.engines ?? (await defaultEngines(deps.handlers))).map((engine) => laneFor(engine, choice.workers?.[engine]));
@@ -176,7 +185,7 @@ async function runConfig(deps: ApiDeps, batchId: string, choice: RunChoice): Pro
     else if (typeof choice.split === 'string') split = parseSplit(choice.split, engines, names);
     else if (choice.split) split = checkSplitNames(choice.split, names);
   } catch (error) {
-    throw new ApiProblem(400, 'invalid-request', (error as Error).message, [(error as Error).message]);
+    throw settingProblem(error);
   }
   const config: RunConfig = {
     batchId,
@@ -218,7 +227,7 @@ async function createRun(deps: ApiDeps, input: RouteInput<unknown, z.output<type
         ...(query.split ? { split: query.split } : {}),
       };
     } catch (error) {
-      throw new ApiProblem(400, 'invalid-request', (error as Error).message, [(error as Error).message]);
+      throw settingProblem(error);
     }
   }
   // The same ingest and rejected-row report as a list dropped on the window.
