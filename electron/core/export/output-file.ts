@@ -39,7 +39,12 @@ export async function writeOutputFile<T>(target: string, write: (out: Writable) 
     if (temporary) await rename(temporary, path);
     return result;
   } catch (error) {
-    out.destroy();
+    // Closed before the temporary file is removed: a stream destroyed while still opening would create it after.
+    await new Promise<void>((resolve) => {
+      if (out.closed) resolve();
+      else out.once('close', () => resolve());
+      out.destroy();
+    });
     if (temporary) await rm(temporary, { force: true });
     throw error;
   }
