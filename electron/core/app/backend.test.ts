@@ -145,6 +145,8 @@ describe('backend: a list in, a run, results out', () => {
     expect(exported.rows).toBe(40);
     expect(exported.downloadUrl).toBe(`/downloads/${path.basename(exported.path)}`);
     const lines = readFileSync(exported.path, 'utf8').trim().split('\n');
+    // The window's CSV opens in Excel with non-ASCII text intact: it starts with a UTF-8 byte order mark.
+    expect([...readFileSync(exported.path).subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     expect(lines[0]).toContain('_vision_text');
     expect(lines).toHaveLength(41);
 

@@ -209,7 +209,8 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
         if (!target) throw new Error('Export cancelled.');
       }
       target ??= path.join(exportsDir, name);
-      const summary = await exportResults(store, runId, { format, rows }, target, (progress) => bus.emit('export.progress', { runId, ...progress }));
+      // Exports from the window are opened in Excel: a CSV gets the byte order mark it needs for non-ASCII text.
+      const summary = await exportResults(store, runId, { format, rows, bom: true }, target, (progress) => bus.emit('export.progress', { runId, ...progress }));
       const downloadable = path.dirname(path.resolve(target)) === path.resolve(exportsDir);
       return { path: target, rows: summary.rows, ...(options.mode === 'browser' && downloadable ? { downloadUrl: `/downloads/${encodeURIComponent(path.basename(target))}` } : {}) };
     },

@@ -110,6 +110,17 @@ describe('exportResults', () => {
     expect(Object.keys(JSON.parse(chunks.join('').split('\n')[0]!) as object).filter((key) => key.startsWith('_vision_'))).toHaveLength(8);
   });
 
+  it('with bom, starts a CSV with a UTF-8 byte order mark that the import reads past', async () => {
+    const path = join(dir, 'excel.csv');
+    await exportResults(store, runOf('creative_id,image_url,ad_text\né1,https://x.test/1.png,Café €9\n', 'ads.csv'), { format: 'csv', bom: true }, path);
+    const bytes = await readFile(path);
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    expect(importAdsFromText(bytes.toString('utf8'), { filename: 'excel.csv' }).ads.map((ad) => [ad.creativeId, ad.adText])).toEqual([['é1', 'Café €9']]);
+    const plain = join(dir, 'plain.csv');
+    await exportResults(store, runOf('creative_id,image_url\nx,https://x.test/1.png\n', 'ads.csv'), { format: 'csv' }, plain);
+    expect((await readFile(plain, 'utf8')).startsWith('creative_id')).toBe(true);
+  });
+
   it('adds creative_id and image_url columns when the input had none', async () => {
     const runId = runOf('https://x.test/1.png\nhttps://x.test/2.png\n', 'urls.txt');
     const chunks: string[] = [];

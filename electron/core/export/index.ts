@@ -24,6 +24,8 @@ export { writeOutputFile } from './output-file.js';
 export interface ExportOptions {
   format: ExportFormat;
   rows?: ExportRowFilter;
+  /** CSV only: start with a UTF-8 byte order mark, without which Excel reads é, € and 中文 as another code page (the window's exports). */
+  bom?: boolean;
 }
 
 export interface ExportProgress {
@@ -103,7 +105,7 @@ async function writeRows(store: Store, runId: string, options: ExportOptions, ou
 
   /** A CSV record that is safe to open in a spreadsheet. */
   const csvRecord = (cells: string[]) => csvLine(cells.map(neutralizeFormula));
-  if (options.format === 'csv') buffer += csvRecord([...columns, ...VISION_FIELDS]);
+  if (options.format === 'csv') buffer += `${options.bom ? '\uFEFF' : ''}${csvRecord([...columns, ...VISION_FIELDS])}`;
   if (options.format === 'json') buffer += '[';
   for (const row of store.exportRows(runId, rows)) {
     if (options.format === 'csv') {
