@@ -129,7 +129,15 @@ describe('JSON and JSONL', () => {
     expect(result.format).toBe('jsonl');
     expect(result.ads.map((ad) => ad.creativeId)).toEqual(['l1', 'l2']);
     expect(result.rejected).toMatchObject([{ line: 3, raw: '{oops' }]);
-    expect(result.rejected[0]!.reason).toMatch(/^malformed JSON/);
+    // Where in that line, not "at position 1 (line 1 column 2)" of the line taken as a file.
+    expect(result.rejected[0]!.reason).toMatch(/^malformed JSON: .* at column 2$/);
+    expect(result.rejected[0]!.reason).not.toMatch(/line 1|position/);
+  });
+
+  it('reports the line of a malformed JSON file where the parser stopped', () => {
+    const result = importAdsFromText('[\n  {"creative_id": "a", "image_url": "https://x.test/1.png"},\n  {"creative_id": "b",, }\n]\n', { filename: 'x.json' });
+    expect(result.rejected).toMatchObject([{ line: 3 }]);
+    expect(result.rejected[0]!.reason).toMatch(/^malformed JSON: .* at column 23$/);
   });
 
   it('finds element lines across nested values and strings with brackets', () => {

@@ -235,12 +235,25 @@ function addJsonValue(collector: AdCollector, line: number, value: unknown, raw:
   collector.add(line, { id: pick(fields.id), url: pick(fields.url), text: pick(fields.text), extra }, raw);
 }
 
+/**
+ * A JSON.parse error as a reason and where: V8 says "… in JSON at position 1 (line 1 column 2)"
+ * of the text it was given, which for a JSONL line is that line, not the file.
+ */
+function jsonError(error: unknown): { reason: string; line: number | null } {
+  const message = (error as Error).message;
+  const where = /\s+in JSON at position \d+(?: \(line (\d+) column (\d+)\))?/.exec(message);
+  if (!where) return { reason: `malformed JSON: ${message}`, line: null };
+  const rest = message.slice(0, where.index) + message.slice(where.index + where[0].length);
+  return { reason: `malformed JSON: ${rest}${where[2] ? ` at column ${where[2]}` : ''}`, line: where[1] ? Number(where[1]) : null };
+}
+
 function parseJson(collector: AdCollector, text: string): ParsedShape {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    collector.reject(1, `malformed JSON: ${(error as Error).message}`);
+    const { reason, line } = jsonError(error);
+    collector.reject(line ?? 1, reason);
     return { columns: [], fieldColumns: NO_FIELDS };
   }
   const columns = new Set<string>();
@@ -273,7 +286,7 @@ function parseJsonLines(collector: AdCollector, text: string): ParsedShape {
     try {
       value = JSON.parse(line);
     } catch (error) {
-      return collector.reject(lineNumber, `malformed JSON: ${(error as Error).message}`, line);
+      return collector.reject(lineNumber, jsonError(error).reason, line);
     }
     addJsonValue(collector, lineNumber, value, line, columns);
   });
