@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -206,6 +207,14 @@ describe('parallel-vision export and runs', () => {
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(stderr).not.toMatch(/EPIPE|Unhandled/);
     expect(code).toBe(0);
+  });
+
+  it('refuses a --db file that is not there instead of creating an empty store', async () => {
+    const io = captureIo();
+    const missing = join(dir, 'typo.db');
+    expect(await main(['export', 'latest', '--out', join(dir, 'x.csv'), '--db', missing], io)).toBe(1);
+    expect(io.stderr.join('')).toContain(`--db ${missing}: no such results store`);
+    expect(existsSync(missing)).toBe(false);
   });
 
   it('answers --help for export and runs, and help COMMAND', async () => {

@@ -2,7 +2,7 @@
  * `parallel-vision` — the command line: run a list, export a run, list runs, browser
  * mode (`serve`) and the model services (`services`).
  */
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -42,8 +42,12 @@ Common options: --data-dir DIR (default: PARALLEL_VISION_DATA_DIR or the OS conv
 
 ${RUN_USAGE}`;
 
+/** The store `export` and `runs` read. A --db file that is not there is an error, not a new empty store (a typo read as "no run latest"). */
 function storePath(values: { db?: string; 'data-dir'?: string }, io: CliIo): string {
-  return values.db ? resolve(values.db) : dataPaths(resolveDataDir(values['data-dir'], io.env)).database;
+  if (!values.db) return dataPaths(resolveDataDir(values['data-dir'], io.env)).database;
+  const file = resolve(values.db);
+  if (!existsSync(file)) throw new Error(`--db ${values.db}: no such results store (${file})`);
+  return file;
 }
 
 async function exportCommand(args: string[], io: CliIo): Promise<number> {
