@@ -26,6 +26,8 @@ export function connectVisionApi(): { api: VisionApi; mode: 'electron' | 'browse
   if (window.visionBridge) return { api: createVisionApi(window.visionBridge), mode: 'electron' };
   const wsUrl = new URL('api', window.location.href);
   wsUrl.protocol = wsUrl.protocol === 'https:' ? 'wss:' : 'ws:';
-  wsUrl.searchParams.set('token', browserModeToken());
+  // A tab opened without the link (a bookmark, a duplicated tab) has no token: its cookie lets it in.
+  const token = browserModeToken();
+  if (token) wsUrl.searchParams.set('token', token);
   return { api: createVisionApi(createWebSocketTransport(wsUrl.toString())), mode: 'browser' };
 }

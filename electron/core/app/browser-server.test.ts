@@ -32,9 +32,9 @@ function get(pathname: string, headers: Record<string, string> = {}): Promise<{ 
   });
 }
 
-function openSocket(query: string, origin?: string): Promise<WebSocket> {
+function openSocket(query: string, origin?: string, headers: Record<string, string> = {}): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api${query}`, { origin: origin ?? `http://127.0.0.1:${server.port}` });
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api${query}`, { origin: origin ?? `http://127.0.0.1:${server.port}`, headers });
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
     ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
@@ -72,6 +72,14 @@ describe('browser mode server', () => {
     const traversal = await get(`/..%2fsecret.txt?token=${server.token}`);
     expect(traversal.status).not.toBe(200);
     expect(traversal.body).not.toContain('secret');
+  });
+
+  it('lets a second tab in by its cookie, also when it sends an empty token', async () => {
+    const cookie = { cookie: `pv_token=${server.token}` };
+    expect((await get('/', cookie)).status).toBe(200);
+    for (const query of ['', '?token=']) (await openSocket(query, undefined, cookie)).close();
+    await expect(openSocket('?token=')).rejects.toThrow('HTTP 403');
+    await expect(openSocket('?token=wrong', undefined, cookie)).rejects.toThrow('HTTP 403');
   });
 
   it('carries the VisionApi over the WebSocket, validating every frame', async () => {

@@ -69,7 +69,8 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
     if (!allowedHosts().has(request.headers.host ?? '')) return 'foreign Host header';
     const origin = request.headers.origin;
     if (origin !== undefined ? !allowedOrigins().has(origin) : requireOrigin) return 'foreign Origin';
-    const presented = url.searchParams.get('token') ?? cookieToken(request);
+    // An empty `token=` (a tab opened without the link's token) falls back to the cookie.
+    const presented = url.searchParams.get('token') || cookieToken(request);
     if (!presented || !tokensEqual(presented, token)) return 'missing or wrong token';
     return null;
   };
