@@ -9,7 +9,7 @@ import { resolveDownloadUrl, useExport, type ExportRows } from './state.js';
 import { isLiveRunStatus, type ExportFormat } from '../../../shared/domain.js';
 
 const FORMATS: { value: ExportFormat; label: string; hint: string }[] = [
-  { value: 'csv', label: 'CSV', hint: 'For spreadsheets; keeps the _vision_model, _vision_text and _vision_time columns.' },
+  { value: 'csv', label: 'CSV', hint: 'For spreadsheets (Excel reads its accents and symbols): your columns, then _vision_model, _vision_text, _vision_time, _vision_status, _vision_error, _vision_description and _vision_truncated.' },
   { value: 'json', label: 'JSON', hint: 'One array with every field, including text boxes.' },
   { value: 'jsonl', label: 'JSONL', hint: 'One JSON object per line; best for very large runs.' },
 ];

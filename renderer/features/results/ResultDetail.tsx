@@ -53,7 +53,9 @@ export function ResultDetail({ runId, creativeId }: { runId: string; creativeId:
       className="flex min-h-0 flex-col gap-3 overflow-auto rounded-lg border border-zinc-200 bg-white p-4 dark:border-zinc-800 dark:bg-zinc-900">
       <header className="flex items-start gap-2">
         <div className="min-w-0 flex-1">
-          <h3 className="truncate font-mono text-sm font-semibold">{creativeId}</h3>
+          <h3 className="truncate font-mono text-sm font-semibold" title={creativeId}>
+            {creativeId}
+          </h3>
           {detail.type === 'ready' && (
             <p className="truncate text-xs text-zinc-500" title={detail.value.imageUrl}>
               {detail.value.imageUrl}

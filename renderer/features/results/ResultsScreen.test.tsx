@@ -92,6 +92,15 @@ describe('Results screen', () => {
     expect(within(detail).getByTestId('result-summary').textContent, 'a failure has no text boxes to count').toMatch(/^Failed on \S+( \(.+\))? after [^·]+$/);
     fireEvent.keyDown(within(detail).getByRole('button', { name: 'Close detail' }), { key: 'Escape' });
     expect(screen.queryByRole('complementary', { name: 'Result detail' })).toBeNull();
+
+    // Opened from the table with Enter, the focus stays on the row: Escape there closes it too.
+    const row = screen.getByText('ad-000009').closest('[role="row"]') as HTMLElement;
+    fireEvent.keyDown(row, { key: 'Enter' });
+    expect(await screen.findByRole('complementary', { name: 'Result detail' })).toBeTruthy();
+    fireEvent.keyDown(row, { key: 'Escape' });
+    expect(screen.queryByRole('complementary', { name: 'Result detail' })).toBeNull();
+    // A long id is cut in the table and the heading, and shown whole as their tooltip.
+    expect(screen.getByText('ad-000009').getAttribute('title')).toBe('ad-000009');
   });
 
   it('says when an answer was truncated (the engine repeated itself or ran out of budget)', async () => {

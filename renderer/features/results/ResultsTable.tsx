@@ -146,6 +146,9 @@ export function ResultsTable({ runId }: { runId: string }) {
     if ((event.key === 'Enter' || event.key === ' ') && row) {
       event.preventDefault();
       useResults.getState().select(row.creativeId);
+    } else if (event.key === 'Escape') {
+      // The row opened with Enter keeps the focus: Escape closes its detail from here too.
+      useResults.getState().select(null);
     } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
       event.preventDefault();
       const next = Math.min((total ?? 1) - 1, Math.max(0, index + (event.key === 'ArrowDown' ? 1 : -1)));
@@ -203,7 +206,7 @@ export function ResultsTable({ runId }: { runId: string }) {
               >
                 {row ? (
                   <>
-                    <div role="gridcell" className="w-44 shrink-0 truncate font-mono text-xs">
+                    <div role="gridcell" className="w-44 shrink-0 truncate font-mono text-xs" title={row.creativeId}>
                       {row.creativeId}
                     </div>
                     <div role="gridcell" className={`w-20 shrink-0 text-xs font-medium ${STATUS_STYLE[row.status]}`}>

@@ -55,14 +55,14 @@ describe('LaneCard concurrency and workers', () => {
 
   it('after a run, shows the lane’s own workers setting again ("auto"), not the ceiling the run resolved it to', () => {
     renderCard({ progress: { ...progress, workers: 2, state: { type: 'idle' } }, running: false });
-    expect((screen.getByLabelText('Workers') as HTMLInputElement).value).toBe('auto');
+    expect((screen.getByLabelText('Workers for Embedded OCR') as HTMLInputElement).value).toBe('auto');
     expect(screen.queryByTestId('lane-concurrency')).toBeNull();
   });
 
   it('the workers field shows and accepts "auto" as well as a number, and refuses anything else', () => {
     const onWorkers = vi.fn();
     renderCard({ onWorkers });
-    const input = screen.getByLabelText('Workers') as HTMLInputElement;
+    const input = screen.getByLabelText('Workers for Embedded OCR') as HTMLInputElement;
     expect(input.value).toBe('auto');
     fireEvent.change(input, { target: { value: '3' } });
     fireEvent.change(input, { target: { value: 'Auto' } });

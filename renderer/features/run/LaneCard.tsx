@@ -83,7 +83,7 @@ export function LaneCard({ lane, index, engine, progress, total, targetShare, ru
           {label}
         </label>
         <label htmlFor={workersId} className="text-xs text-zinc-500 dark:text-zinc-400">
-          Workers
+          Workers<span className="sr-only"> for {label}</span>
         </label>
         <WorkersInput id={workersId} value={running && progress ? String(progress.workers) : lane.autoWorkers ? 'auto' : String(lane.workers)} disabled={lane.enabled === false} onWorkers={onWorkers} />
       </header>

@@ -53,7 +53,7 @@ export function SplitControl() {
           {POLICIES.map((p) => (
             <label
               key={p}
-              className={`cursor-pointer px-3 py-1.5 text-sm has-[:focus-visible]:outline-2 has-[:focus-visible]:outline-blue-500 ${
+              className={`cursor-pointer px-3 py-1.5 text-sm has-[:focus-visible]:outline-2 has-[:focus-visible]:-outline-offset-2 has-[:focus-visible]:outline-blue-500 ${
                 effectivePolicy === p ? 'bg-blue-600 text-white' : 'bg-white hover:bg-zinc-50 dark:bg-zinc-900 dark:hover:bg-zinc-800'
               } ${running ? 'cursor-not-allowed' : ''}`}
             >
