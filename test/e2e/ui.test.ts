@@ -82,6 +82,15 @@ describe('the UI in real Chromium against the real backend', () => {
     await slider.fill('20');
     await expect.poll(() => fastLane.getAttribute('data-lane-state'), { timeout: 60_000 }).toBe('paused-by-scheduler');
 
+    // Pause and resume by keyboard: the focus stays on the button as it turns from Pause to Resume and back.
+    await page.getByRole('button', { name: 'Pause' }).focus();
+    await page.keyboard.press('Enter');
+    await page.locator('[data-testid="run-status"][data-status="paused"]').waitFor({ timeout: 30_000 });
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Resume');
+    await page.keyboard.press('Enter');
+    await page.locator('[data-testid="run-status"][data-status="running"]').waitFor({ timeout: 30_000 });
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Pause');
+
     await page.getByRole('button', { name: 'Cancel' }).click();
     await page.locator('[data-testid="run-status"][data-status="cancelled"]').waitFor({ timeout: 30_000 });
     const counts = (await page.getByTestId('run-counts').textContent()) ?? '';

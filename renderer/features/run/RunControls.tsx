@@ -38,12 +38,14 @@ export function RunControls() {
         <Button variant="primary" disabled={!canStart} onClick={() => void startRun(api)}>
           {busyAction === 'start' ? 'Starting…' : progress && !active ? 'Start again' : 'Start'}
         </Button>
+        {/* One button that turns from Pause to Resume, and is not disabled while the request is out:
+            a disabled button loses the keyboard focus, so Enter could not resume what it paused. */}
         {progress?.status === 'paused' || progress?.status === 'interrupted' ? (
-          <Button disabled={busyAction != null} onClick={() => void controlRun(api, 'runs.resume')}>
+          <Button key="pause-resume" aria-disabled={busyAction != null} onClick={() => busyAction == null && void controlRun(api, 'runs.resume')}>
             Resume
           </Button>
         ) : (
-          <Button disabled={progress?.status !== 'running' || busyAction != null} onClick={() => void controlRun(api, 'runs.pause')}>
+          <Button key="pause-resume" disabled={progress?.status !== 'running'} aria-disabled={busyAction != null} onClick={() => busyAction == null && void controlRun(api, 'runs.pause')}>
             Pause
           </Button>
         )}
