@@ -59,7 +59,7 @@ describe('service manager with the fake ollama', () => {
       ['embedded', 'ready', false],
       ['apple-vision', process.platform === 'darwin' ? 'ready' : 'unavailable', false],
     ]);
-    expect(ollamaInfo(manager).state).toMatchObject({ hint: expect.stringContaining('brew install ollama') });
+    expect(ollamaInfo(manager).state).toMatchObject({ hint: expect.stringContaining(process.platform === 'darwin' ? 'brew install ollama' : 'ollama.com/install.sh') });
     expect(await manager.start('ollama')).toMatchObject({ state: { type: 'not-installed' } });
     await expect(manager.start('nonsense')).rejects.toThrow(/unknown service/);
   });

@@ -114,8 +114,11 @@ export interface OllamaSpecOptions {
   startTimeoutMs?: number;
 }
 
-const OLLAMA_INSTALL_HINT =
-  'Ollama was not found in /opt/homebrew/bin, /usr/local/bin, /Applications/Ollama.app or the login shell\'s PATH: install it from https://ollama.com/download or with `brew install ollama`';
+/** Where Ollama was looked for and how to install it, for this kind of machine (its app and Homebrew are macOS-only). */
+export function ollamaInstallHint(platform: NodeJS.Platform = process.platform): string {
+  if (platform === 'darwin') return 'Ollama was not found in /opt/homebrew/bin, /usr/local/bin, /Applications/Ollama.app or the login shell\'s PATH: install it from https://ollama.com/download or with `brew install ollama`';
+  return 'Ollama was not found in /usr/local/bin or on the PATH: install it from https://ollama.com/download (on Linux: `curl -fsSL https://ollama.com/install.sh | sh`)';
+}
 
 export function ollamaSpec(options: OllamaSpecOptions): ServiceSpec {
   let found: Promise<string | null> | null = null;
@@ -137,7 +140,7 @@ export function ollamaSpec(options: OllamaSpecOptions): ServiceSpec {
       const binary = await locate();
       if (binary === null) {
         found = null; // look again next time: the user may install it meanwhile
-        return { type: 'not-installed', hint: OLLAMA_INSTALL_HINT };
+        return { type: 'not-installed', hint: ollamaInstallHint() };
       }
       return {
         type: 'plan',

@@ -5,8 +5,10 @@ import { focusRing } from '../../common/ui.js';
 import { useResults } from './state.js';
 import { useRun } from '../run/state.js';
 
-function describeRun(run: { source: string; status: string; done: number; total: number; runId: string }): string {
-  return `${run.source || run.runId} — ${run.status}, ${formatCount(run.done)}/${formatCount(run.total)}`;
+/** A run's line in the pickers; the start time tells apart runs of the same list. */
+export function describeRun(run: { source: string; status: string; done: number; total: number; runId: string; createdAt: number }): string {
+  const started = new Date(run.createdAt).toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  return `${run.source || run.runId} — ${run.status}, ${formatCount(run.done)}/${formatCount(run.total)} · ${started}`;
 }
 
 /** Loads the list of runs once per mount (the pickers of Results, Compare and Export). */
