@@ -4,6 +4,9 @@ import { Button, ErrorNotice, Loading, focusRing } from '../../common/ui.js';
 import { NothingToImportError, importDataTransfer, importFiles, importText, type ImportOutcome } from './importAds.js';
 import { useRun } from './state.js';
 
+/** The paste shortcut of this computer. */
+const PASTE_KEYS = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform) ? '⌘V' : 'Ctrl+V';
+
 /** Memoised: the Run screen re-renders at every progress event, the drop zone need not. */
 export const DropZone = memo(function DropZone() {
   const api = useApi();
@@ -61,7 +64,7 @@ export const DropZone = memo(function DropZone() {
         }`}
       >
         <p className="text-sm text-zinc-700 dark:text-zinc-300">
-          <span className="font-medium">Drop an ad list</span> (CSV, TSV, JSON, JSONL, TXT of image URLs) or image files here, or paste with ⌘V.
+          <span className="font-medium">Drop an ad list</span> (CSV, TSV, JSON, JSONL, TXT of image URLs) or image files here, or paste with {PASTE_KEYS}.
         </p>
         <div className="flex gap-2">
           <Button variant="primary" onClick={() => fileInput.current?.click()} disabled={importing}>

@@ -31,6 +31,26 @@ describe('Run screen', () => {
     expect(api.calls.find((c) => c.channel === 'ads.importText')?.request).toMatchObject({ filename: 'ads.csv' });
   });
 
+  it('with three lanes in a fixed split, each weight slider announces the share of the ads it shows', async () => {
+    ({ api } = renderWithApi(<App />, {
+      engines: [
+        { engine: 'embedded', label: 'Embedded OCR', delayMs: 5, workers: 1, isDefault: true },
+        { engine: 'ollama', label: 'Slow fake', delayMs: 5, workers: 1 },
+        { engine: 'deepseek', label: 'Third fake', delayMs: 5, workers: 1 },
+      ],
+    }));
+    expect(screen.getByTestId('drop-zone').textContent).toContain('paste with Ctrl+V');
+    fireEvent.click(await screen.findByRole('checkbox', { name: 'Slow fake' }));
+    fireEvent.click(screen.getByRole('checkbox', { name: 'Third fake' }));
+    dropCsv(screen.getByTestId('drop-zone'));
+    await screen.findByRole('region', { name: 'Imported ads' });
+    fireEvent.click(screen.getByLabelText('Fixed split'));
+    const sliders = ['Embedded OCR', 'Slow fake', 'Third fake'].map((name) => screen.getByRole('slider', { name: `Split weight for ${name}` }));
+    expect(sliders.map((slider) => slider.getAttribute('aria-valuetext'))).toEqual(['33 % of the ads', '33 % of the ads', '33 % of the ads']);
+    fireEvent.change(sliders[0]!, { target: { value: '100' } });
+    await waitFor(() => expect(sliders[0]!.getAttribute('aria-valuetext')).toBe('50 % of the ads'));
+  });
+
   it('runs two lanes, honours the split in ratio policy, and cancels', async () => {
     ({ api } = renderWithApi(<App />, {
       engines: [

@@ -86,6 +86,8 @@ export function SplitControl() {
                 min={0}
                 max={100}
                 aria-label={`Split weight for ${lane.label ?? lane.id}`}
+                // The weight's effect is the lane's share of the ads, which the screen shows beside it.
+                aria-valuetext={`${formatPercent(shown[lane.id] ?? 0)} of the ads`}
                 value={Math.round((editable ? (split[lane.id] ?? 0.5) : (shown[lane.id] ?? 0)) * 100)}
                 disabled={!editable}
                 onChange={(e) => change({ [lane.id]: Number(e.target.value) / 100 })}
