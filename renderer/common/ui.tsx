@@ -1,5 +1,5 @@
 /** The few widgets every screen shares: buttons, cards, progress bars, notices. */
-import type { ButtonHTMLAttributes, ReactNode } from 'react';
+import type { ComponentPropsWithRef, ReactNode } from 'react';
 import { friendlyError } from './errors.js';
 
 type Variant = 'primary' | 'secondary' | 'danger' | 'ghost';
@@ -14,7 +14,7 @@ const VARIANTS: Record<Variant, string> = {
 
 export const focusRing = 'focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-500';
 
-export function Button({ variant = 'secondary', className = '', type = 'button', ...props }: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: Variant }) {
+export function Button({ variant = 'secondary', className = '', type = 'button', ...props }: ComponentPropsWithRef<'button'> & { variant?: Variant }) {
   return (
     <button
       type={type}

@@ -56,7 +56,10 @@ describe('the UI in real Chromium against the real backend', () => {
     await slider.fill('20');
     expect(await page.getByTestId('split-first').textContent()).toBe('20 %');
     await shot(page, 'run-imported');
-    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    // Started from the keyboard: Start is disabled once the run is on, and the focus moves to Pause.
+    await page.getByRole('button', { name: 'Start', exact: true }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent), { timeout: 30_000 }).toBe('Pause');
     await expect.poll(() => progressOf(page, 'PaddleOCR (embedded) progress'), { timeout: 30_000 }).toBeGreaterThan(0);
     await expect.poll(() => progressOf(page, 'Ollama progress'), { timeout: 30_000 }).toBeGreaterThan(0);
     const embeddedBefore = await progressOf(page, 'PaddleOCR (embedded) progress');

@@ -1,3 +1,4 @@
+import { useRef } from 'react';
 import type { RunStatus } from '../../../shared/domain.js';
 import { useApi } from '../../api/context.js';
 import { formatCount, formatSeconds, fraction } from '../../common/format.js';
@@ -32,20 +33,29 @@ export function RunControls() {
   const active = isActive(progress);
   const canStart = summary != null && summary.accepted > 0 && enabledLanes(lanes).length > 0 && !active && busyAction == null;
   const finished = progress ? progress.done + progress.failed : 0;
+  const pauseResume = useRef<HTMLButtonElement>(null);
   return (
     <div className="flex flex-col gap-3">
       <div className="flex flex-wrap items-center gap-2">
-        <Button variant="primary" disabled={!canStart} onClick={() => void startRun(api)}>
+        <Button
+          variant="primary"
+          disabled={!canStart}
+          onClick={() =>
+            void startRun(api).then(() => {
+              // Start is disabled once the run is on, which drops the keyboard focus: it goes to Pause.
+              if (document.activeElement === document.body || document.activeElement === null) pauseResume.current?.focus();
+            })
+          }>
           {busyAction === 'start' ? 'Starting…' : progress && !active ? 'Start again' : 'Start'}
         </Button>
         {/* One button that turns from Pause to Resume, and is not disabled while the request is out:
             a disabled button loses the keyboard focus, so Enter could not resume what it paused. */}
         {progress?.status === 'paused' || progress?.status === 'interrupted' ? (
-          <Button key="pause-resume" aria-disabled={busyAction != null} onClick={() => busyAction == null && void controlRun(api, 'runs.resume')}>
+          <Button key="pause-resume" ref={pauseResume} aria-disabled={busyAction != null} onClick={() => busyAction == null && void controlRun(api, 'runs.resume')}>
             Resume
           </Button>
         ) : (
-          <Button key="pause-resume" disabled={progress?.status !== 'running'} aria-disabled={busyAction != null} onClick={() => busyAction == null && void controlRun(api, 'runs.pause')}>
+          <Button key="pause-resume" ref={pauseResume} disabled={progress?.status !== 'running'} aria-disabled={busyAction != null} onClick={() => busyAction == null && void controlRun(api, 'runs.pause')}>
             Pause
           </Button>
         )}
