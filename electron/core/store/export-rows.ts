@@ -35,11 +35,6 @@ export function countExportRows({ db, runStore }: StoreContext, runId: string, r
   return db.prepare<[string, string], { n: number }>('SELECT count(*) AS n FROM results WHERE run_id = ? AND status = ?').get(runId, rows)!.n;
 }
 
-/**
- * Export rows in input order, read in chunks by key range: memory stays flat at
- * 100 000 rows and no statement stays open between chunks, so a running run can
- * keep writing while an export is in progress.
- */
 type ExportDbRow = BatchAdRow & { result_status: 'done' | 'failed' | null } & Omit<ResultDbRow, 'creative_id' | 'status'>;
 
 /** The export's SELECT over a run's ads and results, with a WHERE tail and an ORDER/LIMIT tail. */
@@ -69,6 +64,11 @@ function toExportRow(row: ExportDbRow): ExportRow {
   };
 }
 
+/**
+ * Export rows in input order, read in chunks by key range: memory stays flat at
+ * 100 000 rows and no statement stays open between chunks, so a running run can
+ * keep writing while an export is in progress.
+ */
 export function* exportRows(ctx: StoreContext, runId: string, rows: ExportRowFilter, chunk = EXPORT_CHUNK, range: { from?: number; to?: number } = {}): Generator<ExportRow> {
   const { db } = ctx;
   const run = getRun(ctx, runId);

@@ -155,11 +155,12 @@ export class Store {
 
   // ---- exports (export-rows.ts) ----
 
-  /** How many rows an export will write. */
+  /** A page of the done (or failed) rows in input order, counted in matching rows (the local API's filtered results). */
   filteredExportRows(runId: string, rows: 'done' | 'failed', offset: number, limit: number): ExportRow[] {
     return filteredExportRows(this.context, runId, rows, offset, limit);
   }
 
+  /** How many rows an export will write. */
   countExportRows(runId: string, rows: ExportRowFilter): number {
     return countExportRows(this.context, runId, rows);
   }
