@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { exportResults } from '../core/export/index.js';
 import { dataPaths } from '../core/paths.js';
 import { openStore } from '../core/store/index.js';
-import { isStandardOutput, processIo, resolveDataDir, standardOutput, type CliIo } from './io.js';
+import { outputTarget, processIo, resolveDataDir, type CliIo } from './io.js';
 import { UsageError } from '../core/app/run-settings.js';
 import { exportFormatOf } from './options.js';
 import { RUN_USAGE, runCommand, type RunDeps } from './run.js';
@@ -25,6 +25,8 @@ const EXPORT_USAGE = `Usage: parallel-vision export RUN --out FILE [options]
 const RUNS_USAGE = `Usage: parallel-vision runs [--json] [--data-dir DIR | --db PATH]
 
   Lists the runs, newest first: id, status, done/total, failed, policy, when, source list.`;
+
+const COMMAND_USAGE: Record<string, string> = { run: RUN_USAGE, export: EXPORT_USAGE, runs: RUNS_USAGE };
 
 export const USAGE = `Usage: parallel-vision <command> [options]
 
@@ -80,8 +82,7 @@ async function exportCommand(args: string[], io: CliIo): Promise<number> {
       io.err(`no run ${runArg}\n`);
       return 1;
     }
-    const toStdout = isStandardOutput(values.out);
-    const summary = await exportResults(store, runId, { format, rows }, toStdout ? standardOutput(io) : resolve(values.out));
+    const summary = await exportResults(store, runId, { format, rows }, outputTarget(values.out, io));
     io.err(`Wrote ${summary.rows} rows to ${summary.path ?? 'standard output'}\n`);
     return 0;
   } finally {
@@ -145,11 +146,8 @@ export async function main(argv: string[], io: CliIo = processIo(), deps: RunDep
       case 'help':
       case '--help':
       case '-h':
-        // `help export` / `help runs`: that command's usage.
-        if (command === 'help' && args[0] === 'export') io.out(`${EXPORT_USAGE}\n`);
-        else if (command === 'help' && args[0] === 'runs') io.out(`${RUNS_USAGE}\n`);
-        else if (command === 'help' && args[0] === 'run') io.out(`${RUN_USAGE}\n`);
-        else io.out(`${USAGE}\n`);
+        // `help export` / `help runs` / `help run`: that command's usage.
+        io.out(`${(command === 'help' && COMMAND_USAGE[args[0] ?? '']) || USAGE}\n`);
         return command === undefined ? 2 : 0;
       default:
         throw new UsageError(`unknown command "${command}"`);

@@ -32,13 +32,9 @@ export function resolveDataDir(flag: string | undefined, env: NodeJS.ProcessEnv)
   return resolve(flag ?? defaultDataDir({ env }));
 }
 
-/** Where `--out` goes: `-` is standard output. */
-export function isStandardOutput(out: string): boolean {
-  return out === '-';
-}
-
-/** Standard output as a stream, for an export written there. */
-export function standardOutput(io: CliIo): Writable {
+/** Where `--out` goes: standard output for `-` (as a stream), else the file's resolved path. */
+export function outputTarget(out: string, io: CliIo): Writable | string {
+  if (out !== '-') return resolve(out);
   return (
     io.outStream ??
     new Writable({
@@ -48,4 +44,9 @@ export function standardOutput(io: CliIo): Writable {
       },
     })
   );
+}
+
+/** `--out` could not be written after the run: the results are saved all the same, and this says how to get them. */
+export function couldNotWriteOut(out: string, error: unknown, runId: string, where = ''): string {
+  return `Could not write ${out}: ${error instanceof Error ? error.message : String(error)}\nThe results are saved${where}: export them with: parallel-vision export ${runId} --out FILE\n`;
 }

@@ -13,7 +13,7 @@ import { ApiDiscovery, apiDiscoveryPath } from '../core/api/auth.js';
 import { ResultsPage } from '../core/api/schemas.js';
 import { csvLine, neutralizeFormula, writeOutputFile } from '../core/export/index.js';
 import { decodeListBytes, detectListFormat } from '../core/ingest/index.js';
-import { isStandardOutput, resolveDataDir, standardOutput, type CliIo } from './io.js';
+import { couldNotWriteOut, outputTarget, resolveDataDir, type CliIo } from './io.js';
 import { UsageError } from '../core/app/run-settings.js';
 import { checkToAppArgs, exportFormatOf, type RunArgs } from './options.js';
 import { jsonLinesReporter, terminalReporter } from './progress.js';
@@ -154,13 +154,12 @@ export async function runToApp(parsed: RunArgs, io: CliIo): Promise<number> {
   io.err(`\nRun ${final.runId} ${final.status}: ${final.done} done, ${final.failed} failed of ${final.total}\n`);
   if (values.out && outFormat) {
     const rows = resultRows(app, created.runId);
+    const target = outputTarget(values.out, io);
     try {
-      const toStdout = isStandardOutput(values.out);
-      const written = toStdout ? await writeResults(rows, standardOutput(io), outFormat) : await writeOutputFile(resolve(values.out), (file) => writeResults(rows, file, outFormat));
-      io.err(`Wrote ${written} rows to ${toStdout ? 'standard output' : resolve(values.out)}\n`);
+      const written = typeof target === 'string' ? await writeOutputFile(target, (file) => writeResults(rows, file, outFormat)) : await writeResults(rows, target, outFormat);
+      io.err(`Wrote ${written} rows to ${typeof target === 'string' ? target : 'standard output'}\n`);
     } catch (error) {
-      // The results are in the app whatever happened to the file: say how to get them.
-      io.err(`Could not write ${values.out}: ${error instanceof Error ? error.message : String(error)}\nThe results are saved in the app: export them with: parallel-vision export ${created.runId} --out FILE\n`);
+      io.err(couldNotWriteOut(values.out, error, created.runId, ' in the app'));
       return 1;
     }
   }

@@ -21,7 +21,7 @@ import { exportFormatOf, parseRunArgs } from './options.js';
 import { jsonLinesReporter, terminalReporter, type ProgressReporter } from './progress.js';
 import { parseEmbeddedSettings } from '../core/engines/embedded.js';
 import { DEFAULT_EMBEDDED_MODEL, EMBEDDED_MODEL_CHOICES, EMBEDDED_MODEL_IDS, languagesFor, OCR_LANGUAGE_CODES } from '../../shared/embedded-ocr.js';
-import { isStandardOutput, resolveDataDir, standardOutput, type CliIo } from './io.js';
+import { couldNotWriteOut, outputTarget, resolveDataDir, type CliIo } from './io.js';
 import { runToApp } from './run-to-app.js';
 
 export const RUN_USAGE = `Usage: parallel-vision run LIST [LIST…] [options]
@@ -321,11 +321,10 @@ async function execute(store: Store, context: ExecuteContext): Promise<RunAdsOut
   }
   if (options.out && options.outFormat) {
     try {
-      const written = await exportResults(store, run.id, { format: options.outFormat, rows: 'all' }, isStandardOutput(options.out) ? standardOutput(io) : resolve(options.out));
+      const written = await exportResults(store, run.id, { format: options.outFormat, rows: 'all' }, outputTarget(options.out, io));
       io.err(`Wrote ${written.rows} rows to ${written.path ?? 'standard output'}\n`);
     } catch (error) {
-      // The results are in the store whatever happened to the file: say how to get them.
-      io.err(`Could not write ${options.out}: ${error instanceof Error ? error.message : String(error)}\nThe results are saved: export them with: parallel-vision export ${run.id} --out FILE\n`);
+      io.err(couldNotWriteOut(options.out, error, run.id));
       return { code: 1, runId: run.id, summary };
     }
   }
