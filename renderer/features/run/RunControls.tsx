@@ -34,6 +34,7 @@ export function RunControls() {
   const canStart = summary != null && summary.accepted > 0 && enabledLanes(lanes).length > 0 && !active && busyAction == null;
   const finished = progress ? progress.done + progress.failed : 0;
   const pauseResume = useRef<HTMLButtonElement>(null);
+  const paused = progress?.status === 'paused' || progress?.status === 'interrupted';
   return (
     <div className="flex flex-col gap-3">
       <div className="flex flex-wrap items-center gap-2">
@@ -50,15 +51,13 @@ export function RunControls() {
         </Button>
         {/* One button that turns from Pause to Resume, and is not disabled while the request is out:
             a disabled button loses the keyboard focus, so Enter could not resume what it paused. */}
-        {progress?.status === 'paused' || progress?.status === 'interrupted' ? (
-          <Button key="pause-resume" ref={pauseResume} aria-disabled={busyAction != null} onClick={() => busyAction == null && void controlRun(api, 'runs.resume')}>
-            Resume
-          </Button>
-        ) : (
-          <Button key="pause-resume" ref={pauseResume} disabled={progress?.status !== 'running'} aria-disabled={busyAction != null} onClick={() => busyAction == null && void controlRun(api, 'runs.pause')}>
-            Pause
-          </Button>
-        )}
+        <Button
+          ref={pauseResume}
+          disabled={!paused && progress?.status !== 'running'}
+          aria-disabled={busyAction != null}
+          onClick={() => busyAction == null && void controlRun(api, paused ? 'runs.resume' : 'runs.pause')}>
+          {paused ? 'Resume' : 'Pause'}
+        </Button>
         <Button variant="danger" disabled={!active || progress?.status === 'cancelling' || busyAction != null} onClick={() => void controlRun(api, 'runs.cancel')}>
           Cancel
         </Button>
