@@ -129,6 +129,8 @@ export class FakeVisionApi implements VisionApi {
   readonly runs = new Map<string, FakeRun>();
   private ticker: ReturnType<typeof setInterval> | null = null;
   private nextId = 1;
+  /** Channels whose replies wait for a release: a slow backend, with the window that opens between an event and a reply. */
+  private readonly held = new Map<CommandName, Promise<void>>();
 
   constructor(options: FakeApiOptions = {}) {
     this.engines = options.engines ?? DEFAULT_FAKE_ENGINES;
@@ -161,7 +163,18 @@ export class FakeVisionApi implements VisionApi {
     if (failure) throw Object.assign(new Error(failure), { code: 'failed' });
     const handler = this.handlers[channel] as (r: CommandParsed<C>) => Promise<CommandResponse<C>>;
     const value = await handler(parsed.data as CommandParsed<C>);
+    await this.held.get(channel);
     return commands[channel].response.parse(value) as CommandResponse<C>;
+  }
+
+  /** Replies on `channel` wait (the command itself takes effect at once) until the returned function is called. */
+  holdReplies(channel: CommandName): () => void {
+    let release = () => {};
+    this.held.set(channel, new Promise<void>((resolve) => (release = resolve)));
+    return () => {
+      this.held.delete(channel);
+      release();
+    };
   }
 
   /** Stop every timer (call in afterEach). */

@@ -50,12 +50,12 @@ export function RunControls() {
           {busyAction === 'start' ? 'Starting…' : progress && !active ? 'Start again' : 'Start'}
         </Button>
         {/* One button that turns from Pause to Resume, and is not disabled while the request is out:
-            a disabled button loses the keyboard focus, so Enter could not resume what it paused. */}
+            a disabled button loses the keyboard focus, so Enter could not resume what it paused. A press
+            while a request is out is queued behind it (controlRun). */}
         <Button
           ref={pauseResume}
           disabled={!paused && progress?.status !== 'running'}
-          aria-disabled={busyAction != null}
-          onClick={() => busyAction == null && void controlRun(api, paused ? 'runs.resume' : 'runs.pause')}>
+          onClick={() => void controlRun(api, paused ? 'runs.resume' : 'runs.pause')}>
           {paused ? 'Resume' : 'Pause'}
         </Button>
         <Button variant="danger" disabled={!active || progress?.status === 'cancelling' || busyAction != null} onClick={() => void controlRun(api, 'runs.cancel')}>

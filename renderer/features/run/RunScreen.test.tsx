@@ -51,6 +51,25 @@ describe('Run screen', () => {
     await waitFor(() => expect(sliders[0]!.getAttribute('aria-valuetext')).toBe('50 % of the ads'));
   });
 
+  it('a Resume pressed while the pause is still being answered is not lost', async () => {
+    ({ api } = renderWithApi(<App />, {
+      engines: [{ engine: 'embedded', label: 'Embedded OCR', delayMs: 40, workers: 1, isDefault: true }],
+      tickMs: 20,
+    }));
+    dropCsv(screen.getByTestId('drop-zone'));
+    await screen.findByRole('region', { name: 'Imported ads' });
+    fireEvent.click(screen.getByRole('button', { name: 'Start' }));
+    await waitFor(() => expect(screen.getByTestId('run-status').getAttribute('data-status')).toBe('running'));
+    // The backend pauses at once and says so in a progress event, but its reply to the pause is slow.
+    const release = api!.holdReplies('runs.pause');
+    fireEvent.click(screen.getByRole('button', { name: 'Pause' }));
+    await waitFor(() => expect(screen.getByTestId('run-status').getAttribute('data-status')).toBe('paused'));
+    fireEvent.click(screen.getByRole('button', { name: 'Resume' }));
+    release();
+    await waitFor(() => expect(api?.calls.map((c) => c.channel).filter((c) => c === 'runs.pause' || c === 'runs.resume')).toEqual(['runs.pause', 'runs.resume']));
+    await waitFor(() => expect(screen.getByTestId('run-status').getAttribute('data-status')).toBe('running'));
+  });
+
   it('runs two lanes, honours the split in ratio policy, and cancels', async () => {
     ({ api } = renderWithApi(<App />, {
       engines: [

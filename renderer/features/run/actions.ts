@@ -41,11 +41,19 @@ export function startRun(api: VisionApi): Promise<void> {
   });
 }
 
+/** The last pause/resume/cancel sent: each waits for the one before, so they reach the run in the order they were pressed. */
+let lastControl: Promise<void> = Promise.resolve();
+
+/** A press while an earlier one is still being answered is queued, not dropped: the run's events can turn Pause into Resume before the pause's reply. */
 export function controlRun(api: VisionApi, command: 'runs.pause' | 'runs.resume' | 'runs.cancel'): Promise<void> {
-  return act(command, async () => {
-    const { runId } = useRun.getState();
-    if (!runId) return;
-    await api.invoke(command, { runId });
-    useRun.getState().applyProgress(await api.invoke('runs.progress', { runId }));
-  });
+  const next = lastControl.then(() =>
+    act(command, async () => {
+      const { runId } = useRun.getState();
+      if (!runId) return;
+      await api.invoke(command, { runId });
+      useRun.getState().applyProgress(await api.invoke('runs.progress', { runId }));
+    }),
+  );
+  lastControl = next;
+  return next;
 }
