@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SetupStage } from '../../../shared/domain.js';
 import { BinaryFinder } from './discovery.js';
 import { createServiceManager, type ServiceManager } from './manager.js';
-import { DEEPSEEK_DIR, DEEPSEEK_TEST_PYTHON, NOTHING_INSTALLED } from './test-support.js';
+import { DEEPSEEK_DIR, DEEPSEEK_TEST_PYTHON, freeServicePorts, NOTHING_INSTALLED } from './test-support.js';
 
 const haveVenv = existsSync(DEEPSEEK_TEST_PYTHON);
 if (!haveVenv && process.env.CI) throw new Error(`${DEEPSEEK_TEST_PYTHON} is missing: run npm run setup:python`);
@@ -26,7 +26,7 @@ afterEach(async () => {
 
 describe('manager.setup', () => {
   it('fails the venv stage with an install hint when there is no Python 3.10+', async () => {
-    manager = createServiceManager({ dataDir, deepseekDir: DEEPSEEK_DIR, finder: new BinaryFinder(NOTHING_INSTALLED), binaries: { ollama: null }, deepseekBackend: 'rapidocr' });
+    manager = createServiceManager({ dataDir, deepseekDir: DEEPSEEK_DIR, ports: await freeServicePorts(), finder: new BinaryFinder(NOTHING_INSTALLED), binaries: { ollama: null }, deepseekBackend: 'rapidocr' });
     const events: SetupStage[] = [];
     manager.on('setup', (event) => events.push(event));
     const stages = await manager.setup('deepseek');
@@ -37,13 +37,13 @@ describe('manager.setup', () => {
   });
 
   it('fails the ollama pull when Ollama is not installed', async () => {
-    manager = createServiceManager({ dataDir, deepseekDir: DEEPSEEK_DIR, binaries: { ollama: null }, memoryPressure: async () => null });
+    manager = createServiceManager({ dataDir, deepseekDir: DEEPSEEK_DIR, ports: await freeServicePorts(), binaries: { ollama: null }, memoryPressure: async () => null });
     const [stage] = await manager.setup('ollama', 'pull moondream');
     expect(stage).toMatchObject({ stage: 'pull moondream', status: 'failed', message: expect.stringMatching(/^Ollama is not running: Ollama was not found/) });
   });
 
   it.skipIf(!haveVenv)('runs setup_venv.py into the data folder and the service becomes startable', async () => {
-    manager = createServiceManager({ dataDir, deepseekDir: DEEPSEEK_DIR, binaries: { ollama: null }, deepseekBackend: 'rapidocr', memoryPressure: async () => null });
+    manager = createServiceManager({ dataDir, deepseekDir: DEEPSEEK_DIR, ports: await freeServicePorts(), binaries: { ollama: null }, deepseekBackend: 'rapidocr', memoryPressure: async () => null });
     await manager.ready;
     expect(manager.list()[0]?.state.type).toBe('not-installed');
     // Stand-in for the minutes-long venv creation: the venv the tests already built, so the

@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DiscoveryHost } from './discovery.js';
+import { findFreePort } from './ports.js';
 
 export const TINY_SERVER = fileURLToPath(new URL('../../../test/fixtures/services/tiny-server.mjs', import.meta.url));
 
@@ -43,3 +44,12 @@ export const NOTHING_INSTALLED: DiscoveryHost = {
   listDir: async () => [],
   run: async () => ({ exitCode: 1, stdout: '', stderr: '', failed: false }),
 };
+
+/**
+ * Free ports for both managed services, so a manager under test never meets a real
+ * Ollama or DeepSeek service someone is running on the default ports.
+ */
+export async function freeServicePorts(): Promise<{ ollama: number; deepseek: number }> {
+  const ollama = await findFreePort(45_000 + Math.floor(Math.random() * 5000));
+  return { ollama, deepseek: await findFreePort(ollama + 1) };
+}
