@@ -9,7 +9,7 @@ import { startFakeOllama } from '../../test/fixtures/fake-ollama/start.js';
 import { findFreePort } from '../core/services/ports.js';
 import { isProcessAlive } from '../core/services/proc-info.js';
 import { signalGroup, spawnGroup } from '../core/services/process-group.js';
-import { FAKE_OLLAMA, waitUntil } from '../core/services/test-support.js';
+import { FAKE_OLLAMA, freeServicePorts, waitUntil } from '../core/services/test-support.js';
 
 describe('parseServicesArgs', () => {
   it('accepts the leading "services", flags with values, inline values and --json', () => {
@@ -46,7 +46,9 @@ describe('runServicesCommand with the fake ollama', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'pv-cli-'));
     out = [];
     err = [];
-    env = { ...process.env, PARALLEL_VISION_OLLAMA_BIN: FAKE_OLLAMA, PARALLEL_VISION_DEEPSEEK_PYTHON: join(dataDir, 'none') };
+    // Free ports: a real Ollama or DeepSeek service on this machine's default ports is not these tests' business.
+    const ports = await freeServicePorts();
+    env = { ...process.env, PARALLEL_VISION_OLLAMA_BIN: FAKE_OLLAMA, PARALLEL_VISION_DEEPSEEK_PYTHON: join(dataDir, 'none'), PARALLEL_VISION_OLLAMA_PORT: String(ports.ollama), PARALLEL_VISION_DEEPSEEK_PORT: String(ports.deepseek) };
   });
   afterEach(async () => rm(dataDir, { recursive: true, force: true }));
 

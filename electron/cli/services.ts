@@ -25,7 +25,8 @@ const USAGE = `usage: parallel-vision services <command> [NAME] [options]
                            deepseek --backend B [--model PATH]: run it with that backend from now on (saved)
   stop NAME                stop a server started by Parallel Vision (never an adopted one)
   setup NAME [STAGE]       first-run setup (deepseek: the backend's own venv, its packages, weights; ollama: pull [MODEL])
-options: --data-dir DIR, --backend mlx|torch|rapidocr|deepseek, --model PATH, --json`;
+options: --data-dir DIR, --backend mlx|torch|rapidocr|deepseek, --model PATH, --json
+environment: PARALLEL_VISION_DEEPSEEK_PORT, PARALLEL_VISION_OLLAMA_PORT (the ports to use instead of 8001, 11434)`;
 
 /** scripts/deepseek of this checkout, found from the sources or from the bundle in dist/cli. */
 export const DEFAULT_DEEPSEEK_DIR = findUpwards(dirname(fileURLToPath(import.meta.url)), join('scripts', 'deepseek')) ?? join(process.cwd(), 'scripts', 'deepseek');
@@ -97,6 +98,19 @@ function backendFlag(flags: Map<string, string | true>): DeepSeekServiceBackend 
   return parsed.data;
 }
 
+/** PARALLEL_VISION_DEEPSEEK_PORT / PARALLEL_VISION_OLLAMA_PORT: the ports to look for each service on (and start it on) instead of 8001 / 11434. */
+function envPorts(env: NodeJS.ProcessEnv): Partial<Record<'deepseek' | 'ollama', number>> {
+  const ports: Partial<Record<'deepseek' | 'ollama', number>> = {};
+  for (const [name, key] of [['deepseek', 'PARALLEL_VISION_DEEPSEEK_PORT'], ['ollama', 'PARALLEL_VISION_OLLAMA_PORT']] as const) {
+    const value = env[key];
+    if (value === undefined || value === '') continue;
+    const port = Number(value);
+    if (!(Number.isInteger(port) && port > 0 && port < 65_536)) throw new Error(`${key} must be a port number, got ${value}`);
+    ports[name] = port;
+  }
+  return ports;
+}
+
 function managerOptions(flags: Map<string, string | true>, env: NodeJS.ProcessEnv): ServiceManagerOptions {
   const text = (key: string): string | undefined => {
     const value = flags.get(key);
@@ -112,6 +126,7 @@ function managerOptions(flags: Map<string, string | true>, env: NodeJS.ProcessEn
     },
     ...(backend ? { deepseekBackend: backend } : {}),
     ...(text('model') ? { deepseekModel: text('model') } : {}),
+    ports: envPorts(env),
     cleanupOrphans: false,
   };
 }
@@ -139,7 +154,7 @@ export async function runServicesCommand(args: string[], io: ServicesCommandIo =
     err(`--port must be a port number, got ${String(portFlag)}\n`);
     return 2;
   }
-  if (port !== undefined && (name === 'deepseek' || name === 'ollama')) options.ports = { [name]: port };
+  if (port !== undefined && (name === 'deepseek' || name === 'ollama')) options.ports = { ...options.ports, [name]: port };
   if (command !== 'status' && !name) {
     err(`${command} needs a service name (deepseek, ollama)\n${USAGE}\n`);
     return 2;

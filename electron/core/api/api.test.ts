@@ -12,6 +12,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createBackend, type Backend } from '../app/backend.js';
 import type { EngineFactory } from '../app/lanes.js';
 import { createEngine } from '../engines/create.js';
+import { createServiceManager } from '../services/manager.js';
+import { freeServicePorts } from '../services/test-support.js';
 import { testEngineFactory } from '../engines/test-engine.js';
 import { KNOWN_TEXT, renderTextAd, solidAd, startAdImageServer, type AdImageServer } from '../../../test/helpers/ad-image-server.js';
 import { apiDiscoveryPath } from './auth.js';
@@ -69,7 +71,9 @@ const switchableEngine: EngineFactory = (config, deps) => (testEngine ? testEngi
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'pv-api-'));
   images = await startAdImageServer();
-  backend = await createBackend({ mode: 'browser', version: 'test', dataDir, pythonServiceDir: path.resolve('scripts/deepseek'), createEngine: switchableEngine });
+  // Its own ports: a DeepSeek service running on this machine's 8001 would become the default engine.
+  const services = createServiceManager({ dataDir, deepseekDir: path.resolve('scripts/deepseek'), ports: await freeServicePorts() });
+  backend = await createBackend({ mode: 'browser', version: 'test', dataDir, pythonServiceDir: path.resolve('scripts/deepseek'), createEngine: switchableEngine, services });
   api = await startApiServer({ backend: { ...backend, core: backend.core! }, dataDir, version: 'test', port: 0 });
 }, 60_000);
 
