@@ -136,6 +136,7 @@ export const RunProgress = z.object({
   done: z.number().int(),
   failed: z.number().int(),
   inFlight: z.number().int(),
+  /** Working time: paused time does not count, and a resumed run continues from its earlier sessions. */
   elapsed_s: z.number(),
   eta_s: z.number().nullable(),
   lanes: z.array(LaneProgress),

@@ -103,6 +103,25 @@ describe('RunManager.progress of a run that has ended', () => {
   });
 });
 
+describe('RunManager.progress of a run nothing drives', () => {
+  it('gives the working time the run noted as its elapsed time, not the days it lay interrupted or paused', () => {
+    const manager = new RunManager({ store, fetcher: { fetchImage: () => Promise.reject(new Error('unused')), close: async () => undefined }, bus: new EventBus(), engineDeps: {}, serviceUrl: () => null });
+    const ads = Array.from({ length: 4 }, (_, i) => ({ creativeId: `w${i}`, imageUrl: `https://ads.example/${i}.png` }));
+    const batch = store.saveBatch({ source: 'worked.csv', format: 'csv', columns: [], fieldColumns: { id: null, url: null, text: null }, ads });
+    const run = store.createRun({ batchId: batch.id, policy: 'auto', config: { lanes: [{ id: 'fast', engine: 'embedded', workers: 1 }] } });
+    for (const ad of ads.slice(0, 3)) {
+      store.runStore.saveResult({ runId: run.id, creativeId: ad.creativeId, status: 'done', engine: 'embedded', laneId: 'fast', model: 'm', text: 't', blocks: [], durationMs: 500, attempts: [] });
+    }
+    store.runStore.noteWorked(run.id, 60_000);
+    store.setRunStatus(run.id, 'interrupted');
+    store.db.prepare('UPDATE runs SET created_at = created_at - 86400000 WHERE id = ?').run(run.id);
+
+    const progress = manager.progress(run.id);
+    expect(progress.elapsed_s).toBe(60);
+    expect(progress.lanes.map((lane) => [lane.laneId, lane.done, lane.adsPerMinute])).toEqual([['fast', 3, 3]]);
+  });
+});
+
 describe('RunManager with a lane that cannot be built', () => {
   it('says the lane is left out of the run in a notice, not as an error, and runs on the other lane', async () => {
     const png = new Uint8Array(await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } }).png().toBuffer());

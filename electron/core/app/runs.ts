@@ -247,7 +247,8 @@ export class RunManager {
     if (active) return active.orchestrator.progress();
     const run = this.options.store.getRun(runId);
     if (!run) throw new Error(`No run ${runId}`);
-    const elapsed_s = (run.updatedAt - run.createdAt) / 1000;
+    // The working time the orchestrator noted; a run stored before it was kept has only its timestamps.
+    const elapsed_s = (run.workedMs ?? run.updatedAt - run.createdAt) / 1000;
     return {
       runId,
       status: run.status,

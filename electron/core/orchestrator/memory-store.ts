@@ -13,6 +13,7 @@ interface RunRecords {
   attemptAds: string[];
   attempts: Attempt[];
   status: RunStatus | undefined;
+  workedMs: number;
 }
 
 export class MemoryRunStore implements RunStore {
@@ -23,7 +24,7 @@ export class MemoryRunStore implements RunStore {
   private run(runId: string): RunRecords {
     let records = this.runs.get(runId);
     if (!records) {
-      records = { results: new Map(), attemptAds: [], attempts: [], status: undefined };
+      records = { results: new Map(), attemptAds: [], attempts: [], status: undefined, workedMs: 0 };
       this.runs.set(runId, records);
     }
     return records;
@@ -66,6 +67,14 @@ export class MemoryRunStore implements RunStore {
 
   setRunStatus(runId: string, status: RunStatus): void {
     this.run(runId).status = status;
+  }
+
+  noteWorked(runId: string, workedMs: number): void {
+    this.run(runId).workedMs = workedMs;
+  }
+
+  workedMs(runId: string): number {
+    return this.runs.get(runId)?.workedMs ?? 0;
   }
 
   runStatus(runId: string): RunStatus | undefined {

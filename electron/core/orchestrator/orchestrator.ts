@@ -81,6 +81,15 @@ export class Orchestrator {
   private status: RunStatus = 'queued';
   private startedAt = 0;
   private endedAt: number | null = null;
+  /**
+   * Working time: only time spent running counts (elapsed, throughput), so a pause neither
+   * stretches the elapsed time nor drags the rates down. `workedBeforeMs` is what earlier
+   * sessions of this run noted in the store (a resume continues it); `workedMs` this session's
+   * closed stretches, `runningSince` the open one.
+   */
+  private workedBeforeMs = 0;
+  private workedMs = 0;
+  private runningSince: number | null = null;
   private resolveDone!: (summary: RunSummary) => void;
   private rejectDone!: (error: unknown) => void;
 
@@ -228,6 +237,7 @@ export class Orchestrator {
   private begin(): void {
     if (this.status !== 'queued') return;
     this.startedAt = this.clock.now();
+    this.workedBeforeMs = this.options.store.workedMs?.(this.runId) ?? 0;
     const ads = this.options.ads;
     const seen = new Set<string>();
     const unique: number[] = [];
@@ -637,6 +647,8 @@ export class Orchestrator {
     if (outcome.error !== undefined) result.error = outcome.error;
     if (outcome.truncated) result.truncated = true;
     const durable = this.options.store.saveResult(result);
+    // Kept with the results, so a run that dies without a status change still resumes its elapsed time.
+    this.options.store.noteWorked?.(this.runId, this.totalWorkedMs(this.clock.now()));
     this.finishedTasks++;
     if (outcome.status === 'done') this.doneCount++;
     else this.failedCount++;
@@ -740,8 +752,28 @@ export class Orchestrator {
   }
 
   private setStatus(status: RunStatus): void {
+    const now = this.clock.now();
+    this.closeWorkingStretch(now);
+    if (status === 'running') this.runningSince = now;
     this.status = status;
+    this.options.store.noteWorked?.(this.runId, this.totalWorkedMs(now));
     this.options.store.setRunStatus(this.runId, status);
+  }
+
+  private closeWorkingStretch(now: number): void {
+    if (this.runningSince === null) return;
+    this.workedMs += now - this.runningSince;
+    this.runningSince = null;
+  }
+
+  /** This session's working time up to `now`. */
+  private sessionWorkedMs(now: number): number {
+    return this.workedMs + (this.runningSince === null ? 0 : now - this.runningSince);
+  }
+
+  /** The run's working time over all its sessions: its elapsed time. */
+  private totalWorkedMs(now: number): number {
+    return this.workedBeforeMs + this.sessionWorkedMs(now);
   }
 
   private complete(status: 'finished' | 'cancelled'): void {
@@ -769,6 +801,7 @@ export class Orchestrator {
       }
     }
     this.endedAt = this.clock.now();
+    this.closeWorkingStretch(this.endedAt);
     this.status = 'failed';
     this.externalSignal?.removeEventListener('abort', this.onExternalAbort);
     this.wakeTimer?.cancel();
@@ -799,7 +832,7 @@ export class Orchestrator {
       failed: this.failedCount,
       skipped: this.skipped,
       duplicates: this.duplicates,
-      elapsed_s: ((this.endedAt ?? this.clock.now()) - this.startedAt) / 1000,
+      elapsed_s: this.totalWorkedMs(this.endedAt ?? this.clock.now()) / 1000,
       lanes: this.lanes.map((lane) => ({ laneId: lane.id, engine: lane.engineKind, done: lane.done, failedCalls: lane.failedCalls })),
       notes: [...this.notes.values()],
     };
@@ -849,7 +882,8 @@ export class Orchestrator {
 
   private snapshot(): RunProgress {
     const now = this.endedAt ?? this.clock.now();
-    const elapsedMs = this.status === 'queued' ? 0 : now - this.startedAt;
+    // Rates divide this session's counts by this session's working time.
+    const workedMs = this.sessionWorkedMs(now);
     const finishedHere = Math.max(1, this.lanes.reduce((sum, lane) => sum + lane.done, 0));
     const lanes: LaneProgress[] = this.lanes.map((lane) => ({
       laneId: lane.id,
@@ -862,7 +896,7 @@ export class Orchestrator {
       failed: lane.failedCalls,
       inFlight: lane.inFlight,
       share: lane.done / finishedHere,
-      adsPerMinute: elapsedMs > 0 ? lane.done / (elapsedMs / 60_000) : 0,
+      adsPerMinute: workedMs > 0 ? lane.done / (workedMs / 60_000) : 0,
       p50_s: lane.estimator.percentile(0.5),
       p95_s: lane.estimator.percentile(0.95),
       estimate_s: lane.estimator.estimate(),
@@ -878,7 +912,7 @@ export class Orchestrator {
       done: this.doneCount - this.unsavedDone,
       failed: this.failedCount - this.unsavedFailed,
       inFlight: this.inFlightTotal,
-      elapsed_s: elapsedMs / 1000,
+      elapsed_s: this.totalWorkedMs(now) / 1000,
       eta_s: !running ? (remaining === 0 ? 0 : null) : this.rules.eta_s(now, remaining),
       lanes,
       ...(split ? { split } : {}),

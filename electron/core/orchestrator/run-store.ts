@@ -27,4 +27,12 @@ export interface RunStore {
    */
   saveResult(result: AdResult): void | Promise<void>;
   setRunStatus(runId: string, status: RunStatus): void;
+  /**
+   * Optional: the run's working time so far (ms, paused time excluded), noted before every status
+   * change and with every result; a store may write it with its next commit. Kept so that a
+   * resumed run's elapsed time continues instead of starting again or counting the time it lay stopped.
+   */
+  noteWorked?(runId: string, workedMs: number): void;
+  /** Optional: the working time last noted for this run (0 for a new one). */
+  workedMs?(runId: string): number;
 }

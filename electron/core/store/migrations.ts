@@ -106,6 +106,8 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 3: a result whose generation was cut (repetition guard, output or time budget).
   `ALTER TABLE results ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0;`,
+  // 4: a run's working time (ms, paused time excluded) as the orchestrator last noted it; NULL for older runs.
+  `ALTER TABLE runs ADD COLUMN worked_ms REAL;`,
 ];
 
 /** The step that added pair_agreement (found by content: other steps may be appended around it). */

@@ -95,7 +95,7 @@ describe('SqliteRunStore', () => {
     store.runStore.saveResult(result('a2', { runId: run.id, engine: 'embedded' }));
     store.runStore.flush();
     // Back to the schema before step 2 (and the steps after it).
-    store.db.exec('DROP TABLE pair_agreement; ALTER TABLE results DROP COLUMN truncated;');
+    store.db.exec('DROP TABLE pair_agreement; ALTER TABLE results DROP COLUMN truncated; ALTER TABLE runs DROP COLUMN worked_ms;');
     store.db.pragma('user_version = 1');
     store.close();
     store = openStore(path, { now });
@@ -125,6 +125,24 @@ describe('SqliteRunStore', () => {
     store.close();
     store = openStore(join(dir, 'db', 'pv.db'), { now });
     expect(store.runStore.isFinished(run.id, 'a3', null)).toBe(true);
+  });
+
+  it('keeps the working time the orchestrator notes, with its results, across a crash', () => {
+    const run = store.createRun({ batchId: store.saveBatch(batchInput).id, policy: 'auto' });
+    const rs = store.runStore;
+    expect(rs.workedMs(run.id), 'a new run').toBe(0);
+    rs.setRunStatus(run.id, 'running');
+    rs.saveResult(result('a1', { runId: run.id }));
+    rs.noteWorked(run.id, 4_250);
+    expect(rs.workedMs(run.id), 'before its commit too').toBe(4_250);
+    rs.flush();
+    expect(store.getRun(run.id)?.workedMs).toBe(4_250);
+    // Gone without a status change (a kill): the last commit's working time is what a resume continues from.
+    store.db.prepare('UPDATE runs SET owner_pid = 999999 WHERE id = ?').run(run.id);
+    store.db.close();
+    store = openStore(join(dir, 'db', 'pv.db'), { now, isProcessAlive: () => false });
+    expect(store.getRun(run.id)).toMatchObject({ status: 'interrupted', workedMs: 4_250 });
+    expect(store.runStore.workedMs(run.id)).toBe(4_250);
   });
 });
 

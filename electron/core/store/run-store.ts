@@ -56,7 +56,7 @@ export class SqliteRunStore implements RunStore {
   /** Engines per ad of a compare run (its total ÷ its ads). */
   private readonly engineCounts = new Map<string, number>();
   private readonly statements;
-  private readonly commitInTransaction: (changes: QueuedChange[]) => void;
+  private readonly commitInTransaction: (changes: QueuedChange[], worked: ReadonlyMap<string, number>) => void;
   private queue: QueuedChange[] = [];
   /** Results queued but not committed yet (key → when it is durable), so isFinished and idempotency see them. */
   private readonly queuedAny = new Map<string, Promise<void>>();
@@ -66,6 +66,8 @@ export class SqliteRunStore implements RunStore {
   /** The last commit failed: its changes are still queued, and no commit is tried again until a flush/retry. */
   private failure: unknown = null;
   private readonly failureListeners = new Set<(failure: CommitFailure) => void>();
+  /** Working time noted per run since the last commit: written with the next one (see noteWorked). */
+  private readonly worked = new Map<string, number>();
 
   constructor(
     private readonly db: Database.Database,
@@ -89,17 +91,20 @@ export class SqliteRunStore implements RunStore {
       countResult: db.prepare('UPDATE runs SET done = done + @done, failed = failed + @failed, updated_at = @now WHERE id = @runId'),
       policy: db.prepare<[string], { policy: Policy }>('SELECT policy FROM runs WHERE id = ?'),
       setStatus: db.prepare('UPDATE runs SET status = @status, owner_pid = @ownerPid, updated_at = @now WHERE id = @runId'),
+      setWorked: db.prepare<[number, string]>('UPDATE runs SET worked_ms = ? WHERE id = ?'),
+      worked: db.prepare<[string], number | null>('SELECT worked_ms FROM runs WHERE id = ?').pluck(),
       enginesPerAd: db.prepare<[string], { n: number }>('SELECT CASE WHEN b.ad_count > 0 THEN r.total / b.ad_count ELSE 0 END AS n FROM runs r JOIN batches b ON b.id = r.batch_id WHERE r.id = ?'),
       adResults: db.prepare<[string, string], { engine: string; status: 'done' | 'failed'; text: string }>('SELECT engine_key AS engine, status, text FROM results WHERE run_id = ? AND creative_id = ? ORDER BY engine_key'),
       insertPair: db.prepare('INSERT OR REPLACE INTO pair_agreement (run_id, creative_id, engine_a, engine_b, score) VALUES (?, ?, ?, ?, ?)'),
       compareRuns: db.prepare<[], string>("SELECT id FROM runs WHERE policy = 'compare'").pluck(),
       completeAds: db.prepare<[string, number], string>('SELECT creative_id FROM results WHERE run_id = ? GROUP BY creative_id HAVING count(*) >= ?').pluck(),
     };
-    this.commitInTransaction = db.transaction((changes: QueuedChange[]) => {
+    this.commitInTransaction = db.transaction((changes: QueuedChange[], worked: ReadonlyMap<string, number>) => {
       for (const change of changes) {
         if (change.kind === 'attempt') this.insertAttempt(change.runId, change.creativeId, change.attempt);
         else this.writeResult(change.result);
       }
+      for (const [runId, workedMs] of worked) this.statements.setWorked.run(workedMs, runId);
     });
   }
 
@@ -113,11 +118,12 @@ export class SqliteRunStore implements RunStore {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.queue.length === 0) return true;
+    if (this.queue.length === 0 && this.worked.size === 0) return true;
     const changes = this.queue;
     this.queue = [];
+    const worked = new Map(this.worked);
     try {
-      this.commitInTransaction(changes);
+      this.commitInTransaction(changes, worked);
     } catch (error) {
       // Kept, in order, ahead of anything queued meanwhile.
       this.queue = changes.concat(this.queue);
@@ -133,6 +139,7 @@ export class SqliteRunStore implements RunStore {
     }
     this.failure = null;
     this.lastCommitAt = performance.now();
+    for (const [runId, workedMs] of worked) if (this.worked.get(runId) === workedMs) this.worked.delete(runId);
     for (const change of changes) {
       if (change.kind !== 'result') continue;
       this.queuedAny.delete(`${change.result.runId}\u0000${change.result.creativeId}`);
@@ -302,6 +309,15 @@ export class SqliteRunStore implements RunStore {
     this.queuedByEngine.set(engineKey, promise);
     this.enqueue({ kind: 'result', result, durable });
     return promise;
+  }
+
+  /** Kept in memory and written with the next commit (the results' or the status change's): no write of its own. */
+  noteWorked(runId: string, workedMs: number): void {
+    this.worked.set(runId, workedMs);
+  }
+
+  workedMs(runId: string): number {
+    return this.worked.get(runId) ?? this.statements.worked.get(runId) ?? 0;
   }
 
   setRunStatus(runId: string, status: RunStatus): void {

@@ -23,6 +23,8 @@ export interface RunInfo {
   failed: number;
   createdAt: number;
   updatedAt: number;
+  /** Working time so far (ms, paused time excluded); null for a run stored before it was kept. */
+  workedMs: number | null;
 }
 
 const RESUMABLE_STATUSES: readonly RunStatus[] = ['interrupted', 'cancelled', 'paused', 'queued', 'failed'];
@@ -39,6 +41,7 @@ interface RunRow {
   owner_pid: number | null;
   created_at: number;
   updated_at: number;
+  worked_ms: number | null;
 }
 
 function toRunInfo(row: RunRow): RunInfo {
@@ -53,6 +56,7 @@ function toRunInfo(row: RunRow): RunInfo {
     failed: row.failed,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    workedMs: row.worked_ms,
   };
 }
 
