@@ -224,6 +224,8 @@ export type SetupStage = z.infer<typeof SetupStage>;
 export const RejectedRow = z.object({
   line: z.number().int(),
   reason: z.string(),
+  /** The column (CSV/TSV header) or key (JSON) of the value at fault, where one is. */
+  column: z.string().optional(),
   raw: z.string().optional(),
 });
 export type RejectedRow = z.infer<typeof RejectedRow>;

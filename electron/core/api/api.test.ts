@@ -221,7 +221,24 @@ describe('runs', () => {
     expect((await request('GET', '/v1/runs')).json().find((run: any) => run.runId === body.runId).source).toBe('scrape.csv');
     const none = await request('POST', '/v1/runs', { body: 'creative_id,image_url\nc1,nope\n', type: 'text/csv' });
     expect(none.status).toBe(422);
-    expect(none.json().error.message).toMatch(/No ads found in api\.csv \(line 2: not a valid URL: nope\)/);
+    expect(none.json().error.message).toMatch(/No ads found in the request body \(line 2, image_url: not a valid URL: nope\)/);
+  });
+
+  it('names where a bad ad is in what the script sent: ads[i].field of a JSON body, the line of a list body — never a file it never had', async () => {
+    const list = [...ads(3, 700), { creative_id: 'bad', image_url: 'nope' }];
+    const mixed = await postJson('/v1/runs', { ads: list, engines: ['embedded'] });
+    expect(mixed.status).toBe(201);
+    expect(mixed.json().rejected).toEqual([{ line: 4, column: 'image_url', reason: 'ads[3].image_url: not a valid URL: nope', raw: expect.any(String) }]);
+    await waitForStatus(mixed.json().runId, (status) => status === 'finished');
+
+    const none = await postJson('/v1/runs', { ads: [{ creative_id: 'x1', image_url: 'ftp://a.test/x.png' }, { creative_id: 'x2' }], engines: ['embedded'] });
+    expect(none.status).toBe(422);
+    expect(none.json().error.message).toBe('No ads found in the request body (ads[0].image_url: not an http(s) URL: ftp://a.test/x.png; ads[1]: no URL).');
+    expect(none.json().error.rejected.map((row: { reason: string }) => row.reason)).toEqual(['ads[0].image_url: not an http(s) URL: ftp://a.test/x.png', 'ads[1]: no URL']);
+
+    const ndjson = await request('POST', '/v1/runs?engines=embedded', { body: '{"creative_id":"n1","image_url":"nope"}\n', type: 'application/x-ndjson' });
+    expect(ndjson.status).toBe(422);
+    expect(ndjson.json().error.message).toBe('No ads found in the request body (line 1, image_url: not a valid URL: nope).');
   });
 
   it('reads a UTF-16 list body (Excel\'s "Unicode text") as the window\'s import does', async () => {

@@ -6,8 +6,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { commands, type VisionHandlers } from '../../../shared/api.js';
-import { RunConfig, type EngineKind, type LaneConfig, type RunProgress, type Split } from '../../../shared/domain.js';
-import { checkListUrl, decodeListBytes } from '../ingest/index.js';
+import { RunConfig, type EngineKind, type LaneConfig, type RejectedRow, type RunProgress, type Split } from '../../../shared/domain.js';
+import { checkListUrl, decodeListBytes, NoAdsError, rowLocation } from '../ingest/index.js';
 import type { ListFormat } from '../ingest/index.js';
 import { prepareImage } from '../fetch/index.js';
 import { DEFAULT_MAX_SIDE } from '../app/runs.js';
@@ -205,20 +205,32 @@ function adsAsJsonLines(ads: readonly Record<string, unknown>[]): string {
   return ads.map((ad) => JSON.stringify(ad)).join('\n');
 }
 
+/** A rejected ad of a JSON body where the script has it: `ads[3].image_url` (the import counted lines from 1). */
+function locateInAds(row: RejectedRow): string {
+  return `ads[${row.line - 1}]${row.column ? `.${row.column}` : ''}`;
+}
+
+/** What the script sent, as the errors name it: its own file name when it gave one (`?filename=`), else the body. */
+const REQUEST_BODY = 'the request body';
+
 async function createRun(deps: ApiDeps, input: RouteInput<unknown, z.output<typeof RunTextQuery> | Record<string, never>, RunJsonRequest>): Promise<RouteReply> {
   let text: string;
   let filename: string;
+  let named: string;
   let choice: RunChoice;
   if (input.body) {
     const { ads, ...rest } = input.body;
     text = adsAsJsonLines(ads);
+    // The import reads it as JSONL by this name; the script sent a JSON array, and hears of it so.
     filename = 'api.jsonl';
+    named = REQUEST_BODY;
     choice = rest as RunChoice;
   } else {
     const query = input.query as z.output<typeof RunTextQuery>;
     const format = LIST_TYPES[input.raw!.type];
     text = decodeListBytes(input.raw!.bytes);
     filename = query.filename ?? `api.${format ?? 'txt'}`;
+    named = query.filename ?? REQUEST_BODY;
     try {
       choice = {
         policy: query.policy,
@@ -230,14 +242,19 @@ async function createRun(deps: ApiDeps, input: RouteInput<unknown, z.output<type
       throw settingProblem(error);
     }
   }
+  // A JSON body's rows are told by their place in `ads` (in the reason too); a list body's keep their line.
+  const inAds = input.body !== undefined;
+  const report = (rows: readonly RejectedRow[]): RejectedRow[] => (inAds ? rows.map((row) => ({ ...row, reason: `${locateInAds(row)}: ${row.reason}` })) : [...rows]);
   // The same ingest and rejected-row report as a list dropped on the window.
   const summary = await deps.handlers['ads.importText']({ text, filename }).catch((error: unknown) => {
-    throw new ApiProblem(422, 'unprocessable', error instanceof Error ? error.message : String(error));
+    if (!(error instanceof NoAdsError)) throw new ApiProblem(422, 'unprocessable', error instanceof Error ? error.message : String(error));
+    const message = new NoAdsError(named, error.rejected, inAds ? locateInAds : rowLocation).message;
+    throw new ApiProblem(422, 'unprocessable', message, undefined, report(error.rejected));
   });
   const { config, lanes } = await runConfig(deps, summary.batchId, choice);
   const parsed = RunConfig.parse(config);
   const { runId } = await call(() => deps.handlers['runs.start'](parsed));
-  return ok({ runId, accepted: summary.accepted, rejected: summary.rejected, lanes }, 201);
+  return ok({ runId, accepted: summary.accepted, rejected: report(summary.rejected), lanes }, 201);
 }
 
 async function requireRun(deps: ApiDeps, runId: string): Promise<void> {

@@ -85,7 +85,7 @@ export const RunTextQuery = z
 export const RunCreated = z.object({
   runId: z.string(),
   accepted: z.number().int(),
-  /** Rows that could not become ads, with their line (for a JSON body: the 1-based index in `ads`). */
+  /** Rows that could not become ads, with their line (for a JSON body: the 1-based index in `ads`, and the reason starts with where: `ads[3].image_url: …`). */
   rejected: z.array(RejectedRow),
   lanes: z.array(LaneConfig),
 });

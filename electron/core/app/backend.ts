@@ -19,7 +19,7 @@ import type { EngineDeps } from '../engines/types.js';
 import { OPENAI_KEY_ENV } from '../engines/openai.js';
 import { exportResults } from '../export/index.js';
 import { createImageFetcher, prepareImage, sniffImageMime, type ImageFetcher } from '../fetch/index.js';
-import { importAdsFromFiles, importAdsFromText, importAdsFromUrls, type ImportResult } from '../ingest/index.js';
+import { importAdsFromFiles, importAdsFromText, importAdsFromUrls, NoAdsError, type ImportResult } from '../ingest/index.js';
 import { dataPaths } from '../paths.js';
 import { createServiceManager, type ServiceManager } from '../services/index.js';
 import { openStore, type Store } from '../store/index.js';
@@ -79,8 +79,6 @@ function absoluteExportPath(requested: string): string {
   return expanded;
 }
 const MAX_REJECTED_IN_SUMMARY = 1000;
-/** Reasons an import that kept no ad names in its error: the first few, the rest counted. */
-const REJECTED_IN_ERROR = 3;
 
 export async function createBackend(options: BackendOptions): Promise<Backend> {
   const bus = new EventBus();
@@ -119,12 +117,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
 
   /** Saves an import as a batch and answers what the preview shows. */
   const saveImport = (result: ImportResult, source: string): ImportSummary => {
-    if (result.ads.length === 0) {
-      const shown = result.rejected.slice(0, REJECTED_IN_ERROR).map((row) => `line ${row.line}: ${row.reason}`);
-      const more = result.rejected.length > REJECTED_IN_ERROR ? `; ${result.rejected.length - REJECTED_IN_ERROR} more` : '';
-      const why = shown.length ? ` (${shown.join('; ')}${more})` : ': it has no rows with an image URL';
-      throw new Error(`No ads found in ${source}${why}.`);
-    }
+    if (result.ads.length === 0) throw new NoAdsError(source, result.rejected);
     const batch = store.saveBatch({ source, format: result.format, columns: result.columns, fieldColumns: result.fieldColumns, ads: result.ads });
     return {
       batchId: batch.id,

@@ -46,6 +46,7 @@ describe('CSV and TSV', () => {
       [6, 'not a valid URL'],
       [8, 'not an http(s) URL'],
     ]);
+    expect(result.rejected.map((row) => row.column), 'the column at fault').toEqual(['image_url', 'image_url', 'creative_id', 'image_url', 'image_url']);
   });
 
   it('detects a header-less list and finds the URL column', () => {

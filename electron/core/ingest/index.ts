@@ -85,6 +85,32 @@ function decodeURIComponentSafely(text: string): string {
   }
 }
 
+/** Rejected rows named in a NoAdsError's message; the rest are counted. */
+const REJECTED_IN_MESSAGE = 3;
+
+/** Where a rejected row is, for people: its line, and the column when one is at fault ("line 3, image_url"). */
+export function rowLocation(row: RejectedRow): string {
+  return row.column ? `line ${row.line}, ${row.column}` : `line ${row.line}`;
+}
+
+/**
+ * An import that kept no ad. The message names the source and the first few rejected rows,
+ * each where it is: `locate` lets a caller that sent the rows some other way (the API's JSON
+ * `ads` array) say where in its own terms.
+ */
+export class NoAdsError extends Error {
+  override readonly name = 'NoAdsError';
+  constructor(
+    readonly source: string,
+    readonly rejected: readonly RejectedRow[],
+    locate: (row: RejectedRow) => string = rowLocation,
+  ) {
+    const shown = rejected.slice(0, REJECTED_IN_MESSAGE).map((row) => `${locate(row)}: ${row.reason}`);
+    const more = rejected.length > REJECTED_IN_MESSAGE ? `; ${rejected.length - REJECTED_IN_MESSAGE} more` : '';
+    super(`No ads found in ${source}${shown.length ? ` (${shown.join('; ')}${more})` : ': it has no rows with an image URL'}.`);
+  }
+}
+
 /** A stable id for an ad that came without one: the same URL always gets the same id. */
 export function generatedAdId(url: string): string {
   return `ad-${createHash('sha1').update(url).digest('hex').slice(0, 12)}`;
@@ -98,6 +124,12 @@ interface RowFields {
   url?: string;
   text?: string;
   extra?: Record<string, string>;
+}
+
+/** Where a row's id and URL came from (a header or JSON key), so a rejection can name it. */
+interface RowColumns {
+  id: string | null;
+  url: string | null;
 }
 
 /** Accumulates ads across one import (several files share it, so duplicates across files are caught). */
@@ -114,18 +146,19 @@ class AdCollector {
     this.sourceLabel = label;
   }
 
-  reject(line: number, reason: string, raw?: RawText): void {
+  reject(line: number, reason: string, raw?: RawText, column?: string | null): void {
     const row: RejectedRow = { line, reason: this.sourceLabel ? `${this.sourceLabel}: ${reason}` : reason };
+    if (column) row.column = column;
     const text = typeof raw === 'function' ? raw() : raw;
     if (text !== undefined) row.raw = truncate(text.replace(/[\r\n]+$/, ''), MAX_RAW_IN_REPORT);
     this.rejected.push(row);
   }
 
-  add(line: number, fields: RowFields, raw?: RawText): void {
+  add(line: number, fields: RowFields, raw?: RawText, columns?: RowColumns): void {
     const checked = checkListUrl(fields.url ?? '');
-    if (checked.ok) return this.push(line, fields, checked.url, raw);
+    if (checked.ok) return this.push(line, fields, checked.url, raw, columns);
     // Never keep the password in the report, not even in the row's source text.
-    this.reject(line, checked.reason, checked.hasCredentials ? () => rawWithoutCredentials(raw, fields.url!) : raw);
+    this.reject(line, checked.reason, checked.hasCredentials ? () => rawWithoutCredentials(raw, fields.url!) : raw, fields.url === undefined ? null : columns?.url);
   }
 
   /** For dropped images: the URL was made from a local path by us, not read from a list. */
@@ -133,13 +166,13 @@ class AdCollector {
     this.push(line, { id }, fileUrl, undefined);
   }
 
-  private push(line: number, fields: RowFields, url: string, raw: RawText): void {
+  private push(line: number, fields: RowFields, url: string, raw: RawText, columns?: RowColumns): void {
     const givenId = fields.id?.trim();
     let id = givenId || generatedAdId(url);
     const firstLine = this.firstLineById.get(id);
     if (firstLine !== undefined) {
       const where = firstLine.source && firstLine.source !== this.sourceLabel ? ` of ${firstLine.source}` : '';
-      if (givenId) return this.reject(line, `duplicate id "${truncate(id, 80)}" (first on line ${firstLine.line}${where})`, raw);
+      if (givenId) return this.reject(line, `duplicate id "${truncate(id, 80)}" (first on line ${firstLine.line}${where})`, raw, columns?.id);
       // The same URL listed again without an id: keep each row (the user listed it so),
       // with distinct ids stable for the list's order: -2, -3, …
       let n = this.nextSuffixById.get(id) ?? 2;
@@ -193,7 +226,7 @@ function parseDelimited(collector: AdCollector, text: string, format: 'csv' | 't
     }
     const extra: Record<string, string> = {};
     for (const index of extraIndexes) extra[columns[index]!] = fields[index] ?? '';
-    collector.add(line, { id: fields[idIndex], url: fields[urlIndex], text: fields[textIndex], extra }, raw);
+    collector.add(line, { id: fields[idIndex], url: fields[urlIndex], text: fields[textIndex], extra }, raw, fieldColumns);
   }
   return { columns, fieldColumns };
 }
@@ -232,7 +265,7 @@ function addJsonValue(collector: AdCollector, line: number, value: unknown, raw:
     if (key !== fields.id && key !== fields.url && key !== fields.text) extra[key] = stringifyValue(fieldValue);
   }
   const pick = (key: string | null) => (key === null ? undefined : stringifyValue(record[key]));
-  collector.add(line, { id: pick(fields.id), url: pick(fields.url), text: pick(fields.text), extra }, raw);
+  collector.add(line, { id: pick(fields.id), url: pick(fields.url), text: pick(fields.text), extra }, raw, fields);
 }
 
 /**
