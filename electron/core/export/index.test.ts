@@ -64,6 +64,15 @@ describe('exportResults', () => {
     expect((await readdir(join(dir, 'out'))).filter((name) => name.includes('partial'))).toEqual([]);
   });
 
+  it.each(['csv', 'json', 'jsonl'] as const)('%s: ad_text goes out as it came in, and imports again the same', async (format) => {
+    const texts = ['  Buy now  ', 'two lines\nend\n', ' ', 'plain'];
+    const runId = runOf(`creative_id,image_url,ad_text\n${texts.map((text, i) => `c${i},https://x.test/${i}.png,"${text}"`).join('\n')}\n`, 'ads.csv');
+    const path = join(dir, `results.${format}`);
+    await exportResults(store, runId, { format }, path);
+    const again = importAdsFromText(await readFile(path, 'utf8'), { filename: path });
+    expect(again.ads.map((ad) => ad.adText)).toEqual(texts);
+  });
+
   it('writes JSON and JSONL with boxes, filtered by status', async () => {
     const runId = runOf(list, 'ads.csv');
     await exportResults(store, runId, { format: 'json', rows: 'done' }, join(dir, 'done.json'));

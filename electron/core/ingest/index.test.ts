@@ -83,6 +83,27 @@ describe('CSV and TSV', () => {
   });
 });
 
+describe('ad_text is user data', () => {
+  // Leading and trailing spaces, a trailing line break, a cell of spaces only: kept as given.
+  const texts = ['  Buy now  ', 'two lines\nend\n', ' '];
+  const lists: Record<string, string> = {
+    csv: `creative_id,image_url,ad_text\n${texts.map((text, i) => ` c${i} , https://a.test/${i}.png ,"${text}"`).join('\n')}\n`,
+    tsv: `creative_id\timage_url\tad_text\n${texts.map((text, i) => ` c${i} \t https://a.test/${i}.png \t"${text}"`).join('\n')}\n`,
+    json: JSON.stringify(texts.map((text, i) => ({ creative_id: ` c${i} `, image_url: ` https://a.test/${i}.png `, ad_text: text }))),
+    jsonl: texts.map((text, i) => JSON.stringify({ creative_id: ` c${i} `, image_url: ` https://a.test/${i}.png `, ad_text: text })).join('\n'),
+  };
+  it.each(Object.keys(lists))('%s: keeps ad_text exactly; trims the id and the URL (spaces around them are never meant)', (format) => {
+    const { ads, rejected } = importAdsFromText(lists[format]!, { filename: `ads.${format}` });
+    expect(rejected).toEqual([]);
+    expect(ads).toEqual(texts.map((text, i) => ({ creativeId: `c${i}`, imageUrl: `https://a.test/${i}.png`, adText: text })));
+  });
+
+  it('an empty ad_text is no text', () => {
+    const { ads } = importAdsFromText('creative_id,image_url,ad_text\nc1,https://a.test/1.png,\n', { filename: 'ads.csv' });
+    expect(ads).toEqual([{ creativeId: 'c1', imageUrl: 'https://a.test/1.png' }]);
+  });
+});
+
 describe('encodings', () => {
   const csv = 'creative_id,image_url,ad_text\nü1,https://x.test/ü.png,Grüße €\n';
   const expected = { creativeId: 'ü1', imageUrl: 'https://x.test/ü.png', adText: 'Grüße €' };

@@ -182,8 +182,9 @@ class AdCollector {
     }
     this.firstLineById.set(id, { line, source: this.sourceLabel });
     const ad: Ad = { creativeId: id, imageUrl: url };
-    const text = fields.text?.trim();
-    if (text) ad.adText = text;
+    // The ad's text is the user's data, kept as given (spaces, line breaks); only an empty cell is no text.
+    // Ids and URLs are trimmed: a space around them is an artefact of the list, never meant.
+    if (fields.text) ad.adText = fields.text;
     if (fields.extra && Object.keys(fields.extra).length > 0) ad.extra = fields.extra;
     this.ads.push(ad);
   }
