@@ -26,8 +26,10 @@ const keyOf = (creativeId: string, engine: string | null) => `${creativeId}\u000
 export function resultsPage(store: Store, runId: string, offset: number, limit: number, rows: ExportRowFilter) {
   const run = store.getRun(runId)!;
   const { columns, valueOf } = inputColumnsOf(store, runId);
-  const total = rows === 'all' ? store.getBatch(run.batchId)!.adCount : store.countExportRows(runId, rows);
-  const found = rows === 'all' ? [...store.exportRows(runId, rows, Math.min(limit, 2000), { from: offset, to: offset + limit })] : store.filteredExportRows(runId, rows, offset, limit);
+  const { total, rows: found } =
+    rows === 'all'
+      ? { total: store.getBatch(run.batchId)!.adCount, rows: [...store.exportRows(runId, rows, Math.min(limit, 2000), { from: offset, to: offset + limit })] }
+      : store.filteredExportRows(runId, rows, offset, limit);
   return { total, offset, next: offset + limit < total ? offset + limit : null, rows: found.map((row) => exportRecord(row, columns, valueOf)) };
 }
 

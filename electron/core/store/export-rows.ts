@@ -2,10 +2,11 @@
  * The rows an export writes: every ad of a run in input order with its final result
  * (one row per engine in compare, `pending` where none yet), read in key-range chunks.
  */
+import type Database from 'better-sqlite3';
 import type { Ad, TextBlock } from '../../../shared/domain.js';
 import type { StoreContext } from './context.js';
 import { parseJson, toAd, type BatchAdRow, type ResultDbRow } from './rows.js';
-import { getRun } from './runs.js';
+import { getRun, readRun } from './runs.js';
 
 export type ExportRowFilter = 'all' | 'done' | 'failed';
 
@@ -29,6 +30,10 @@ const EXPORT_CHUNK = 2000;
 /** How many rows an export will write. */
 export function countExportRows({ db, runStore }: StoreContext, runId: string, rows: ExportRowFilter): number {
   runStore.flush();
+  return countCommittedRows(db, runId, rows);
+}
+
+function countCommittedRows(db: Database.Database, runId: string, rows: ExportRowFilter): number {
   if (rows === 'all') {
     return db.prepare<{ runId: string }, { n: number }>('SELECT count(*) + (SELECT count(*) FROM results WHERE run_id = @runId) - (SELECT count(DISTINCT creative_id) FROM results WHERE run_id = @runId) AS n FROM run_ads WHERE run_id = @runId').get({ runId })!.n;
   }
@@ -82,15 +87,17 @@ export function* exportRows(ctx: StoreContext, runId: string, rows: ExportRowFil
 }
 
 /**
- * Rows [offset, offset + limit) of the run's done (or failed) results in input order: a
- * page of the local API's filtered results, counted in matching rows, not in ads.
+ * Rows [offset, offset + limit) of the run's done (or failed) results in input order, and how
+ * many match in all: a page of the local API's filtered results, counted in matching rows, not
+ * in ads. One flush, then both reads: the page and its total see the same commits.
  */
-export function filteredExportRows(ctx: StoreContext, runId: string, rows: 'done' | 'failed', offset: number, limit: number): ExportRow[] {
-  const run = getRun(ctx, runId);
-  if (!run) throw new Error(`unknown run ${runId}`);
+export function filteredExportRows(ctx: StoreContext, runId: string, rows: 'done' | 'failed', offset: number, limit: number): { total: number; rows: ExportRow[] } {
   ctx.runStore.flush();
-  return ctx.db
+  const run = readRun(ctx.db, runId);
+  if (!run) throw new Error(`unknown run ${runId}`);
+  const page = ctx.db
     .prepare<{ runId: string; batchId: string; limit: number; offset: number }, ExportDbRow>(exportSelect(rows, '', 'LIMIT @limit OFFSET @offset'))
     .all({ runId, batchId: run.batchId, limit, offset })
     .map(toExportRow);
+  return { total: countCommittedRows(ctx.db, runId, rows), rows: page };
 }

@@ -155,8 +155,8 @@ export class Store {
 
   // ---- exports (export-rows.ts) ----
 
-  /** A page of the done (or failed) rows in input order, counted in matching rows (the local API's filtered results). */
-  filteredExportRows(runId: string, rows: 'done' | 'failed', offset: number, limit: number): ExportRow[] {
+  /** A page of the done (or failed) rows in input order and how many match, counted in matching rows (the local API's filtered results). */
+  filteredExportRows(runId: string, rows: 'done' | 'failed', offset: number, limit: number): { total: number; rows: ExportRow[] } {
     return filteredExportRows(this.context, runId, rows, offset, limit);
   }
 

@@ -88,6 +88,11 @@ export function createRun(ctx: StoreContext, input: { batchId: string; policy: P
 
 export function getRun({ db, runStore }: StoreContext, runId: string): RunInfo | null {
   runStore.flush();
+  return readRun(db, runId);
+}
+
+/** The run as committed, without a flush: for a caller that has just flushed (see getRun). */
+export function readRun(db: Database.Database, runId: string): RunInfo | null {
   const row = db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?').get(runId);
   return row ? toRunInfo(row) : null;
 }
