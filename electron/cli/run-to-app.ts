@@ -4,14 +4,13 @@
  * it (same ingest, same rejected-row report), runs it, and this command shows its progress
  * and writes the results (`--out`, one row per ad, pending ones too) from the API's pages.
  */
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { isLiveRunStatus, RunProgress } from '../../shared/domain.js';
 import { ApiDiscovery, apiDiscoveryPath } from '../core/api/auth.js';
 import { ResultsPage } from '../core/api/schemas.js';
-import { csvLine, neutralizeFormula, writeOutputFile } from '../core/export/index.js';
+import { writeOutputFile, writeRecords } from '../core/export/index.js';
 import { decodeListBytes, detectListFormat } from '../core/ingest/index.js';
 import { couldNotWriteOut, outputTarget, resolveDataDir, type CliIo } from './io.js';
 import { UsageError } from '../core/app/run-settings.js';
@@ -82,31 +81,6 @@ async function* resultRows(app: AppAddress, runId: string): AsyncGenerator<Recor
   }
 }
 
-/** The run's results into a CSV, JSON or JSONL stream, one row per ad as the export writes them. */
-async function writeResults(rows: AsyncIterable<Record<string, unknown>>, file: Writable, format: 'csv' | 'json' | 'jsonl'): Promise<number> {
-  let columns: string[] | null = null;
-  let count = 0;
-  const write = async (text: string) => {
-    if (!file.write(text)) await once(file, 'drain');
-  };
-  if (format === 'json') await write('[');
-  for await (const row of rows) {
-    if (format === 'csv') {
-      if (!columns) {
-        columns = Object.keys(row).filter((key) => key !== '_vision_blocks');
-        await write(csvLine(columns.map(neutralizeFormula)));
-      }
-      await write(csvLine(columns.map((column) => neutralizeFormula(row[column] === null || row[column] === undefined ? '' : String(row[column])))));
-    } else {
-      const line = JSON.stringify(row);
-      await write(format === 'json' ? `${count === 0 ? '\n' : ',\n'}${line}` : `${line}\n`);
-    }
-    count++;
-  }
-  if (format === 'json') await write(count === 0 ? ']\n' : '\n]\n');
-  return count;
-}
-
 export async function runToApp(parsed: RunArgs, io: CliIo): Promise<number> {
   checkToAppArgs(parsed);
   const { values, positionals } = parsed;
@@ -156,7 +130,9 @@ export async function runToApp(parsed: RunArgs, io: CliIo): Promise<number> {
     const rows = resultRows(app, created.runId);
     const target = outputTarget(values.out, io);
     try {
-      const written = typeof target === 'string' ? await writeOutputFile(target, (file) => writeResults(rows, file, outFormat)) : await writeResults(rows, target, outFormat);
+      // The export's own record writer: same columns, formula safety and formats; no BOM, as the CLI's `export`.
+      const write = (file: Writable) => writeRecords(rows, file, { format: outFormat });
+      const written = typeof target === 'string' ? await writeOutputFile(target, write) : await write(target);
       io.err(`Wrote ${written} rows to ${typeof target === 'string' ? target : 'standard output'}\n`);
     } catch (error) {
       io.err(couldNotWriteOut(values.out, error, created.runId, ' in the app'));

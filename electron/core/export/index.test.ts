@@ -6,7 +6,7 @@ import { parse } from 'csv-parse/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { importAdsFromText } from '../ingest/index.js';
 import { openStore, type Store } from '../store/index.js';
-import { csvLine, exportResults, type ExportProgress } from './index.js';
+import { csvLine, exportRecord, exportResults, inputColumnsOf, writeRecords, type ExportProgress } from './index.js';
 
 let dir: string;
 let store: Store;
@@ -71,6 +71,32 @@ describe('exportResults', () => {
     await exportResults(store, runId, { format }, path);
     const again = importAdsFromText(await readFile(path, 'utf8'), { filename: path });
     expect(again.ads.map((ad) => ad.adText)).toEqual(texts);
+  });
+
+  it.each(['csv', 'json', 'jsonl'] as const)('%s: writeRecords over the records a client got (the API rows) writes the export byte for byte', async (format) => {
+    const runId = runOf(`creative_id,image_url,ad_text\nc1,https://x.test/1.png,=cmd\nc2,https://x.test/2.png,-5\nc3,https://x.test/3.png,\n`, 'ads.csv');
+    const exported = join(dir, `export.${format}`);
+    await exportResults(store, runId, { format }, exported);
+    // As `run --to-app` has them: records after a trip through JSON, no columns given, from an async source.
+    const { columns, valueOf } = inputColumnsOf(store, runId);
+    const records = [...store.exportRows(runId, 'all')].map((row) => JSON.parse(JSON.stringify(exportRecord(row, columns, valueOf))) as Record<string, unknown>);
+    const chunks: string[] = [];
+    const out = new Writable({ write: (chunk, _encoding, done) => (chunks.push(String(chunk)), done()) });
+    const written = await writeRecords((async function* () { yield* records; })(), out, { format });
+    expect(written).toBe(3);
+    expect(chunks.join('')).toBe(await readFile(exported, 'utf8'));
+  });
+
+  it('writeRecords: a CSV with known columns has its header (and BOM) without any record; JSON is an empty array', async () => {
+    const collect = async (options: Parameters<typeof writeRecords>[2]) => {
+      const chunks: string[] = [];
+      await writeRecords([], new Writable({ write: (chunk, _encoding, done) => (chunks.push(String(chunk)), done()) }), options);
+      return chunks.join('');
+    };
+    expect(await collect({ format: 'csv', columns: ['creative_id', '=x'], bom: true })).toBe("\uFEFFcreative_id,'=x\r\n");
+    expect(await collect({ format: 'csv' })).toBe('');
+    expect(await collect({ format: 'json' })).toBe('[]\n');
+    expect(await collect({ format: 'jsonl' })).toBe('');
   });
 
   it('writes JSON and JSONL with boxes, filtered by status', async () => {

@@ -18,7 +18,6 @@ import { writeOutputFile } from './output-file.js';
 import { neutralizeFormula } from './spreadsheet-safe.js';
 
 export { csvLine } from './csv-line.js';
-export { neutralizeFormula } from './spreadsheet-safe.js';
 export { writeOutputFile } from './output-file.js';
 
 export interface ExportOptions {
@@ -92,35 +91,76 @@ async function writeWithBackpressure(out: Writable, chunk: string): Promise<void
   if (!out.write(chunk)) await once(out, 'drain');
 }
 
-async function writeRows(store: Store, runId: string, options: ExportOptions, out: Writable, onProgress?: (progress: ExportProgress) => void): Promise<number> {
-  const rows = options.rows ?? 'all';
-  const total = store.countExportRows(runId, rows);
-  const { columns, valueOf } = inputColumnsOf(store, runId);
-  let buffer = '';
+type ExportRecord = Readonly<Record<string, unknown>>;
+
+export interface RecordWriterOptions {
+  format: ExportFormat;
+  /** CSV only: start with a UTF-8 byte order mark (see ExportOptions.bom). */
+  bom?: boolean;
+  /** CSV only: the header; without it, the first record's keys (no record: no header). */
+  columns?: readonly string[];
+}
+
+/** A CSV record that is safe to open in a spreadsheet. */
+const csvRecord = (cells: string[]): string => csvLine(cells.map(neutralizeFormula));
+const csvCell = (value: unknown): string => (value === null || value === undefined ? '' : String(value));
+
+/**
+ * The one writer of export records (the input columns, then the `_vision_*` fields, as
+ * exportRecord makes them): CSV with formula-safe cells and without the boxes, a JSON array,
+ * or JSONL. The export and `run --to-app --out` both write through it. Buffered: the stream
+ * is written in ~64 KiB pieces, with backpressure. Answers the records written.
+ */
+export async function writeRecords(records: Iterable<ExportRecord> | AsyncIterable<ExportRecord>, out: Writable, options: RecordWriterOptions): Promise<number> {
+  const { format } = options;
+  let columns = options.columns ?? null;
+  let buffer = format === 'json' ? '[' : '';
   let written = 0;
+  const header = (cells: readonly string[]) => `${options.bom ? '\uFEFF' : ''}${csvRecord([...cells])}`;
+  if (format === 'csv' && columns) buffer += header(columns);
+  /** Appends one record; answers whether the buffer is due to go out. */
+  const add = (record: ExportRecord): boolean => {
+    if (format === 'csv') {
+      if (!columns) {
+        columns = Object.keys(record).filter((key) => key !== '_vision_blocks');
+        buffer += header(columns);
+      }
+      buffer += csvRecord(columns.map((column) => csvCell(record[column])));
+    } else {
+      const json = JSON.stringify(record);
+      buffer += format === 'json' ? `${written === 0 ? '\n' : ',\n'}${json}` : `${json}\n`;
+    }
+    written++;
+    return buffer.length >= FLUSH_BYTES;
+  };
   const flush = async () => {
     if (buffer) await writeWithBackpressure(out, buffer);
     buffer = '';
   };
-
-  /** A CSV record that is safe to open in a spreadsheet. */
-  const csvRecord = (cells: string[]) => csvLine(cells.map(neutralizeFormula));
-  if (options.format === 'csv') buffer += `${options.bom ? '\uFEFF' : ''}${csvRecord([...columns, ...VISION_FIELDS])}`;
-  if (options.format === 'json') buffer += '[';
-  for (const row of store.exportRows(runId, rows)) {
-    if (options.format === 'csv') {
-      const vision = visionFields(row);
-      buffer += csvRecord([...columns.map((column) => valueOf(row, column)), ...VISION_FIELDS.map((field) => (vision[field] === null ? '' : String(vision[field])))]);
-    } else {
-      const json = JSON.stringify(exportRecord(row, columns, valueOf));
-      buffer += options.format === 'json' ? `${written === 0 ? '\n' : ',\n'}${json}` : `${json}\n`;
-    }
-    written++;
-    if (buffer.length >= FLUSH_BYTES) await flush();
-    if (onProgress && written % PROGRESS_EVERY === 0) onProgress({ written, total });
+  // A synchronous source (the store) is not awaited row by row: only a full buffer waits.
+  if (Symbol.iterator in records) {
+    for (const record of records) if (add(record)) await flush();
+  } else {
+    for await (const record of records) if (add(record)) await flush();
   }
-  if (options.format === 'json') buffer += written === 0 ? ']\n' : '\n]\n';
+  if (format === 'json') buffer += written === 0 ? ']\n' : '\n]\n';
   await flush();
+  return written;
+}
+
+async function writeRows(store: Store, runId: string, options: ExportOptions, out: Writable, onProgress?: (progress: ExportProgress) => void): Promise<number> {
+  const rows = options.rows ?? 'all';
+  const total = store.countExportRows(runId, rows);
+  const { columns, valueOf } = inputColumnsOf(store, runId);
+  let read = 0;
+  function* records(): Generator<ExportRecord> {
+    for (const row of store.exportRows(runId, rows)) {
+      yield exportRecord(row, columns, valueOf);
+      // Asked for the next one: this one is written (at least into the writer's buffer).
+      if (onProgress && ++read % PROGRESS_EVERY === 0) onProgress({ written: read, total });
+    }
+  }
+  const written = await writeRecords(records(), out, { format: options.format, bom: options.bom, columns: [...columns, ...VISION_FIELDS] });
   onProgress?.({ written, total });
   return written;
 }
