@@ -1,6 +1,5 @@
-import { useEffect, useState } from 'react';
-import type { AppInfo } from '../../../shared/api.js';
 import { useApi } from '../../api/context.js';
+import { useAppInfo } from '../../api/useAppInfo.js';
 import { formatCount, fraction } from '../../common/format.js';
 import { Button, Card, EmptyState, ErrorNotice, ProgressBar, focusRing } from '../../common/ui.js';
 import { RunPicker } from '../results/RunPicker.js';
@@ -24,19 +23,7 @@ export function ExportScreen() {
   const api = useApi();
   const runId = useResults((s) => s.runId);
   const { format, rows, path, running, progress, outcome, error } = useExport();
-  const [info, setInfo] = useState<AppInfo | null>(null);
-
-  useEffect(() => {
-    let live = true;
-    api.invoke('app.info', {}).then(
-      (value) => live && setInfo(value),
-      () => undefined,
-    );
-    return () => {
-      live = false;
-    };
-  }, [api]);
-
+  const info = useAppInfo();
   const browserMode = info?.mode === 'browser';
   const status = useResults((s) => s.runs?.find((r) => r.runId === runId)?.status);
   const activeRun = status != null && isLiveRunStatus(status);

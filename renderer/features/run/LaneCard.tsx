@@ -4,8 +4,8 @@ import { formatCount, formatPercent, formatSeconds, fraction } from '../../commo
 import { useState } from 'react';
 import { useApi } from '../../api/context.js';
 import { Button, Card, ErrorNotice, ProgressBar, Stat, focusRing, laneColorClass } from '../../common/ui.js';
-import { HAS_MODEL, NEEDS_ENDPOINT, laneProblem, parseWorkersInput, type LanePatch } from './lanes.js';
-import { DEFAULT_EMBEDDED_MODEL, EMBEDDED_MODEL_CHOICES, EMBEDDED_MODEL_IDS, languagesFor, OCR_LANGUAGES, type EmbeddedModel, type OcrLanguageCode } from '../../../shared/embedded-ocr.js';
+import { HAS_MODEL, NEEDS_ENDPOINT, cleanEmbeddedSettings, embeddedChoice, laneProblem, parseWorkersInput, type LanePatch } from './lanes.js';
+import { EMBEDDED_MODEL_CHOICES, EMBEDDED_MODEL_IDS, OCR_LANGUAGES, type EmbeddedModel, type OcrLanguageCode } from '../../../shared/embedded-ocr.js';
 import { describeState } from '../services/advice.js';
 
 function describeLaneState(state: LaneState): string {
@@ -183,14 +183,8 @@ function LaneSettings({ lane, onSettings }: { lane: LaneConfig; onSettings(patch
 
 /** The embedded engine's model and language (lane settings `model`, `language`); a language the model cannot read falls back to any. */
 function EmbeddedLaneSettings({ lane, onSettings }: { lane: LaneConfig; onSettings(patch: LanePatch): void }) {
-  const model: EmbeddedModel = EMBEDDED_MODEL_IDS.find((id) => id === lane.settings?.model) ?? DEFAULT_EMBEDDED_MODEL;
-  const languages = languagesFor(EMBEDDED_MODEL_CHOICES[model].generation);
-  const language: OcrLanguageCode = languages.find((code) => code === lane.settings?.language) ?? 'auto';
-  const save = (next: { model: EmbeddedModel; language: OcrLanguageCode }) => {
-    const { model: _model, language: _language, ...rest } = lane.settings ?? {};
-    const readable = languagesFor(EMBEDDED_MODEL_CHOICES[next.model].generation).includes(next.language);
-    onSettings({ settings: { ...rest, model: next.model, ...(readable && next.language !== 'auto' ? { language: next.language } : {}) } });
-  };
+  const { model, language, languages } = embeddedChoice(lane.settings);
+  const save = (next: { model: EmbeddedModel; language: OcrLanguageCode }) => onSettings({ settings: cleanEmbeddedSettings({ ...lane.settings, ...next }) });
   const modelId = `lane-model-${lane.id}`;
   const languageId = `lane-language-${lane.id}`;
   return (

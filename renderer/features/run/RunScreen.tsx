@@ -1,5 +1,6 @@
 import { useEffect } from 'react';
 import { useApi } from '../../api/context.js';
+import { useAppInfo } from '../../api/useAppInfo.js';
 import type { LaneConfig } from '../../../shared/domain.js';
 import { Button, Card, ErrorNotice, Loading } from '../../common/ui.js';
 import { useResults } from '../results/state.js';
@@ -19,6 +20,7 @@ export function RunScreen() {
   const api = useApi();
   const { engines, enginesError, lanes, progress, history, policy, split, summary } = useRun();
   const services = useServices((s) => s.services);
+  const browserMode = useAppInfo()?.mode === 'browser';
 
   useEffect(() => {
     let live = true;
@@ -127,6 +129,12 @@ export function RunScreen() {
                 + Add an OpenAI-compatible endpoint
               </Button>
             </div>
+          )}
+          {/* The settings persist per origin (state.ts): browser mode's address changes with its port, which `serve` picks anew at each start. */}
+          {browserMode && (
+            <p className="text-xs text-zinc-500 dark:text-zinc-400" data-testid="settings-scope">
+              Engine and run settings are kept in this browser for {window.location.host}; start browser mode with --port N to keep the same address across restarts.
+            </p>
           )}
         </section>
         {progress && (

@@ -1,6 +1,7 @@
 /** Lane configuration the Run screen edits before a run starts. */
 import type { EngineInfo } from '../../../shared/api.js';
-import type { LaneConfig, RunProgress } from '../../../shared/domain.js';
+import { LaneConfig, Policy, type RunProgress } from '../../../shared/domain.js';
+import { DEFAULT_EMBEDDED_MODEL, EMBEDDED_MODEL_CHOICES, EMBEDDED_MODEL_IDS, languagesFor, type EmbeddedModel, type OcrLanguageCode } from '../../../shared/embedded-ocr.js';
 
 /**
  * One lane per engine the backend knows. Only the default engine starts switched on: the
@@ -88,4 +89,53 @@ export function laneProblem(lane: LaneConfig): string | null {
     return `${lane.label ?? lane.id}: “${lane.endpoint}” is not an http(s) address.`;
   }
   return null;
+}
+
+/** The embedded lane's model and language as chosen: an unknown model is the default, a language that model cannot read is any. */
+export function embeddedChoice(settings: LaneConfig['settings']): { model: EmbeddedModel; language: OcrLanguageCode; languages: OcrLanguageCode[] } {
+  const model: EmbeddedModel = EMBEDDED_MODEL_IDS.find((id) => id === settings?.model) ?? DEFAULT_EMBEDDED_MODEL;
+  const languages = languagesFor(EMBEDDED_MODEL_CHOICES[model].generation);
+  return { model, language: languages.find((code) => code === settings?.language) ?? 'auto', languages };
+}
+
+/** Embedded settings as sent: a known model only, and a language only when that model reads it (any: none). */
+export function cleanEmbeddedSettings(settings: LaneConfig['settings']): LaneConfig['settings'] {
+  const { model, language, ...rest } = settings ?? {};
+  const choice = embeddedChoice(settings);
+  const next = { ...rest, ...(model === choice.model ? { model } : {}), ...(language === choice.language && choice.language !== 'auto' ? { language } : {}) };
+  return Object.keys(next).length ? next : undefined;
+}
+
+/** The lane and run settings kept across reloads and restarts (state.ts persists them). */
+export interface RunSettings {
+  lanes: LaneConfig[];
+  policy: Policy;
+  split: Record<string, number>;
+}
+
+/**
+ * Saved settings as far as they still make sense: lanes that parse (once per id, embedded
+ * choices this build knows), a known policy, weights from 0 to 1. Anything else is dropped,
+ * so a stale or hand-edited entry falls back to the defaults instead of breaking the screen.
+ */
+export function savedRunSettings(saved: unknown): Partial<RunSettings> {
+  if (typeof saved !== 'object' || saved === null) return {};
+  const { lanes, policy, split } = saved as Record<string, unknown>;
+  const result: Partial<RunSettings> = {};
+  if (Array.isArray(lanes)) {
+    result.lanes = [];
+    for (const item of lanes) {
+      const parsed = LaneConfig.safeParse(item);
+      if (!parsed.success || result.lanes.some((lane) => lane.id === parsed.data.id)) continue;
+      const { settings, ...lane } = parsed.data;
+      const kept = lane.engine === 'embedded' ? cleanEmbeddedSettings(settings) : settings;
+      result.lanes.push(kept ? { ...lane, settings: kept } : lane);
+    }
+  }
+  const knownPolicy = Policy.safeParse(policy);
+  if (knownPolicy.success) result.policy = knownPolicy.data;
+  if (typeof split === 'object' && split !== null) {
+    result.split = Object.fromEntries(Object.entries(split).filter((entry): entry is [string, number] => typeof entry[1] === 'number' && entry[1] >= 0 && entry[1] <= 1));
+  }
+  return result;
 }

@@ -1,24 +1,11 @@
-import { useEffect, useState } from 'react';
-import type { AppInfo } from '../../../shared/api.js';
-import { useApi } from '../../api/context.js';
+import { useState } from 'react';
+import { useAppInfo } from '../../api/useAppInfo.js';
 import { Button, Card } from '../../common/ui.js';
 
 /** Where scripts reach this app: the local API's address and its key (hidden until asked for). */
 export function ApiAccess() {
-  const api = useApi();
-  const [info, setInfo] = useState<AppInfo['api'] | null>(null);
+  const info = useAppInfo()?.api ?? null;
   const [shown, setShown] = useState(false);
-
-  useEffect(() => {
-    let live = true;
-    api.invoke('app.info', {}).then(
-      (value) => live && setInfo(value.api ?? null),
-      () => undefined,
-    );
-    return () => {
-      live = false;
-    };
-  }, [api]);
 
   if (!info) return null;
   return (
