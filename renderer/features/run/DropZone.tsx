@@ -1,6 +1,8 @@
 import { memo, useRef, useState, type ClipboardEvent, type DragEvent } from 'react';
+import { flushSync } from 'react-dom';
 import { useApi } from '../../api/context.js';
 import { Button, ErrorNotice, Loading, focusRing } from '../../common/ui.js';
+import { IMPORTED_ADS_ID } from './ImportPreview.js';
 import { NothingToImportError, importDataTransfer, importFiles, importText, type ImportOutcome } from './importAds.js';
 import { useRun } from './state.js';
 
@@ -17,13 +19,19 @@ export const DropZone = memo(function DropZone() {
   const [pasteOpen, setPasteOpen] = useState(false);
   const [pasted, setPasted] = useState('');
   const fileInput = useRef<HTMLInputElement>(null);
+  const root = useRef<HTMLDivElement>(null);
 
   const run = async (work: () => Promise<ImportOutcome>) => {
     const store = useRun.getState();
     store.startImport();
     try {
       const { summary, notes } = await work();
-      store.finishImport(summary, notes);
+      // Rendered at once so the preview is there to take the focus.
+      flushSync(() => store.finishImport(summary, notes));
+      // The control that was used (a button disabled while reading, the paste form about to close)
+      // would leave the focus on the page: it goes to what was imported. Focus elsewhere stays.
+      const focused = document.activeElement;
+      if (!focused || focused === document.body || root.current?.contains(focused)) document.getElementById(IMPORTED_ADS_ID)?.focus();
       return true;
     } catch (error) {
       store.failImport(error, error instanceof NothingToImportError ? error.notes : []);
@@ -45,7 +53,7 @@ export const DropZone = memo(function DropZone() {
   };
 
   return (
-    <div className="flex flex-col gap-2">
+    <div ref={root} className="flex flex-col gap-2">
       <div
         data-testid="drop-zone"
         role="region"

@@ -1,8 +1,11 @@
 import { memo } from 'react';
 import { formatCount } from '../../common/format.js';
+import { focusRing } from '../../common/ui.js';
 import { useRun } from './state.js';
 
 const PREVIEW_ROWS = 8;
+/** The preview's id: the drop zone moves the focus here after an import. */
+export const IMPORTED_ADS_ID = 'imported-ads';
 
 export const ImportPreview = memo(function ImportPreview() {
   const summary = useRun((s) => s.summary);
@@ -10,7 +13,7 @@ export const ImportPreview = memo(function ImportPreview() {
   const { accepted, rejected, preview, source } = summary;
   const hasAdText = preview.some((ad) => ad.adText);
   return (
-    <div aria-label="Imported ads" role="region" className="flex flex-col gap-3">
+    <div id={IMPORTED_ADS_ID} tabIndex={-1} aria-label="Imported ads" role="region" className={`flex flex-col gap-3 rounded-md ${focusRing}`}>
       <p className="text-sm">
         <span className="font-medium">{source}</span>: <span data-testid="accepted-count">{formatCount(accepted)}</span> ad{accepted === 1 ? '' : 's'} ready
         {rejected.length > 0 && (

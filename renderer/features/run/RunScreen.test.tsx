@@ -156,6 +156,32 @@ describe('Run screen', () => {
     expect(api.calls.find((c) => c.channel === 'ads.importUrls')?.request).toEqual({ urls: ['https://a.example/1.png', 'https://a.example/2.png'] });
   });
 
+  it('after an import the keyboard focus is on the imported list, not lost to the page', async () => {
+    ({ api } = renderWithApi(<App />));
+    // Paste: the form (and its focused Import button) closes once the list is in.
+    fireEvent.click(screen.getByRole('button', { name: 'Paste a list…' }));
+    fireEvent.change(screen.getByLabelText(/Image URLs/), { target: { value: 'https://a.example/1.png\nhttps://a.example/2.png' } });
+    screen.getByRole('button', { name: 'Import' }).focus();
+    fireEvent.click(screen.getByRole('button', { name: 'Import' }));
+    const preview = await screen.findByRole('region', { name: 'Imported ads' });
+    await waitFor(() => expect(screen.queryByRole('button', { name: 'Import' })).toBeNull());
+    expect(document.activeElement).toBe(preview);
+
+    // Pick: the focus was on Choose files… (disabled while the list is read).
+    screen.getByRole('button', { name: 'Choose files…' }).focus();
+    const file = new File(['creative_id,image_url\na,https://ads.example/a.png\n'], 'second.csv', { type: 'text/csv' });
+    fireEvent.change(screen.getByLabelText('Ad list or image files'), { target: { files: [file] } });
+    await waitFor(() => expect(screen.getByRole('region', { name: 'Imported ads' }).textContent).toContain('second.csv'));
+    expect(document.activeElement).toBe(screen.getByRole('region', { name: 'Imported ads' }));
+
+    // A drop while the user is elsewhere on the screen does not pull the focus away.
+    const workers = screen.getByLabelText('Workers for Embedded OCR');
+    workers.focus();
+    dropCsv(screen.getByTestId('drop-zone'), undefined, 'third.csv');
+    await waitFor(() => expect(screen.getByRole('region', { name: 'Imported ads' }).textContent).toContain('third.csv'));
+    expect(document.activeElement).toBe(workers);
+  });
+
   it('imports dropped image files as base64', async () => {
     ({ api } = renderWithApi(<App />));
     const png = new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3])], 'banner.png', { type: 'image/png' });
