@@ -1,5 +1,5 @@
 import { act, cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { App } from '../../app/App.js';
 import { useApp } from '../../app/state.js';
 import { FakeVisionApi } from '../../test/fake-api.js';
@@ -8,7 +8,18 @@ import { useResults } from '../results/state.js';
 import { resolveDownloadUrl } from './state.js';
 
 let api: FakeVisionApi;
-afterEach(() => api.dispose());
+/** Links the screen clicks to download (jsdom cannot navigate, so the click is recorded instead). */
+let clicked: { href: string; download: string }[] = [];
+beforeEach(() => {
+  clicked = [];
+  vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+    clicked.push({ href: this.href, download: this.download });
+  });
+});
+afterEach(() => {
+  api.dispose();
+  vi.restoreAllMocks();
+});
 
 describe('Export', () => {
   it('exports the chosen rows and format and offers the download in browser mode', async () => {
@@ -36,6 +47,21 @@ describe('Export', () => {
     await waitFor(() => expect(screen.queryByTestId('export-done')).toBeNull());
     act(() => useResults.getState().selectRun(runId));
     expect((await screen.findByTestId('export-done')).textContent).toContain('Exported 27 rows');
+  });
+
+  it('in browser mode one click exports and starts the download, the link staying as a fallback', async () => {
+    api = new FakeVisionApi();
+    const runId = api.addFinishedRun(4);
+    renderWithApi(<App />, api);
+    act(() => {
+      useApp.getState().show('export');
+      useResults.getState().selectRun(runId);
+    });
+    fireEvent.click(await screen.findByRole('button', { name: 'Export CSV' }));
+    const done = await screen.findByTestId('export-done');
+    const href = new URL(`/downloads/${runId}.csv`, window.location.href).toString();
+    expect(clicked).toEqual([{ href, download: `${runId}.csv` }]);
+    expect(within(done).getByRole('link', { name: /Download/ }).getAttribute('href')).toBe(href);
   });
 
   it('asks for a run first', async () => {

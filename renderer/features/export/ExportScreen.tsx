@@ -34,6 +34,9 @@ export function ExportScreen() {
     try {
       const result = await api.invoke('export.start', { runId, format, rows, path: !browserMode && path.trim() ? path.trim() : undefined });
       useExport.getState().finished({ ...result, runId });
+      // Browser mode writes the file on the server: fetch it in the same click. (Electron saved it where its dialog said, and gives no URL.)
+      const download = downloadOf(result);
+      if (download) startDownload(download);
     } catch (e) {
       // Closing Electron's save dialog is a choice, not an error.
       if (e instanceof Error && /^Export cancelled/i.test(e.message)) useExport.setState({ running: false });
@@ -83,7 +86,7 @@ export function ExportScreen() {
             </label>
           )}
           {activeRun && <p className="text-sm text-amber-700 dark:text-amber-400">This run is still going: the export holds the ads finished so far.</p>}
-          {browserMode && <p className="text-sm text-zinc-500 dark:text-zinc-400">The file is written to the app’s data folder and offered as a download.</p>}
+          {browserMode && <p className="text-sm text-zinc-500 dark:text-zinc-400">The file is written to the app’s data folder and downloaded by this browser.</p>}
           <div>
             <Button variant="primary" onClick={() => void start()} disabled={running}>
               {running ? 'Exporting…' : `Export ${format.toUpperCase()}`}
@@ -105,25 +108,37 @@ export function ExportScreen() {
   );
 }
 
-function ExportDone({ outcome }: { outcome: { path: string; rows: number; downloadUrl?: string } }) {
-  let href: string | null = null;
-  if (outcome.downloadUrl) {
-    try {
-      href = resolveDownloadUrl(outcome.downloadUrl, window.location.href);
-    } catch {
-      href = null;
-    }
+/** Where the browser can fetch an export, and the file's name; null when there is nothing to download (Electron) or the URL is refused. */
+function downloadOf(outcome: { path: string; downloadUrl?: string }): { href: string; fileName: string } | null {
+  if (!outcome.downloadUrl) return null;
+  try {
+    return { href: resolveDownloadUrl(outcome.downloadUrl, window.location.href), fileName: outcome.path.split(/[\\/]/).pop() || 'export' };
+  } catch {
+    return null;
   }
-  const fileName = outcome.path.split(/[\\/]/).pop() ?? 'export';
+}
+
+function startDownload({ href, fileName }: { href: string; fileName: string }): void {
+  const link = document.createElement('a');
+  link.href = href;
+  link.download = fileName;
+  link.click();
+}
+
+function ExportDone({ outcome }: { outcome: { path: string; rows: number; downloadUrl?: string } }) {
+  const download = downloadOf(outcome);
   return (
     <div role="status" className="flex flex-col gap-1 rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm dark:border-emerald-900 dark:bg-emerald-950/40" data-testid="export-done">
       <p>
         Exported <span className="font-medium tabular-nums">{formatCount(outcome.rows)}</span> row{outcome.rows === 1 ? '' : 's'} to <code className="break-all text-xs">{outcome.path}</code>.
       </p>
-      {href && (
-        <a href={href} download={fileName} className={`w-fit font-medium text-blue-700 underline dark:text-blue-400 ${focusRing}`}>
-          Download {fileName}
-        </a>
+      {download && (
+        <p className="text-xs text-zinc-600 dark:text-zinc-400">
+          Sent to this browser’s downloads. Not there?{' '}
+          <a href={download.href} download={download.fileName} className={`font-medium text-blue-700 underline dark:text-blue-400 ${focusRing}`}>
+            Download {download.fileName}
+          </a>
+        </p>
       )}
     </div>
   );
