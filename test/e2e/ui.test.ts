@@ -3,6 +3,8 @@
  * test engines (injected by startBrowserMode's testEngine), ad images served on 127.0.0.1.
  * Screenshots of each screen go to test-artifacts/ui-*.png.
  */
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,16 +14,22 @@ import { adListCsv, dropFile, scrollResultsAndTimeFrames, startAdImageServer } f
 let app: BrowserMode;
 let browser: Awaited<ReturnType<typeof openChromium>>;
 let images: Awaited<ReturnType<typeof startAdImageServer>>;
+/** The test engine stands in for Ollama's model, so an `ollama` program must be found too: a lane whose service is not installed cannot run. Never started here. */
+const fakeOllamaDir = mkdtempSync(path.join(tmpdir(), 'pv-e2e-ollama-'));
+writeFileSync(path.join(fakeOllamaDir, 'ollama'), '#!/bin/sh\nexit 1\n');
+chmodSync(path.join(fakeOllamaDir, 'ollama'), 0o755);
+const withOllama = { PATH: `${fakeOllamaDir}${path.delimiter}${process.env.PATH ?? ''}` };
 
 beforeAll(async () => {
   images = await startAdImageServer();
-  app = await startBrowserMode({}, { testEngine: { delayByEngine: { embedded: 40, ollama: 400 } } });
+  app = await startBrowserMode(withOllama, { testEngine: { delayByEngine: { embedded: 40, ollama: 400 } } });
   browser = await openChromium();
 });
 afterAll(async () => {
   await browser?.close();
   await app?.stop();
   await images?.close();
+  rmSync(fakeOllamaDir, { recursive: true, force: true });
 });
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS_DIR, `ui-${name}.png`) });
@@ -146,7 +154,7 @@ describe('the UI in real Chromium against the real backend', () => {
   });
 
   it('finishes a 10 000-ad run and scrolls to the last of 100 000 rows', async () => {
-    const fast = await startBrowserMode({}, { testEngine: { delayByEngine: { embedded: 1, ollama: 5 } } });
+    const fast = await startBrowserMode(withOllama, { testEngine: { delayByEngine: { embedded: 1, ollama: 5 } } });
     const page = await browser.context.newPage();
     try {
       const errors: string[] = [];

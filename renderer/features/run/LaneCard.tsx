@@ -45,37 +45,44 @@ interface Props {
   running: boolean;
   /** The service this lane talks to, when the backend supervises one. */
   service?: ServiceInfo;
+  /** Why this lane cannot run here (lanes.ts laneBlocker); it then shows as off, with the reason. */
+  blocked?: string | null;
   onToggle(enabled: boolean): void;
   /** A number of workers, or "auto" (the engine's safe maximum). */
   onWorkers(workers: number | 'auto'): void;
   onSettings(patch: LanePatch): void;
 }
 
-export function LaneCard({ lane, index, engine, progress, total, targetShare, running, service, onToggle, onWorkers, onSettings }: Props) {
+export function LaneCard({ lane, index, engine, progress, total, targetShare, running, service, blocked = null, onToggle, onWorkers, onSettings }: Props) {
   const unavailable = engine?.availability.type === 'unavailable' ? engine.availability.reason : null;
+  // A run's figures are what they are; before one, a lane that cannot run is off whatever was saved.
+  const cannotRun = progress ? null : blocked;
+  const on = lane.enabled !== false && cannotRun == null;
   const label = lane.label ?? lane.engine;
   const serviceDown = service && !['ready', 'external', 'degraded'].includes(service.state.type) ? service : null;
   const status: string = progress
     ? describeLaneState(progress.state)
     : unavailable
       ? `Unavailable — ${unavailable}`
-      : lane.enabled === false
-        ? 'Off'
-        : serviceDown
-          ? `${serviceDown.label}: ${describeState(serviceDown.state).toLowerCase()} — start it on the Services screen`
-          : 'Ready';
-  const dot = progress ? STATE_DOT[progress.state.type] : unavailable ? 'bg-red-400' : lane.enabled === false ? STATE_DOT.disabled : serviceDown ? 'bg-amber-500' : 'bg-blue-400';
+      : cannotRun
+        ? cannotRun
+        : !on
+          ? 'Off'
+          : serviceDown
+            ? `${serviceDown.label}: ${describeState(serviceDown.state).toLowerCase()} — start it on the Services screen`
+            : 'Ready';
+  const dot = progress ? STATE_DOT[progress.state.type] : unavailable || cannotRun ? 'bg-red-400' : !on ? STATE_DOT.disabled : serviceDown ? 'bg-amber-500' : 'bg-blue-400';
   const finished = progress ? progress.done + progress.failed : 0;
   const checkboxId = `lane-on-${lane.id}`;
   const workersId = `lane-workers-${lane.id}`;
   return (
-    <Card data-lane={lane.id} data-lane-state={progress?.state.type ?? (lane.enabled === false ? 'off' : 'ready')} className={`flex flex-col gap-3 ${lane.enabled === false && !progress ? 'opacity-70' : ''}`}>
+    <Card data-lane={lane.id} data-lane-state={progress?.state.type ?? (cannotRun ? 'cannot-run' : !on ? 'off' : 'ready')} className={`flex flex-col gap-3 ${!on && !progress ? 'opacity-70' : ''}`}>
       <header className="flex items-center gap-2">
         <input
           id={checkboxId}
           type="checkbox"
-          checked={lane.enabled !== false}
-          disabled={running || unavailable != null}
+          checked={on}
+          disabled={running || unavailable != null || cannotRun != null}
           onChange={(e) => onToggle(e.target.checked)}
           className={`size-4 accent-blue-600 ${focusRing}`}
         />
@@ -85,7 +92,7 @@ export function LaneCard({ lane, index, engine, progress, total, targetShare, ru
         <label htmlFor={workersId} className="text-xs text-zinc-500 dark:text-zinc-400">
           Workers<span className="sr-only"> for {label}</span>
         </label>
-        <WorkersInput id={workersId} value={running && progress ? String(progress.workers) : lane.autoWorkers ? 'auto' : String(lane.workers)} disabled={lane.enabled === false} onWorkers={onWorkers} />
+        <WorkersInput id={workersId} value={running && progress ? String(progress.workers) : lane.autoWorkers ? 'auto' : String(lane.workers)} disabled={!on} onWorkers={onWorkers} />
       </header>
       <p className="flex items-center gap-2 text-xs text-zinc-600 dark:text-zinc-400">
         <span className={`size-2 shrink-0 rounded-full ${dot}`} aria-hidden />
@@ -101,9 +108,9 @@ export function LaneCard({ lane, index, engine, progress, total, targetShare, ru
           {progress.label}
         </p>
       )}
-      {lane.enabled !== false && !running && (NEEDS_ENDPOINT.has(lane.engine) || HAS_MODEL.has(lane.engine)) && <LaneSettings lane={lane} onSettings={onSettings} />}
-      {lane.enabled !== false && !running && lane.engine === 'embedded' && <EmbeddedLaneSettings lane={lane} onSettings={onSettings} />}
-      {(progress || lane.enabled !== false) && (
+      {on && !running && (NEEDS_ENDPOINT.has(lane.engine) || HAS_MODEL.has(lane.engine)) && <LaneSettings lane={lane} onSettings={onSettings} />}
+      {on && !running && lane.engine === 'embedded' && <EmbeddedLaneSettings lane={lane} onSettings={onSettings} />}
+      {(progress || on) && (
         <LaneStats lane={lane} index={index} label={label} progress={progress} total={total} finished={finished} targetShare={targetShare} />
       )}
     </Card>

@@ -4,7 +4,8 @@ import { useApi } from '../../api/context.js';
 import { formatCount, formatSeconds, fraction } from '../../common/format.js';
 import { Button, ErrorNotice, ProgressBar } from '../../common/ui.js';
 import { controlRun, startRun } from './actions.js';
-import { enabledLanes } from './lanes.js';
+import { runnableLanes } from './lanes.js';
+import { useServices } from '../services/state.js';
 import { honestEta } from './eta.js';
 import { isActive, useRun } from './state.js';
 
@@ -30,8 +31,10 @@ function describeEta(status: RunStatus, eta: number | null, finished: number): s
 export function RunControls() {
   const api = useApi();
   const { summary, lanes, progress, busyAction, actionError } = useRun();
+  const services = useServices((s) => s.services);
+  const runnable = runnableLanes(lanes, services).length > 0;
   const active = isActive(progress);
-  const canStart = summary != null && summary.accepted > 0 && enabledLanes(lanes).length > 0 && !active && busyAction == null;
+  const canStart = summary != null && summary.accepted > 0 && runnable && !active && busyAction == null;
   const finished = progress ? progress.done + progress.failed : 0;
   const pauseResume = useRef<HTMLButtonElement>(null);
   const paused = progress?.status === 'paused' || progress?.status === 'interrupted';
@@ -62,7 +65,7 @@ export function RunControls() {
           Cancel
         </Button>
         {!summary && <span className="text-sm text-zinc-500 dark:text-zinc-400">Import ads to start a run.</span>}
-        {summary && !enabledLanes(lanes).length && <span className="text-sm text-amber-700 dark:text-amber-400">Switch on at least one engine.</span>}
+        {summary && !runnable && <span className="text-sm text-amber-700 dark:text-amber-400">Switch on at least one engine that can run.</span>}
       </div>
       {actionError != null && <ErrorNotice error={actionError.error} action={describeAction(actionError.action)} onDismiss={() => useRun.getState().setActionError(null)} />}
       {progress && (

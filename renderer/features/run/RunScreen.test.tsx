@@ -1,7 +1,8 @@
 import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 import { App } from '../../app/App.js';
-import { FakeVisionApi } from '../../test/fake-api.js';
+import { DEFAULT_FAKE_SERVICES, FakeVisionApi } from '../../test/fake-api.js';
+import { useRun } from './state.js';
 import { renderWithApi } from '../../test/render.js';
 
 let api: FakeVisionApi | null = null;
@@ -38,6 +39,8 @@ describe('Run screen', () => {
         { engine: 'ollama', label: 'Slow fake', delayMs: 5, workers: 1 },
         { engine: 'deepseek', label: 'Third fake', delayMs: 5, workers: 1 },
       ],
+      // Its service set up, or the DeepSeek lane could not run.
+      services: DEFAULT_FAKE_SERVICES.map((service) => (service.name === 'deepseek' ? { ...service, state: { type: 'ready', url: 'http://127.0.0.1:8001' } } : service)),
     }));
     expect(screen.getByTestId('drop-zone').textContent).toContain('paste with Ctrl+V');
     fireEvent.click(await screen.findByRole('checkbox', { name: 'Slow fake' }));
@@ -240,6 +243,33 @@ describe('Run screen', () => {
     const lane = document.querySelector<HTMLElement>('[data-lane="ollama"]')!;
     await waitFor(() => expect(within(lane).getByTestId('lane-status').textContent).toBe('Ollama: stopped — start it on the Services screen'));
     expect(within(document.querySelector<HTMLElement>('[data-lane="embedded"]')!).getByTestId('lane-status').textContent).toBe('Ready');
+  });
+
+  it('a lane whose service is not installed says it cannot run and why, and gets no target and no ads', async () => {
+    ({ api } = renderWithApi(<App />, {
+      engines: [
+        { engine: 'embedded', label: 'Embedded OCR', delayMs: 5, workers: 1, isDefault: true },
+        { engine: 'ollama', label: 'Ollama', delayMs: 5, workers: 1 },
+      ],
+      services: [{ name: 'ollama', label: 'Ollama', engine: 'ollama', state: { type: 'not-installed', hint: 'install it from https://ollama.com/download' }, port: 11434, rssMb: null, managed: true, changedAt: 1 }],
+    }));
+    const lane = () => within(document.querySelector<HTMLElement>('[data-lane="ollama"]')!);
+    await waitFor(() => expect(lane().getByTestId('lane-status').textContent).toBe('Cannot run — not installed: install it from https://ollama.com/download.'));
+    expect((lane().getByRole('checkbox') as HTMLInputElement).disabled).toBe(true);
+    // Switched on before (saved settings, another window): still nothing it will not get.
+    act(() => useRun.getState().updateLane('ollama', { enabled: true }));
+    expect((lane().getByRole('checkbox') as HTMLInputElement).checked).toBe(false);
+    dropCsv(screen.getByTestId('drop-zone'));
+    await screen.findByRole('region', { name: 'Imported ads' });
+    fireEvent.click(screen.getByLabelText('Fixed split'));
+    expect(lane().queryByText('Target')).toBeNull();
+    expect(within(document.querySelector<HTMLElement>('[data-lane="embedded"]')!).getByText('Target').parentElement?.textContent).toContain('100');
+    expect(screen.queryByRole('slider', { name: 'Split' })).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Start' }));
+    await waitFor(() => expect(api?.calls.some((c) => c.channel === 'runs.start')).toBe(true));
+    const request = api!.calls.find((c) => c.channel === 'runs.start')?.request as { lanes: { id: string }[]; split: Record<string, number> };
+    expect(request.lanes.map((l) => l.id)).toEqual(['embedded']);
+    expect(request.split).toEqual({ embedded: 1 });
   });
 
   it('re-attaches to a run that is already going, with lanes this window never configured', async () => {

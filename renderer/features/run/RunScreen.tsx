@@ -11,7 +11,7 @@ import { LaneCard } from './LaneCard.js';
 import { RunControls } from './RunControls.js';
 import { SplitControl } from './SplitControl.js';
 import { ThroughputChart } from './ThroughputChart.js';
-import { splitLanes } from './lanes.js';
+import { laneBlocker, serviceOfLane, splitLanes } from './lanes.js';
 import { normalizeSplit } from './split.js';
 import { isActive, useRun } from './state.js';
 import { isLiveRunStatus } from '../../../shared/domain.js';
@@ -51,7 +51,7 @@ export function RunScreen() {
   }, [api]);
 
   const running = isActive(progress);
-  const laneIds = splitLanes(lanes, progress, running).map((l) => l.id);
+  const laneIds = splitLanes(lanes, services, progress, running).map((l) => l.id);
   const targets = (running ? progress?.policy : policy) === 'ratio' ? normalizeSplit(split, laneIds) : null;
   // While a run goes, its own lanes (also ones this window never configured, after a reload).
   const shownLanes: LaneConfig[] =
@@ -71,7 +71,7 @@ export function RunScreen() {
   };
 
   // A lane that is on, or that took part in the run shown (its figures stay in view): each lane in one place only.
-  const inMainGrid = (lane: LaneConfig) => lane.enabled !== false || (progress?.lanes.some((p) => p.laneId === lane.id) ?? false);
+  const inMainGrid = (lane: LaneConfig) => (lane.enabled !== false && laneBlocker(lane, services) == null) || (progress?.lanes.some((p) => p.laneId === lane.id) ?? false);
   const colorIndex = (laneId: string) => {
     const index = lanes.findIndex((lane) => lane.id === laneId);
     return index === -1 ? lanes.length + (progress?.lanes.findIndex((p) => p.laneId === laneId) ?? 0) : index;
@@ -86,7 +86,8 @@ export function RunScreen() {
       total={progress?.total ?? summary?.accepted ?? 0}
       targetShare={targets?.[lane.id] ?? null}
       running={running}
-      service={services.find((service) => service.name === lane.id || service.name === `openai:${lane.id}` || (service.engine === lane.engine && service.name === lane.engine))}
+      service={serviceOfLane(lane, services)}
+      blocked={laneBlocker(lane, services)}
       onToggle={(enabled) => useRun.getState().updateLane(lane.id, { enabled })}
       onWorkers={(workers) => setWorkers(lane.id, workers)}
       onSettings={(patch) => useRun.getState().updateLane(lane.id, patch)}

@@ -4,6 +4,7 @@ import { useApi } from '../../api/context.js';
 import { formatPercent } from '../../common/format.js';
 import { focusRing } from '../../common/ui.js';
 import { splitLanes } from './lanes.js';
+import { useServices } from '../services/state.js';
 import { actualShares, normalizeSplit, sliderPercent, splitFromSlider } from './split.js';
 import { isActive, useRun } from './state.js';
 
@@ -32,9 +33,10 @@ function useSplitSync() {
 export function SplitControl() {
   const { lanes, policy, split, progress, runId } = useRun();
   const syncSplit = useSplitSync();
+  const services = useServices((s) => s.services);
   const running = isActive(progress);
   const effectivePolicy = running && progress ? progress.policy : policy;
-  const active = splitLanes(lanes, progress, running);
+  const active = splitLanes(lanes, services, progress, running);
   const ids = active.map((l) => l.id);
   const editable = effectivePolicy === 'ratio';
   // In any policy but ratio the slider shows what the scheduler is really doing.

@@ -1,9 +1,10 @@
 /** Run commands with the busy flag and friendly errors handled in one place. */
 import type { VisionApi } from '../../../shared/api.js';
 import { normalizeSplit } from './split.js';
-import { enabledLanes, laneProblem } from './lanes.js';
+import { laneProblem, runnableLanes } from './lanes.js';
 import { useRun } from './state.js';
 import { useResults } from '../results/state.js';
+import { useServices } from '../services/state.js';
 
 async function act(name: string, work: () => Promise<void>): Promise<void> {
   const store = useRun.getState();
@@ -22,8 +23,9 @@ export function startRun(api: VisionApi): Promise<void> {
   return act('start', async () => {
     const { summary, lanes, policy, split } = useRun.getState();
     if (!summary) throw new Error('no ads: import an ad list first');
-    const active = enabledLanes(lanes);
-    if (!active.length) throw new Error('Switch on at least one engine.');
+    // A lane that cannot run here is not sent: it would be left out, and it must not take a share of the split.
+    const active = runnableLanes(lanes, useServices.getState().services);
+    if (!active.length) throw new Error('Switch on at least one engine that can run.');
     const problem = active.map(laneProblem).find((p) => p != null);
     if (problem) throw new Error(problem);
     const single = policy === 'single' ? active[0]?.engine : undefined;

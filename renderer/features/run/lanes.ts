@@ -1,6 +1,6 @@
 /** Lane configuration the Run screen edits before a run starts. */
 import type { EngineInfo } from '../../../shared/api.js';
-import { LaneConfig, Policy, type RunProgress } from '../../../shared/domain.js';
+import { LaneConfig, Policy, type RunProgress, type ServiceInfo } from '../../../shared/domain.js';
 import { DEFAULT_EMBEDDED_MODEL, EMBEDDED_MODEL_CHOICES, EMBEDDED_MODEL_IDS, languagesFor, type EmbeddedModel, type OcrLanguageCode } from '../../../shared/embedded-ocr.js';
 
 /**
@@ -53,15 +53,37 @@ export function enabledLanes(lanes: readonly LaneConfig[]): LaneConfig[] {
   return lanes.filter((lane) => lane.enabled !== false);
 }
 
+/** The service a lane talks to, when the backend supervises one (by lane id, `openai:<id>`, or its engine's own service). */
+export function serviceOfLane(lane: Pick<LaneConfig, 'id' | 'engine'>, services: readonly ServiceInfo[]): ServiceInfo | undefined {
+  return services.find((service) => service.name === lane.id || service.name === `openai:${lane.id}` || (service.engine === lane.engine && service.name === lane.engine));
+}
+
+/**
+ * Why a lane cannot run at all on this machine, in words (its service is not installed, or
+ * cannot run here); null when it could. Such a lane is neither sent nor given a share: the
+ * backend would leave it out of the run anyway.
+ */
+export function laneBlocker(lane: Pick<LaneConfig, 'id' | 'engine'>, services: readonly ServiceInfo[]): string | null {
+  const state = serviceOfLane(lane, services)?.state;
+  if (state?.type === 'not-installed') return `Cannot run — not installed: ${state.hint}${/[.!?]$/.test(state.hint) ? '' : '.'}`;
+  if (state?.type === 'unavailable') return `Cannot run — ${state.reason}${/[.!?]$/.test(state.reason) ? '' : '.'}`;
+  return null;
+}
+
+/** The lanes a run would get: switched on, and able to run. */
+export function runnableLanes(lanes: readonly LaneConfig[], services: readonly ServiceInfo[]): LaneConfig[] {
+  return enabledLanes(lanes).filter((lane) => laneBlocker(lane, services) == null);
+}
+
 /**
  * The lanes a split is over: while a run goes, the run's own lanes (also after a reload, when
- * this window's lanes are rebuilt from the engines and may be off or missing); else the lanes switched on.
+ * this window's lanes are rebuilt from the engines and may be off or missing); else the lanes a run would get.
  */
-export function splitLanes(lanes: readonly LaneConfig[], progress: RunProgress | null, running: boolean): Array<{ id: string; label: string }> {
+export function splitLanes(lanes: readonly LaneConfig[], services: readonly ServiceInfo[], progress: RunProgress | null, running: boolean): Array<{ id: string; label: string }> {
   if (running && progress?.lanes.length) {
     return progress.lanes.filter((p) => p.state.type !== 'disabled').map((p) => ({ id: p.laneId, label: lanes.find((lane) => lane.id === p.laneId)?.label ?? p.label }));
   }
-  return enabledLanes(lanes).map((lane) => ({ id: lane.id, label: lane.label ?? lane.engine }));
+  return runnableLanes(lanes, services).map((lane) => ({ id: lane.id, label: lane.label ?? lane.engine }));
 }
 
 /** What the workers field accepts: "auto" or a whole number from 1 to 64; null for anything else. */
