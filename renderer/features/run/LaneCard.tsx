@@ -148,7 +148,7 @@ function LaneStats({ index, label, progress, total, finished, targetShare }: { l
       <ProgressBar value={fraction(progress?.done ?? 0, total)} failed={fraction(progress?.failed ?? 0, total)} colorClass={laneColorClass(index)} label={`${label} progress`} />
       <dl className="grid grid-cols-4 gap-x-3 gap-y-2 text-sm">
         <Stat label="Done" value={<span data-testid="lane-done">{formatCount(progress?.done ?? 0)}</span>} />
-        <Stat label="Failed" value={<span className={progress?.failed ? 'text-red-600 dark:text-red-400' : ''}>{formatCount(progress?.failed ?? 0)}</span>} />
+        <Stat label="Failed" title="Calls to this lane's engine that failed (an ad retried on another lane may still end done). An ad whose image could not be fetched never reached the engine: it is not counted here." value={<span className={progress?.failed ? 'text-red-600 dark:text-red-400' : ''}>{formatCount(progress?.failed ?? 0)}</span>} />
         <Stat label="In flight" value={formatCount(progress?.inFlight ?? 0)} />
         <Stat label="Ads / min" value={progress ? progress.adsPerMinute.toFixed(1) : '—'} />
         <Stat label="p50 / ad" value={formatSeconds(progress?.p50_s)} />

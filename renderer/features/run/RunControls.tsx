@@ -1,5 +1,5 @@
 import { useRef } from 'react';
-import type { RunStatus } from '../../../shared/domain.js';
+import type { RunProgress, RunStatus } from '../../../shared/domain.js';
 import { useApi } from '../../api/context.js';
 import { formatCount, formatSeconds, fraction } from '../../common/format.js';
 import { Button, ErrorNotice, ProgressBar } from '../../common/ui.js';
@@ -28,6 +28,19 @@ function describeEta(status: RunStatus, eta: number | null, finished: number): s
   return `about ${formatSeconds(eta)} left`;
 }
 
+/**
+ * Failed ads that no lane's Failed count holds: a lane counts its engine's failed calls, and an
+ * image that could not be fetched never reached an engine. Each ad failed by engine errors is
+ * at least one of those calls, so the difference is a lower bound, exact when no call failed.
+ */
+function describeUnreached(progress: RunProgress): string | null {
+  const laneFailures = progress.lanes.reduce((sum, lane) => sum + lane.failed, 0);
+  const unreached = progress.failed - laneFailures;
+  if (unreached <= 0) return null;
+  const one = unreached === 1;
+  return `${laneFailures > 0 ? 'At least ' : ''}${formatCount(unreached)} failed ad${one ? '' : 's'} never reached an engine (${one ? 'its' : 'their'} image could not be fetched, e.g. a dead link), so no lane counts ${one ? 'it' : 'them'} as failed.`;
+}
+
 export function RunControls() {
   const api = useApi();
   const { summary, lanes, progress, busyAction, actionError } = useRun();
@@ -38,6 +51,7 @@ export function RunControls() {
   const finished = progress ? progress.done + progress.failed : 0;
   const pauseResume = useRef<HTMLButtonElement>(null);
   const paused = progress?.status === 'paused' || progress?.status === 'interrupted';
+  const unreached = progress ? describeUnreached(progress) : null;
   return (
     <div className="flex flex-col gap-3">
       <div className="flex flex-wrap items-center gap-2">
@@ -83,6 +97,11 @@ export function RunControls() {
             </span>
           </div>
           <ProgressBar value={fraction(progress.done, progress.total)} failed={fraction(progress.failed, progress.total)} label="Overall progress" />
+          {unreached && (
+            <p className="text-xs text-zinc-600 dark:text-zinc-400" data-testid="run-unfetched">
+              {unreached}
+            </p>
+          )}
           {progress.notes.length > 0 && (
             <ul className="list-disc pl-5 text-xs text-zinc-600 dark:text-zinc-400">
               {progress.notes.map((note) => (

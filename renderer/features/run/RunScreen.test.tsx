@@ -2,6 +2,7 @@ import { act, fireEvent, screen, waitFor, within } from '@testing-library/react'
 import { afterEach, describe, expect, it } from 'vitest';
 import { App } from '../../app/App.js';
 import { DEFAULT_FAKE_SERVICES, FakeVisionApi } from '../../test/fake-api.js';
+import type { LaneProgress, RunProgress } from '../../../shared/domain.js';
 import { useRun } from './state.js';
 import { renderWithApi } from '../../test/render.js';
 
@@ -270,6 +271,23 @@ describe('Run screen', () => {
     const request = api!.calls.find((c) => c.channel === 'runs.start')?.request as { lanes: { id: string }[]; split: Record<string, number> };
     expect(request.lanes.map((l) => l.id)).toEqual(['embedded']);
     expect(request.split).toEqual({ embedded: 1 });
+  });
+
+  it('explains a failed ad that no lane counts: its image could not be fetched', async () => {
+    ({ api } = renderWithApi(<App />));
+    await screen.findByRole('checkbox', { name: 'Embedded OCR' });
+    const lane: LaneProgress = { laneId: 'embedded', engine: 'embedded', label: 'Embedded OCR', state: { type: 'idle' }, workers: 1, concurrency: 1, done: 9, failed: 0, inFlight: 0, share: 1, adsPerMinute: 60, p50_s: 1, p95_s: 1, estimate_s: 1 };
+    const finished: RunProgress = { runId: 'run-x', status: 'finished', policy: 'auto', total: 10, done: 9, failed: 1, inFlight: 0, elapsed_s: 10, eta_s: null, lanes: [lane], notes: [] };
+    act(() => useRun.getState().attachRun('run-x', finished));
+    expect(screen.getByTestId('run-counts').textContent).toContain('1 failed');
+    expect(within(document.querySelector<HTMLElement>('[data-lane="embedded"]')!).getByText('Failed').parentElement?.textContent).toContain('0');
+    expect(screen.getByTestId('run-unfetched').textContent).toBe('1 failed ad never reached an engine (its image could not be fetched, e.g. a dead link), so no lane counts it as failed.');
+
+    // Engine errors too: only what the lanes' counts cannot hold is said, as a lower bound.
+    act(() => useRun.getState().applyProgress({ ...finished, done: 7, failed: 3, lanes: [{ ...lane, done: 7, failed: 1 }] }));
+    expect(screen.getByTestId('run-unfetched').textContent).toBe('At least 2 failed ads never reached an engine (their image could not be fetched, e.g. a dead link), so no lane counts them as failed.');
+    act(() => useRun.getState().applyProgress({ ...finished, lanes: [{ ...lane, failed: 1 }] }));
+    expect(screen.queryByTestId('run-unfetched')).toBeNull();
   });
 
   it('re-attaches to a run that is already going, with lanes this window never configured', async () => {
