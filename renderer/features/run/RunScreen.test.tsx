@@ -242,7 +242,7 @@ describe('Run screen', () => {
     ({ api } = renderWithApi(<App />));
     fireEvent.click(await screen.findByRole('checkbox', { name: 'Ollama (llava)' }));
     const lane = document.querySelector<HTMLElement>('[data-lane="ollama"]')!;
-    await waitFor(() => expect(within(lane).getByTestId('lane-status').textContent).toBe('Ollama: stopped — start it on the Services screen'));
+    await waitFor(() => expect(within(lane).getByTestId('lane-status').textContent).toBe('Ollama (llava): stopped — start it on the Services screen'));
     expect(within(document.querySelector<HTMLElement>('[data-lane="embedded"]')!).getByTestId('lane-status').textContent).toBe('Ready');
   });
 

@@ -1,6 +1,7 @@
 /** Lane configuration the Run screen edits before a run starts. */
 import type { EngineInfo } from '../../../shared/api.js';
 import { LaneConfig, Policy, type RunProgress, type ServiceInfo } from '../../../shared/domain.js';
+import { needsSetup } from '../services/advice.js';
 import { DEFAULT_EMBEDDED_MODEL, EMBEDDED_MODEL_CHOICES, EMBEDDED_MODEL_IDS, languagesFor, type EmbeddedModel, type OcrLanguageCode } from '../../../shared/embedded-ocr.js';
 
 /**
@@ -65,7 +66,9 @@ export function serviceOfLane(lane: Pick<LaneConfig, 'id' | 'engine'>, services:
  */
 export function laneBlocker(lane: Pick<LaneConfig, 'id' | 'engine'>, services: readonly ServiceInfo[]): string | null {
   const state = serviceOfLane(lane, services)?.state;
-  if (state?.type === 'not-installed') return `Cannot run — not installed: ${state.hint}${/[.!?]$/.test(state.hint) ? '' : '.'}`;
+  const service = serviceOfLane(lane, services);
+  // Where the app sets it up itself, that is the one instruction (the hint's is the command line's).
+  if (service && state?.type === 'not-installed') return `Cannot run — not installed: ${needsSetup(service) ? 'set it up on the Services screen.' : `${state.hint}${/[.!?]$/.test(state.hint) ? '' : '.'}`}`;
   if (state?.type === 'unavailable') return `Cannot run — ${state.reason}${/[.!?]$/.test(state.reason) ? '' : '.'}`;
   return null;
 }

@@ -44,17 +44,17 @@ describe('DeepSeek-OCR routes on the Services screen', () => {
       { label: 'DeepSeek-OCR (MLX)', state: { type: 'ready', url: 'http://127.0.0.1:8001', pid: 100 }, backend: { backend: 'mlx', saved: false } },
     );
     const panel = await openServices();
-    expect(within(panel).getByTestId('deepseek-service-backend').textContent).toBe('DeepSeek service: ready, mlx backend.');
+    expect(within(panel).getByTestId('deepseek-service-backend').textContent).toBe('DeepSeek-OCR service: ready, mlx backend.');
     fireEvent.click(within(panel).getByLabelText(/PyTorch/));
     expect(within(panel).getByTestId('deepseek-route-choice').textContent).toMatch(/Using PyTorch \(MPS \/ CUDA\) \(your choice; recommended: MLX/);
     expect((within(panel).getByLabelText(/PyTorch/) as HTMLInputElement).checked).toBe(true);
     expect(startCalls()).toEqual([{ name: 'deepseek', backend: 'torch' }]);
     // The service goes through starting to ready, now with torch (a new process).
-    await screen.findByText('DeepSeek service: starting, torch backend.');
-    await screen.findByText('DeepSeek service: ready, torch backend.');
+    await screen.findByText('DeepSeek-OCR service: starting, torch backend.');
+    await screen.findByText('DeepSeek-OCR service: ready, torch backend.');
     fireEvent.click(within(panel).getByLabelText(/MLX/));
     expect(within(panel).getByTestId('deepseek-route-choice').textContent).toMatch(/\(recommended\)\.$/);
-    await screen.findByText('DeepSeek service: ready, mlx backend.');
+    await screen.findByText('DeepSeek-OCR service: ready, mlx backend.');
     expect(startCalls()).toEqual([{ name: 'deepseek', backend: 'torch' }, { name: 'deepseek', backend: 'mlx' }]);
   });
 
@@ -66,7 +66,7 @@ describe('DeepSeek-OCR routes on the Services screen', () => {
     const panel = await openServices();
     expect(within(panel).getByTestId('deepseek-route-choice').textContent).toBe('Using RapidOCR (CPU, not DeepSeek-OCR) (your choice; recommended: MLX (native on Apple Silicon)).');
     expect((within(panel).getByLabelText(/RapidOCR/) as HTMLInputElement).checked).toBe(true);
-    expect(within(panel).getByTestId('deepseek-service-backend').textContent).toBe('DeepSeek service: stopped, rapidocr backend.');
+    expect(within(panel).getByTestId('deepseek-service-backend').textContent).toBe('DeepSeek-OCR service: stopped, rapidocr backend.');
   });
 
   it('says which setup command a route without its Python environment needs', async () => {

@@ -6,6 +6,7 @@ import { useApi } from '../../api/context.js';
 import { Card, focusRing } from '../../common/ui.js';
 import { useRun } from '../run/state.js';
 import { applyDeepSeekRoute } from './actions.js';
+import { needsSetup, serviceName } from './advice.js';
 import { useServices } from './state.js';
 
 /** The route the saved backend choice of the DeepSeek service stands for (null: none saved). */
@@ -15,10 +16,10 @@ function savedDeepSeekRoute(service: ServiceInfo | undefined): DeepSeekRouteKind
   return backend.backend === 'deepseek' ? null : backend.backend;
 }
 
-function serviceLine(service: ServiceInfo | undefined, pending: string | undefined): string | null {
+function serviceLine(service: ServiceInfo | undefined, name: string, pending: string | undefined): string | null {
   if (!service?.backend) return null;
-  const state = pending === 'start' ? 'restarting' : service.state.type;
-  return `DeepSeek service: ${state}, ${service.backend.backend} backend${service.backend.model ? ` (model ${service.backend.model})` : ''}.`;
+  const state = pending === 'start' ? 'restarting' : service.state.type.replace(/-/g, ' ');
+  return `${name} service: ${state}, ${service.backend.backend} backend${service.backend.model ? ` (model ${service.backend.model})` : ''}.`;
 }
 
 /** OpenAI-compatible lanes set up with a DeepSeek-OCR model (vLLM), by address. */
@@ -31,6 +32,7 @@ export function DeepSeekRoutes() {
   const api = useApi();
   const [facts, setFacts] = useState<DeepSeekRouteFacts | null>(null);
   const lanes = useRun((s) => s.lanes);
+  const engines = useRun((s) => s.engines);
   const override = useServices((s) => s.deepseekRoute);
   const service = useServices((s) => s.services.find((info) => info.name === 'deepseek'));
   const pending = useServices((s) => s.pending.deepseek);
@@ -51,7 +53,10 @@ export function DeepSeekRoutes() {
   const recommended = chooseDeepSeekRoute(routes);
   // This session's pick, else the backend saved by an earlier one, else the best.
   const chosen = chooseDeepSeekRoute(routes, override ?? savedDeepSeekRoute(service));
-  const status = serviceLine(service, pending);
+  const name = service ? serviceName(service, engines) : 'DeepSeek-OCR';
+  const status = serviceLine(service, name, pending);
+  // The backend the service runs now is set up on its card below: that is the one instruction for it.
+  const detailOf = (route: (typeof routes)[number]) => (!route.available && service && needsSetup(service) && service.backend?.backend === route.route ? `not set up yet: press Set up on the ${name} card below` : route.detail);
   return (
     <Card className="mb-3 flex flex-col gap-2" data-testid="deepseek-routes">
       <h3 className="font-medium">DeepSeek-OCR routes</h3>
@@ -80,7 +85,7 @@ export function DeepSeekRoutes() {
               <label htmlFor={`deepseek-route-${route.route}`} className={route.available ? '' : 'text-zinc-400'}>
                 <span className="font-medium">{route.label}</span>
                 {route.route === recommended && <span className="ml-1 text-xs text-emerald-700 dark:text-emerald-400">recommended</span>}
-                <span className="block text-xs text-zinc-500">{route.detail}</span>
+                <span className="block text-xs text-zinc-500">{detailOf(route)}</span>
               </label>
             </li>
           ))}

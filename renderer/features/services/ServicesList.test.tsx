@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { App } from '../../app/App.js';
 import type { FakeVisionApi } from '../../test/fake-api.js';
 import { DEFAULT_FAKE_SERVICES } from '../../test/fake-api.js';
+import type { ServiceInfo } from '../../../shared/domain.js';
 import { renderWithApi } from '../../test/render.js';
 
 let api: FakeVisionApi;
@@ -43,7 +44,7 @@ describe('Services', () => {
     ({ api } = renderWithApi(<App />));
     fireEvent.click(await screen.findByRole('tab', { name: 'Services' }));
     const deepseek = card('deepseek');
-    expect(within(deepseek).getByText('Run setup to create its Python environment.')).toBeTruthy();
+    expect(within(deepseek).getByText('Run setup to create its Python environment. Press Set up to install it.')).toBeTruthy();
     fireEvent.click(within(deepseek).getByRole('button', { name: 'Set up' }));
     const stages = await within(deepseek).findByRole('region', { name: 'Setup progress' });
     await waitFor(() => expect(stages.querySelector('[data-stage="venv"]')?.getAttribute('data-status')).toBe('running'));
@@ -66,6 +67,40 @@ describe('Services', () => {
     ({ api } = renderWithApi(<App />, { failures: { 'services.start': 'spawn ollama ENOENT' } }));
     fireEvent.click(await screen.findByRole('tab', { name: 'Services' }));
     fireEvent.click(within(card('ollama')).getByRole('button', { name: 'Start' }));
-    expect((await within(card('ollama')).findByRole('alert')).textContent).toContain('Could not start Ollama. The file or program was not found.');
+    expect((await within(card('ollama')).findByRole('alert')).textContent).toContain('Could not start Ollama (llava). The file or program was not found.');
+  });
+});
+
+describe('Services: one name and one set of instructions per service', () => {
+  it('names each service as its lane is named, and says to press Set up rather than a command', async () => {
+    const services: ServiceInfo[] = [
+      { name: 'deepseek', label: 'OCR service (RapidOCR)', engine: 'deepseek', state: { type: 'not-installed', hint: "the rapidocr backend's Python environment /data/deepseek-venv is missing: set it up with `parallel-vision services setup deepseek`" }, port: 8001, rssMb: null, managed: true, changedAt: 1, backend: { backend: 'rapidocr', saved: false } },
+      { name: 'embedded', label: 'Embedded OCR (PaddleOCR, in-process)', engine: 'embedded', state: { type: 'ready', url: 'in-process' }, port: null, rssMb: null, managed: false, changedAt: 1 },
+    ];
+    ({ api } = renderWithApi(<App />, {
+      services,
+      engines: [
+        { engine: 'embedded', label: 'PaddleOCR (embedded)', delayMs: 5, isDefault: true },
+        { engine: 'deepseek', label: 'DeepSeek-OCR', delayMs: 5, deepseekRoutes: { appleSilicon: false, mlxWeights: null, torchWeights: null, ollama: 'not-running', endpoints: [], venvs: { rapidocr: false, mlx: false, torch: false } } },
+      ],
+    }));
+    // The Run screen: the lane says it cannot run, and where to set it up.
+    const lane = await screen.findByRole('checkbox', { name: 'DeepSeek-OCR' });
+    await waitFor(() => expect(within(lane.closest<HTMLElement>('[data-lane]')!).getByTestId('lane-status').textContent).toBe('Cannot run — not installed: set it up on the Services screen.'));
+    fireEvent.click(screen.getByRole('tab', { name: 'Services' }));
+    const deepseek = card('deepseek');
+    expect(within(deepseek).getByRole('heading').textContent).toBe('DeepSeek-OCR');
+    expect(within(card('embedded')).getByRole('heading').textContent).toBe('PaddleOCR (embedded)');
+    expect(document.querySelector('[data-service="deepseek"] button')?.getAttribute('title')).toBe('DeepSeek-OCR: Not installed');
+    expect(within(deepseek).getByText(/Python environment \/data\/deepseek-venv is missing/).textContent).toBe("The rapidocr backend's Python environment /data/deepseek-venv is missing. Press Set up to install it.");
+    const routes = await screen.findByTestId('deepseek-routes');
+    expect(routes.querySelector('[data-route="rapidocr"]')?.textContent).toContain('not set up yet: press Set up on the DeepSeek-OCR card below');
+    expect(within(routes).getByTestId('deepseek-service-backend').textContent).toBe('DeepSeek-OCR service: not installed, rapidocr backend.');
+    // No other name, no second instruction for the same step.
+    const page = document.body.textContent ?? '';
+    expect(page).not.toContain('OCR service (RapidOCR)');
+    expect(page).not.toContain('Embedded OCR (PaddleOCR, in-process)');
+    expect(page).not.toContain('parallel-vision services setup');
+    expect(page).not.toContain('npm run setup:python');
   });
 });

@@ -5,7 +5,8 @@ import { friendlyError } from '../../common/errors.js';
 import { Button, Card, EmptyState, ErrorNotice, Loading, ProgressBar, focusRing } from '../../common/ui.js';
 import { serviceAction } from './actions.js';
 import { ApiAccess } from './ApiAccess.js';
-import { adviseState, canPullModel, canStart, canStop, needsSetup, type StateAdvice } from './advice.js';
+import { adviseState, canPullModel, canStart, canStop, needsSetup, notInstalledTodo, serviceName, type StateAdvice } from './advice.js';
+import { useRun } from '../run/state.js';
 import { useServices } from './state.js';
 import { DeepSeekRoutes } from './DeepSeekRoutes.js';
 
@@ -20,22 +21,24 @@ const TONE_DOT: Record<StateAdvice['tone'], string> = {
 /** The always-visible strip in the header: one pill per service. */
 export function ServicesStrip({ onOpen }: { onOpen?: () => void }) {
   const { services, loading, error } = useServices();
+  const engines = useRun((s) => s.engines);
   if (loading) return <span className="text-xs text-zinc-500">Looking for model services…</span>;
   if (error) return <span className="text-xs text-red-600 dark:text-red-400">{friendlyError(error, 'list the model services').message}</span>;
   return (
     <ul aria-label="Model services" className="flex flex-wrap items-center gap-1.5">
       {services.map((service) => {
         const advice = adviseState(service.state, service.port);
+        const name = serviceName(service, engines);
         return (
           <li key={service.name} data-service={service.name} data-state={service.state.type}>
             <button
               type="button"
               onClick={onOpen}
-              title={`${service.label}: ${advice.headline}`}
+              title={`${name}: ${advice.headline}`}
               className={`flex items-center gap-1.5 rounded-full border border-zinc-200 px-2 py-0.5 text-xs hover:bg-zinc-100 dark:border-zinc-800 dark:hover:bg-zinc-800 ${focusRing}`}
             >
               <span className={`size-2 shrink-0 rounded-full ${TONE_DOT[advice.tone]}`} aria-hidden />
-              <span className="max-w-[11rem] truncate">{service.label}</span>
+              <span className="max-w-[11rem] truncate">{name}</span>
               <span className="sr-only">: {advice.headline}</span>
             </button>
           </li>
@@ -69,7 +72,9 @@ function ServiceCard({ service }: { service: ServiceInfo }) {
   const pending = useServices((s) => s.pending[service.name]);
   const actionError = useServices((s) => s.actionErrors[service.name]);
   const stages = useServices((s) => s.setup[service.name]);
+  const name = serviceName(service, useRun((s) => s.engines));
   const advice = adviseState(service.state, service.port);
+  const todo = notInstalledTodo(service) ?? advice.todo;
   const stateUrl = service.state.type === 'ready' || service.state.type === 'degraded' || service.state.type === 'external' ? service.state.url : null;
   const url = stateUrl && /^https?:/.test(stateUrl) ? stateUrl : null;
   return (
@@ -78,7 +83,7 @@ function ServiceCard({ service }: { service: ServiceInfo }) {
         <header className="flex items-start gap-3">
           <span className={`mt-1.5 size-2.5 shrink-0 rounded-full ${TONE_DOT[advice.tone]}`} aria-hidden />
           <div className="min-w-0 flex-1">
-            <h3 className="font-medium">{service.label}</h3>
+            <h3 className="font-medium">{name}</h3>
             <p className="text-sm text-zinc-600 dark:text-zinc-400" data-testid="service-state">
               {advice.headline}
             </p>
@@ -106,14 +111,20 @@ function ServiceCard({ service }: { service: ServiceInfo }) {
             )}
           </div>
         </header>
-        {advice.todo && (
+        {todo && (
           <p className={`rounded-md px-3 py-2 text-sm ${advice.tone === 'error' ? 'bg-red-50 text-red-800 dark:bg-red-950/50 dark:text-red-200' : 'bg-amber-50 text-amber-900 dark:bg-amber-950/40 dark:text-amber-200'}`}>
-            <Linkified text={advice.todo} />
+            <Linkified text={todo} />
           </p>
         )}
         <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-xs">
           <dt className="text-zinc-500">Engine</dt>
           <dd>{service.engine}</dd>
+          {service.backend && (
+            <>
+              <dt className="text-zinc-500">Backend</dt>
+              <dd>{service.backend.backend}</dd>
+            </>
+          )}
           <dt className="text-zinc-500">Port</dt>
           <dd className="tabular-nums">{service.port ?? (service.managed ? '—' : 'in-process')}</dd>
           {url && (
@@ -129,9 +140,9 @@ function ServiceCard({ service }: { service: ServiceInfo }) {
             </>
           )}
         </dl>
-        {actionError && <ErrorNotice error={actionError.error} action={`${actionError.action} ${service.label}`} onDismiss={() => useServices.getState().setActionError(service.name, undefined)} />}
+        {actionError && <ErrorNotice error={actionError.error} action={`${actionError.action} ${name}`} onDismiss={() => useServices.getState().setActionError(service.name, undefined)} />}
         {stages && stages.length > 0 && <SetupStages stages={stages} onRetry={(stage) => void retryStage(api, service.name, stage)} />}
-        {service.managed && <LogTail service={service} />}
+        {service.managed && <LogTail service={service} name={name} />}
       </Card>
     </div>
   );
@@ -176,7 +187,7 @@ function SetupStages({ stages, onRetry }: { stages: { stage: string; status: key
   );
 }
 
-function LogTail({ service }: { service: ServiceInfo }) {
+function LogTail({ service, name }: { service: ServiceInfo; name: string }) {
   const api = useApi();
   const lines = useServices((s) => s.logs[service.name]);
   const [open, setOpen] = useState(service.state.type === 'crashed');
@@ -198,7 +209,7 @@ function LogTail({ service }: { service: ServiceInfo }) {
     >
       <summary className={`cursor-pointer text-zinc-500 ${focusRing}`}>Log</summary>
       {shown && shown.length > 0 ? (
-        <pre className="mt-1 max-h-48 overflow-auto whitespace-pre-wrap rounded-md bg-zinc-950 p-2 font-mono text-[11px] leading-snug text-zinc-200" aria-label={`${service.label} log`}>
+        <pre className="mt-1 max-h-48 overflow-auto whitespace-pre-wrap rounded-md bg-zinc-950 p-2 font-mono text-[11px] leading-snug text-zinc-200" aria-label={`${name} log`}>
           {shown.slice(-60).join('\n')}
         </pre>
       ) : (
