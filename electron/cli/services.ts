@@ -232,11 +232,34 @@ async function startForeground(
   const backend = outcome.info.backend ? ` (${outcome.info.backend.backend} backend)` : '';
   out(`${name}${backend} ready at ${manager.url(name)}${state.type === 'ready' && state.pid ? ` (pid ${state.pid})` : ''}; Ctrl-C stops it\n`);
   const stopSignal = signal ?? processSignal();
+  // The child and the supervisor's timers are unref'd so that the app can always quit; here
+  // this command is what keeps the process alive, through the supervisor's restarts, until Ctrl-C.
+  const keepAlive = setInterval(() => undefined, 60_000);
+  let restarting = false;
+  let gaveUp: string | null = null;
   await new Promise<void>((resolve) => {
+    const states = manager.on('state', (info) => {
+      if (info.name !== name) return;
+      if (info.state.type === 'starting') restarting = true;
+      else if (info.state.type === 'ready' && restarting) {
+        restarting = false;
+        out(`${name} ready again at ${manager.url(name)}${info.state.pid ? ` (pid ${info.state.pid})` : ''}\n`);
+      } else if (info.state.type === 'crashed') {
+        gaveUp = info.state.reason;
+        states();
+        resolve();
+      }
+    });
     if (stopSignal.aborted) resolve();
     stopSignal.addEventListener('abort', () => resolve(), { once: true });
   });
+  clearInterval(keepAlive);
   logs();
+  if (gaveUp !== null) {
+    err(`${name}: ${gaveUp}\n`);
+    await manager.stop(name);
+    return 1;
+  }
   await manager.stop(name);
   out(`${name} stopped\n`);
   return 0;
