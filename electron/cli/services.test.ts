@@ -104,7 +104,9 @@ describe('runServicesCommand with the fake ollama', () => {
       await waitUntil(() => lines.some((line) => line.includes('Listening on')), 10_000, 'fake ollama');
       await new PidFiles(join(dataDir, 'services')).record('ollama', child.pid, { port });
       expect(await runServicesCommand(['status', 'ollama', '--port', String(port), '--data-dir', dataDir], io())).toBe(0);
-      expect(out.join('')).toContain(`ollama: pid ${child.pid} on port ${port} was started by Parallel Vision`);
+      // One answer, not "external" beside "was started by Parallel Vision": the table names its pid.
+      expect(out.join('')).toMatch(new RegExp(`^ollama\\s+ready\\s+${port}\\s+${child.pid}\\s+.*\\(started by another Parallel Vision process\\)$`, 'm'));
+      expect(out.join('')).not.toContain('external');
       out = [];
       expect(await runServicesCommand(['stop', 'ollama', '--data-dir', dataDir], io())).toBe(0);
       expect(out.join('')).toContain(`ollama (pid ${child.pid}) stopped`);

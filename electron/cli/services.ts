@@ -8,7 +8,7 @@ import { DEEPSEEK_SERVICE_BACKENDS, DeepSeekServiceBackend } from '../../shared/
 import type { ServiceInfo } from '../../shared/domain.js';
 import { defaultDataDir, findUpwards } from '../core/paths.js';
 import { createServiceManager, type ServiceManagerOptions, type StartOptions } from '../core/services/manager.js';
-import { PidFiles } from '../core/services/pid-files.js';
+import { PidFiles, type PidRecord } from '../core/services/pid-files.js';
 import { stopGroup } from '../core/services/process-group.js';
 
 export interface ServicesCommandIo {
@@ -76,15 +76,28 @@ function describeState(info: ServiceInfo): string {
   }
 }
 
-export function formatStatusTable(services: ServiceInfo[]): string {
-  const rows = services.map((info) => [
-    info.name,
-    info.state.type,
-    info.port === null ? '-' : String(info.port),
-    info.state.type === 'ready' && info.state.pid ? String(info.state.pid) : '-',
-    info.rssMb === null ? '-' : `${info.rssMb} MB`,
-    describeState(info),
-  ]);
+/** The live pid-file record of the process this service answers from, when another Parallel Vision process started it. */
+function startedByUs(info: ServiceInfo, recorded: readonly PidRecord[]): PidRecord | undefined {
+  return info.state.type === 'external' ? recorded.find((record) => record.service === info.name && (record.port === null || record.port === info.port)) : undefined;
+}
+
+/**
+ * One row per service. `recorded`: live pid-file records. A server another Parallel Vision
+ * process started (the app, `api`, `services start`) answers this one as `external`;
+ * the table calls it ready and names its pid rather than calling it someone else's.
+ */
+export function formatStatusTable(services: ServiceInfo[], recorded: readonly PidRecord[] = []): string {
+  const rows = services.map((info) => {
+    const ours = startedByUs(info, recorded);
+    return [
+      info.name,
+      ours ? 'ready' : info.state.type,
+      info.port === null ? '-' : String(info.port),
+      ours ? String(ours.pid) : info.state.type === 'ready' && info.state.pid ? String(info.state.pid) : '-',
+      info.rssMb === null ? '-' : `${info.rssMb} MB`,
+      ours ? `${describeState(info)} (started by another Parallel Vision process)` : describeState(info),
+    ];
+  });
   const header = ['NAME', 'STATE', 'PORT', 'PID', 'MEMORY', 'DETAIL'];
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] as string).length)));
   return [header, ...rows].map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] as number))).join('  ')).join('\n');
@@ -175,8 +188,9 @@ export async function runServicesCommand(args: string[], io: ServicesCommandIo =
         const pidFiles = new PidFiles(join(options.dataDir, 'services'));
         const recorded = [];
         for (const record of await pidFiles.readAll()) if ((!name || record.service === name) && (await pidFiles.isLive(record))) recorded.push(record);
-        out(flags.has('json') ? `${JSON.stringify(services, null, 2)}\n` : `${formatStatusTable(services)}\n`);
-        for (const record of recorded) out(`${record.service}: pid ${record.pid} on port ${record.port ?? '?'} was started by Parallel Vision\n`);
+        out(flags.has('json') ? `${JSON.stringify(services, null, 2)}\n` : `${formatStatusTable(services, recorded)}\n`);
+        // Records the table could not place (the server answers on no port looked at): still worth knowing, and `stop` ends them.
+        for (const record of recorded) if (flags.has('json') || !services.some((info) => startedByUs(info, [record]))) out(`${record.service}: pid ${record.pid} on port ${record.port ?? '?'} was started by Parallel Vision\n`);
         return 0;
       }
       case 'start':
