@@ -226,6 +226,13 @@ describe('parallel-vision export and runs', () => {
     const runs = captureIo();
     expect(await main(['runs', '--help'], runs)).toBe(0);
     expect(runs.stdout.join('')).toMatch(/^Usage: parallel-vision runs/);
+    // Those two printed the general help.
+    const services = captureIo();
+    expect(await main(['help', 'services'], services)).toBe(0);
+    expect(services.stdout.join('')).toMatch(/^usage: parallel-vision services <command>/);
+    const api = captureIo();
+    expect(await main(['help', 'api'], api)).toBe(0);
+    expect(api.stdout.join('')).toMatch(/^Usage: parallel-vision api/);
   });
 
   it('reports usage errors with exit status 2', async () => {

@@ -135,7 +135,7 @@ export async function main(argv: string[], io: CliIo = processIo(), deps: RunDep
       case 'api':
         return await (await import('./api.js')).runApi(args, io, deps.createEngine ? { createEngine: deps.createEngine } : {});
       case 'services':
-        return await (await import('./services.js')).runServicesCommand(args);
+        return await (await import('./services.js')).runServicesCommand(args, { stdout: io.out, stderr: io.err, env: io.env });
       case 'engines': {
         const { formatEngineAvailability, listEngineAvailability } = await import('../core/engines/availability.js');
         const entries = await listEngineAvailability();
@@ -146,6 +146,8 @@ export async function main(argv: string[], io: CliIo = processIo(), deps: RunDep
       case 'help':
       case '--help':
       case '-h':
+        // `help services` / `help api` / `help serve`: those commands answer --help themselves (their modules load on demand).
+        if (command === 'help' && (args[0] === 'services' || args[0] === 'api' || args[0] === 'serve')) return await main([args[0], '--help'], io, deps);
         // `help export` / `help runs` / `help run`: that command's usage.
         io.out(`${(command === 'help' && COMMAND_USAGE[args[0] ?? '']) || USAGE}\n`);
         return command === undefined ? 2 : 0;

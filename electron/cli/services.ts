@@ -152,7 +152,7 @@ export async function runServicesCommand(args: string[], io: ServicesCommandIo =
   const name = positional[0];
   if (!command || command === 'help' || flags.has('help')) {
     out(`${USAGE}\n`);
-    return command ? 0 : 2;
+    return command || flags.has('help') ? 0 : 2;
   }
   let options: ServiceManagerOptions;
   try {
