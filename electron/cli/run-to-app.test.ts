@@ -1,5 +1,7 @@
 /** `run --to-app` against a real backend and API in this process (test engine). */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,6 +83,33 @@ describe('parallel-vision run --to-app', () => {
     const image = captureIo();
     expect(await main(['run', 'banner.png', '--to-app', '--data-dir', path.join(dir, 'data')], image)).toBe(2);
     expect(image.stderr()).toContain('not image files (banner.png); drop images on its window instead');
+  });
+
+  it('refuses a reply it does not understand (an older app) and says which request, what was wrong and which version answered', async () => {
+    // A stand-in for an app of another version: it answers POST /v1/runs in a shape this CLI does not know.
+    const old = http.createServer((request, response) => {
+      request.resume();
+      response.writeHead(201, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ id: 'run_old', accepted: '2', rejected: [] }));
+    });
+    await new Promise<void>((resolve) => old.listen(0, '127.0.0.1', resolve));
+    try {
+      const oldData = path.join(dir, 'old-app');
+      mkdirSync(oldData, { recursive: true });
+      writeFileSync(path.join(oldData, 'api-key'), 'pv_test_key_0123456789abcdef0123456789\n');
+      const url = `http://127.0.0.1:${(old.address() as AddressInfo).port}`;
+      writeFileSync(path.join(oldData, 'api.json'), JSON.stringify({ url, keyFile: path.join(oldData, 'api-key'), pid: 1, version: '0.0.9', startedAt: 0 }));
+      const list = path.join(dir, 'for-old.csv');
+      writeFileSync(list, `creative_id,image_url\no1,${images.url(1)}\n`);
+      const io = captureIo();
+      expect(await main(['run', list, '--to-app', '--data-dir', oldData, '--engines', 'embedded'], io)).toBe(1);
+      expect(io.stderr()).toContain(`the app at ${url} (version 0.0.9) answered POST /v1/runs with something this command does not understand`);
+      expect(io.stderr()).toMatch(/runId: [^;]*expected string/i);
+      expect(io.stderr()).toMatch(/accepted: [^;]*expected number/i);
+      expect(io.stderr()).not.toMatch(/ZodError|^\s+at /m);
+    } finally {
+      await new Promise<void>((resolve) => old.close(() => resolve()));
+    }
   });
 
   it('says where it looked when no app is running', async () => {

@@ -7,9 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
+import { z } from 'zod';
+import { describeZodIssues } from '../../shared/api.js';
 import { isLiveRunStatus, RunProgress } from '../../shared/domain.js';
 import { ApiDiscovery, apiDiscoveryPath } from '../core/api/auth.js';
-import { ResultsPage } from '../core/api/schemas.js';
+import { ApiErrorBody, ResultsPage, RunCreated } from '../core/api/schemas.js';
 import { writeOutputFile, writeRecords } from '../core/export/index.js';
 import { decodeListBytes, detectListFormat } from '../core/ingest/index.js';
 import { couldNotWriteOut, outputTarget, resolveDataDir, type CliIo } from './io.js';
@@ -23,7 +25,12 @@ const CONTENT_TYPES: Record<string, string> = { csv: 'text/csv', tsv: 'text/tab-
 interface AppAddress {
   url: string;
   key: string;
+  /** As its discovery file says: named when its answers are not what this command expects. */
+  version: string;
 }
+
+/** Result rows as the API sent them: ResultsPage checks them, but its parse puts the `_vision_*` fields first. */
+const RowsInOrder = z.object({ rows: z.array(z.record(z.string(), z.unknown())) });
 
 /** The running app's API from the data folder's discovery file, or a clear reason there is none. */
 function findApp(dataDir: string): AppAddress {
@@ -35,7 +42,33 @@ function findApp(dataDir: string): AppAddress {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
     throw new Error(missing ? `no running app found (no ${file}): start Parallel Vision or \`parallel-vision api\`, or run without --to-app` : `cannot read ${file}: ${(error as Error).message}`);
   }
-  return { url: discovery.url, key: readFileSync(discovery.keyFile, 'utf8').trim() };
+  return { url: discovery.url, key: readFileSync(discovery.keyFile, 'utf8').trim(), version: discovery.version };
+}
+
+/**
+ * One answer of the app checked against the API's own schema. An app of another version may
+ * answer in another shape: say which request, what did not fit, and who answered.
+ */
+function parseReply<T>(app: AppAddress, request: string, schema: z.ZodType<T>, text: string): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw unexpectedReply(app, request, [`not JSON: ${JSON.stringify(text.slice(0, 80))}`]);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw unexpectedReply(app, request, describeZodIssues(parsed.error));
+  return parsed.data;
+}
+
+function unexpectedReply(app: AppAddress, request: string, issues: string[]): Error {
+  const shown = issues.slice(0, 3).join('; ') + (issues.length > 3 ? `; ${issues.length - 3} more` : '');
+  return new Error(`the app at ${app.url} (version ${app.version}) answered ${request} with something this command does not understand (${shown}); is it an older or newer version? Update one of them so they match, or run without --to-app`);
+}
+
+async function replyOf<T>(app: AppAddress, method: string, path: string, schema: z.ZodType<T>, body?: { text: string; type: string }): Promise<T> {
+  // Named without its query string: the route is what an older app may answer differently.
+  return parseReply(app, `${method} ${path.split('?')[0]}`, schema, await (await api(app, method, path, body)).text());
 }
 
 async function api(app: AppAddress, method: string, path: string, body?: { text: string; type: string }): Promise<Response> {
@@ -47,13 +80,14 @@ async function api(app: AppAddress, method: string, path: string, body?: { text:
   }
   if (!response.ok) {
     const text = await response.text();
-    let message = text;
+    let json: unknown = null;
     try {
-      message = (JSON.parse(text) as { error: { message: string } }).error.message;
+      json = JSON.parse(text);
     } catch {
-      // Not our JSON error: show the text.
+      // Not JSON at all: the text is shown.
     }
-    throw new Error(`${method} ${path}: ${response.status} ${message}`);
+    const problem = ApiErrorBody.safeParse(json);
+    throw new Error(`${method} ${path}: ${response.status} ${problem.success ? problem.data.error.message : text.slice(0, 500)}`);
   }
   return response;
 }
@@ -73,10 +107,10 @@ async function* lines(response: Response): AsyncGenerator<string> {
 async function* resultRows(app: AppAddress, runId: string): AsyncGenerator<Record<string, unknown>> {
   let offset: number | null = 0;
   while (offset !== null) {
-    const body: unknown = await (await api(app, 'GET', `/v1/runs/${runId}/results?offset=${offset}&limit=5000`)).json();
-    const page = ResultsPage.parse(body);
-    // The rows as sent: parsing puts the `_vision_*` fields before the input columns.
-    yield* (body as { rows: Record<string, unknown>[] }).rows;
+    const text: string = await (await api(app, 'GET', `/v1/runs/${runId}/results?offset=${offset}&limit=5000`)).text();
+    const request = `GET /v1/runs/${runId}/results`;
+    const page = parseReply(app, request, ResultsPage, text);
+    yield* parseReply(app, request, RowsInOrder, text).rows;
     offset = page.next;
   }
 }
@@ -99,7 +133,7 @@ export async function runToApp(parsed: RunArgs, io: CliIo): Promise<number> {
   if (values.workers?.length) query.set('workers', values.workers.join(','));
   // A JSON list goes as a list file (the app's ingest reads it), not as the API's own JSON body.
   const type = format === 'json' ? 'text/plain' : (CONTENT_TYPES[format] ?? 'text/plain');
-  const created = (await (await api(app, 'POST', `/v1/runs?${query}`, { text, type })).json()) as { runId: string; accepted: number; rejected: { line: number; reason: string }[] };
+  const created = await replyOf(app, 'POST', `/v1/runs?${query}`, RunCreated, { text, type });
   for (const row of created.rejected.slice(0, 20)) io.err(`skipped line ${row.line}: ${row.reason}\n`);
   if (created.rejected.length > 20) io.err(`… and ${created.rejected.length - 20} more skipped rows\n`);
   io.err(`Run ${created.runId} in the app at ${app.url}: ${created.accepted} ads\n`);
@@ -116,7 +150,7 @@ export async function runToApp(parsed: RunArgs, io: CliIo): Promise<number> {
     for await (const line of lines(await api(app, 'GET', `/v1/runs/${created.runId}/events`))) {
       if (line.startsWith('event: ')) event = line.slice(7);
       else if (line.startsWith('data: ') && event === 'run.progress') {
-        last = RunProgress.parse(JSON.parse(line.slice(6)));
+        last = parseReply(app, `GET /v1/runs/${created.runId}/events (a run.progress event)`, RunProgress, line.slice(6));
         reporter.update(last);
       }
     }
@@ -124,7 +158,7 @@ export async function runToApp(parsed: RunArgs, io: CliIo): Promise<number> {
     process.off('SIGINT', onSignal);
     reporter.finish(last);
   }
-  const final = RunProgress.parse(await (await api(app, 'GET', `/v1/runs/${created.runId}`)).json());
+  const final = await replyOf(app, 'GET', `/v1/runs/${created.runId}`, RunProgress);
   io.err(`\nRun ${final.runId} ${final.status}: ${final.done} done, ${final.failed} failed of ${final.total}\n`);
   if (values.out && outFormat) {
     const rows = resultRows(app, created.runId);
