@@ -1,6 +1,8 @@
 /** What a CLI command writes to and reads from, injectable for tests. */
 import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
+import type { RejectedRow } from '../../shared/domain.js';
+import { rowLocation } from '../core/ingest/index.js';
 import { defaultDataDir } from '../core/paths.js';
 
 export interface CliIo {
@@ -25,6 +27,18 @@ export function processIo(): CliIo {
     env: process.env,
     isTerminal: Boolean(process.stderr.isTTY),
   };
+}
+
+/** Skipped rows printed by `run` (here or --to-app). */
+const SKIPPED_SHOWN = 20;
+
+/**
+ * The rows an import skipped, the first few each where the window names it ("line 3,
+ * image_url"); a row of no line (a file that could not be read) is its reason alone.
+ */
+export function reportSkipped(rejected: readonly RejectedRow[], io: CliIo): void {
+  for (const row of rejected.slice(0, SKIPPED_SHOWN)) io.err(row.line === 0 ? `skipped ${row.reason}\n` : `skipped ${rowLocation(row)}: ${row.reason}\n`);
+  if (rejected.length > SKIPPED_SHOWN) io.err(`… and ${rejected.length - SKIPPED_SHOWN} more skipped rows\n`);
 }
 
 /** `--data-dir`, else PARALLEL_VISION_DATA_DIR, else the OS convention. */

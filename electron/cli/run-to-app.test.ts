@@ -44,7 +44,7 @@ describe('parallel-vision run --to-app', () => {
     const out = path.join(dir, 'out.csv');
     const io = captureIo();
     const code = await main(['run', list, '--to-app', '--data-dir', path.join(dir, 'data'), '--engines', 'embedded', '--out', out], io);
-    expect([code, io.stderr()]).toEqual([0, expect.stringContaining('skipped line 3: not a valid URL: nope')]);
+    expect([code, io.stderr()]).toEqual([0, expect.stringContaining('skipped line 3, image_url: not a valid URL: nope')]);
     expect(io.stderr()).toMatch(new RegExp(`Run run_\\S+ in the app at ${api.url}: 2 ads`));
     const lines = readFileSync(out, 'utf8').trim().split(/\r?\n/);
     expect(lines[0]).toBe('creative_id,image_url,advertiser,_vision_model,_vision_text,_vision_time,_vision_status,_vision_error,_vision_description,_vision_truncated');
@@ -53,6 +53,24 @@ describe('parallel-vision run --to-app', () => {
     expect(lines.find((line) => line.startsWith('x1,'))).toContain(`"'=HYPERLINK(""x"")",test-embedded,text `);
     const runs = await backend.handlers['runs.list']({});
     expect(runs[0]).toMatchObject({ source: 'ads.csv', status: 'finished', done: 2 });
+  });
+
+  it("names each skipped row where the user's file has it — its line (not the body the API was sent) and column — as the window does", async () => {
+    const skipped = async (name: string, content: string) => {
+      const list = path.join(dir, name);
+      writeFileSync(list, content);
+      const io = captureIo();
+      await main(['run', list, '--to-app', '--data-dir', path.join(dir, 'data'), '--engines', 'embedded'], io);
+      return io.stderr().split('\n').filter((line) => line.startsWith('skipped'));
+    };
+    // A quoted cell over two lines and a blank line: the rows after them keep the file's numbering.
+    expect(await skipped('multi.csv', `creative_id,image_url,ad_text\r\nm1,${images.url(31)},"two\nlines"\r\n\r\nm2,nope,x\r\nm1,${images.url(32)},y\r\n`)).toEqual([
+      'skipped line 5, image_url: not a valid URL: nope',
+      'skipped line 6, creative_id: duplicate id "m1" (first on line 2)',
+    ]);
+    // A pretty-printed JSON array goes as the file, so its elements are told by the file's lines, not as ads[i].
+    const json = `[\n  {\n    "creative_id": "p1",\n    "image_url": "${images.url(33)}"\n  },\n\n  {"creative_id": "p2", "image_url": "ftp://x.test/a.png"}\n]\n`;
+    expect(await skipped('pretty.json', json)).toEqual(['skipped line 7, image_url: not an http(s) URL: ftp://x.test/a.png']);
   });
 
   it('writes --out into a folder it creates, one row per ad in input order with the input columns first', async () => {

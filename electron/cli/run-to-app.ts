@@ -14,7 +14,7 @@ import { ApiDiscovery, apiDiscoveryPath } from '../core/api/auth.js';
 import { ApiErrorBody, ResultsPage, RunCreated } from '../core/api/schemas.js';
 import { writeOutputFile, writeRecords } from '../core/export/index.js';
 import { decodeListBytes, detectListFormat } from '../core/ingest/index.js';
-import { couldNotWriteOut, outputTarget, resolveDataDir, type CliIo } from './io.js';
+import { couldNotWriteOut, outputTarget, reportSkipped, resolveDataDir, type CliIo } from './io.js';
 import { UsageError } from '../core/app/run-settings.js';
 import { checkToAppArgs, exportFormatOf, type RunArgs } from './options.js';
 import { jsonLinesReporter, terminalReporter } from './progress.js';
@@ -134,8 +134,8 @@ export async function runToApp(parsed: RunArgs, io: CliIo): Promise<number> {
   // A JSON list goes as a list file (the app's ingest reads it), not as the API's own JSON body.
   const type = format === 'json' ? 'text/plain' : (CONTENT_TYPES[format] ?? 'text/plain');
   const created = await replyOf(app, 'POST', `/v1/runs?${query}`, RunCreated, { text, type });
-  for (const row of created.rejected.slice(0, 20)) io.err(`skipped line ${row.line}: ${row.reason}\n`);
-  if (created.rejected.length > 20) io.err(`… and ${created.rejected.length - 20} more skipped rows\n`);
+  // The list went as the file (never as the API's JSON `ads`), so each row's line is the file's.
+  reportSkipped(created.rejected, io);
   io.err(`Run ${created.runId} in the app at ${app.url}: ${created.accepted} ads\n`);
 
   const onSignal = () => {

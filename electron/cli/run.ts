@@ -21,7 +21,7 @@ import { exportFormatOf, parseRunArgs } from './options.js';
 import { jsonLinesReporter, terminalReporter, type ProgressReporter } from './progress.js';
 import { parseEmbeddedSettings } from '../core/engines/embedded.js';
 import { DEFAULT_EMBEDDED_MODEL, EMBEDDED_MODEL_CHOICES, EMBEDDED_MODEL_IDS, languagesFor, OCR_LANGUAGE_CODES } from '../../shared/embedded-ocr.js';
-import { couldNotWriteOut, outputTarget, resolveDataDir, type CliIo } from './io.js';
+import { couldNotWriteOut, outputTarget, reportSkipped, resolveDataDir, type CliIo } from './io.js';
 import { runToApp } from './run-to-app.js';
 
 export const RUN_USAGE = `Usage: parallel-vision run LIST [LIST…] [options]
@@ -132,8 +132,7 @@ export async function runAds(options: RunAdsOptions, deps: RunDeps = {}): Promis
   // 1. Import.
   const imported = await importAdsFromFiles(options.lists);
   // Line 0 is a whole file (missing, unreadable, a workbook), not a row of one.
-  for (const row of imported.rejected.slice(0, 20)) io.err(row.line === 0 ? `skipped ${row.reason}\n` : `skipped line ${row.line}: ${row.reason}\n`);
-  if (imported.rejected.length > 20) io.err(`… and ${imported.rejected.length - 20} more skipped rows\n`);
+  reportSkipped(imported.rejected, io);
   if (imported.ads.length === 0) {
     io.err(imported.rejected.length > 0 ? 'no ads to run: nothing above could be imported\n' : 'no ads to run: the list has no rows with an image URL\n');
     return { code: 1, runId: null, summary: null };
