@@ -241,6 +241,16 @@ describe('runs', () => {
     expect(ndjson.json().error.message).toBe('No ads found in the request body (line 1, image_url: not a valid URL: nope).');
   });
 
+  it('tells a duplicate id of a JSON body by its place in `ads`, and lists the run as from the request body, not a made-up file', async () => {
+    const list = [...ads(2, 720), { creative_id: 'ad720', image_url: images.url(722) }];
+    const created = await postJson('/v1/runs', { ads: list, engines: ['embedded'] });
+    expect(created.status).toBe(201);
+    expect(created.json().rejected).toEqual([expect.objectContaining({ line: 3, column: 'creative_id', reason: 'ads[2].creative_id: duplicate id "ad720" (first at ads[0])' })]);
+    await waitForStatus(created.json().runId, (status) => status === 'finished');
+    const listed = (await request('GET', '/v1/runs')).json().find((run: any) => run.runId === created.json().runId);
+    expect(listed).toMatchObject({ source: 'request body', total: 2 });
+  });
+
   it('reads a UTF-16 list body (Excel\'s "Unicode text") as the window\'s import does', async () => {
     const csv = `creative_id,image_url\nü1,${images.url(101)}\n`;
     const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(csv, 'utf16le')]);

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { commands, type VisionHandlers } from '../../../shared/api.js';
 import { RunConfig, type EngineKind, type LaneConfig, type RejectedRow, type RunProgress, type Split } from '../../../shared/domain.js';
-import { checkListUrl, decodeListBytes, NoAdsError, rowLocation } from '../ingest/index.js';
+import { checkListUrl, decodeListBytes, NoAdsError, relocateReason, rowLocation } from '../ingest/index.js';
 import type { ListFormat } from '../ingest/index.js';
 import { prepareImage } from '../fetch/index.js';
 import { DEFAULT_MAX_SIDE } from '../app/runs.js';
@@ -205,13 +205,32 @@ function adsAsJsonLines(ads: readonly Record<string, unknown>[]): string {
   return ads.map((ad) => JSON.stringify(ad)).join('\n');
 }
 
-/** A rejected ad of a JSON body where the script has it: `ads[3].image_url` (the import counted lines from 1). */
+/** An ad of a JSON body where the script has it: the import's line 4 is `ads[3]` (it counted lines from 1). */
+const adsIndex = (line: number): string => `ads[${line - 1}]`;
+
+/** A rejected ad of a JSON body where the script has it: `ads[3].image_url`. */
 function locateInAds(row: RejectedRow): string {
-  return `ads[${row.line - 1}]${row.column ? `.${row.column}` : ''}`;
+  return `${adsIndex(row.line)}${row.column ? `.${row.column}` : ''}`;
 }
 
+/** A JSON body's rejected row whose reason points to another row (a duplicate's first) in `ads` terms: "first at ads[0]". */
+function pointingIntoAds(row: RejectedRow): RejectedRow {
+  return { ...row, reason: relocateReason(row.reason, (line) => `at ${adsIndex(line)}`) };
+}
+
+/** …and as a 201's or 422's `rejected` lists it: the reason starts with where the row is ("ads[3].creative_id: …"). */
+function listedInAds(row: RejectedRow): RejectedRow {
+  const pointing = pointingIntoAds(row);
+  return { ...pointing, reason: `${locateInAds(row)}: ${pointing.reason}` };
+}
+
+/**
+ * A JSON body in the runs list: no file name (without an extension the import reads our
+ * one-ad-per-line text as JSONL by its content).
+ */
+const REQUEST_BODY_SOURCE = 'request body';
 /** What the script sent, as the errors name it: its own file name when it gave one (`?filename=`), else the body. */
-const REQUEST_BODY = 'the request body';
+const REQUEST_BODY = `the ${REQUEST_BODY_SOURCE}`;
 
 async function createRun(deps: ApiDeps, input: RouteInput<unknown, z.output<typeof RunTextQuery> | Record<string, never>, RunJsonRequest>): Promise<RouteReply> {
   let text: string;
@@ -221,8 +240,7 @@ async function createRun(deps: ApiDeps, input: RouteInput<unknown, z.output<type
   if (input.body) {
     const { ads, ...rest } = input.body;
     text = adsAsJsonLines(ads);
-    // The import reads it as JSONL by this name; the script sent a JSON array, and hears of it so.
-    filename = 'api.jsonl';
+    filename = REQUEST_BODY_SOURCE;
     named = REQUEST_BODY;
     choice = rest as RunChoice;
   } else {
@@ -244,11 +262,11 @@ async function createRun(deps: ApiDeps, input: RouteInput<unknown, z.output<type
   }
   // A JSON body's rows are told by their place in `ads` (in the reason too); a list body's keep their line.
   const inAds = input.body !== undefined;
-  const report = (rows: readonly RejectedRow[]): RejectedRow[] => (inAds ? rows.map((row) => ({ ...row, reason: `${locateInAds(row)}: ${row.reason}` })) : [...rows]);
+  const report = (rows: readonly RejectedRow[]): RejectedRow[] => (inAds ? rows.map(listedInAds) : [...rows]);
   // The same ingest and rejected-row report as a list dropped on the window.
   const summary = await deps.handlers['ads.importText']({ text, filename }).catch((error: unknown) => {
     if (!(error instanceof NoAdsError)) throw new ApiProblem(422, 'unprocessable', error instanceof Error ? error.message : String(error));
-    const message = new NoAdsError(named, error.rejected, inAds ? locateInAds : rowLocation).message;
+    const message = inAds ? new NoAdsError(named, error.rejected.map(pointingIntoAds), locateInAds).message : new NoAdsError(named, error.rejected, rowLocation).message;
     throw new ApiProblem(422, 'unprocessable', message, undefined, report(error.rejected));
   });
   const { config, lanes } = await runConfig(deps, summary.batchId, choice);

@@ -2,7 +2,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generatedAdId, importAdsFromFiles, importAdsFromText, importAdsFromUrls } from './index.js';
+import { generatedAdId, importAdsFromFiles, importAdsFromText, importAdsFromUrls, relocateReason } from './index.js';
 import { detectListFormat } from './format.js';
 import { arrayElementLines } from './json-positions.js';
 
@@ -226,6 +226,14 @@ describe('importAdsFromFiles', () => {
       "more.jsonl: duplicate id \"f1\" (first on line 2 of list.csv)",
       expect.stringMatching(/^missing\.csv: cannot read missing\.csv: no such file$/),
     ]);
+  });
+
+  it("retells the row a duplicate points to in a caller's terms, whatever the id says", () => {
+    const { rejected } = importAdsFromText('creative_id,image_url\nx (first on line 9),https://a.test/1.png\nx (first on line 9),https://a.test/2.png\n', { filename: 'ids.csv' });
+    const atIndex = (line: number) => `at ads[${line - 1}]`;
+    expect(rejected.map((row) => relocateReason(row.reason, atIndex))).toEqual(['duplicate id "x (first on line 9)" (first at ads[1])']);
+    expect(relocateReason('duplicate id "f1" (first on line 2 of list.csv)', atIndex)).toBe('duplicate id "f1" (first at ads[1] of list.csv)');
+    expect(relocateReason('not a valid URL: nope', atIndex), 'other reasons point nowhere').toBe('not a valid URL: nope');
   });
 
   it('refuses a spreadsheet workbook by its bytes, saying to save it as CSV', async () => {

@@ -111,6 +111,18 @@ export class NoAdsError extends Error {
   }
 }
 
+/** A duplicate's pointer to the row that came first: "(first on line 2)", "(first on line 2 of list.csv)". */
+const FIRST_ON_LINE = /\(first on line (\d+)((?: of [^)]*)?)\)$/;
+
+/**
+ * A rejected row's reason with the row it points to (a duplicate id's first row) told in the
+ * caller's terms, as NoAdsError's `locate` tells the row itself: the API's JSON body says
+ * "(first at ads[0])" of what ingest read as line 1.
+ */
+export function relocateReason(reason: string, locateLine: (line: number) => string): string {
+  return reason.replace(FIRST_ON_LINE, (_match, line: string, of: string) => `(first ${locateLine(Number(line))}${of})`);
+}
+
 /** A stable id for an ad that came without one: the same URL always gets the same id. */
 export function generatedAdId(url: string): string {
   return `ad-${createHash('sha1').update(url).digest('hex').slice(0, 12)}`;
