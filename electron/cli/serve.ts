@@ -12,6 +12,7 @@ import { startBrowserServer } from '../core/app/browser-server.js';
 import { createDispatcher } from '../core/app/dispatch.js';
 import { startApiServer } from '../core/api/server.js';
 import { defaultDataDir, findUpwards } from '../core/paths.js';
+import { startOnKnownPort } from './serve-port.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -25,18 +26,20 @@ export async function runServe(args: string[], deps: { createEngine?: EngineFact
   const { values } = parseArgs({
     args,
     options: {
-      port: { type: 'string', default: '0' },
+      port: { type: 'string' },
       'data-dir': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     allowPositionals: false,
   });
   if (values.help) {
-    console.log('Usage: parallel-vision serve [--port N] [--data-dir DIR]\nServes the app on 127.0.0.1 for a browser; prints the link with a per-launch token.');
+    console.log(
+      'Usage: parallel-vision serve [--port N] [--data-dir DIR]\nServes the app on 127.0.0.1 for a browser; prints the link with a per-launch token.\nThe port is the one of the last start (kept in the data folder, so the page keeps its settings), or a free one when that is taken; --port N: that one (0: any free port).',
+    );
     return 0;
   }
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
     console.error(`--port: expected a port number, got ${JSON.stringify(values.port)}`);
     return 2;
   }
@@ -56,13 +59,12 @@ export async function runServe(args: string[], deps: { createEngine?: EngineFact
     pythonServiceDir: findUpwards(here, path.join('scripts', 'deepseek')) ?? path.join(process.cwd(), 'scripts', 'deepseek'),
     ...(deps.createEngine ? { createEngine: deps.createEngine } : {}),
   });
-  const server = await startBrowserServer({
-    rendererDir,
-    downloadsDir,
-    port,
-    dispatch: createDispatcher(backend.handlers, (channel, error) => console.error(`${channel} failed:`, error)),
-    subscribe: (listener) => backend.subscribe(listener),
+  const dispatch = createDispatcher(backend.handlers, (channel, error) => console.error(`${channel} failed:`, error));
+  const { server, note } = await startOnKnownPort(dataDir, port, (listenOn) => startBrowserServer({ rendererDir, downloadsDir, port: listenOn, dispatch, subscribe: (listener) => backend.subscribe(listener) })).catch(async (error: unknown) => {
+    await backend.dispose();
+    throw error;
   });
+  console.log(note);
   const api = await startApiServer({ backend: { ...backend, core: backend.core! }, dataDir, version });
   console.log(`Parallel Vision (browser mode) is running at ${server.url}`);
   console.log(`Local API for scripts: ${api.url}/v1 (docs: ${api.url}/v1/docs)`);
