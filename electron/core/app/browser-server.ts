@@ -69,9 +69,11 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
     if (!allowedHosts().has(request.headers.host ?? '')) return 'foreign Host header';
     const origin = request.headers.origin;
     if (origin !== undefined ? !allowedOrigins().has(origin) : requireOrigin) return 'foreign Origin';
-    // An empty `token=` (a tab opened without the link's token) falls back to the cookie.
-    const presented = url.searchParams.get('token') || cookieToken(request);
-    if (!presented || !tokensEqual(presented, token)) return 'missing or wrong token';
+    // Either proof will do: the link's token, or the cookie a page opened with it was given. A tab
+    // opened without the token (empty `token=`) has only the cookie; a tab reloaded after a restart
+    // on the same port still sends the old token it kept, while the cookie is the new link's.
+    const presented = [url.searchParams.get('token'), cookieToken(request)];
+    if (!presented.some((candidate) => candidate && tokensEqual(candidate, token))) return 'missing or wrong token';
     return null;
   };
 
