@@ -77,6 +77,28 @@ describe('runAds (what `parallel-vision run` does)', () => {
     expect(closed.sort()).toEqual(['deepseek', 'embedded']);
   });
 
+  it('after a stop, says how to resume: the same command, without --new when it had one', async () => {
+    for (const [newRun, hint] of [[true, 'run the same command without --new'], [false, 'run the same command again']] as const) {
+      const io = captureIo();
+      const controller = new AbortController();
+      // Stopped once the run is under way: the engine's first call stops it.
+      const hanging = async (lane: LaneConfig): Promise<Engine> => ({
+        kind: lane.engine,
+        label: lane.id,
+        recognize: (_image, signal) =>
+          new Promise((_resolve, reject) => {
+            signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+            controller.abort();
+          }),
+        close: async () => undefined,
+      });
+      const running = runAds({ lists: files, engines: ['embedded'], newRun, dataDir: path.join(dir, 'stopped'), io, handleSignals: false, signal: controller.signal }, { createEngine: hanging, inProcessEngine: async () => 'embedded' });
+      expect((await running).code).toBe(130);
+      // Run again, --new would start another run from scratch instead of resuming this one.
+      expect(io.stderr()).toContain(`Interrupted. To resume, ${hint}`);
+    }
+  });
+
   it('says the results are saved, and how to export them, when the --out file cannot be written', async () => {
     const createEngine = async (lane: LaneConfig): Promise<Engine> => ({ kind: lane.engine, label: lane.id, recognize: async () => ({ text: 'SALE', blocks: [], model: 'fake', timings: {} }) });
     const notAFolder = path.join(dir, 'plain-file');

@@ -122,6 +122,11 @@ export interface RunAdsOutcome {
   summary: RunSummary | null;
 }
 
+/** How to pick a stopped run up again: the same command finds it, unless it asked for a new run (--new would start another). */
+function resumeHint(options: Pick<RunAdsOptions, 'newRun'>): string {
+  return options.newRun ? 'run the same command without --new' : 'run the same command again';
+}
+
 export async function runAds(options: RunAdsOptions, deps: RunDeps = {}): Promise<RunAdsOutcome> {
   const { io } = options;
   const policy = options.policy ?? 'auto';
@@ -260,7 +265,7 @@ async function execute(store: Store, context: ExecuteContext): Promise<RunAdsOut
   const onSignal = () => {
     interrupts++;
     if (interrupts === 1) {
-      io.err('\nStopping… finished ads are saved; run the same command again to resume. (Ctrl-C again to quit now.)\n');
+      io.err(`\nStopping… finished ads are saved; to resume, ${resumeHint(options)}. (Ctrl-C again to quit now.)\n`);
       controller.abort();
     } else {
       process.exit(130);
@@ -328,7 +333,7 @@ async function execute(store: Store, context: ExecuteContext): Promise<RunAdsOut
     }
   }
   if (summary.status === 'cancelled') {
-    io.err(`Interrupted. Resume with the same command; export later with: parallel-vision export ${run.id} --out FILE\n`);
+    io.err(`Interrupted. To resume, ${resumeHint(options)}; export later with: parallel-vision export ${run.id} --out FILE\n`);
     return { code: 130, runId: run.id, summary };
   }
   return { code: finalRun.failed > 0 ? 1 : 0, runId: run.id, summary };
