@@ -135,6 +135,12 @@ export const RunProgress = z.object({
   total: z.number().int(),
   done: z.number().int(),
   failed: z.number().int(),
+  /**
+   * Of `failed`, the ads failed by their image (it could not be fetched or decoded): no engine was
+   * called for that attempt, so no lane's `failed` counts it. This app's backends always send it; absent
+   * (unknown) from an older one that an API client may still talk to.
+   */
+  imageFailed: z.number().int().optional(),
   inFlight: z.number().int(),
   /** Working time: paused time does not count, and a resumed run continues from its earlier sessions. */
   elapsed_s: z.number(),
@@ -176,6 +182,8 @@ export const AdResult = z.object({
   attempts: z.array(Attempt).default([]),
   /** See RecognizeResult.truncated. */
   truncated: z.boolean().optional(),
+  /** A failed ad that its image failed (see RunProgress.imageFailed); absent otherwise. */
+  imageFailed: z.boolean().optional(),
 });
 export type AdResult = z.infer<typeof AdResult>;
 

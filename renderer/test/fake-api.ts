@@ -373,6 +373,8 @@ export class FakeVisionApi implements VisionApi {
       total: run.ads.length,
       done,
       failed,
+      // The fake's failures are all engine calls.
+      imageFailed: 0,
       inFlight: run.lanes.reduce((a, l) => a + l.inFlight, 0),
       elapsed_s: elapsed,
       eta_s: rate > 0 && run.status === 'running' ? (run.ads.length - finished) / rate : null,

@@ -93,6 +93,7 @@ describe('RunManager.progress of a run that has ended', () => {
 
     const progress = manager.progress(runId);
     expect(progress.failed).toBe(1);
+    expect(progress.imageFailed, 'its image failed it').toBe(1);
     expect(progress.lanes.map((lane) => [lane.laneId, lane.engine, lane.label, lane.workers, lane.inFlight])).toEqual([
       ['fast', 'embedded', 'PaddleOCR', 2, 0],
       ['exact', 'deepseek', 'exact', 1, 0],

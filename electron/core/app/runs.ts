@@ -256,6 +256,7 @@ export class RunManager {
       total: run.total,
       done: run.done,
       failed: run.failed,
+      imageFailed: this.options.store.runStore.failedCounts(runId).imageFailed,
       inFlight: 0,
       elapsed_s,
       eta_s: null,

@@ -4,7 +4,7 @@
  * Kept lean (one map entry per ad) because a run may hold 100 000 ads.
  */
 import type { AdResult, Attempt, RunStatus } from '../../../shared/domain.js';
-import type { RunStore } from './run-store.js';
+import type { FailedCounts, RunStore } from './run-store.js';
 
 interface RunRecords {
   /** One result per ad, or one per engine in `compare`. */
@@ -43,6 +43,16 @@ export class MemoryRunStore implements RunStore {
       if (engine === null || (Array.isArray(entry) ? entry.some((result) => result.engine === engine) : entry.engine === engine)) ids.add(creativeId);
     }
     return ids;
+  }
+
+  failedCounts(runId: string): FailedCounts {
+    const counts = { failed: 0, imageFailed: 0 };
+    for (const result of this.resultsOf(runId)) {
+      if (result.status !== 'failed') continue;
+      counts.failed++;
+      if (result.imageFailed) counts.imageFailed++;
+    }
+    return counts;
   }
 
   recordAttempt(runId: string, creativeId: string, attempt: Attempt): void {

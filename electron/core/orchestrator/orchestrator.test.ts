@@ -517,6 +517,43 @@ describe('Orchestrator: failures that must not hold up the run', () => {
     }
   });
 
+  it('counts exactly the failed ads whose image could not be fetched, through a pause and into a resumed session', async () => {
+    const clock = new VirtualClock();
+    const store = new MemoryRunStore();
+    const ads = makeAds(30);
+    // Dead links: ad-0, ad-5, … ad-25 (6). The engine refuses ad-1, ad-11, ad-21 (3): failed ads, but not for their image.
+    const loadImage = (ad: Ad): Promise<EngineImage> =>
+      Number(ad.creativeId.slice(3)) % 5 === 0 ? Promise.reject(new EngineError('permanent', 'HTTP 404')) : Promise.resolve({ bytes: new TextEncoder().encode(ad.creativeId), mime: 'image/png' });
+    const engine: Engine = {
+      kind: 'deepseek',
+      label: 'ds',
+      recognize: (image) =>
+        new Promise((resolve, reject) =>
+          clock.setTimer(100, () => (new TextDecoder().decode(image.bytes).endsWith('1') ? reject(new EngineError('permanent', 'unreadable')) : resolve({ text: 'ok', blocks: [], model: 'sim', timings: {} }))),
+        ),
+    };
+    const lanes: OrchestratorLane[] = [{ config: { id: 'ds', engine: 'deepseek', workers: 1, enabled: true }, engine, prior_s: 0.1, coldStart_s: 0 }];
+    const imageFailedSoFar = (): number => store.resultsOf('links').filter((result) => result.status === 'failed' && result.attempts.every((attempt) => attempt.error?.startsWith('image: '))).length;
+
+    const first = startRun({ runId: 'links', ads, clock, store, lanes, loadImage });
+    let paused: RunProgress | undefined;
+    clock.setTimer(500, () => first.pause());
+    clock.setTimer(700, () => (paused = first.progress()));
+    clock.setTimer(900, () => first.resume());
+    clock.setTimer(1500, () => first.cancel());
+    await clock.runUntil(first.done);
+    expect(paused).toMatchObject({ status: 'paused', imageFailed: 2 });
+    const interrupted = first.progress();
+    expect(interrupted.imageFailed).toBe(imageFailedSoFar());
+    expect(interrupted.imageFailed).toBeGreaterThan(2);
+    expect(interrupted.imageFailed).toBeLessThan(6);
+
+    // A new session of the same run starts from what the store holds of the earlier one.
+    const second = startRun({ runId: 'links', ads, clock, store, lanes, loadImage });
+    await clock.runUntil(second.done);
+    expect(RunProgress.parse(second.progress())).toMatchObject({ total: 30, done: 21, failed: 9, imageFailed: 6 });
+  });
+
   it('a lane that fails every call ends its ads after the give-up time with the reason, not after hours of cooldowns', async () => {
     const clock = new VirtualClock();
     const results: AdResult[] = [];

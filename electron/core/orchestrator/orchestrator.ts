@@ -99,9 +99,12 @@ export class Orchestrator {
   private finishedTasks = 0;
   private doneCount = 0;
   private failedCount = 0;
+  /** Of failedCount, the ads their image failed (RunProgress.imageFailed). */
+  private imageFailedCount = 0;
   /** Finished here but not yet durable (a grouped commit pending): not shown as done in progress yet. */
   private unsavedDone = 0;
   private unsavedFailed = 0;
+  private unsavedImageFailed = 0;
   private skipped = 0;
   private duplicates = 0;
   private inFlightTotal = 0;
@@ -265,7 +268,11 @@ export class Orchestrator {
       this.totalTasks += unique.length;
     }
     this.finishedTasks = this.skipped;
-    this.doneCount = this.skipped;
+    // Earlier sessions' failed ads stay failed (a store that cannot say counts them done).
+    const earlier = store.failedCounts?.(this.runId) ?? { failed: 0, imageFailed: 0 };
+    this.failedCount = Math.min(earlier.failed, this.skipped);
+    this.imageFailedCount = Math.min(earlier.imageFailed, this.failedCount);
+    this.doneCount = this.skipped - this.failedCount;
     this.rules.begin(this.startedAt);
     this.tuner.begin(this.startedAt);
     this.setStatus('running');
@@ -590,16 +597,16 @@ export class Orchestrator {
     const task = execution.task;
     if (task.running.length === 0 && !task.finished) {
       task.failures++;
-      this.retryOrFail(task, lane, kind === 'permanent' || kind === 'config', null, error, now);
+      this.retryOrFail(task, lane, kind === 'permanent' || kind === 'config', null, error, now, true);
     }
     this.schedule();
     this.markDirty();
   }
 
-  /** After a failed attempt: fail the ad, or queue it again after a backoff (`delayMs` null: computed). */
-  private retryOrFail(task: Task, lane: LaneRuntime, permanent: boolean, delayMs: number | null, error: unknown, now: number): void {
+  /** After a failed attempt: fail the ad, or queue it again after a backoff (`delayMs` null: computed). `image`: the attempt's image failed. */
+  private retryOrFail(task: Task, lane: LaneRuntime, permanent: boolean, delayMs: number | null, error: unknown, now: number, image = false): void {
     if (permanent || task.failures >= this.maxAttempts) {
-      this.finishFailed(task);
+      this.finishFailed(task, undefined, image);
       return;
     }
     const retryAfter = error instanceof EngineError ? error.options.retryAfterMs : undefined;
@@ -609,8 +616,8 @@ export class Orchestrator {
     this.queue.retry(task);
   }
 
-  /** `reason` replaces the attempts' errors (used when the run gives up on the ad). */
-  private finishFailed(task: Task, reason?: string): void {
+  /** `reason` replaces the attempts' errors (used when the run gives up on the ad); `image`: its image failed it. */
+  private finishFailed(task: Task, reason?: string, image = false): void {
     const reasons = task.attempts.filter((attempt) => attempt.outcome === 'error').map((attempt) => attempt.error ?? 'error');
     this.finishTask(task, {
       status: 'failed',
@@ -622,12 +629,13 @@ export class Orchestrator {
       blocks: [],
       durationMs: null,
       error: reason ?? (reasons.length > 0 ? reasons.join(' | ') : 'no lane could run it'),
+      imageFailed: image,
     });
   }
 
   private finishTask(
     task: Task,
-    outcome: Pick<AdResult, 'status' | 'engine' | 'laneId' | 'model' | 'text' | 'blocks' | 'durationMs'> & { description: string | undefined; error?: string; truncated?: boolean },
+    outcome: Pick<AdResult, 'status' | 'engine' | 'laneId' | 'model' | 'text' | 'blocks' | 'durationMs'> & { description: string | undefined; error?: string; truncated?: boolean; imageFailed?: boolean },
   ): void {
     if (task.finished) return;
     task.finished = true;
@@ -646,21 +654,26 @@ export class Orchestrator {
     if (outcome.description !== undefined) result.description = outcome.description;
     if (outcome.error !== undefined) result.error = outcome.error;
     if (outcome.truncated) result.truncated = true;
+    if (outcome.imageFailed) result.imageFailed = true;
     const durable = this.options.store.saveResult(result);
     // Kept with the results, so a run that dies without a status change still resumes its elapsed time.
     this.options.store.noteWorked?.(this.runId, this.totalWorkedMs(this.clock.now()));
     this.finishedTasks++;
-    if (outcome.status === 'done') this.doneCount++;
+    const done = outcome.status === 'done';
+    const image = outcome.imageFailed === true;
+    if (done) this.doneCount++;
     else this.failedCount++;
+    if (image) this.imageFailedCount++;
     // Reported done only once durable (a grouped commit may come later, or fail and be retried):
     // the result event and the progress counts wait for it.
     if (durable) {
-      const done = outcome.status === 'done';
       if (done) this.unsavedDone++;
       else this.unsavedFailed++;
+      if (image) this.unsavedImageFailed++;
       void durable.then(() => {
         if (done) this.unsavedDone--;
         else this.unsavedFailed--;
+        if (image) this.unsavedImageFailed--;
         this.emit('result', result);
         // After the run ended no timer coalesces; one event when the last commit lands carries the final counts.
         if (this.endedAt === null) this.markDirty();
@@ -911,6 +924,7 @@ export class Orchestrator {
       total: this.totalTasks,
       done: this.doneCount - this.unsavedDone,
       failed: this.failedCount - this.unsavedFailed,
+      imageFailed: this.imageFailedCount - this.unsavedImageFailed,
       inFlight: this.inFlightTotal,
       elapsed_s: this.totalWorkedMs(now) / 1000,
       eta_s: !running ? (remaining === 0 ? 0 : null) : this.rules.eta_s(now, remaining),

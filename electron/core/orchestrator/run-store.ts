@@ -6,6 +6,11 @@
  */
 import type { AdResult, Attempt, RunStatus } from '../../../shared/domain.js';
 
+export interface FailedCounts {
+  failed: number;
+  imageFailed: number;
+}
+
 export interface RunStore {
   /**
    * Whether this ad already has a final result in this run. `engine` is null for
@@ -18,6 +23,12 @@ export interface RunStore {
    * would otherwise make one call per ad and block the event loop on large runs.
    */
   finishedIds?(runId: string, engine: string | null): Set<string>;
+  /**
+   * Optional: of the results `finishedIds` counts, how many failed and how many of those its
+   * image failed (AdResult.imageFailed), so a resumed run's counts carry its earlier sessions'.
+   * Without it a resume counts every earlier result as done.
+   */
+  failedCounts?(runId: string): FailedCounts;
   /** An attempt started / ended (kept for the detail view and for resume accounting). */
   recordAttempt(runId: string, creativeId: string, attempt: Attempt): void;
   /**

@@ -108,6 +108,8 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE results ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0;`,
   // 4: a run's working time (ms, paused time excluded) as the orchestrator last noted it; NULL for older runs.
   `ALTER TABLE runs ADD COLUMN worked_ms REAL;`,
+  // 5: a failed result that its image failed (AdResult.imageFailed): RunProgress.imageFailed counts them.
+  `ALTER TABLE results ADD COLUMN image_failed INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** The step that added pair_agreement (found by content: other steps may be appended around it). */

@@ -240,5 +240,6 @@ function toAdResult(runId: string, row: ResultDbRow, attempts: Attempt[]): AdRes
   if (row.description !== null) result.description = row.description;
   if (row.error !== null) result.error = row.error;
   if (row.truncated === 1) result.truncated = true;
+  if (row.image_failed === 1) result.imageFailed = true;
   return result;
 }

@@ -34,6 +34,7 @@ export interface ResultDbRow {
   duration_ms: number | null;
   error: string | null;
   truncated: number;
+  image_failed: number;
 }
 
 export function toAd(row: BatchAdRow): Ad {

@@ -95,7 +95,7 @@ describe('SqliteRunStore', () => {
     store.runStore.saveResult(result('a2', { runId: run.id, engine: 'embedded' }));
     store.runStore.flush();
     // Back to the schema before step 2 (and the steps after it).
-    store.db.exec('DROP TABLE pair_agreement; ALTER TABLE results DROP COLUMN truncated; ALTER TABLE runs DROP COLUMN worked_ms;');
+    store.db.exec('DROP TABLE pair_agreement; ALTER TABLE results DROP COLUMN truncated; ALTER TABLE runs DROP COLUMN worked_ms; ALTER TABLE results DROP COLUMN image_failed;');
     store.db.pragma('user_version = 1');
     store.close();
     store = openStore(path, { now });
@@ -272,6 +272,25 @@ describe('group commit', () => {
     store.runStore.saveResult(result('a4_%', { runId }));
     store.close();
     expect(committedResults()).toBe(4);
+  });
+
+  it('keeps which failed results their image failed, and counts them, queued ones included', () => {
+    store.close();
+    store = openStore(join(dir, 'db', 'pv.db'), { now, groupCommit: { minIntervalMs: 60_000, maxBatch: 1000 } });
+    const run = store.createRun({ batchId: store.saveBatch(batchInput).id, policy: 'auto' });
+    const rs = store.runStore;
+    const failed = { runId: run.id, status: 'failed' as const, text: '', engine: null, laneId: null, model: null, durationMs: null };
+    rs.saveResult(result('a1', { ...failed, error: 'image: permanent: HTTP 404', imageFailed: true }));
+    // Queued behind the first commit: counted as finishedIds counts them.
+    rs.saveResult(result('a2', { ...failed, error: 'embedded: permanent: unreadable' }));
+    rs.saveResult(result('a3', { ...failed, error: 'image: permanent: not an image', imageFailed: true }));
+    rs.saveResult(result('a4_%', { runId: run.id }));
+    expect(committedResults()).toBe(1);
+    expect(rs.failedCounts(run.id)).toEqual({ failed: 3, imageFailed: 2 });
+    rs.flush();
+    expect(rs.failedCounts(run.id)).toEqual({ failed: 3, imageFailed: 2 });
+    expect(store.getResult(run.id, 'a1')!.results[0]!.imageFailed).toBe(true);
+    expect(store.getResult(run.id, 'a2')!.results[0]!.imageFailed).toBeUndefined();
   });
 
   it('finishedIds answers in one query what isFinished answers per ad, queued results included', () => {

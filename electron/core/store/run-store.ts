@@ -8,7 +8,7 @@
 import type Database from 'better-sqlite3';
 import { LIVE_RUN_STATUSES, type AdResult, type Attempt, type Policy, type RunStatus } from '../../../shared/domain.js';
 import { pairwiseAgreement } from '../orchestrator/agreement.js';
-import type { RunStore } from '../orchestrator/run-store.js';
+import type { FailedCounts, RunStore } from '../orchestrator/run-store.js';
 
 /**
  * Group commit: a state change that comes less than `minIntervalMs` after the last commit
@@ -79,10 +79,11 @@ export class SqliteRunStore implements RunStore {
       finishedEngine: db.prepare<[string, string, string], { one: number }>('SELECT 1 AS one FROM results WHERE run_id = ? AND creative_id = ? AND engine = ? LIMIT 1'),
       finishedAnyIds: db.prepare<[string], string>('SELECT creative_id FROM results WHERE run_id = ?').pluck(),
       finishedEngineIds: db.prepare<[string, string], string>('SELECT creative_id FROM results WHERE run_id = ? AND engine = ?').pluck(),
+      failedCounts: db.prepare<[string], FailedCounts>("SELECT count(*) AS failed, coalesce(sum(image_failed), 0) AS imageFailed FROM results WHERE run_id = ? AND status = 'failed'"),
       insertAttempt: db.prepare('INSERT INTO attempts (run_id, creative_id, lane_id, engine, started_at, duration_ms, outcome, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       countAttempts: db.prepare<[string, string], { n: number }>('SELECT count(*) AS n FROM attempts WHERE run_id = ? AND creative_id = ?'),
       insertResult: db.prepare(
-        'INSERT OR IGNORE INTO results (run_id, creative_id, engine_key, status, engine, lane_id, model, text, description, blocks, duration_ms, error, finished_at, truncated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT OR IGNORE INTO results (run_id, creative_id, engine_key, status, engine, lane_id, model, text, description, blocks, duration_ms, error, finished_at, truncated, image_failed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       // In compare runs an ad counts as done once any engine succeeded.
       updateAd: db.prepare(
@@ -227,6 +228,17 @@ export class SqliteRunStore implements RunStore {
     return ids;
   }
 
+  /** See RunStore.failedCounts: the committed results and those still queued, as finishedIds. */
+  failedCounts(runId: string): FailedCounts {
+    const counts = { ...this.statements.failedCounts.get(runId)! };
+    for (const change of this.queue) {
+      if (change.kind !== 'result' || change.result.runId !== runId || change.result.status !== 'failed') continue;
+      counts.failed++;
+      if (change.result.imageFailed) counts.imageFailed++;
+    }
+    return counts;
+  }
+
   recordAttempt(runId: string, creativeId: string, attempt: Attempt): void {
     this.enqueue({ kind: 'attempt', runId, creativeId, attempt });
   }
@@ -254,6 +266,7 @@ export class SqliteRunStore implements RunStore {
       result.error ?? null,
       now,
       result.truncated ? 1 : 0,
+      result.imageFailed ? 1 : 0,
     );
     if (inserted.changes === 0) return;
     this.statements.updateAd.run({ runId: result.runId, creativeId: result.creativeId, status: result.status, engine: result.engine, durationMs: result.durationMs, now, text: result.text, error: result.error ?? null });

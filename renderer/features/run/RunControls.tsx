@@ -29,16 +29,15 @@ function describeEta(status: RunStatus, eta: number | null, finished: number): s
 }
 
 /**
- * Failed ads that no lane's Failed count holds: a lane counts its engine's failed calls, and an
- * image that could not be fetched never reached an engine. Each ad failed by engine errors is
- * at least one of those calls, so the difference is a lower bound, exact when no call failed.
+ * The failed ads whose image failed them: a lane's Failed counts its engine's failed calls, and
+ * such an ad's image never reached an engine, so this is what reconciles the run's count with the lanes'.
  */
-function describeUnreached(progress: RunProgress): string | null {
-  const laneFailures = progress.lanes.reduce((sum, lane) => sum + lane.failed, 0);
-  const unreached = progress.failed - laneFailures;
-  if (unreached <= 0) return null;
-  const one = unreached === 1;
-  return `${laneFailures > 0 ? 'At least ' : ''}${formatCount(unreached)} failed ad${one ? '' : 's'} never reached an engine (${one ? 'its' : 'their'} image could not be fetched, e.g. a dead link), so no lane counts ${one ? 'it' : 'them'} as failed.`;
+function describeImageFailed(progress: RunProgress): string | null {
+  const count = progress.imageFailed ?? 0;
+  if (count === 0) return null;
+  return count === 1
+    ? '1 failed ad: its image could not be fetched (e.g. a dead link), which no lane counts as a failed call.'
+    : `${formatCount(count)} failed ads: their images could not be fetched (e.g. dead links), which no lane counts as a failed call.`;
 }
 
 export function RunControls() {
@@ -51,7 +50,7 @@ export function RunControls() {
   const finished = progress ? progress.done + progress.failed : 0;
   const pauseResume = useRef<HTMLButtonElement>(null);
   const paused = progress?.status === 'paused' || progress?.status === 'interrupted';
-  const unreached = progress ? describeUnreached(progress) : null;
+  const imageFailed = progress ? describeImageFailed(progress) : null;
   return (
     <div className="flex flex-col gap-3">
       <div className="flex flex-wrap items-center gap-2">
@@ -97,9 +96,9 @@ export function RunControls() {
             </span>
           </div>
           <ProgressBar value={fraction(progress.done, progress.total)} failed={fraction(progress.failed, progress.total)} label="Overall progress" />
-          {unreached && (
-            <p className="text-xs text-zinc-600 dark:text-zinc-400" data-testid="run-unfetched">
-              {unreached}
+          {imageFailed && (
+            <p className="text-xs text-zinc-600 dark:text-zinc-400" data-testid="run-image-failed">
+              {imageFailed}
             </p>
           )}
           {progress.notes.length > 0 && (

@@ -273,21 +273,25 @@ describe('Run screen', () => {
     expect(request.split).toEqual({ embedded: 1 });
   });
 
-  it('explains a failed ad that no lane counts: its image could not be fetched', async () => {
+  it('says exactly how many failed ads their image failed, which no lane counts', async () => {
     ({ api } = renderWithApi(<App />));
     await screen.findByRole('checkbox', { name: 'Embedded OCR' });
     const lane: LaneProgress = { laneId: 'embedded', engine: 'embedded', label: 'Embedded OCR', state: { type: 'idle' }, workers: 1, concurrency: 1, done: 9, failed: 0, inFlight: 0, share: 1, adsPerMinute: 60, p50_s: 1, p95_s: 1, estimate_s: 1 };
-    const finished: RunProgress = { runId: 'run-x', status: 'finished', policy: 'auto', total: 10, done: 9, failed: 1, inFlight: 0, elapsed_s: 10, eta_s: null, lanes: [lane], notes: [] };
+    const finished: RunProgress = { runId: 'run-x', status: 'finished', policy: 'auto', total: 10, done: 9, failed: 1, imageFailed: 1, inFlight: 0, elapsed_s: 10, eta_s: null, lanes: [lane], notes: [] };
     act(() => useRun.getState().attachRun('run-x', finished));
     expect(screen.getByTestId('run-counts').textContent).toContain('1 failed');
     expect(within(document.querySelector<HTMLElement>('[data-lane="embedded"]')!).getByText('Failed').parentElement?.textContent).toContain('0');
-    expect(screen.getByTestId('run-unfetched').textContent).toBe('1 failed ad never reached an engine (its image could not be fetched, e.g. a dead link), so no lane counts it as failed.');
+    expect(screen.getByTestId('run-image-failed').textContent).toBe('1 failed ad: its image could not be fetched (e.g. a dead link), which no lane counts as a failed call.');
 
-    // Engine errors too: only what the lanes' counts cannot hold is said, as a lower bound.
-    act(() => useRun.getState().applyProgress({ ...finished, done: 7, failed: 3, lanes: [{ ...lane, done: 7, failed: 1 }] }));
-    expect(screen.getByTestId('run-unfetched').textContent).toBe('At least 2 failed ads never reached an engine (their image could not be fetched, e.g. a dead link), so no lane counts them as failed.');
-    act(() => useRun.getState().applyProgress({ ...finished, lanes: [{ ...lane, failed: 1 }] }));
-    expect(screen.queryByTestId('run-unfetched')).toBeNull();
+    // Engine errors too (retried calls among them): the backend's count, not a guess from the lanes' figures.
+    act(() => useRun.getState().applyProgress({ ...finished, done: 6, failed: 4, imageFailed: 2, lanes: [{ ...lane, done: 6, failed: 5 }] }));
+    expect(screen.getByTestId('run-image-failed').textContent).toBe('2 failed ads: their images could not be fetched (e.g. dead links), which no lane counts as a failed call.');
+    act(() => useRun.getState().applyProgress({ ...finished, imageFailed: 0, lanes: [{ ...lane, failed: 1 }] }));
+    expect(screen.queryByTestId('run-image-failed')).toBeNull();
+    // A backend older than the count: nothing is guessed.
+    const { imageFailed: _unknown, ...older } = finished;
+    act(() => useRun.getState().applyProgress(older));
+    expect(screen.queryByTestId('run-image-failed')).toBeNull();
   });
 
   it('re-attaches to a run that is already going, with lanes this window never configured', async () => {
