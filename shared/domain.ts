@@ -10,6 +10,18 @@ export const ENGINE_KINDS = ['deepseek', 'ollama', 'embedded', 'apple-vision', '
 export const EngineKind = z.enum(ENGINE_KINDS);
 export type EngineKind = z.infer<typeof EngineKind>;
 
+/**
+ * Each engine's name as the app shows it: its lanes (engines.list) and its service (ServiceInfo.label),
+ * so a service is called as its lane is; what a service runs now is ServiceInfo.backend, not its name.
+ */
+export const ENGINE_LABELS: Record<EngineKind, string> = {
+  deepseek: 'DeepSeek-OCR',
+  ollama: 'Ollama',
+  embedded: 'PaddleOCR (embedded)',
+  'apple-vision': 'Apple Vision',
+  openai: 'OpenAI-compatible endpoint',
+};
+
 /** One ad creative as imported from a list. `extra` keeps unknown input columns for export. */
 export const Ad = z.object({
   creativeId: z.string().min(1),
@@ -192,7 +204,13 @@ export const ServiceName = z.string().regex(/^(deepseek|ollama|embedded|apple-vi
 export type ServiceName = z.infer<typeof ServiceName>;
 
 export const ServiceState = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('not-installed'), hint: z.string() }),
+  z.object({
+    type: z.literal('not-installed'),
+    /** What is missing and the command that sets it up, for a terminal (`services status`, a failed `services start`). */
+    hint: z.string(),
+    /** What is missing, without that command: where the app sets the service up itself, its Set up is the instruction. */
+    missing: z.string().optional(),
+  }),
   z.object({ type: z.literal('unavailable'), reason: z.string() }),
   z.object({ type: z.literal('stopped') }),
   z.object({ type: z.literal('starting'), since: z.number(), waitingFor: z.string() }),

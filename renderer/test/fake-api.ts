@@ -85,7 +85,8 @@ export const DEFAULT_FAKE_ENGINES: FakeEngineSpec[] = [
 
 export const DEFAULT_FAKE_SERVICES: ServiceInfo[] = [
   { name: 'deepseek', label: 'DeepSeek-OCR', engine: 'deepseek', state: { type: 'not-installed', hint: 'run setup to create its Python environment' }, port: 8001, rssMb: null, managed: true, changedAt: 1 },
-  { name: 'ollama', label: 'Ollama', engine: 'ollama', state: { type: 'stopped' }, port: 11434, rssMb: null, managed: true, changedAt: 1 },
+  // Named as the fake's engines are, as the backend names each service as its lane (ENGINE_LABELS).
+  { name: 'ollama', label: 'Ollama (llava)', engine: 'ollama', state: { type: 'stopped' }, port: 11434, rssMb: null, managed: true, changedAt: 1 },
   { name: 'embedded', label: 'Embedded OCR', engine: 'embedded', state: { type: 'ready', url: 'in-process' }, port: null, rssMb: null, managed: false, changedAt: 1 },
 ];
 

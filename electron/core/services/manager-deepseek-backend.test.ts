@@ -86,7 +86,7 @@ describe('choosing the DeepSeek service backend', () => {
     it('starts with the chosen CPU backend, saves the choice, and a new manager (an app restart) starts with it', async () => {
       const manager = await manage({ appleSilicon: true }); // default there: DeepSeek-OCR, not rapidocr
       const info = await manager.start('deepseek', { backend: 'rapidocr' });
-      expect(info).toMatchObject({ state: { type: 'ready' }, label: 'OCR service (RapidOCR)', backend: { backend: 'rapidocr', saved: true } });
+      expect(info).toMatchObject({ state: { type: 'ready' }, label: 'DeepSeek-OCR', backend: { backend: 'rapidocr', saved: true } });
       expect(readyLines(manager)).toEqual([expect.stringMatching(/^READY port=\d+ backend=rapidocr /)]);
       expect(JSON.parse(await readFile(join(dataDir, 'services', 'deepseek-backend.json'), 'utf8'))).toEqual({ backend: 'rapidocr' });
       await manager.stopAll();
@@ -106,7 +106,7 @@ describe('choosing the DeepSeek service backend', () => {
       manager.on('notice', ({ message }) => notices.push(message));
 
       const switched = await manager.start('deepseek', { backend: 'mlx', model: tinyModel });
-      expect(switched).toMatchObject({ state: { type: 'ready' }, label: 'DeepSeek-OCR (MLX)', backend: { backend: 'mlx', model: tinyModel, saved: true } });
+      expect(switched).toMatchObject({ state: { type: 'ready' }, label: 'DeepSeek-OCR', backend: { backend: 'mlx', model: tinyModel, saved: true } });
       expect(pidOf(switched)).not.toBe(pidOf(first));
       expect(isProcessAlive(pidOf(first))).toBe(false);
       expect(readyLines(manager).at(-1)).toMatch(new RegExp(`^READY port=\\d+ backend=mlx device=cpu model=${tinyModel}$`));

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ServiceInfo, SetupStage } from '../../../shared/domain.js';
 import { startFakeOllama, type FakeOllama } from '../../../test/fixtures/fake-ollama/start.js';
+import { listEngineAvailability } from '../engines/availability.js';
 import { BinaryFinder } from './discovery.js';
 import { createServiceManager, type ServiceManager, type ServiceManagerOptions } from './manager.js';
 import { findFreePort } from './ports.js';
@@ -62,6 +63,20 @@ describe('service manager with the fake ollama', () => {
     expect(ollamaInfo(manager).state).toMatchObject({ hint: expect.stringContaining(process.platform === 'darwin' ? 'brew install ollama' : 'ollama.com/install.sh') });
     expect(await manager.start('ollama')).toMatchObject({ state: { type: 'not-installed' } });
     await expect(manager.start('nonsense')).rejects.toThrow(/unknown service/);
+  });
+
+  it('names each service as the Run screen names its lane, and says what is missing apart from the command that sets it up', async () => {
+    const { manager } = await manage({ binaries: { deepseekPython: join(dataDir, 'none') }, finder: new BinaryFinder(NOTHING_INSTALLED) });
+    const lanes = await listEngineAvailability(process.platform, { appleVision: async () => ({ type: 'unavailable', reason: 'not probed' }), paddle: async () => ({ type: 'available' }) });
+    expect(manager.list().map((info) => [info.name, info.label])).toEqual(manager.list().map((info) => [info.name, lanes.find((lane) => lane.engine === info.engine)?.label]));
+    const deepseek = manager.list().find((info) => info.name === 'deepseek')!;
+    // The terminal's line (services status) names the command; `missing` is for where the app's Set up is the instruction.
+    expect(deepseek.state).toEqual({
+      type: 'not-installed',
+      hint: expect.stringMatching(/^the \w+ backend's Python environment \S+ is missing: set it up with `parallel-vision services setup deepseek[^`]*`$/),
+      missing: expect.stringMatching(/^the \w+ backend's Python environment \S+ is missing$/),
+    });
+    expect(ollamaInfo(manager).state).toMatchObject({ missing: expect.stringMatching(/^Ollama was not found in [^:]+$/) });
   });
 
   it('starts ollama serve with its environment, pulls a model with progress, streams logs and stops it', async () => {

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DeepSeekBackendChoice } from '../../../shared/deepseek-routes.js';
-import type { ServiceInfo, ServiceState, SetupStage } from '../../../shared/domain.js';
+import { ENGINE_LABELS, type ServiceInfo, type ServiceState, type SetupStage } from '../../../shared/domain.js';
 import {
   backendVenvDir,
   looksLikePath,
@@ -107,8 +107,8 @@ export interface ServiceManager {
 
 const IN_PROCESS_URL = 'in-process';
 
-function inProcessInfo(name: 'embedded' | 'apple-vision', state: ServiceState, label: string): ServiceInfo {
-  return { name, label, engine: name, state, port: null, rssMb: null, managed: false, changedAt: Date.now() };
+function inProcessInfo(name: 'embedded' | 'apple-vision', state: ServiceState): ServiceInfo {
+  return { name, label: ENGINE_LABELS[name], engine: name, state, port: null, rssMb: null, managed: false, changedAt: Date.now() };
 }
 
 export function createServiceManager(options: ServiceManagerOptions): ServiceManager {
@@ -130,12 +130,12 @@ export function createServiceManager(options: ServiceManagerOptions): ServiceMan
   const resolvedBackend = () => resolveDeepSeekBackend(choice.backend, appleSilicon, hasVenv);
   const launch = () => {
     const backend = resolvedBackend();
-    const missingHint = `the ${backend} backend's Python environment ${venvOf(backend)} is missing: set it up with \`${setupCommandFor(backend, venvBase, options.deepseekDir)}\``;
     return {
       backend,
       ...(choice.model ? { model: choice.model } : {}),
       python: options.binaries?.deepseekPython ?? venvPython(venvOf(backend)),
-      missingHint,
+      venvDir: venvOf(backend),
+      setupCommand: setupCommandFor(backend, venvBase, options.deepseekDir),
       saved: choice.saved,
     };
   };
@@ -160,11 +160,10 @@ export function createServiceManager(options: ServiceManagerOptions): ServiceMan
     }),
   };
   const inProcess: ServiceInfo[] = [
-    inProcessInfo('embedded', { type: 'ready', url: IN_PROCESS_URL }, 'Embedded OCR (PaddleOCR, in-process)'),
+    inProcessInfo('embedded', { type: 'ready', url: IN_PROCESS_URL }),
     inProcessInfo(
       'apple-vision',
       process.platform === 'darwin' ? { type: 'ready', url: IN_PROCESS_URL } : { type: 'unavailable', reason: 'Apple Vision needs macOS' },
-      'Apple Vision (macOS OCR)',
     ),
   ];
   const setupsRunning = new Map<string, Promise<SetupStage[]>>();

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ollamaInstallHint } from './specs.js';
+import { ollamaNotInstalled } from './specs.js';
 
-describe('ollamaInstallHint', () => {
+describe('ollamaNotInstalled', () => {
   it('gives the macOS places and Homebrew on a Mac, and the Linux installer elsewhere', () => {
-    expect(ollamaInstallHint('darwin')).toMatch(/Ollama\.app.*brew install ollama/);
-    const linux = ollamaInstallHint('linux');
+    expect(ollamaNotInstalled('darwin').hint).toMatch(/Ollama\.app.*brew install ollama/);
+    const linux = ollamaNotInstalled('linux').hint;
     expect(linux).toContain('https://ollama.com/install.sh');
     expect(linux).not.toMatch(/brew|\.app/);
   });

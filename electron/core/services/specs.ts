@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { isRecord } from './health.js';
 import type { BinaryFinder } from './discovery.js';
 import type { DeepSeekServiceBackend } from '../../../shared/deepseek-routes.js';
+import { ENGINE_LABELS, type ServiceState } from '../../../shared/domain.js';
 import type { ConcreteDeepSeekBackend } from './deepseek-backend.js';
 import type { ServiceSpec } from './supervisor.js';
 
@@ -45,8 +46,9 @@ interface DeepSeekLaunch {
   model?: string;
   /** The interpreter of this backend's venv. */
   python: string;
-  /** One line naming the setup command, for when that interpreter is missing. */
-  missingHint: string;
+  /** This backend's venv, and the command that creates it, for when its interpreter is missing. */
+  venvDir: string;
+  setupCommand: string;
   /** The user's saved choice (else this machine's default). */
   saved: boolean;
 }
@@ -61,13 +63,16 @@ export interface DeepSeekSpecOptions {
 
 const isModelBackend = (backend: ConcreteDeepSeekBackend) => backend !== 'rapidocr';
 
+/** A service that is not installed: `missing` says what (for the app, whose Set up or advice follows), `todo` what a terminal user runs. */
+function notInstalled(missing: string, todo: string): Extract<ServiceState, { type: 'not-installed' }> {
+  return { type: 'not-installed', hint: `${missing}: ${todo}`, missing };
+}
+
 export function deepseekSpec(options: DeepSeekSpecOptions): ServiceSpec {
   return {
     name: 'deepseek',
-    get label() {
-      const backend = options.launch().backend;
-      return backend === 'rapidocr' ? 'OCR service (RapidOCR)' : `DeepSeek-OCR (${backend === 'mlx' ? 'MLX' : 'PyTorch'})`;
-    },
+    // Whatever backend it runs (RapidOCR included): that is ServiceInfo.backend.
+    label: ENGINE_LABELS.deepseek,
     engine: 'deepseek',
     defaultPort: DEEPSEEK_DEFAULT_PORT,
     readyLine: /^READY port=\d+/,
@@ -85,7 +90,7 @@ export function deepseekSpec(options: DeepSeekSpecOptions): ServiceSpec {
     },
     plan: async ({ port }) => {
       const launch = options.launch();
-      if (!(await isExecutable(launch.python))) return { type: 'not-installed', hint: launch.missingHint };
+      if (!(await isExecutable(launch.python))) return notInstalled(`the ${launch.backend} backend's Python environment ${launch.venvDir} is missing`, `set it up with \`${launch.setupCommand}\``);
       return {
         type: 'plan',
         plan: {
@@ -115,9 +120,9 @@ export interface OllamaSpecOptions {
 }
 
 /** Where Ollama was looked for and how to install it, for this kind of machine (its app and Homebrew are macOS-only). */
-export function ollamaInstallHint(platform: NodeJS.Platform = process.platform): string {
-  if (platform === 'darwin') return 'Ollama was not found in /opt/homebrew/bin, /usr/local/bin, /Applications/Ollama.app or the login shell\'s PATH: install it from https://ollama.com/download or with `brew install ollama`';
-  return 'Ollama was not found in /usr/local/bin or on the PATH: install it from https://ollama.com/download (on Linux: `curl -fsSL https://ollama.com/install.sh | sh`)';
+export function ollamaNotInstalled(platform: NodeJS.Platform = process.platform): Extract<ServiceState, { type: 'not-installed' }> {
+  if (platform === 'darwin') return notInstalled("Ollama was not found in /opt/homebrew/bin, /usr/local/bin, /Applications/Ollama.app or the login shell's PATH", 'install it from https://ollama.com/download or with `brew install ollama`');
+  return notInstalled('Ollama was not found in /usr/local/bin or on the PATH', 'install it from https://ollama.com/download (on Linux: `curl -fsSL https://ollama.com/install.sh | sh`)');
 }
 
 export function ollamaSpec(options: OllamaSpecOptions): ServiceSpec {
@@ -129,7 +134,7 @@ export function ollamaSpec(options: OllamaSpecOptions): ServiceSpec {
   };
   return {
     name: 'ollama',
-    label: 'Ollama',
+    label: ENGINE_LABELS.ollama,
     engine: 'ollama',
     defaultPort: OLLAMA_DEFAULT_PORT,
     readyLine: /Listening on [\w.:[\]]+:\d+/,
@@ -140,7 +145,7 @@ export function ollamaSpec(options: OllamaSpecOptions): ServiceSpec {
       const binary = await locate();
       if (binary === null) {
         found = null; // look again next time: the user may install it meanwhile
-        return { type: 'not-installed', hint: ollamaInstallHint() };
+        return ollamaNotInstalled();
       }
       return {
         type: 'plan',

@@ -25,7 +25,7 @@ interface LaunchPlan {
   cwd?: string;
 }
 
-type PlanResult = { type: 'plan'; plan: LaunchPlan } | { type: 'not-installed'; hint: string };
+type PlanResult = { type: 'plan'; plan: LaunchPlan } | Extract<ServiceState, { type: 'not-installed' }>;
 
 /** What makes a service itself: how to launch it and how to know it is the right, healthy server. */
 export interface ServiceSpec {
@@ -199,7 +199,7 @@ export class ServiceSupervisor {
     }
     const planned = await this.spec.plan({ port: this.port, workers: this.workers });
     if (generation !== this.generation) return this.info();
-    if (planned.type === 'not-installed') this.setState({ type: 'not-installed', hint: planned.hint });
+    if (planned.type === 'not-installed') this.setState(planned);
     else if (this.state.type === 'not-installed') this.setState({ type: 'stopped' });
     return this.info();
   }
@@ -207,7 +207,7 @@ export class ServiceSupervisor {
   private adopt(port: number): void {
     this.port = port;
     this.failedChecks = 0;
-    this.note(`adopted the ${this.spec.label} already answering on port ${port}; it will not be stopped on quit`);
+    this.note(`adopted the ${this.spec.label} server already answering on port ${port}; it will not be stopped on quit`);
     this.setState({ type: 'external', url: this.urlFor(port) });
     this.scheduleWatch();
   }
@@ -289,7 +289,7 @@ export class ServiceSupervisor {
     const planned = await this.spec.plan({ port, workers: this.workers });
     if (generation !== this.generation) return;
     if (planned.type === 'not-installed') {
-      this.setState({ type: 'not-installed', hint: planned.hint });
+      this.setState(planned);
       return;
     }
     const { plan } = planned;
@@ -469,7 +469,7 @@ export class ServiceSupervisor {
       this.failedChecks += 1;
       if (this.failedChecks >= (this.options.unhealthyAfter ?? 2)) {
         if (state.type === 'external') {
-          this.note(`the adopted ${this.spec.label} on port ${port} went away (${probe.detail})`);
+          this.note(`the adopted ${this.spec.label} server on port ${port} went away (${probe.detail})`);
           this.setState({ type: 'stopped' });
           return;
         }

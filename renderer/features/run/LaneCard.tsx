@@ -3,11 +3,10 @@ import type { EngineInfo } from '../../../shared/api.js';
 import { formatCount, formatPercent, formatSeconds, fraction } from '../../common/format.js';
 import { useState } from 'react';
 import { useApi } from '../../api/context.js';
-import { useRun } from './state.js';
 import { Button, Card, ErrorNotice, ProgressBar, Stat, focusRing, laneColorClass } from '../../common/ui.js';
 import { HAS_MODEL, NEEDS_ENDPOINT, cleanEmbeddedSettings, embeddedChoice, laneProblem, parseWorkersInput, type LanePatch } from './lanes.js';
 import { EMBEDDED_MODEL_CHOICES, EMBEDDED_MODEL_IDS, OCR_LANGUAGES, type EmbeddedModel, type OcrLanguageCode } from '../../../shared/embedded-ocr.js';
-import { describeState, serviceName } from '../services/advice.js';
+import { describeState } from '../services/advice.js';
 
 function describeLaneState(state: LaneState): string {
   switch (state.type) {
@@ -61,7 +60,6 @@ export function LaneCard({ lane, index, engine, progress, total, targetShare, ru
   const on = lane.enabled !== false && cannotRun == null;
   const label = lane.label ?? lane.engine;
   const serviceDown = service && !['ready', 'external', 'degraded'].includes(service.state.type) ? service : null;
-  const engines = useRun((s) => s.engines);
   const status: string = progress
     ? describeLaneState(progress.state)
     : unavailable
@@ -71,7 +69,7 @@ export function LaneCard({ lane, index, engine, progress, total, targetShare, ru
         : !on
           ? 'Off'
           : serviceDown
-            ? `${serviceName(serviceDown, engines)}: ${describeState(serviceDown.state).toLowerCase()} — start it on the Services screen`
+            ? `${serviceDown.label}: ${describeState(serviceDown.state).toLowerCase()} — start it on the Services screen`
             : 'Ready';
   const dot = progress ? STATE_DOT[progress.state.type] : unavailable || cannotRun ? 'bg-red-400' : !on ? STATE_DOT.disabled : serviceDown ? 'bg-amber-500' : 'bg-blue-400';
   const finished = progress ? progress.done + progress.failed : 0;

@@ -41,7 +41,7 @@ describe('DeepSeek-OCR routes on the Services screen', () => {
   it('restarts the DeepSeek service with the backend of the route the user clicks, and back', async () => {
     renderWith(
       { appleSilicon: true, mlxWeights: '/m', torchWeights: '/t', ollama: 'no-model', endpoints: [] },
-      { label: 'DeepSeek-OCR (MLX)', state: { type: 'ready', url: 'http://127.0.0.1:8001', pid: 100 }, backend: { backend: 'mlx', saved: false } },
+      { label: 'DeepSeek-OCR', state: { type: 'ready', url: 'http://127.0.0.1:8001', pid: 100 }, backend: { backend: 'mlx', saved: false } },
     );
     const panel = await openServices();
     expect(within(panel).getByTestId('deepseek-service-backend').textContent).toBe('DeepSeek-OCR service: ready, mlx backend.');

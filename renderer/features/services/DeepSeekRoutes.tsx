@@ -1,12 +1,12 @@
 import { useEffect, useState } from 'react';
 import type { EngineInfo } from '../../../shared/api.js';
 import { chooseDeepSeekRoute, rankDeepSeekRoutes, type DeepSeekRouteFacts, type DeepSeekRouteKind } from '../../../shared/deepseek-routes.js';
-import type { LaneConfig, ServiceInfo } from '../../../shared/domain.js';
+import { ENGINE_LABELS, type LaneConfig, type ServiceInfo } from '../../../shared/domain.js';
 import { useApi } from '../../api/context.js';
 import { Card, focusRing } from '../../common/ui.js';
 import { useRun } from '../run/state.js';
 import { applyDeepSeekRoute } from './actions.js';
-import { needsSetup, serviceName } from './advice.js';
+import { needsSetup } from './advice.js';
 import { useServices } from './state.js';
 
 /** The route the saved backend choice of the DeepSeek service stands for (null: none saved). */
@@ -32,7 +32,6 @@ export function DeepSeekRoutes() {
   const api = useApi();
   const [facts, setFacts] = useState<DeepSeekRouteFacts | null>(null);
   const lanes = useRun((s) => s.lanes);
-  const engines = useRun((s) => s.engines);
   const override = useServices((s) => s.deepseekRoute);
   const service = useServices((s) => s.services.find((info) => info.name === 'deepseek'));
   const pending = useServices((s) => s.pending.deepseek);
@@ -53,7 +52,7 @@ export function DeepSeekRoutes() {
   const recommended = chooseDeepSeekRoute(routes);
   // This session's pick, else the backend saved by an earlier one, else the best.
   const chosen = chooseDeepSeekRoute(routes, override ?? savedDeepSeekRoute(service));
-  const name = service ? serviceName(service, engines) : 'DeepSeek-OCR';
+  const name = service?.label ?? ENGINE_LABELS.deepseek;
   const status = serviceLine(service, name, pending);
   // The backend the service runs now is set up on its card below: that is the one instruction for it.
   const detailOf = (route: (typeof routes)[number]) => (!route.available && service && needsSetup(service) && service.backend?.backend === route.route ? `not set up yet: press Set up on the ${name} card below` : route.detail);

@@ -72,10 +72,14 @@ describe('Services', () => {
 });
 
 describe('Services: one name and one set of instructions per service', () => {
-  it('names each service as its lane is named, and says to press Set up rather than a command', async () => {
+  it('names each service as the backend does (as its lane), and says to press Set up rather than the terminal\'s command', async () => {
+    // As the service manager sends them: the hint is the terminal's line, `missing` the same without the command.
     const services: ServiceInfo[] = [
-      { name: 'deepseek', label: 'OCR service (RapidOCR)', engine: 'deepseek', state: { type: 'not-installed', hint: "the rapidocr backend's Python environment /data/deepseek-venv is missing: set it up with `parallel-vision services setup deepseek`" }, port: 8001, rssMb: null, managed: true, changedAt: 1, backend: { backend: 'rapidocr', saved: false } },
-      { name: 'embedded', label: 'Embedded OCR (PaddleOCR, in-process)', engine: 'embedded', state: { type: 'ready', url: 'in-process' }, port: null, rssMb: null, managed: false, changedAt: 1 },
+      {
+        name: 'deepseek', label: 'DeepSeek-OCR', engine: 'deepseek', port: 8001, rssMb: null, managed: true, changedAt: 1, backend: { backend: 'rapidocr', saved: false },
+        state: { type: 'not-installed', hint: "the rapidocr backend's Python environment /data/deepseek-venv is missing: set it up with `parallel-vision services setup deepseek`", missing: "the rapidocr backend's Python environment /data/deepseek-venv is missing" },
+      },
+      { name: 'embedded', label: 'PaddleOCR (embedded)', engine: 'embedded', state: { type: 'ready', url: 'in-process' }, port: null, rssMb: null, managed: false, changedAt: 1 },
     ];
     ({ api } = renderWithApi(<App />, {
       services,
@@ -98,8 +102,6 @@ describe('Services: one name and one set of instructions per service', () => {
     expect(within(routes).getByTestId('deepseek-service-backend').textContent).toBe('DeepSeek-OCR service: not installed, rapidocr backend.');
     // No other name, no second instruction for the same step.
     const page = document.body.textContent ?? '';
-    expect(page).not.toContain('OCR service (RapidOCR)');
-    expect(page).not.toContain('Embedded OCR (PaddleOCR, in-process)');
     expect(page).not.toContain('parallel-vision services setup');
     expect(page).not.toContain('npm run setup:python');
   });

@@ -5,8 +5,7 @@ import { friendlyError } from '../../common/errors.js';
 import { Button, Card, EmptyState, ErrorNotice, Loading, ProgressBar, focusRing } from '../../common/ui.js';
 import { serviceAction } from './actions.js';
 import { ApiAccess } from './ApiAccess.js';
-import { adviseState, canPullModel, canStart, canStop, needsSetup, notInstalledTodo, serviceName, type StateAdvice } from './advice.js';
-import { useRun } from '../run/state.js';
+import { adviseState, canPullModel, canStart, canStop, needsSetup, notInstalledTodo, type StateAdvice } from './advice.js';
 import { useServices } from './state.js';
 import { DeepSeekRoutes } from './DeepSeekRoutes.js';
 
@@ -21,14 +20,13 @@ const TONE_DOT: Record<StateAdvice['tone'], string> = {
 /** The always-visible strip in the header: one pill per service. */
 export function ServicesStrip({ onOpen }: { onOpen?: () => void }) {
   const { services, loading, error } = useServices();
-  const engines = useRun((s) => s.engines);
   if (loading) return <span className="text-xs text-zinc-500">Looking for model services…</span>;
   if (error) return <span className="text-xs text-red-600 dark:text-red-400">{friendlyError(error, 'list the model services').message}</span>;
   return (
     <ul aria-label="Model services" className="flex flex-wrap items-center gap-1.5">
       {services.map((service) => {
         const advice = adviseState(service.state, service.port);
-        const name = serviceName(service, engines);
+        const name = service.label;
         return (
           <li key={service.name} data-service={service.name} data-state={service.state.type}>
             <button
@@ -72,7 +70,7 @@ function ServiceCard({ service }: { service: ServiceInfo }) {
   const pending = useServices((s) => s.pending[service.name]);
   const actionError = useServices((s) => s.actionErrors[service.name]);
   const stages = useServices((s) => s.setup[service.name]);
-  const name = serviceName(service, useRun((s) => s.engines));
+  const name = service.label;
   const advice = adviseState(service.state, service.port);
   const todo = notInstalledTodo(service) ?? advice.todo;
   const stateUrl = service.state.type === 'ready' || service.state.type === 'degraded' || service.state.type === 'external' ? service.state.url : null;

@@ -1,5 +1,4 @@
 /** What the Services screen says about a state: a headline and what to do about it. */
-import type { EngineInfo } from '../../../shared/api.js';
 import type { ServiceInfo, ServiceState } from '../../../shared/domain.js';
 
 export interface StateAdvice {
@@ -65,23 +64,14 @@ export function canStop(service: ServiceInfo): boolean {
 }
 
 /**
- * The one name of a service on every screen: its engine's, as the Run screen's lane is called.
- * (The backend's service label may name what it runs now instead, e.g. "OCR service (RapidOCR)".)
- */
-export function serviceName(service: ServiceInfo, engines: readonly EngineInfo[] | null): string {
-  return engines?.find((engine) => engine.engine === service.engine)?.label ?? service.label;
-}
-
-/**
  * What to do about a service that is not installed, said once for the app: where the app can
- * set it up, press Set up (the backend's hint ends with the command line's way, which is dropped).
+ * set it up, what is missing and Set up (the hint's command line is the terminal's way).
  */
 export function notInstalledTodo(service: ServiceInfo): string | undefined {
   if (service.state.type !== 'not-installed') return undefined;
-  const { hint } = service.state;
+  const { hint, missing } = service.state;
   if (!needsSetup(service)) return sentence(hint);
-  const missing = hint.replace(/\s*[:;,–—-]\s*(set it up with|run)\s+`[^`]*`\s*\.?$/i, '');
-  return `${sentence(missing)} Press Set up to install it.`;
+  return `${sentence(missing ?? hint)} Press Set up to install it.`;
 }
 
 function sentence(text: string): string {
