@@ -4,7 +4,7 @@
  * (`embedded`) everywhere else. The services/engines list and the CLI's `--engines` show this.
  */
 import type { EngineInfo } from '../../../shared/api.js';
-import { ENGINE_KINDS, type EngineKind } from '../../../shared/domain.js';
+import { ENGINE_KINDS, ENGINE_LABELS, type EngineKind } from '../../../shared/domain.js';
 import { loadAppleVisionModule, loadDefaultAppleVisionModule, type AppleVisionModuleState } from './apple-vision.js';
 import type { EngineAvailability } from './types.js';
 import { safeMaximum } from './concurrency.js';
@@ -17,14 +17,6 @@ export interface EngineAvailabilityEntry extends EngineInfo {
   /** Runs inside the app (nothing to install or start); the others talk to a server. */
   inProcess: boolean;
 }
-
-const LABELS: Record<EngineKind, string> = {
-  deepseek: 'DeepSeek-OCR',
-  ollama: 'Ollama',
-  embedded: 'PaddleOCR (embedded)',
-  'apple-vision': 'Apple Vision',
-  openai: 'OpenAI-compatible endpoint',
-};
 
 const IN_PROCESS: ReadonlySet<EngineKind> = new Set<EngineKind>(['embedded', 'apple-vision']);
 
@@ -87,7 +79,7 @@ export async function listEngineAvailability(platform: NodeJS.Platform = process
   };
   return ENGINE_KINDS.map((engine) => ({
     engine,
-    label: LABELS[engine],
+    label: ENGINE_LABELS[engine],
     availability: availabilityOf(engine),
     isDefault: engine === defaultLane,
     defaultWorkers: probes.defaultWorkers ? probes.defaultWorkers(engine) : safeMaximum({ engine }),
