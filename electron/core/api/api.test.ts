@@ -168,6 +168,10 @@ describe('POST /v1/ocr', () => {
     const fileUrl = await postJson('/v1/ocr', { url: 'file:///etc/passwd' });
     expect(fileUrl.status).toBe(400);
     expect(fileUrl.json().error.message).toMatch(/url: not an http\(s\) URL/);
+    // An image host that does not answer is not an engine outage (503 made scripts retry a dead link forever).
+    const unreachable = await postJson('/v1/ocr', { url: 'http://127.0.0.1:1/x.png' });
+    expect(unreachable.status).toBe(502);
+    expect(unreachable.json().error).toMatchObject({ code: 'image-unreachable', message: expect.stringMatching(/^image http:\/\/127\.0\.0\.1:1\/x\.png could not be downloaded: .*ECONNREFUSED/) });
     const type = await request('POST', '/v1/ocr', { body: 'x', type: 'text/html' });
     expect(type.status).toBe(415);
     expect(type.json().error.message).toMatch(/Content-Type "text\/html" is not accepted/);

@@ -14,6 +14,7 @@ import { DEFAULT_MAX_SIDE } from '../app/runs.js';
 import type { BackendCore } from '../app/backend.js';
 // The CLI's flag readers: `engines=embedded,deepseek&split=0.5` means what `--engines`/`--split` mean.
 import { checkSplitNames, parseEngineList, parseSplit, parseWorkers } from '../app/run-settings.js';
+import { EngineError } from '../engines/types.js';
 import { defaultEngines, laneFor, type OcrEngines } from './engines.js';
 import { ApiProblem } from './problem.js';
 import { resultsPage, streamResults } from './results.js';
@@ -121,7 +122,13 @@ async function ocrImageBytes(deps: ApiDeps, input: RouteInput<unknown, unknown, 
   if (input.body?.url !== undefined) {
     const check = checkListUrl(input.body.url);
     if (!check.ok) throw new ApiProblem(400, 'invalid-request', `url: ${check.reason}`, [`url: ${check.reason}`]);
-    return (await deps.core.fetcher.fetchImage(check.url)).bytes;
+    try {
+      return (await deps.core.fetcher.fetchImage(check.url)).bytes;
+    } catch (error) {
+      // The image host's fault, not an engine's: a bad image (permanent) stays 422, a host that does not answer is 502.
+      if (error instanceof EngineError && error.kind === 'transient') throw new ApiProblem(502, 'image-unreachable', `image ${check.url} could not be downloaded: ${error.message}`);
+      throw error;
+    }
   }
   if (input.body?.image !== undefined) {
     const bytes = Buffer.from(input.body.image, 'base64');

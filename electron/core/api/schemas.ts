@@ -12,7 +12,7 @@ const MAX_ADS_PER_RUN = 200_000;
 
 export const ApiErrorBody = z.object({
   error: z.object({
-    code: z.enum(['invalid-request', 'unauthorized', 'forbidden', 'not-found', 'method-not-allowed', 'conflict', 'too-large', 'unsupported-media-type', 'unprocessable', 'unavailable', 'failed']),
+    code: z.enum(['invalid-request', 'unauthorized', 'forbidden', 'not-found', 'method-not-allowed', 'conflict', 'too-large', 'unsupported-media-type', 'unprocessable', 'unavailable', 'image-unreachable', 'failed']),
     message: z.string(),
     /** One line per invalid field: "ads.3.image_url: Invalid input". */
     issues: z.array(z.string()).optional(),
