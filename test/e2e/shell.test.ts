@@ -33,6 +33,8 @@ describe('browser mode in real Chromium', () => {
   });
 
   it('refuses a wrong token', async () => {
+    // A stranger has no cookie: the first test's page was given one, which would let it in.
+    await browser.context.clearCookies();
     const page = await browser.context.newPage();
     const response = await page.goto(`${app.origin}/?token=not-the-token`);
     expect(response?.status()).toBe(403);
