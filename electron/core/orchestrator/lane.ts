@@ -60,6 +60,8 @@ export class LaneRuntime {
   done = 0;
   failedCalls = 0;
   completedCalls = 0;
+  /** The longest successful warm call so far (ms): what this lane has been seen to take. */
+  longestCallMs = 0;
   readonly estimator: LatencyEstimator;
   readonly breaker: CircuitBreaker;
   dead: string | null = null;

@@ -69,6 +69,10 @@ export interface SchedulerTuning {
   /** A straggler is backed up when its expected end is later than the backup's by this factor of the backup's latency. */
   backupFactor: number;
   backupMarginMs: number;
+  /** ratio: a lane that has answered stallMinCalls times and whose every slot holds a call running this many times its longest call (and its estimate), and at least stallMinMs, is hung: it cannot work now. */
+  stallFactor: number;
+  stallMinMs: number;
+  stallMinCalls: number;
   /** Tuner: calls measured at a concurrency level before it is judged (at least this, and the level: one round; 3 at level 1). */
   tunerMinSamples: number;
   /** Tuner: a level's measurement is forgotten (and may be probed again) after this many later calls on the lane. */
@@ -93,6 +97,9 @@ export const DEFAULT_TUNING: SchedulerTuning = {
   interferenceMinSamples: 2,
   backupFactor: 1.25,
   backupMarginMs: 500,
+  stallFactor: 10,
+  stallMinMs: 120_000,
+  stallMinCalls: 5,
   tunerMinSamples: 2,
   tunerForgetAfterCalls: 200,
   overloadBackoffMs: 1_000,

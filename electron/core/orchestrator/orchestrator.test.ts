@@ -149,7 +149,8 @@ describe('Orchestrator: properties', () => {
   });
 
   it('ratio gives each engine its share of the ads, ±1', async () => {
-    const healthyLane = laneArb.map((lane) => ({ ...lane, failureRate: 0, dieAtFraction: undefined }));
+    // Healthy: no failures, and no call ten times longer than its lane has been seen to take (ratio takes a lane whose every call runs that long for hung).
+    const healthyLane = laneArb.map((lane) => ({ ...lane, failureRate: 0, dieAtFraction: undefined, latency: lane.latency.dist === 'lognormal' ? { ...lane.latency, sigma: Math.min(lane.latency.sigma, 0.5) } : lane.latency }));
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 60 }),
@@ -276,6 +277,25 @@ describe('Orchestrator: auto', () => {
     // The last answer comes from the fast lane, not from the end of a 30 s call.
     const lastOpenaiStart = Math.max(...results.flatMap((result) => result.attempts.filter((attempt) => attempt.engine === 'openai').map((attempt) => attempt.startedAt)));
     expect(clock.now()).toBeLessThan(lastOpenaiStart + 30_000);
+  });
+
+  it('ratio: a lane that hangs (every call far past its time) gives its share and its stuck ads to the lane that is free', async () => {
+    const clock = new VirtualClock();
+    let ollamaCalls = 0;
+    const engine = (kind: EngineKind, latency: () => number): Engine => sleepingEngine(clock, kind, latency);
+    // Ollama answers in 300 ms, then hangs: from its 7th call on it answers only after 10 minutes (its body timeout).
+    const lanes: OrchestratorLane[] = [
+      { config: { id: 'ollama-0', engine: 'ollama', workers: 2, enabled: true }, engine: engine('ollama', () => (++ollamaCalls > 6 ? 600_000 : 300)), prior_s: 0.3 },
+      { config: { id: 'embedded-1', engine: 'embedded', workers: 1, enabled: true }, engine: engine('embedded', () => 200), prior_s: 0.2 },
+    ];
+    const results: AdResult[] = [];
+    const run = startRun({ runId: 'r', ads: makeAds(40), store: new MemoryRunStore(), loadImage: oneByteImage, clock, lanes, policy: 'ratio', split: { ollama: 0.5, embedded: 0.5 }, onResult: (result) => results.push(result) });
+    const summary = await clock.runUntil(run.done);
+    expect(summary.done).toBe(40);
+    // Before: the embedded lane sat idle at its 20 ('its share of the split is done') until the hung calls timed out.
+    expect(results.filter((result) => result.engine === 'embedded').length).toBeGreaterThan(30);
+    expect(clock.now()).toBeLessThan(600_000);
+    expect(summary.notes.some((note) => note.includes('ollama cannot work now'))).toBe(true);
   });
 
   it('stops feeding an engine that slows the faster one down, and says so', async () => {

@@ -521,6 +521,7 @@ export class Orchestrator {
     // The engine says this call waited for a model load (a worker or engine it added): not a measure of its speed.
     if (result.coldStart) execution.cold = true;
     lane.estimator.observe(durationMs / 1000, execution.cold);
+    if (!execution.cold) lane.longestCallMs = Math.max(lane.longestCallMs, durationMs);
     lane.breaker.onSuccess();
     lane.done++;
     this.recordAttempt(execution, now, 'ok');

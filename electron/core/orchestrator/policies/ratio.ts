@@ -1,11 +1,12 @@
 /**
  * `ratio`: fresh ads are handed out by quota, each group (an engine kind, or a lane id
  * named in the split) getting its weight's share of what is left (largest remainder, so
- * ±1 ad). A group that cannot work now (all lanes disabled, dead or cooling down) gives
- * its share away. Retries go to whichever lane is free. Concurrency stays at the ceiling.
+ * ±1 ad). A group that cannot work now (all lanes disabled, dead, cooling down or hung)
+ * gives its share away, and once the queue is empty a free lane backs up a hung lane's
+ * calls. Retries go to whichever lane is free. Concurrency stays at the ceiling.
  */
 import type { Split } from '../../../../shared/domain.js';
-import type { LaneRuntime } from '../lane.js';
+import type { Execution, LaneRuntime } from '../lane.js';
 import { apportion } from '../quotas.js';
 import { BasePolicy, type PolicyContext } from './policy.js';
 
@@ -83,9 +84,56 @@ export class RatioPolicy extends BasePolicy {
     });
   }
 
-  /** A group that cannot take work for now (all lanes disabled, dead or cooling down) gives its share away. */
+  /** A group that cannot take work for now (all lanes disabled, dead, cooling down or hung) gives its share away. */
   private stuck(group: RatioGroup, now: number): boolean {
-    return !group.lanes.some((lane) => lane.alive && lane.breaker.state(now).type !== 'open');
+    return !group.lanes.some((lane) => lane.alive && lane.breaker.state(now).type !== 'open' && this.hungAt(lane) > now);
+  }
+
+  /**
+   * When the lane counts as hung: every slot holds a call far past the lane's estimate (a server
+   * that stopped answering; its calls end only at their timeout). Infinity while a slot is free.
+   */
+  private hungAt(lane: LaneRuntime): number {
+    if (lane.limit === 0 || lane.inFlight < lane.limit) return Infinity;
+    let at = -Infinity;
+    for (const execution of lane.executions) at = Math.max(at, this.overdueAt(execution));
+    return at;
+  }
+
+  /**
+   * When a call has run so far past anything its lane has been seen to take that it looks stuck.
+   * Never before the lane has answered a few times: one quick answer says little of a lane's
+   * spread, a prior nothing, and a first call may load a model.
+   */
+  private overdueAt(execution: Execution): number {
+    const { lane } = execution;
+    const { stallFactor, stallMinMs, stallMinCalls } = this.ctx.tuning;
+    if (lane.completedCalls < stallMinCalls) return Infinity;
+    return execution.startedAt + Math.max(stallFactor * Math.max(lane.longestCallMs, lane.estimateMs()), stallMinMs);
+  }
+
+  /** Once nothing else is queued, a free lane backs up calls that look stuck (oldest first); no other call is. */
+  override backup(lane: LaneRuntime, now: number): Execution | null {
+    if (this.ctx.queue.size > 0) return null;
+    let oldest: Execution | null = null;
+    for (const other of this.ctx.lanes) {
+      if (other === lane) continue;
+      for (const execution of other.executions) if (execution.task.running.length === 1 && this.overdueAt(execution) <= now && (!oldest || execution.startedAt < oldest.startedAt)) oldest = execution;
+    }
+    if (oldest) this.ctx.notes.set('backup', `${oldest.lane.label} does not answer: its ads go to ${lane.label} as well (last: ${oldest.task.ad.creativeId})`);
+    return oldest;
+  }
+
+  /** Wake when a call turns overdue, so a lane held by its share sees a hung lane without waiting for a call to end. */
+  override nextWakeAt(now: number): number {
+    let next = Infinity;
+    for (const lane of this.ctx.lanes) {
+      for (const execution of lane.executions) {
+        const at = this.overdueAt(execution);
+        if (at > now) next = Math.min(next, at);
+      }
+    }
+    return next;
   }
 
   private takeSlot(lane: LaneRuntime, now: number): boolean {
