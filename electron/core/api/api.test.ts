@@ -72,7 +72,8 @@ beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'pv-api-'));
   images = await startAdImageServer();
   // Its own ports: a DeepSeek service running on this machine's 8001 would become the default engine.
-  const services = createServiceManager({ dataDir, deepseekDir: path.resolve('scripts/deepseek'), ports: await freeServicePorts() });
+  // No Ollama, even where one is installed: a start must fail the same everywhere.
+  const services = createServiceManager({ dataDir, deepseekDir: path.resolve('scripts/deepseek'), ports: await freeServicePorts(), binaries: { ollama: null } });
   backend = await createBackend({ mode: 'browser', version: 'test', dataDir, pythonServiceDir: path.resolve('scripts/deepseek'), createEngine: switchableEngine, services });
   api = await startApiServer({ backend: { ...backend, core: backend.core! }, dataDir, version: 'test', port: 0 });
 }, 60_000);
@@ -358,6 +359,10 @@ describe('engines, services, routes and the OpenAPI document', () => {
     expect([badBackend.status, badBackend.json().error.issues[0]]).toEqual([400, expect.stringMatching(/^body\.backend: /)]);
     const notDeepSeek = await postJson('/v1/services/ollama/start', { backend: 'mlx' });
     expect([notDeepSeek.status, notDeepSeek.json().error.message]).toEqual([422, 'backend: only the deepseek service has backends, not ollama']);
+    // A start that fails is not a 200: a script checking the status learns why.
+    const notInstalled = await request('POST', '/v1/services/ollama/start');
+    expect([notInstalled.status, notInstalled.json().error.code]).toEqual([503, 'unavailable']);
+    expect(notInstalled.json().error.message).toMatch(/^Ollama did not start: .*ollama/i);
     expect((await request('GET', '/v1/nothing')).status).toBe(404);
     const method = await request('DELETE', '/v1/runs');
     expect([method.status, method.headers.allow]).toEqual([405, 'POST, GET']);

@@ -10,7 +10,7 @@ import type { EngineFactory } from '../app/lanes.js';
 import type { Engine, EngineDeps } from '../engines/types.js';
 
 /** A service the app can send work to now. */
-function serviceAnswers(service: ServiceInfo): boolean {
+export function serviceAnswers(service: ServiceInfo): boolean {
   return service.state.type === 'ready' || service.state.type === 'external' || service.state.type === 'degraded';
 }
 

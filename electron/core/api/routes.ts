@@ -15,7 +15,7 @@ import type { BackendCore } from '../app/backend.js';
 // The CLI's flag readers: `engines=embedded,deepseek&split=0.5` means what `--engines`/`--split` mean.
 import { checkSplitNames, parseEngineList, parseSplit, parseWorkers } from '../app/run-settings.js';
 import { EngineError } from '../engines/types.js';
-import { defaultEngines, laneFor, type OcrEngines } from './engines.js';
+import { defaultEngines, laneFor, serviceAnswers, type OcrEngines } from './engines.js';
 import { ApiProblem } from './problem.js';
 import { resultsPage, streamResults } from './results.js';
 import {
@@ -436,8 +436,17 @@ export function apiRoutes(deps: ApiDeps, extra: { openapi: () => unknown; docs: 
       params: ServiceParams,
       query: NoQuery,
       body: { json: ServiceStartBody, maxBytes: 16 * 1024, description: 'optional JSON {backend?, model?} (deepseek)' },
-      response: { status: 200, json: ServiceInfo, description: 'The service after the change' },
-      handle: async ({ params, body }) => ok(await call(() => deps.handlers['services.start']({ name: params.name, ...body }))),
+      response: { status: 200, json: ServiceInfo, description: 'The service, answering (a start that fails is a 503 saying why)' },
+      handle: async ({ params, body }) => {
+        const info = await call(() => deps.handlers['services.start']({ name: params.name, ...body }));
+        // A script checks the status: a service that did not come up is not a success.
+        if (!serviceAnswers(info)) {
+          const state = info.state;
+          const why = state.type === 'not-installed' ? state.hint : 'reason' in state ? state.reason : state.type;
+          throw new ApiProblem(503, 'unavailable', `${info.label} did not start: ${why}`);
+        }
+        return ok(info);
+      },
     }),
     route<z.output<typeof ServiceParams>>({
       method: 'POST',
