@@ -124,6 +124,27 @@ describe('runServicesCommand with the fake ollama', () => {
     }
   });
 
+  it('stop leaves a server another running Parallel Vision process supervises, saying where to stop it', async () => {
+    const port = await findFreePort(54_500);
+    const lines: string[] = [];
+    const child = spawnGroup({ file: FAKE_OLLAMA, args: ['serve'], env: { ...process.env, OLLAMA_HOST: `127.0.0.1:${port}` }, onLines: (batch) => lines.push(...batch) });
+    // The app that started it, still running: it would restart a child that ends.
+    const app = spawnGroup({ file: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'], env: { PATH: process.env.PATH }, onLines: () => undefined });
+    if (!('pid' in child)) throw new Error(child.spawnError);
+    if (!('pid' in app)) throw new Error(app.spawnError);
+    try {
+      await waitUntil(() => lines.some((line) => line.includes('Listening on')), 10_000, 'fake ollama');
+      await new PidFiles(join(dataDir, 'services'), { self: app.pid }).record('ollama', child.pid, { port });
+      expect(await runServicesCommand(['stop', 'ollama', '--data-dir', dataDir], io())).toBe(1);
+      expect(err.join('')).toContain(`ollama (pid ${child.pid}) is run by another Parallel Vision process (pid ${app.pid})`);
+      expect(isProcessAlive(child.pid)).toBe(true);
+    } finally {
+      signalGroup(child.pid, 'SIGKILL');
+      signalGroup(app.pid, 'SIGKILL');
+      await rm(join(dataDir, 'services'), { recursive: true, force: true });
+    }
+  });
+
   it('stop refuses to stop a server it did not start', async () => {
     const port = await findFreePort(55_000);
     const running = await startFakeOllama({ OLLAMA_HOST: `127.0.0.1:${port}` });

@@ -295,6 +295,12 @@ async function stopRecorded(name: string, options: ServiceManagerOptions, out: (
   const pidFiles = new PidFiles(join(options.dataDir, 'services'));
   const record = await pidFiles.read(name);
   if (record && (await pidFiles.isLive(record))) {
+    const owner = await pidFiles.liveOwner(record);
+    if (owner !== null) {
+      // Its supervisor would take the end for a crash and start it again.
+      err(`${name} (pid ${record.pid}) is run by another Parallel Vision process (pid ${owner}), which would start it again: stop it there (the app's Services screen, or Ctrl-C where \`parallel-vision services start ${name}\` runs)\n`);
+      return 1;
+    }
     const how = await stopGroup(record.pid, { graceMs: 5000 });
     await pidFiles.remove(name);
     out(`${name} (pid ${record.pid}) ${how === 'killed' ? 'killed after the grace period' : 'stopped'}\n`);

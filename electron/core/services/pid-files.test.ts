@@ -52,6 +52,26 @@ describe('PidFiles', () => {
 
   it('ignores corrupt files', async () => {
     await writeFile(join(dir, 'ollama.pid.json'), '{not json');
-    expect(await new PidFiles(dir).cleanupOrphans()).toEqual({ stopped: [], stale: [] });
+    expect(await new PidFiles(dir).cleanupOrphans()).toEqual({ stopped: [], stale: [], owned: [] });
+  });
+
+  it('leaves a child another live Parallel Vision process supervises, and takes it for an orphan once that process is gone', async () => {
+    const child = await startOrphan();
+    const otherApp = await startOrphan();
+    await new PidFiles(dir, { self: otherApp }).record('deepseek', child, { port: 8001 });
+    // This process starts on the same data folder while the other one runs.
+    const files = new PidFiles(dir);
+    const record = (await files.read('deepseek'))!;
+    expect(await files.liveOwner(record)).toBe(otherApp);
+    const outcome = await files.cleanupOrphans();
+    expect(outcome.owned.map((owned) => owned.pid)).toEqual([child]);
+    expect(outcome.stopped).toEqual([]);
+    expect(isProcessAlive(child)).toBe(true);
+    // Its own records are its own to stop.
+    expect(await new PidFiles(dir, { self: otherApp }).liveOwner(record)).toBeNull();
+    signalGroup(otherApp, 'SIGKILL');
+    await waitUntil(() => !isProcessAlive(otherApp), undefined, 'the other app gone');
+    expect((await files.cleanupOrphans()).stopped.map((stopped) => stopped.pid)).toEqual([child]);
+    expect(isProcessAlive(child)).toBe(false);
   });
 });

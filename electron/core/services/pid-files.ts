@@ -1,7 +1,9 @@
 /**
  * Pid files: one per started child, with the process's start time, so that the next launch
  * can stop children orphaned by a crash of the app, and never a foreign process that
- * happens to have been given the same pid.
+ * happens to have been given the same pid. Each names the Parallel Vision process that
+ * supervises the child: while that one lives (the app, beside a `parallel-vision api` on the
+ * same data folder), its child is not an orphan, and stopping it would only see it restarted.
  */
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,21 +17,27 @@ export const PidRecord = z.object({
   startTime: z.string().min(1),
   port: z.number().int().nullable(),
   recordedAt: z.number(),
+  /** The process supervising the child (absent in records written before owners were kept). */
+  owner: z.object({ pid: z.number().int().positive(), startTime: z.string().min(1) }).optional(),
 });
 export type PidRecord = z.infer<typeof PidRecord>;
 
 export interface PidFilesDeps {
   startTimeOf?: (pid: number) => Promise<string | null>;
   stop?: (pid: number) => Promise<unknown>;
+  /** This process's pid (the owner of what it records). */
+  self?: number;
 }
 
 export class PidFiles {
   private readonly startTimeOf: (pid: number) => Promise<string | null>;
   private readonly stop: (pid: number) => Promise<unknown>;
+  private readonly self: number;
 
   constructor(readonly dir: string, deps: PidFilesDeps = {}) {
     this.startTimeOf = deps.startTimeOf ?? ((pid) => processStartTime(pid));
     this.stop = deps.stop ?? ((pid) => stopGroup(pid, { graceMs: 3000 }));
+    this.self = deps.self ?? process.pid;
   }
 
   private file(service: string): string {
@@ -40,7 +48,8 @@ export class PidFiles {
   async record(service: string, pid: number, options: { port: number | null }): Promise<PidRecord | null> {
     const startTime = await this.startTimeOf(pid);
     if (startTime === null) return null; // it already died
-    const record: PidRecord = { service, pid, startTime, port: options.port, recordedAt: Date.now() };
+    const ownerStart = await this.startTimeOf(this.self);
+    const record: PidRecord = { service, pid, startTime, port: options.port, recordedAt: Date.now(), ...(ownerStart ? { owner: { pid: this.self, startTime: ownerStart } } : {}) };
     await mkdir(this.dir, { recursive: true });
     await writeFile(this.file(service), JSON.stringify(record));
     return record;
@@ -75,13 +84,22 @@ export class PidFiles {
     return (await this.startTimeOf(record.pid)) === record.startTime;
   }
 
-  /** Stop the children a previous run left behind; forget records of processes long gone. */
-  async cleanupOrphans(): Promise<{ stopped: PidRecord[]; stale: PidRecord[] }> {
-    const outcome = { stopped: [] as PidRecord[], stale: [] as PidRecord[] };
+  /** The other, still running Parallel Vision process that supervises the recorded child, if one does. */
+  async liveOwner(record: PidRecord): Promise<number | null> {
+    const owner = record.owner;
+    if (!owner || owner.pid === this.self) return null;
+    return (await this.startTimeOf(owner.pid)) === owner.startTime ? owner.pid : null;
+  }
+
+  /** Stop the children a previous run left behind (not those another live process supervises); forget records of processes long gone. */
+  async cleanupOrphans(): Promise<{ stopped: PidRecord[]; stale: PidRecord[]; owned: PidRecord[] }> {
+    const outcome = { stopped: [] as PidRecord[], stale: [] as PidRecord[], owned: [] as PidRecord[] };
     for (const record of await this.readAll()) {
       if (!(await this.isLive(record))) {
         outcome.stale.push(record);
         await this.remove(record.service);
+      } else if ((await this.liveOwner(record)) !== null) {
+        outcome.owned.push(record);
       } else {
         await this.stop(record.pid);
         outcome.stopped.push(record);
