@@ -240,6 +240,8 @@ describe('against a misbehaving local server', () => {
     const error = await rejection(engine.recognize(image, new AbortController().signal));
     expect(error.kind).toBe('unavailable');
     expect(error.message).toMatch(/not running \(ECONNREFUSED\)/);
+    // The app's own ways to start it, not a venv of the repository's tests.
+    expect(error.message).toContain('`parallel-vision services start deepseek`');
     expect((await rejection(deepseekHealth(closed))).kind).toBe('unavailable');
     expect((await engine.availability?.())?.type).toBe('unavailable');
   });

@@ -19,7 +19,8 @@ export const DEEPSEEK_MODES = ['tiny', 'small', 'base', 'large', 'gundam'] as co
 export const DEEPSEEK_TASKS = ['ocr', 'free', 'describe'] as const;
 /** Formats the service decodes (Pillow); others are converted to PNG first. */
 const SERVICE_IMAGE_FORMATS = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/bmp', 'image/tiff'] as const;
-const START_HINT = 'Start the DeepSeek service from the Services panel (or `scripts/deepseek/.venv/bin/python scripts/deepseek/server.py`).';
+/** Read in the window, a terminal and an API answer alike: it names both ways to start the service. */
+const START_HINT = 'Start it with Start on the Services screen, or `parallel-vision services start deepseek`.';
 /** Waiting in the service's queue plus inference; DeepSeek on MPS takes 3-5 s per ad, the queue holds 8. */
 const DEFAULT_RESPONSE_TIMEOUT_MS = 120_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 3_000;
