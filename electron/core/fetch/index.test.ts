@@ -163,6 +163,7 @@ describe('fetchImage', () => {
     expect([missing.kind, missing.options.status, hits.get('/missing.png')]).toEqual(['permanent', 404, 1]);
     const broken = await failure(f.fetchImage(`${baseUrl}/error.png`));
     expect([broken.kind, broken.options.status, hits.get('/error.png')]).toEqual(['transient', 500, 3]);
+    expect(broken.message).toMatch(/^HTTP 500 from .+ \(3 tries\)$/);
     await f.close();
   });
 

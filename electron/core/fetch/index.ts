@@ -265,7 +265,9 @@ export function createImageFetcher(options: ImageFetcherOptions = {}): ImageFetc
         return await downloadOnce(url, combined);
       } catch (caught) {
         const error = classify(caught, signal, total.signal);
-        if (error.kind !== 'transient' || attempt >= retries) throw error;
+        if (error.kind !== 'transient') throw error;
+        // The last try's reason alone ("timed out after 60000 ms") would hide the time the others took.
+        if (attempt >= retries) throw attempt === 0 ? error : new EngineError(error.kind, `${error.message} (${attempt + 1} tries)`, error.options);
         await sleep(retryDelayMs * 2 ** attempt, signal).catch(() => {
           throw new EngineError('aborted', 'image download aborted');
         });
