@@ -10,6 +10,7 @@ import type { EngineFactory } from '../core/app/lanes.js';
 import { ensureApiKey } from '../core/api/auth.js';
 import { DEFAULT_API_PORT, startApiServer } from '../core/api/server.js';
 import { findUpwards } from '../core/paths.js';
+import { servicePortsFromEnv } from '../core/services/ports.js';
 import { resolveDataDir, type CliIo } from './io.js';
 import { UsageError } from '../core/app/run-settings.js';
 
@@ -17,7 +18,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 export const API_USAGE = `Usage: parallel-vision api [--port N] [--data-dir DIR] [--print-key]
   Serves the local API (/v1, docs at /v1/docs) on 127.0.0.1:${DEFAULT_API_PORT} (or a free port when it is taken;
-  <data dir>/api.json says which). --print-key prints the API key and exits.`;
+  <data dir>/api.json says which). --print-key prints the API key and exits.
+  environment: PARALLEL_VISION_DEEPSEEK_PORT, PARALLEL_VISION_OLLAMA_PORT (where the model services are, instead of 8001, 11434)`;
 
 export async function runApi(args: string[], io: CliIo, deps: { createEngine?: EngineFactory } = {}): Promise<number> {
   const { values } = parseArgs({
@@ -36,7 +38,14 @@ export async function runApi(args: string[], io: CliIo, deps: { createEngine?: E
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError(`--port: expected a port number, got ${JSON.stringify(values.port)}`);
   const version = io.env.npm_package_version ?? '0.1.0';
-  const backend = await createBackend({ mode: 'browser', version, dataDir, pythonServiceDir: findUpwards(here, path.join('scripts', 'deepseek')) ?? path.join(process.cwd(), 'scripts', 'deepseek'), ...(deps.createEngine ? { createEngine: deps.createEngine } : {}) });
+  const backend = await createBackend({
+    mode: 'browser',
+    version,
+    dataDir,
+    pythonServiceDir: findUpwards(here, path.join('scripts', 'deepseek')) ?? path.join(process.cwd(), 'scripts', 'deepseek'),
+    servicePorts: servicePortsFromEnv(io.env),
+    ...(deps.createEngine ? { createEngine: deps.createEngine } : {}),
+  });
   const server = await startApiServer({ backend: { ...backend, core: backend.core! }, dataDir, version, ...(port !== undefined ? { port } : {}) });
   io.out(`Parallel Vision API at ${server.url}/v1 (docs: ${server.url}/v1/docs, key in ${server.keyFile})\n`);
   io.out(`Data folder: ${dataDir}. Press Ctrl-C to stop.\n`);

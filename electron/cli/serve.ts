@@ -12,6 +12,7 @@ import { startBrowserServer } from '../core/app/browser-server.js';
 import { createDispatcher } from '../core/app/dispatch.js';
 import { startApiServer } from '../core/api/server.js';
 import { defaultDataDir, findUpwards } from '../core/paths.js';
+import { servicePortsFromEnv } from '../core/services/ports.js';
 import { startOnKnownPort } from './serve-port.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -34,7 +35,7 @@ export async function runServe(args: string[], deps: { createEngine?: EngineFact
   });
   if (values.help) {
     console.log(
-      'Usage: parallel-vision serve [--port N] [--data-dir DIR]\nServes the app on 127.0.0.1 for a browser; prints the link with a per-launch token.\nThe port is the one of the last start (kept in the data folder, so the page keeps its settings), or a free one when that is taken; --port N: that one (0: any free port).',
+      'Usage: parallel-vision serve [--port N] [--data-dir DIR]\nServes the app on 127.0.0.1 for a browser; prints the link with a per-launch token.\nThe port is the one of the last start (kept in the data folder, so the page keeps its settings), or a free one when that is taken; --port N: that one (0: any free port).\nEnvironment: PARALLEL_VISION_DEEPSEEK_PORT, PARALLEL_VISION_OLLAMA_PORT (where the model services are, instead of 8001, 11434).',
     );
     return 0;
   }
@@ -57,6 +58,7 @@ export async function runServe(args: string[], deps: { createEngine?: EngineFact
     version,
     dataDir,
     pythonServiceDir: findUpwards(here, path.join('scripts', 'deepseek')) ?? path.join(process.cwd(), 'scripts', 'deepseek'),
+    servicePorts: servicePortsFromEnv(process.env),
     ...(deps.createEngine ? { createEngine: deps.createEngine } : {}),
   });
   const dispatch = createDispatcher(backend.handlers, (channel, error) => console.error(`${channel} failed:`, error));

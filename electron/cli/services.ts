@@ -9,6 +9,7 @@ import type { ServiceInfo } from '../../shared/domain.js';
 import { defaultDataDir, findUpwards } from '../core/paths.js';
 import { createServiceManager, type ServiceManagerOptions, type StartOptions } from '../core/services/manager.js';
 import { PidFiles, type PidRecord } from '../core/services/pid-files.js';
+import { servicePortsFromEnv } from '../core/services/ports.js';
 import { stopGroup } from '../core/services/process-group.js';
 
 export interface ServicesCommandIo {
@@ -111,19 +112,6 @@ function backendFlag(flags: Map<string, string | true>): DeepSeekServiceBackend 
   return parsed.data;
 }
 
-/** PARALLEL_VISION_DEEPSEEK_PORT / PARALLEL_VISION_OLLAMA_PORT: the ports to look for each service on (and start it on) instead of 8001 / 11434. */
-function envPorts(env: NodeJS.ProcessEnv): Partial<Record<'deepseek' | 'ollama', number>> {
-  const ports: Partial<Record<'deepseek' | 'ollama', number>> = {};
-  for (const [name, key] of [['deepseek', 'PARALLEL_VISION_DEEPSEEK_PORT'], ['ollama', 'PARALLEL_VISION_OLLAMA_PORT']] as const) {
-    const value = env[key];
-    if (value === undefined || value === '') continue;
-    const port = Number(value);
-    if (!(Number.isInteger(port) && port > 0 && port < 65_536)) throw new Error(`${key} must be a port number, got ${value}`);
-    ports[name] = port;
-  }
-  return ports;
-}
-
 function managerOptions(flags: Map<string, string | true>, env: NodeJS.ProcessEnv): ServiceManagerOptions {
   const text = (key: string): string | undefined => {
     const value = flags.get(key);
@@ -139,7 +127,7 @@ function managerOptions(flags: Map<string, string | true>, env: NodeJS.ProcessEn
     },
     ...(backend ? { deepseekBackend: backend } : {}),
     ...(text('model') ? { deepseekModel: text('model') } : {}),
-    ports: envPorts(env),
+    ports: servicePortsFromEnv(env),
     cleanupOrphans: false,
   };
 }

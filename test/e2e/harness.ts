@@ -9,6 +9,7 @@ import { execa, type ResultPromise } from 'execa';
 import { chromium, type BrowserContext } from 'playwright-core';
 import type { TestEngineSettingsInput } from '../../electron/core/engines/test-engine.js';
 import { testEngineCliArgs } from '../helpers/test-engine-cli.js';
+import { freeServicePorts } from '../../electron/core/services/test-support.js';
 
 export const ARTIFACTS_DIR = path.resolve('test-artifacts');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -39,8 +40,10 @@ export async function startBrowserMode(env: Record<string, string> = {}, options
   const serve = ['serve', '--port', '0', '--data-dir', dataDir];
   // With testEngine, every lane gets the test engine (injected by the fixture entry, never by the product).
   const entry = options.testEngine ? testEngineCliArgs(options.testEngine, serve) : ['electron/cli/index.ts', ...serve];
+  // Ports of its own for the model services: an Ollama running on this machine's 11434 would show up in the tests.
+  const ports = await freeServicePorts();
   const child = execa(process.execPath, ['--import', 'tsx', ...entry], {
-    env: { ...env, PARALLEL_VISION_DATA_DIR: dataDir },
+    env: { PARALLEL_VISION_DEEPSEEK_PORT: String(ports.deepseek), PARALLEL_VISION_OLLAMA_PORT: String(ports.ollama), ...env, PARALLEL_VISION_DATA_DIR: dataDir },
     all: true,
     buffer: false,
     reject: false,

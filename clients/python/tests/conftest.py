@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 from pathlib import Path
@@ -41,9 +42,18 @@ def _node() -> str:
     return node
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def _start_api(data_dir: Path, test_engine: Optional[dict]) -> Iterator[Server]:
     env = dict(os.environ)
     env.pop("PARALLEL_VISION_DATA_DIR", None)
+    # Ports of their own for the model services: an Ollama running on this machine's 11434 would read the ads.
+    env["PARALLEL_VISION_DEEPSEEK_PORT"] = str(_free_port())
+    env["PARALLEL_VISION_OLLAMA_PORT"] = str(_free_port())
     # The deterministic test engine is injected by the test fixture's entry; the product never picks it.
     entry = ["test/fixtures/cli-with-test-engine.ts", "--test-engine", json.dumps(test_engine)] if test_engine is not None else ["electron/cli/index.ts"]
     child = subprocess.Popen(

@@ -10,6 +10,7 @@ import type { RunProgress, ServiceInfo } from '../../../shared/domain.js';
 import { createEngine as createRealEngine } from '../engines/create.js';
 import { testEngineFactory, type TestEngineSettingsInput } from '../engines/test-engine.js';
 import type { ServiceManager } from '../services/index.js';
+import { servicePortsFromEnv } from '../services/ports.js';
 import { createBackend, type Backend } from './backend.js';
 import type { EngineFactory } from './lanes.js';
 import { createDispatcher } from './dispatch.js';
@@ -304,6 +305,23 @@ describe('backend: quitting mid-run', () => {
       await second.dispose();
     } finally {
       rmSync(quitDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the model services’ ports', () => {
+  it('looks for (and would start) the services on the ports it is given, as api and serve do with PARALLEL_VISION_*_PORT', async () => {
+    const portsDir = mkdtempSync(path.join(tmpdir(), 'pv-backend-ports-'));
+    const ports = servicePortsFromEnv({ PARALLEL_VISION_DEEPSEEK_PORT: '47311', PARALLEL_VISION_OLLAMA_PORT: '47312' });
+    expect(ports).toEqual({ deepseek: 47311, ollama: 47312 });
+    expect(() => servicePortsFromEnv({ PARALLEL_VISION_OLLAMA_PORT: 'eleven' })).toThrow('PARALLEL_VISION_OLLAMA_PORT must be a port number, got eleven');
+    const own = await createBackend({ mode: 'browser', version: 'test', dataDir: portsDir, pythonServiceDir: '/nonexistent', servicePorts: ports, createEngine });
+    try {
+      const services = await own.handlers['services.list']({});
+      expect(Object.fromEntries(services.filter((service) => service.port !== null).map((service) => [service.name, service.port]))).toEqual({ deepseek: 47311, ollama: 47312 });
+    } finally {
+      await own.dispose();
+      rmSync(portsDir, { recursive: true, force: true });
     }
   });
 });

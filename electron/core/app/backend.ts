@@ -64,6 +64,8 @@ export interface BackendOptions {
   chooseExportPath?: (suggestedName: string) => Promise<string | null>;
   /** Replace the service manager (tests). */
   services?: ServiceManager;
+  /** Where to look for (and start) the model services instead of their usual ports (PARALLEL_VISION_*_PORT). */
+  servicePorts?: Partial<Record<'deepseek' | 'ollama', number>>;
   /** Secrets such as OpenAI-compatible API keys, by lane id (Electron: safeStorage). Absent: keys come from the environment. */
   secrets?: SecretStore;
   /** Makes each lane's engine (tests: the test engine); default the real engines. */
@@ -88,7 +90,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
   const importsDir = path.join(options.dataDir, 'imports');
   const store = openStore(paths.database);
   const fetcher = createImageFetcher({ cacheDir: paths.imageCache, allowFileUrls: true });
-  const services = options.services ?? createServiceManager({ dataDir: options.dataDir, deepseekDir: options.pythonServiceDir });
+  const services = options.services ?? createServiceManager({ dataDir: options.dataDir, deepseekDir: options.pythonServiceDir, ...(options.servicePorts ? { ports: options.servicePorts } : {}) });
   const engineDeps: EngineDeps = { ...(options.secrets ? { getSecret: (key: string) => options.secrets!.get(key) } : {}) };
   const serviceUrl = (engine: EngineKind) => (engine === 'deepseek' || engine === 'ollama' ? services.url(engine) : null);
   let apiInfo: ApiInfo | null = null;

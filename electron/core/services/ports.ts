@@ -73,3 +73,16 @@ export function describeHolder(port: number, holder: PortHolder | null): string 
   const name = holder.command ?? 'a process';
   return holder.pid === null ? `port ${port} is held by ${name}` : `port ${port} is held by ${name} (pid ${holder.pid})`;
 }
+
+/** PARALLEL_VISION_DEEPSEEK_PORT / PARALLEL_VISION_OLLAMA_PORT: the ports to look for each service on (and start it on) instead of 8001 / 11434. */
+export function servicePortsFromEnv(env: NodeJS.ProcessEnv): Partial<Record<'deepseek' | 'ollama', number>> {
+  const ports: Partial<Record<'deepseek' | 'ollama', number>> = {};
+  for (const [name, key] of [['deepseek', 'PARALLEL_VISION_DEEPSEEK_PORT'], ['ollama', 'PARALLEL_VISION_OLLAMA_PORT']] as const) {
+    const value = env[key];
+    if (value === undefined || value === '') continue;
+    const port = Number(value);
+    if (!(Number.isInteger(port) && port > 0 && port < 65_536)) throw new Error(`${key} must be a port number, got ${value}`);
+    ports[name] = port;
+  }
+  return ports;
+}

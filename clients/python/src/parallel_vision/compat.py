@@ -6,11 +6,13 @@
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from .client import Client
 from .types import RunProgress
 
+PROTOTYPE_ENGINES = {"deepseek": "DeepSeek-OCR", "ollama": "Ollama (LLaVA)"}
 VISION_FIELDS = ("_vision_model", "_vision_text", "_vision_time", "_vision_status", "_vision_error", "_vision_description")
 
 
@@ -60,6 +62,18 @@ class ParallelVisionAnalyzer:
             split = self.split_ratio
         run = self.client.run(ads, policy=self.policy, split=split, engines=engines, workers={"ollama": self.llava_workers, "deepseek": self.deepseek_workers})
         self.last_run = run
+        if self.engines is None:
+            # The prototype read every ad with DeepSeek and LLaVA; say so when the app reads them otherwise.
+            used = {lane["engine"] for lane in run.lanes}
+            missing = [label for engine, label in PROTOTYPE_ENGINES.items() if engine not in used]
+            if missing:
+                warnings.warn(
+                    f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not running in Parallel Vision: these ads are read by "
+                    f"{', '.join(sorted(used)) or 'no engine'}. Start {'it' if len(missing) == 1 else 'them'} on the app's Services screen "
+                    "(or `parallel-vision services start deepseek|ollama`), or pass engines=[...] to choose.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
         run.wait(progress=self.progress)
         rejected = {row["line"]: row["reason"] for row in run.rejected}
         rows = iter(run.rows_in_order())
