@@ -75,6 +75,7 @@ describe('progress output', () => {
     expect(lines[2]).toMatch(/\[paused\]$/);
     expect(lines[3]).toBe('  · ollama paused: it slows the batch');
     expect(renderProgressLines(progress, 40).every((line) => line.length <= 40)).toBe(true);
+    expect(renderProgressLines({ ...progress, imageFailed: 3 }, 120)[0]).toMatch(/ {2}failed 10 \(3 images unreachable\) {2}elapsed/);
   });
 
   it('writes JSON lines at most once per interval, plus status changes and the last one', () => {

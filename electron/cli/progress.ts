@@ -22,8 +22,10 @@ export function renderProgressLines(progress: RunProgress, width = 80): string[]
   const barWidth = Math.max(10, Math.min(40, width - 50));
   const finished = progress.done + progress.failed;
   const total = Math.max(1, progress.total);
+  // No lane counts these as its failed calls: without them the lanes' figures do not add up to the run's.
+  const imageFailed = progress.imageFailed ? ` (${progress.imageFailed} image${progress.imageFailed === 1 ? '' : 's'} unreachable)` : '';
   const lines = [
-    `${progress.status.padEnd(11)} ${bar(finished / total, barWidth)} ${finished}/${progress.total}  failed ${progress.failed}  elapsed ${duration(progress.elapsed_s)}  eta ${duration(progress.eta_s)}`,
+    `${progress.status.padEnd(11)} ${bar(finished / total, barWidth)} ${finished}/${progress.total}  failed ${progress.failed}${imageFailed}  elapsed ${duration(progress.elapsed_s)}  eta ${duration(progress.eta_s)}`,
   ];
   const labelWidth = Math.min(18, Math.max(...progress.lanes.map((lane) => lane.label.length), 4));
   for (const lane of progress.lanes) {
