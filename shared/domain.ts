@@ -261,7 +261,10 @@ export const ImportSummary = z.object({
   source: z.string(),
   accepted: z.number().int(),
   preview: z.array(Ad),
+  /** The first rows that could not become ads (at most 1000: a list can have 100 000 bad ones). */
   rejected: z.array(RejectedRow),
+  /** How many rows could not become ads in all. */
+  rejectedTotal: z.number().int(),
   columns: z.array(z.string()),
 });
 export type ImportSummary = z.infer<typeof ImportSummary>;

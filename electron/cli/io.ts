@@ -36,9 +36,10 @@ const SKIPPED_SHOWN = 20;
  * The rows an import skipped, the first few each where the window names it ("line 3,
  * image_url"); a row of no line (a file that could not be read) is its reason alone.
  */
-export function reportSkipped(rejected: readonly RejectedRow[], io: CliIo): void {
-  for (const row of rejected.slice(0, SKIPPED_SHOWN)) io.err(row.line === 0 ? `skipped ${row.reason}\n` : `skipped ${rowLocation(row)}: ${row.reason}\n`);
-  if (rejected.length > SKIPPED_SHOWN) io.err(`… and ${rejected.length - SKIPPED_SHOWN} more skipped rows\n`);
+export function reportSkipped(rejected: readonly RejectedRow[], io: CliIo, total = rejected.length): void {
+  const shown = rejected.slice(0, SKIPPED_SHOWN);
+  for (const row of shown) io.err(row.line === 0 ? `skipped ${row.reason}\n` : `skipped ${rowLocation(row)}: ${row.reason}\n`);
+  if (total > shown.length) io.err(`… and ${total - shown.length} more skipped rows\n`);
 }
 
 /** `--data-dir`, else PARALLEL_VISION_DATA_DIR, else the OS convention. */

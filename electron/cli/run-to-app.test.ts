@@ -73,6 +73,15 @@ describe('parallel-vision run --to-app', () => {
     expect(await skipped('pretty.json', json)).toEqual(['skipped line 7, image_url: not an http(s) URL: ftp://x.test/a.png']);
   });
 
+  it('counts every skipped row, past the first 1000 the app lists', async () => {
+    const list = path.join(dir, 'many-bad.csv');
+    writeFileSync(list, `creative_id,image_url\ngood,${images.url(41)}\n${Array.from({ length: 1500 }, (_, i) => `bad${i},nope`).join('\n')}\n`);
+    const io = captureIo();
+    expect(await main(['run', list, '--to-app', '--data-dir', path.join(dir, 'data'), '--engines', 'embedded'], io)).toBe(0);
+    expect(io.stderr().split('\n').filter((line) => line.startsWith('skipped'))).toHaveLength(20);
+    expect(io.stderr()).toContain('… and 1480 more skipped rows');
+  });
+
   it('writes --out into a folder it creates, one row per ad in input order with the input columns first', async () => {
     const list = path.join(dir, 'dead.csv');
     writeFileSync(list, `creative_id,image_url,brand\nd1,${images.url(21)},a\nd2,${images.url(22).replace('/ad-', '/missing-')},b\nd3,${images.url(23)},c\n`);

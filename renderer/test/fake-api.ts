@@ -187,9 +187,7 @@ export class FakeVisionApi implements VisionApi {
 
   /** Import a batch directly (tests that start from an imported list). */
   addBatch(ads: Ad[], source = 'test.csv'): ImportSummary {
-    const batchId = `batch-${this.nextId++}`;
-    this.batches.set(batchId, { ads, source });
-    return { batchId, source, accepted: ads.length, preview: ads.slice(0, 20), rejected: [], columns: ['creative_id', 'image_url'] };
+    return this.importSummary(ads, [], source, ['creative_id', 'image_url']);
   }
 
   /** A finished run with `count` results, without timers (results-table tests). */
@@ -409,7 +407,7 @@ export class FakeVisionApi implements VisionApi {
   private importSummary(ads: Ad[], rejected: RejectedRow[], source: string, columns: string[]): ImportSummary {
     const batchId = `batch-${this.nextId++}`;
     this.batches.set(batchId, { ads, source });
-    return { batchId, source, accepted: ads.length, preview: ads.slice(0, 50), rejected, columns };
+    return { batchId, source, accepted: ads.length, preview: ads.slice(0, 50), rejected, rejectedTotal: rejected.length, columns };
   }
 
   private readonly handlers: { [C in CommandName]: (request: CommandParsed<C>) => Promise<CommandResponse<C>> } = {

@@ -60,6 +60,7 @@ def test_rejected_rows_are_reported_by_index(real_server, ad_images):
     run = client.run([ad_images.ads[0], {"creative_id": "bad", "image_url": "ftp://nowhere/x.png"}], engines=["embedded"])
     assert run.accepted == 1
     assert run.rejected[0]["line"] == 2 and "not an http(s) URL" in run.rejected[0]["reason"]
+    assert run.rejected_total == 1
     run.wait()
 
 

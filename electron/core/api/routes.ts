@@ -279,7 +279,7 @@ async function createRun(deps: ApiDeps, input: RouteInput<unknown, z.output<type
   const { config, lanes } = await runConfig(deps, summary.batchId, choice);
   const parsed = RunConfig.parse(config);
   const { runId } = await call(() => deps.handlers['runs.start'](parsed));
-  return ok({ runId, accepted: summary.accepted, rejected: report(summary.rejected), lanes }, 201);
+  return ok({ runId, accepted: summary.accepted, rejected: report(summary.rejected), rejectedTotal: summary.rejectedTotal, lanes }, 201);
 }
 
 async function requireRun(deps: ApiDeps, runId: string): Promise<void> {

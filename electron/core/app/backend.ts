@@ -127,6 +127,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       accepted: result.ads.length,
       preview: result.ads.slice(0, PREVIEW_ROWS),
       rejected: result.rejected.slice(0, MAX_REJECTED_IN_SUMMARY),
+      rejectedTotal: result.rejected.length,
       columns: result.columns,
     };
   };

@@ -10,15 +10,15 @@ export const IMPORTED_ADS_ID = 'imported-ads';
 export const ImportPreview = memo(function ImportPreview() {
   const summary = useRun((s) => s.summary);
   if (!summary) return null;
-  const { accepted, rejected, preview, source } = summary;
+  const { accepted, rejected, rejectedTotal, preview, source } = summary;
   const hasAdText = preview.some((ad) => ad.adText);
   return (
     <div id={IMPORTED_ADS_ID} tabIndex={-1} aria-label="Imported ads" role="region" className={`flex flex-col gap-3 rounded-md ${focusRing}`}>
       <p className="text-sm">
         <span className="font-medium">{source}</span>: <span data-testid="accepted-count">{formatCount(accepted)}</span> ad{accepted === 1 ? '' : 's'} ready
-        {rejected.length > 0 && (
+        {rejectedTotal > 0 && (
           <>
-            , <span className="text-red-700 dark:text-red-400">{formatCount(rejected.length)} rejected</span>
+            , <span className="text-red-700 dark:text-red-400">{formatCount(rejectedTotal)} rejected</span>
           </>
         )}
         .
@@ -66,6 +66,7 @@ export const ImportPreview = memo(function ImportPreview() {
               </li>
             ))}
           </ul>
+          {rejectedTotal > Math.min(200, rejected.length) && <p className="mt-1 text-zinc-500">… and {formatCount(rejectedTotal - Math.min(200, rejected.length))} more</p>}
         </details>
       )}
     </div>

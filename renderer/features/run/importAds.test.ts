@@ -11,7 +11,7 @@ function bigPng(name: string, size: number): File {
 
 describe('importFiles', () => {
   it('sends dropped images in one message under the frame limit, saying what it left out', async () => {
-    const invoke = vi.fn(async (_channel: string, request: { images: unknown[] }) => ({ batchId: 'b', source: 'x', accepted: request.images.length, preview: [], rejected: [], columns: [] }));
+    const invoke = vi.fn(async (_channel: string, request: { images: unknown[] }) => ({ batchId: 'b', source: 'x', accepted: request.images.length, preview: [], rejected: [], rejectedTotal: 0, columns: [] }));
     const api = { invoke, on: () => () => undefined } as unknown as VisionApi;
     const third = Math.floor(MAX_IMAGE_BYTES_PER_IMPORT / 3);
     const files = Array.from({ length: 5 }, (_, i) => bigPng(`ad${i}.png`, third));

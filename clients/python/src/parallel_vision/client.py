@@ -102,6 +102,8 @@ class Run:
         self.accepted: Optional[int] = created.get("accepted")
         #: Rows of the list that could not become ads: {'line', 'reason', 'raw'}; for a list of dicts, `line` is the 1-based index.
         self.rejected: List[Dict[str, Any]] = list(created.get("rejected", []))
+        #: How many rows were rejected in all (`rejected` lists the first 1000).
+        self.rejected_total: int = created.get("rejectedTotal", len(self.rejected))
         self.lanes: List[Dict[str, Any]] = list(created.get("lanes", []))
 
     def __repr__(self) -> str:
