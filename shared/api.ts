@@ -11,6 +11,7 @@ import {
   EngineKind,
   ExportFormat,
   ImportSummary,
+  ListFormat,
   RunConfig,
   RunProgress,
   RunStatus,
@@ -159,7 +160,7 @@ export const commands = {
   },
   'engines.list': { request: Empty, response: z.array(EngineInfo) },
   'ads.importText': {
-    request: z.object({ text: z.string().min(1).max(MAX_IMPORT_TEXT), filename: z.string().max(1024).optional() }).strict(),
+    request: z.object({ text: z.string().min(1).max(MAX_IMPORT_TEXT), filename: z.string().max(1024).optional(), format: ListFormat.optional() }).strict(),
     response: ImportSummary,
   },
   'ads.importFiles': {

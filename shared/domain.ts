@@ -256,6 +256,10 @@ export const RejectedRow = z.object({
 });
 export type RejectedRow = z.infer<typeof RejectedRow>;
 
+/** The kinds of ad list the importer reads (decided from the file name and content unless given). */
+export const ListFormat = z.enum(['csv', 'tsv', 'json', 'jsonl', 'txt']);
+export type ListFormat = z.infer<typeof ListFormat>;
+
 export const ImportSummary = z.object({
   batchId: z.string(),
   source: z.string(),

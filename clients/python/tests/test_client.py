@@ -57,11 +57,12 @@ def test_run_wait_and_results(real_server, ad_images):
 
 def test_rejected_rows_are_reported_by_index(real_server, ad_images):
     client = Client(data_dir=real_server.data_dir)
-    run = client.run([ad_images.ads[0], {"creative_id": "bad", "image_url": "ftp://nowhere/x.png"}], engines=["embedded"])
+    run = client.run([ad_images.ads[0], {"creative_id": "bad", "image_url": "ftp://nowhere/x.png"}], engines=["embedded"], name="nightly scrape")
     assert run.accepted == 1
     assert run.rejected[0]["line"] == 2 and "not an http(s) URL" in run.rejected[0]["reason"]
     assert run.rejected_total == 1
     run.wait()
+    assert next(listed for listed in client.runs() if listed["runId"] == run.id)["source"] == "nightly scrape"
 
 
 def test_parallel_vision_analyzer_keeps_the_prototype_shape(real_server, ad_images):

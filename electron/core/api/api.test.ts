@@ -254,6 +254,16 @@ describe('runs', () => {
     await waitForStatus(created.json().runId, (status) => status === 'finished');
     const listed = (await request('GET', '/v1/runs')).json().find((run: any) => run.runId === created.json().runId);
     expect(listed).toMatchObject({ source: 'request body', total: 2 });
+    // A script may name it (in the body, or ?filename= as for a file body); the name does not make the JSON a CSV.
+    for (const [pathname, body, source] of [
+      ['/v1/runs', { ads: ads(2, 730), engines: ['embedded'], name: 'scrape 2026-12-04.csv' }, 'scrape 2026-12-04.csv'],
+      ['/v1/runs?filename=nightly.tsv', { ads: ads(2, 740), engines: ['embedded'] }, 'nightly.tsv'],
+    ] as const) {
+      const named = await postJson(pathname, body);
+      expect([named.status, named.json().accepted]).toEqual([201, 2]);
+      await waitForStatus(named.json().runId, (status) => status === 'finished');
+      expect((await request('GET', '/v1/runs')).json().find((run: any) => run.runId === named.json().runId)).toMatchObject({ source, total: 2, done: 2 });
+    }
   });
 
   it('reads a UTF-16 list body (Excel\'s "Unicode text") as the window\'s import does', async () => {

@@ -245,9 +245,10 @@ async function createRun(deps: ApiDeps, input: RouteInput<unknown, z.output<type
   let named: string;
   let choice: RunChoice;
   if (input.body) {
-    const { ads, ...rest } = input.body;
+    const { ads, name, ...rest } = input.body;
     text = adsAsJsonLines(ads);
-    filename = REQUEST_BODY_SOURCE;
+    // The list's name for the runs list; its format is the JSON lines made here, whatever the name says.
+    filename = name ?? (input.query as Partial<z.output<typeof RunTextQuery>>).filename ?? REQUEST_BODY_SOURCE;
     named = REQUEST_BODY;
     choice = rest as RunChoice;
   } else {
@@ -271,7 +272,7 @@ async function createRun(deps: ApiDeps, input: RouteInput<unknown, z.output<type
   const inAds = input.body !== undefined;
   const report = (rows: readonly RejectedRow[]): RejectedRow[] => (inAds ? rows.map(listedInAds) : [...rows]);
   // The same ingest and rejected-row report as a list dropped on the window.
-  const summary = await deps.handlers['ads.importText']({ text, filename }).catch((error: unknown) => {
+  const summary = await deps.handlers['ads.importText']({ text, filename, ...(inAds ? { format: 'jsonl' as const } : {}) }).catch((error: unknown) => {
     if (!(error instanceof NoAdsError)) throw new ApiProblem(422, 'unprocessable', error instanceof Error ? error.message : String(error));
     const message = inAds ? new NoAdsError(named, error.rejected.map(pointingIntoAds), locateInAds).message : new NoAdsError(named, error.rejected, rowLocation).message;
     throw new ApiProblem(422, 'unprocessable', message, undefined, report(error.rejected));

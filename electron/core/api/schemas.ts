@@ -62,6 +62,8 @@ const RunOptions = {
 export const RunJsonRequest = z
   .object({
     ads: z.array(ApiAd).min(1).max(MAX_ADS_PER_RUN),
+    /** Names the run's list in the runs list (as a file's name does); default "request body". */
+    name: z.string().min(1).max(1024).optional(),
     ...RunOptions,
   })
   .strict();

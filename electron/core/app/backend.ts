@@ -151,7 +151,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       const deepseekRoutes = venvs ? { ...facts, venvs } : facts;
       return (await listEngineAvailability()).map(({ inProcess: _inProcess, ...info }) => (info.engine === 'deepseek' ? { ...info, deepseekRoutes } : info));
     },
-    'ads.importText': async ({ text, filename }) => saveImport(importAdsFromText(text, filename ? { filename } : {}), filename ?? 'pasted text'),
+    'ads.importText': async ({ text, filename, format }) => saveImport(importAdsFromText(text, { ...(filename ? { filename } : {}), ...(format ? { format } : {}) }), filename ?? 'pasted text'),
     'ads.importFiles': async ({ paths: files }) => {
       // Reading local paths is for the desktop app's own window; a browser page sends file contents instead.
       if (options.mode === 'browser') throw new Error('Browser mode reads dropped files in the page; local paths are not accepted.');

@@ -2,9 +2,10 @@
  * Decide what kind of list a dropped file is: by its extension first, by its
  * content when the extension says nothing (or says .txt, which is often CSV).
  */
+import type { ListFormat } from '../../../shared/domain.js';
 import { looksLikeUrl } from './columns.js';
 
-export type ListFormat = 'csv' | 'tsv' | 'json' | 'jsonl' | 'txt';
+export type { ListFormat };
 
 const BY_EXTENSION: Record<string, ListFormat> = {
   csv: 'csv',

@@ -68,9 +68,13 @@ class Client:
         split: Union[float, Mapping[str, float], None] = None,
         engines: Optional[Sequence[str]] = None,
         workers: Optional[Mapping[str, int]] = None,
+        name: Optional[str] = None,
     ) -> "Run":
-        """Start a run on ads like {'creative_id', 'image_url', 'ad_text', …}; other keys come back in the results."""
+        """Start a run on ads like {'creative_id', 'image_url', 'ad_text', …}; other keys come back in the results.
+        `name` is how the app's runs list names the list (default "request body")."""
         body: Dict[str, Any] = {"ads": [dict(ad) for ad in ads], "policy": policy}
+        if name is not None:
+            body["name"] = name
         if split is not None:
             body["split"] = split if isinstance(split, (int, float)) else dict(split)
         if engines is not None:
