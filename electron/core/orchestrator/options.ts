@@ -41,6 +41,8 @@ export interface OrchestratorLane {
 
 export interface SchedulerTuning {
   progressIntervalMs: number;
+  /** While a run works and nothing changes (every call waiting on a slow or hung server), progress is still sent this often: its elapsed time and ETA move. */
+  progressHeartbeatMs: number;
   /** Retry backoff (before jitter): base × 2^(failures−1), capped. */
   retryBaseMs: number;
   retryMaxMs: number;
@@ -83,6 +85,7 @@ export interface SchedulerTuning {
 
 export const DEFAULT_TUNING: SchedulerTuning = {
   progressIntervalMs: 100,
+  progressHeartbeatMs: 1_000,
   retryBaseMs: 1_000,
   retryMaxMs: 30_000,
   preferOtherLaneMs: 5_000,

@@ -298,6 +298,22 @@ describe('Orchestrator: auto', () => {
     expect(summary.notes.some((note) => note.includes('ollama cannot work now'))).toBe(true);
   });
 
+  it('keeps sending progress while a hung server holds every call, its elapsed time and ETA growing', async () => {
+    const clock = new VirtualClock();
+    let calls = 0;
+    // Answers in 1 s, then the server stops answering: its 6th and later calls end only after 5 minutes.
+    const lanes: OrchestratorLane[] = [{ config: { id: 'deepseek-0', engine: 'deepseek', workers: 1, enabled: true }, engine: sleepingEngine(clock, 'deepseek', () => (++calls > 5 ? 300_000 : 1000)), prior_s: 1 }];
+    const progress: RunProgress[] = [];
+    const run = startRun({ runId: 'r', ads: makeAds(20), store: new MemoryRunStore(), loadImage: oneByteImage, clock, lanes, policy: 'auto', onProgress: (p) => progress.push(p) });
+    await clock.runUntil(run.done);
+    const during = progress.filter((p) => p.status === 'running' && p.done === 5);
+    // Before: nothing was sent between the 5th answer and the end of the hung call (a frozen ETA of 15 s).
+    expect(during.length).toBeGreaterThan(200);
+    const etas = during.map((p) => p.eta_s!);
+    expect(etas.at(-1)!).toBeGreaterThan(etas[0]! * 10);
+    expect(during.at(-1)!.elapsed_s - during[0]!.elapsed_s).toBeGreaterThan(250);
+  });
+
   it('stops feeding an engine that slows the faster one down, and says so', async () => {
     const progress: RunProgress[] = [];
     const sim = simRun(

@@ -115,6 +115,7 @@ export class Orchestrator {
   private wakeTimer: Timer | null = null;
   private wakeAt = Infinity;
   private progressTimer: Timer | null = null;
+  private heartbeatTimer: Timer | null = null;
   private lastProgressAt = -Infinity;
   private readonly externalSignal: AbortSignal | undefined;
   private readonly onExternalAbort = (): void => this.cancel();
@@ -796,6 +797,8 @@ export class Orchestrator {
     this.setStatus(status);
     this.wakeTimer?.cancel();
     this.wakeTimer = null;
+    this.heartbeatTimer?.cancel();
+    this.heartbeatTimer = null;
     this.externalSignal?.removeEventListener('abort', this.onExternalAbort);
     // The status change flushed the pending commits, but their promises settle only after this returns: the
     // last one sends the final event (see saveResult), so the end is not first reported short of results.
@@ -820,6 +823,7 @@ export class Orchestrator {
     this.externalSignal?.removeEventListener('abort', this.onExternalAbort);
     this.wakeTimer?.cancel();
     this.progressTimer?.cancel();
+    this.heartbeatTimer?.cancel();
     try {
       this.options.store.setRunStatus(this.runId, 'failed');
     } catch {
@@ -876,8 +880,11 @@ export class Orchestrator {
     if (this.listeners.progress.size === 0) return;
     this.progressTimer?.cancel();
     this.progressTimer = null;
+    this.heartbeatTimer?.cancel();
+    this.heartbeatTimer = null;
     this.lastProgressAt = this.clock.now();
     this.emit('progress', this.snapshot());
+    if (this.endedAt === null && this.status === 'running') this.heartbeatTimer = this.clock.setTimer(this.tuning.progressHeartbeatMs, () => this.emitProgressNow());
   }
 
   private laneState(lane: LaneRuntime, now: number): LaneState {

@@ -131,7 +131,7 @@ export class AutoPolicy extends BasePolicy {
   }
 
   override eta_s(now: number, remaining: number): number | null {
-    return fluidEta_s(this.ctx.lanes, remaining, (lane) => feeding(lane, now) && (this.warmupEngine === null || lane.engineKind === this.warmupEngine));
+    return fluidEta_s(this.ctx.lanes, remaining, (lane) => feeding(lane, now) && (this.warmupEngine === null || lane.engineKind === this.warmupEngine), now);
   }
 
   override heldState(): LaneState | null {

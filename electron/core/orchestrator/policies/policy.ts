@@ -73,10 +73,21 @@ export function feeding(lane: LaneRuntime, now: number): boolean {
   return lane.alive && lane.schedulerPause === null && lane.limit > 0 && lane.breaker.state(now).type !== 'open';
 }
 
+/**
+ * A lane's ads per second for an ETA. With `now`, a lane whose oldest call has run longer than
+ * its estimate counts at that call's age: a server gone slow or silent is slower than its past
+ * calls say, and the ETA grows while it is.
+ */
+export function etaRate(lane: LaneRuntime, now?: number): number {
+  let perCall_s = lane.estimator.estimate();
+  if (now !== undefined) for (const execution of lane.executions) perCall_s = Math.max(perCall_s, (now - execution.startedAt) / 1000);
+  return lane.limit / perCall_s;
+}
+
 /** Fluid ETA: what is left over the summed throughput of the lanes `counts` accepts. */
-export function fluidEta_s(lanes: readonly LaneRuntime[], remaining: number, counts: (lane: LaneRuntime) => boolean): number | null {
+export function fluidEta_s(lanes: readonly LaneRuntime[], remaining: number, counts: (lane: LaneRuntime) => boolean, now?: number): number | null {
   let rate = 0;
-  for (const lane of lanes) if (counts(lane)) rate += lane.limit / lane.estimator.estimate();
+  for (const lane of lanes) if (counts(lane)) rate += etaRate(lane, now);
   return rate > 0 ? remaining / rate : null;
 }
 
@@ -108,7 +119,7 @@ export abstract class BasePolicy implements SchedulingPolicy {
     return null;
   }
   eta_s(now: number, remaining: number): number | null {
-    return fluidEta_s(this.ctx.lanes, remaining, (lane) => this.uses(lane) && feeding(lane, now));
+    return fluidEta_s(this.ctx.lanes, remaining, (lane) => this.uses(lane) && feeding(lane, now), now);
   }
   heldState(_lane: LaneRuntime, _now: number): LaneState | null {
     return null;

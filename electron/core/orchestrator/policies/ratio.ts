@@ -8,7 +8,7 @@
 import type { Split } from '../../../../shared/domain.js';
 import type { Execution, LaneRuntime } from '../lane.js';
 import { apportion } from '../quotas.js';
-import { BasePolicy, type PolicyContext } from './policy.js';
+import { BasePolicy, etaRate, type PolicyContext } from './policy.js';
 
 interface RatioGroup {
   key: string;
@@ -47,13 +47,13 @@ export class RatioPolicy extends BasePolicy {
   }
 
   /** Every engine must work through its own share, so the run ends when the slowest share does. */
-  override eta_s(): number | null {
+  override eta_s(now: number): number | null {
     let eta = 0;
     for (const group of this.groups.values()) {
       const working = group.lanes.filter((lane) => lane.alive);
       const left = group.quota - group.assigned + working.reduce((sum, lane) => sum + lane.inFlight, 0);
       if (left <= 0) continue;
-      const rate = working.reduce((sum, lane) => sum + lane.limit / lane.estimator.estimate(), 0);
+      const rate = working.reduce((sum, lane) => sum + etaRate(lane, now), 0);
       if (rate <= 0) return null;
       eta = Math.max(eta, left / rate);
     }
