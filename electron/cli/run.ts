@@ -4,14 +4,13 @@
  * `run` of the same list resumes the interrupted run: finished ads are not run again.
  */
 import { basename, resolve } from 'node:path';
-import type { Ad, EngineKind, LaneConfig, Policy, RunProgress } from '../../shared/domain.js';
+import type { EngineKind, LaneConfig, Policy, RunProgress } from '../../shared/domain.js';
 import { POLICIES } from '../../shared/domain.js';
 import { listEngineAvailability } from '../core/engines/availability.js';
 import type { WorkersSetting } from '../core/engines/concurrency.js';
-import type { EngineImage } from '../core/engines/types.js';
 import { buildLanes, type BuiltLanes, type EngineFactory, type LaneRequest } from '../core/app/lanes.js';
 import { exportResults } from '../core/export/index.js';
-import { createImageFetcher, prepareImage } from '../core/fetch/index.js';
+import { createImageFetcher, createImageLoader } from '../core/fetch/index.js';
 import { importAdsFromFiles } from '../core/ingest/index.js';
 import { startRun, type RunSummary } from '../core/orchestrator/index.js';
 import { dataPaths } from '../core/paths.js';
@@ -279,10 +278,8 @@ async function execute(store: Store, context: ExecuteContext): Promise<RunAdsOut
 
   const reporter: ProgressReporter = io.isTerminal && !options.json ? terminalReporter(process.stderr) : jsonLinesReporter(io.out);
   let lastProgress: RunProgress | null = null;
-  const loadImage = async (ad: Ad, signal: AbortSignal): Promise<EngineImage> => {
-    const fetched = await fetcher.fetchImage(ad.imageUrl, signal);
-    return prepareImage(fetched.bytes, { maxSide });
-  };
+  // One image downloading ahead per worker, as in the app.
+  const images = createImageLoader({ fetcher, maxSide, lookAhead: lanes.reduce((sum, lane) => sum + lane.config.workers, 0) });
   const orchestrator = startRun({
     runId: run.id,
     ads: imported.ads,
@@ -290,7 +287,8 @@ async function execute(store: Store, context: ExecuteContext): Promise<RunAdsOut
     policy,
     ...(split ? { split } : {}),
     store: store.runStore,
-    loadImage,
+    loadImage: images.loadImage,
+    onUpcoming: (ads) => images.prefetch(ads),
     signal: controller.signal,
     resourceBudgets: built.resourceBudgets,
     onProgress: (progress) => {
@@ -305,6 +303,7 @@ async function execute(store: Store, context: ExecuteContext): Promise<RunAdsOut
     summary = await orchestrator.done;
   } finally {
     options.signal?.removeEventListener('abort', stop);
+    images.close();
     if (handleSignals) {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

@@ -8,7 +8,7 @@ import { LaneConfig, RunConfig, isLiveRunStatus, type AdResult, type EngineKind,
 import type { ComparePage } from '../../../shared/api.js';
 import type { EngineDeps } from '../engines/types.js';
 import type { ImageFetcher } from '../fetch/index.js';
-import { prepareImage } from '../fetch/index.js';
+import { createImageLoader } from '../fetch/index.js';
 import { startRun, type Orchestrator, type OrchestratorLane } from '../orchestrator/index.js';
 import type { Store } from '../store/index.js';
 import type { EventBus } from './events.js';
@@ -124,7 +124,8 @@ export class RunManager {
       this.options.onEngineWorkers?.(engine, enabled.filter((lane) => lane.engine === engine).reduce((sum, lane) => sum + lane.workers, 0));
     }
     const active: ActiveRun = { orchestrator: null as unknown as Orchestrator, lanes: lanes.map((lane) => lane.config), pendingResults: [], flushTimer: null, interrupting: false, ended: Promise.resolve() };
-    const maxSide = DEFAULT_MAX_SIDE;
+    // One image downloading ahead per worker: a slot that frees finds its next image there.
+    const images = createImageLoader({ fetcher: this.options.fetcher, maxSide: DEFAULT_MAX_SIDE, lookAhead: enabled.reduce((sum, lane) => sum + lane.workers, 0) });
     active.orchestrator = startRun({
       runId: run.id,
       ads: store.batchAds(batch.id),
@@ -134,7 +135,8 @@ export class RunManager {
       ...(config.singleEngine ? { singleEngine: config.singleEngine } : {}),
       maxAttempts: config.maxAttempts,
       store: store.runStore,
-      loadImage: async (ad, signal) => prepareImage((await this.options.fetcher.fetchImage(ad.imageUrl, signal)).bytes, { maxSide }),
+      loadImage: images.loadImage,
+      onUpcoming: (ads) => images.prefetch(ads),
       resourceBudgets: built.resourceBudgets,
       onProgress: (progress) => this.options.bus.emit('run.progress', progress),
       onResult: (result) => this.queueResult(run.id, active, result),
@@ -155,6 +157,7 @@ export class RunManager {
         this.flush(run.id, active);
         this.options.bus.emit('run.progress', active.interrupting ? { ...active.orchestrator.progress(), status: 'interrupted' } : active.orchestrator.progress());
         this.active.delete(run.id);
+        images.close();
         await built.close();
       });
     return run.id;

@@ -16,6 +16,7 @@ import { DEFAULT_MAX_PIXELS, readImageSize } from './prepare.js';
 import { hasCredentials, redactCredentials, withoutCredentials } from './url-credentials.js';
 
 export { prepareImage } from './prepare.js';
+export { createImageLoader } from './image-loader.js';
 export { sniffImageMime } from './image-type.js';
 export { redactCredentials } from './url-credentials.js';
 
@@ -45,7 +46,7 @@ export interface ImageFetcherOptions {
   userAgent?: string;
 }
 
-interface FetchedImage {
+export interface FetchedImage {
   bytes: Uint8Array;
   mime: ImageMime;
   /** sha256 of the bytes, hex. */

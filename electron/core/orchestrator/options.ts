@@ -125,6 +125,11 @@ export interface StartRunOptions {
    * ad's problem: they never count against the lane's circuit breaker or its failed calls.
    */
   loadImage: (ad: Ad, signal: AbortSignal) => Promise<EngineImage>;
+  /**
+   * After each scheduling pass: the ads next in line (fresh ones, in the order they will start; as
+   * many as the lanes' ceilings together), so their images can be downloaded before a slot frees.
+   */
+  onUpcoming?: (ads: readonly Ad[]) => void;
   /** In-flight work a shared resource can take, e.g. `{ cpu: cores }`: the lanes naming it never exceed it together. */
   resourceBudgets?: Record<string, number>;
   clock?: Clock;

@@ -298,6 +298,48 @@ describe('Orchestrator: auto', () => {
     expect(summary.notes.some((note) => note.includes('ollama cannot work now'))).toBe(true);
   });
 
+  it('announces the ads next in line before they start (their images can download meanwhile), never one already done', async () => {
+    const clock = new VirtualClock();
+    const ads = makeAds(30);
+    const store = new MemoryRunStore();
+    // A resumed run: the first five ended in an earlier session.
+    const first = startRun({ runId: 'r', ads: ads.slice(0, 5), store, loadImage: oneByteImage, clock, lanes: [{ config: { id: 'embedded-0', engine: 'embedded', workers: 1, enabled: true }, engine: sleepingEngine(clock, 'embedded', () => 100), prior_s: 0.1 }] });
+    await clock.runUntil(first.done);
+    const announced = new Map<string, number>();
+    const startedAt = new Map<string, number>();
+    let pass = 0;
+    const lanes: OrchestratorLane[] = [
+      { config: { id: 'embedded-0', engine: 'embedded', workers: 2, enabled: true }, engine: sleepingEngine(clock, 'embedded', () => 200), prior_s: 0.2 },
+      { config: { id: 'ollama-1', engine: 'ollama', workers: 1, enabled: true }, engine: sleepingEngine(clock, 'ollama', () => 700), prior_s: 0.7 },
+    ];
+    const run = startRun({
+      runId: 'r',
+      ads,
+      store,
+      clock,
+      lanes,
+      policy: 'auto',
+      loadImage: (ad) => {
+        if (!startedAt.has(ad.creativeId)) startedAt.set(ad.creativeId, pass);
+        return oneByteImage();
+      },
+      onUpcoming: (upcoming) => {
+        pass++;
+        expect(upcoming.length).toBeLessThanOrEqual(3);
+        for (const ad of upcoming) {
+          expect(startedAt.has(ad.creativeId), `${ad.creativeId} announced after it started`).toBe(false);
+          if (!announced.has(ad.creativeId)) announced.set(ad.creativeId, pass);
+        }
+      },
+    });
+    const summary = await clock.runUntil(run.done);
+    expect([summary.done, summary.skipped]).toEqual([30, 5]);
+    for (const done of ads.slice(0, 5)) expect(announced.has(done.creativeId)).toBe(false);
+    // All but the first wave (started in the first pass) were announced in an earlier pass than the one that started them.
+    const late = ads.slice(5).filter((ad) => !(announced.get(ad.creativeId)! <= startedAt.get(ad.creativeId)!));
+    expect(late.length).toBeLessThanOrEqual(3);
+  });
+
   it('keeps sending progress while a hung server holds every call, its elapsed time and ETA growing', async () => {
     const clock = new VirtualClock();
     let calls = 0;

@@ -7,7 +7,7 @@
  * (tuner.ts). The same code runs the app (real, monotonic clock, real engines) and the
  * scheduling benchmark (virtual clock, simulated engines).
  */
-import { IMAGE_ATTEMPT_ERROR_PREFIX, type AdResult, type Attempt, type EngineKind, type LaneProgress, type LaneState, type Policy, type RecognizeResult, type RunProgress, type RunStatus, type Split } from '../../../shared/domain.js';
+import { IMAGE_ATTEMPT_ERROR_PREFIX, type Ad, type AdResult, type Attempt, type EngineKind, type LaneProgress, type LaneState, type Policy, type RecognizeResult, type RunProgress, type RunStatus, type Split } from '../../../shared/domain.js';
 import { EngineError, type EngineErrorKind, type EngineImage } from '../engines/types.js';
 import { realClock, wallNow, type Clock, type Timer } from './clock.js';
 import { byEstimate, LaneRuntime, type Execution, type Task } from './lane.js';
@@ -355,6 +355,15 @@ export class Orchestrator {
       }
     }
     this.armWakeup(now);
+    if (this.options.onUpcoming) this.announceUpcoming();
+  }
+
+  /** The next fresh ads of every queue, at most the lanes' ceilings together (an ad in several queues once). */
+  private announceUpcoming(): void {
+    const upcoming = new Set<Ad>();
+    const count = this.lanes.reduce((sum, lane) => sum + (lane.alive ? lane.workers : 0), 0);
+    for (const key of this.queue.keys()) this.queue.peekFresh(key, count, (index) => upcoming.add(this.options.ads[index]!));
+    if (upcoming.size > 0) this.options.onUpcoming!([...upcoming]);
   }
 
   private canStart(lane: LaneRuntime, now: number): boolean {

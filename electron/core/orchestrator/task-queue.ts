@@ -139,6 +139,14 @@ export class TaskQueue {
     return queue ? queue.fresh.length - queue.head : 0;
   }
 
+  /** Calls `each` with the indices of the next `count` fresh ads of `key`, without taking them. */
+  peekFresh(key: string, count: number, each: (index: number) => void): void {
+    const queue = this.queues.get(key);
+    if (!queue) return;
+    const end = Math.min(queue.fresh.length, queue.head + count);
+    for (let i = queue.head; i < end; i++) each(queue.fresh[i]!);
+  }
+
   takeFresh(key: string): number | undefined {
     const queue = this.queues.get(key);
     if (!queue || queue.head >= queue.fresh.length) return undefined;
