@@ -135,7 +135,7 @@ export async function runToApp(parsed: RunArgs, io: CliIo): Promise<number> {
   const type = format === 'json' ? 'text/plain' : (CONTENT_TYPES[format] ?? 'text/plain');
   const created = await replyOf(app, 'POST', `/v1/runs?${query}`, RunCreated, { text, type });
   // The list went as the file (never as the API's JSON `ads`), so each row's line is the file's.
-  reportSkipped(created.rejected, io, created.rejectedTotal);
+  reportSkipped(created.rejected, io, created.rejectedTotal ?? created.rejected.length);
   io.err(`Run ${created.runId} in the app at ${app.url}: ${created.accepted} ads\n`);
 
   const onSignal = () => {

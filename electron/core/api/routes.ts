@@ -443,7 +443,7 @@ export function apiRoutes(deps: ApiDeps, extra: { openapi: () => unknown; docs: 
         // A script checks the status: a service that did not come up is not a success.
         if (!serviceAnswers(info)) {
           const state = info.state;
-          const why = state.type === 'not-installed' ? state.hint : 'reason' in state ? state.reason : state.type;
+          const why = state.type === 'not-installed' ? state.hint : 'reason' in state ? state.reason : `it is ${state.type}`;
           throw new ApiProblem(503, 'unavailable', `${info.label} did not start: ${why}`);
         }
         return ok(info);

@@ -89,8 +89,8 @@ export const RunCreated = z.object({
   accepted: z.number().int(),
   /** Rows that could not become ads, with their line (for a JSON body: the 1-based index in `ads`, and the reason starts with where: `ads[3].image_url: …`). */
   rejected: z.array(RejectedRow),
-  /** How many rows were rejected in all (`rejected` lists the first 1000). */
-  rejectedTotal: z.number().int(),
+  /** How many rows were rejected in all (`rejected` lists the first 1000); absent from apps before it. */
+  rejectedTotal: z.number().int().optional(),
   lanes: z.array(LaneConfig),
 });
 

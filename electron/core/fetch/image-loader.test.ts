@@ -55,6 +55,18 @@ describe('image loader', () => {
     loader.close();
   });
 
+  it('drops what it holds for ads no longer next in line, so it never fills up with images nobody takes', async () => {
+    const { fetcher, requests, urls } = gatedFetcher();
+    const loader = createImageLoader({ fetcher, maxSide: 1024, lookAhead: 2 });
+    loader.prefetch([ad(1), ad(2)]);
+    // Ads 1 and 2 were taken elsewhere (a lane that stopped, a retry): the next announcement names others.
+    loader.prefetch([ad(3), ad(4)]);
+    expect(requests.slice(0, 2).every((request) => request.signal?.aborted)).toBe(true);
+    expect(urls().slice(2)).toEqual(['https://cdn.test/3.png', 'https://cdn.test/4.png']);
+    expect(loader.held).toBe(2);
+    loader.close();
+  });
+
   it("gives an ad its download's failure once; its retry downloads afresh", async () => {
     const { fetcher, answer, urls } = gatedFetcher();
     const loader = createImageLoader({ fetcher, maxSide: 1024, lookAhead: 4 });

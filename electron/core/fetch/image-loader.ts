@@ -13,7 +13,10 @@ import { prepareImage } from './prepare.js';
 
 export interface ImageLoader {
   loadImage(ad: Ad, signal: AbortSignal): Promise<EngineImage>;
-  /** Start downloading these ads' images (beyond what is held already, up to lookAhead). */
+  /**
+   * The ads next in line, all of them: their images are downloaded (up to lookAhead), and what is
+   * held for ads no longer among them is dropped (taken by a retry, left to a lane that stopped).
+   */
   prefetch(ads: readonly Ad[]): void;
   /** Images downloading or downloaded and not taken yet. */
   readonly held: number;
@@ -83,6 +86,12 @@ export function createImageLoader(options: ImageLoaderOptions): ImageLoader {
       return prepareImage(fetched.bytes, { maxSide });
     },
     prefetch(ads) {
+      const wanted = new Set(ads.map((ad) => ad.imageUrl));
+      for (const [url, ahead] of held) {
+        if (wanted.has(url)) continue;
+        ahead.controller.abort();
+        held.delete(url);
+      }
       for (const ad of ads) {
         if (closed || held.size >= lookAhead) return;
         if (held.has(ad.imageUrl)) continue;

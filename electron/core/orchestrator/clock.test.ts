@@ -46,6 +46,24 @@ describe('VirtualClock', () => {
     const clock = new VirtualClock();
     await expect(clock.runUntil(new Promise(() => undefined))).rejects.toThrow(/no timer left/);
   });
+
+  it('fires background timers alongside the work, but reports a deadlock when only they are left', async () => {
+    const clock = new VirtualClock();
+    let beats = 0;
+    const beat = () => {
+      beats++;
+      clock.setTimer(1000, beat, { background: true });
+    };
+    clock.setTimer(1000, beat, { background: true });
+    await clock.runUntil(sleep(clock, 3500));
+    expect(beats).toBe(3);
+    // A heartbeat forever re-armed must not keep a stuck simulation spinning.
+    await expect(clock.runUntil(new Promise(() => undefined))).rejects.toThrow(/no timer left/);
+    const cancelled = clock.setTimer(10, () => undefined);
+    cancelled.cancel();
+    cancelled.cancel();
+    await expect(clock.runUntil(new Promise(() => undefined))).rejects.toThrow(/no timer left/);
+  });
 });
 
 describe('sleep', () => {

@@ -18,7 +18,8 @@ export interface Clock {
   now(): number;
   /** Wall-clock epoch milliseconds, for timestamps people read (attempt start, "cooling down until"); defaults to now(). */
   wall?(): number;
-  setTimer(delayMs: number, callback: () => void): Timer;
+  /** `background`: a timer that only reports (a progress heartbeat); it never keeps simulated work going by itself. */
+  setTimer(delayMs: number, callback: () => void, options?: { background?: boolean }): Timer;
 }
 
 /** A real clock from a monotonic and a wall source (injectable, to test a wall-clock jump). */
@@ -67,6 +68,8 @@ interface VirtualTimer {
   seq: number;
   callback: () => void;
   cancelled: boolean;
+  background: boolean;
+  fired: boolean;
 }
 
 function earlier(a: VirtualTimer, b: VirtualTimer): boolean {
@@ -84,15 +87,30 @@ export class VirtualClock implements Clock {
   private time = 0;
   private seq = 0;
   private readonly heap: VirtualTimer[] = [];
+  /** Timers neither fired nor cancelled that are not background ones: the simulated work still to come. */
+  private foreground = 0;
 
   now(): number {
     return this.time;
   }
 
-  setTimer(delayMs: number, callback: () => void): Timer {
-    const timer: VirtualTimer = { at: this.time + Math.max(0, delayMs), seq: this.seq++, callback, cancelled: false };
+  setTimer(delayMs: number, callback: () => void, options: { background?: boolean } = {}): Timer {
+    const background = options.background === true;
+    const timer: VirtualTimer = { at: this.time + Math.max(0, delayMs), seq: this.seq++, callback, cancelled: false, background, fired: false };
+    if (!background) this.foreground++;
     this.push(timer);
-    return { cancel: () => { timer.cancelled = true; } };
+    return {
+      cancel: () => {
+        if (!timer.cancelled && !timer.fired && !timer.background) this.foreground--;
+        timer.cancelled = true;
+      },
+    };
+  }
+
+  private fire(timer: VirtualTimer): void {
+    timer.fired = true;
+    if (!timer.background) this.foreground--;
+    timer.callback();
   }
 
   /** Fires timers in time order until `until` settles; returns its value. */
@@ -102,14 +120,15 @@ export class VirtualClock implements Clock {
     for (;;) {
       await nextMacrotask();
       if (settled) return until;
-      const next = this.popLive();
+      // Only background timers left: nothing would ever end the awaited work.
+      const next = this.foreground > 0 ? this.popLive() : undefined;
       if (!next) throw new Error('VirtualClock: no timer left but the awaited work has not ended (is something waiting on real I/O?)');
       this.time = next.at;
-      next.callback();
+      this.fire(next);
       // Timers due at the very same instant fire together: they cannot observe each other's order.
       for (let peer = this.peekLive(); peer && peer.at === this.time; peer = this.peekLive()) {
         this.pop();
-        peer.callback();
+        this.fire(peer);
       }
     }
   }

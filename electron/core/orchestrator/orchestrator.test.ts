@@ -355,6 +355,68 @@ describe('Orchestrator: auto', () => {
     expect(late.length).toBeLessThanOrEqual(3);
   });
 
+  it('in compare, announces each working queue in turn: a slow or dead engine does not crowd out the fast one', async () => {
+    const clock = new VirtualClock();
+    let ollamaCalls = 0;
+    const dying: Engine = {
+      kind: 'ollama',
+      label: 'ollama',
+      recognize: async (_image, signal) => {
+        // Its model disappears after three answers: the lane stops for good.
+        if (++ollamaCalls > 3) throw new EngineError('config', 'model "llava" not found');
+        await sleep(clock, 400, signal);
+        return { text: 'x', blocks: [], model: 'ollama', timings: {} };
+      },
+    };
+    const lanes: OrchestratorLane[] = [
+      { config: { id: 'ollama-0', engine: 'ollama', workers: 1, enabled: true }, engine: dying, prior_s: 0.4 },
+      { config: { id: 'embedded-1', engine: 'embedded', workers: 2, enabled: true }, engine: sleepingEngine(clock, 'embedded', () => 50), prior_s: 0.05 },
+    ];
+    const announced = new Set<string>();
+    const sizes: number[] = [];
+    let firstLoads = 0;
+    let announcedFirst = 0;
+    const loaded = new Set<string>();
+    const run = startRun({
+      runId: 'r',
+      ads: makeAds(60),
+      store: new MemoryRunStore(),
+      clock,
+      lanes,
+      policy: 'compare',
+      loadImage: (ad) => {
+        if (!loaded.has(ad.creativeId)) {
+          loaded.add(ad.creativeId);
+          firstLoads++;
+          if (announced.has(ad.creativeId)) announcedFirst++;
+        }
+        return oneByteImage();
+      },
+      onUpcoming: (upcoming) => {
+        sizes.push(upcoming.length);
+        upcoming.forEach((ad) => announced.add(ad.creativeId));
+      },
+    });
+    await clock.runUntil(run.done);
+    expect(firstLoads).toBe(60);
+    // As many as the lanes' workers (what a loader holds): before, each queue added as many again,
+    // and a loader holding the first ones (Ollama's, read by the embedded lane long ago) had no room left.
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(3);
+    expect(announcedFirst).toBeGreaterThanOrEqual(54);
+  });
+
+  it('one slow image on a lane of eight workers does not make the ETA as if the whole lane had slowed down', async () => {
+    const clock = new VirtualClock();
+    let calls = 0;
+    const lanes: OrchestratorLane[] = [{ config: { id: 'embedded-0', engine: 'embedded', workers: 8, enabled: true }, engine: sleepingEngine(clock, 'embedded', () => (++calls === 101 ? 20_000 : 1000)), prior_s: 1 }];
+    const progress: RunProgress[] = [];
+    const run = startRun({ runId: 'r', ads: makeAds(400), store: new MemoryRunStore(), loadImage: oneByteImage, clock, lanes, policy: 'single', onProgress: (p) => progress.push(p) });
+    const summary = await clock.runUntil(run.done);
+    // The run takes about 53 s; counting every slot at the slow call's age said up to 384 s left (after the first answers: before them the ETA is the prior's).
+    const worst = Math.max(...progress.filter((p) => p.status === 'running' && p.done >= 8 && p.eta_s !== null).map((p) => p.elapsed_s + p.eta_s!));
+    expect(worst).toBeLessThan(summary.elapsed_s * 1.5);
+  });
+
   it('keeps sending progress while a hung server holds every call, its elapsed time and ETA growing', async () => {
     const clock = new VirtualClock();
     let calls = 0;

@@ -359,12 +359,34 @@ export class Orchestrator {
     if (this.options.onUpcoming) this.announceUpcoming();
   }
 
-  /** The next fresh ads of every queue, at most the lanes' ceilings together (an ad in several queues once). */
+  /**
+   * The next fresh ads, as many as the working lanes' ceilings together: from the queues that a
+   * working lane takes from, in turn (in compare one queue per engine; a slow engine's must not
+   * crowd out a fast one's), an ad in several queues once.
+   */
   private announceUpcoming(): void {
+    let count = 0;
+    const keys = new Set<string>();
+    for (const lane of this.lanes) {
+      if (!lane.alive || !this.rules.uses(lane)) continue;
+      count += lane.workers;
+      keys.add(this.rules.queueKeyOf(lane));
+    }
+    const heads = [...keys].map((key) => {
+      const indices: number[] = [];
+      this.queue.peekFresh(key, count, (index) => void indices.push(index));
+      return indices;
+    });
     const upcoming = new Set<Ad>();
-    const count = this.lanes.reduce((sum, lane) => sum + (lane.alive ? lane.workers : 0), 0);
-    for (const key of this.queue.keys()) this.queue.peekFresh(key, count, (index) => upcoming.add(this.options.ads[index]!));
-    if (upcoming.size > 0) this.options.onUpcoming!([...upcoming]);
+    for (let i = 0; upcoming.size < count && heads.some((head) => i < head.length); i++) {
+      for (const head of heads) if (i < head.length && upcoming.size < count) upcoming.add(this.options.ads[head[i]!]!);
+    }
+    try {
+      this.options.onUpcoming!([...upcoming]);
+    } catch (error) {
+      // Downloading ahead only saves time: a loader that throws must not stop the run.
+      console.error('orchestrator: onUpcoming threw', error);
+    }
   }
 
   private canStart(lane: LaneRuntime, now: number): boolean {
@@ -894,7 +916,7 @@ export class Orchestrator {
     this.heartbeatTimer = null;
     this.lastProgressAt = this.clock.now();
     this.emit('progress', this.snapshot());
-    if (this.endedAt === null && this.status === 'running') this.heartbeatTimer = this.clock.setTimer(this.tuning.progressHeartbeatMs, () => this.emitProgressNow());
+    if (this.endedAt === null && this.status === 'running') this.heartbeatTimer = this.clock.setTimer(this.tuning.progressHeartbeatMs, () => this.emitProgressNow(), { background: true });
   }
 
   private laneState(lane: LaneRuntime, now: number): LaneState {

@@ -76,14 +76,23 @@ export function feeding(lane: LaneRuntime, now: number): boolean {
 }
 
 /**
- * A lane's ads per second for an ETA. With `now`, a lane whose oldest call has run longer than
- * its estimate counts at that call's age: a server gone slow or silent is slower than its past
- * calls say, and the ETA grows while it is.
+ * A lane's ads per second for an ETA, slot by slot. With `now`, a slot whose call has run longer
+ * than the lane's estimate counts at that call's age: a server gone slow or silent is slower than
+ * its past calls say, and the ETA grows while it is, without one slow image slowing the lane's other slots.
  */
 export function etaRate(lane: LaneRuntime, now?: number): number {
-  let perCall_s = lane.estimator.estimate();
-  if (now !== undefined) for (const execution of lane.executions) perCall_s = Math.max(perCall_s, (now - execution.startedAt) / 1000);
-  return lane.limit / perCall_s;
+  const estimate_s = lane.estimator.estimate();
+  let rate = 0;
+  let slots = lane.limit;
+  if (now !== undefined) {
+    for (const execution of lane.executions) {
+      const age_s = (now - execution.startedAt) / 1000;
+      if (age_s <= estimate_s || slots === 0) continue;
+      rate += 1 / age_s;
+      slots--;
+    }
+  }
+  return rate + slots / estimate_s;
 }
 
 /** Fluid ETA: what is left over the summed throughput of the lanes `counts` accepts. */
