@@ -10,7 +10,7 @@
 import { IMAGE_ATTEMPT_ERROR_PREFIX, type Ad, type AdResult, type Attempt, type EngineKind, type LaneProgress, type LaneState, type Policy, type RecognizeResult, type RunProgress, type RunStatus, type Split } from '../../../shared/domain.js';
 import { EngineError, type EngineErrorKind, type EngineImage } from '../engines/types.js';
 import { realClock, wallNow, type Clock, type Timer } from './clock.js';
-import { LaneRuntime, type Execution, type Task } from './lane.js';
+import { byEstimate, LaneRuntime, type Execution, type Task } from './lane.js';
 import { DEFAULT_TUNING, type Comparison, type RunSummary, type SchedulerTuning, type StartRunOptions } from './options.js';
 import { AutoPolicy } from './policies/auto.js';
 import { ComparePolicy } from './policies/compare.js';
@@ -68,7 +68,6 @@ export class Orchestrator {
   private readonly lanes: LaneRuntime[];
   /** The lanes, fastest expected first (re-sorted every pass). */
   private readonly laneOrder: LaneRuntime[];
-  private readonly compareLanes = (a: LaneRuntime, b: LaneRuntime): number => this.rules.compareLanes(a, b);
   private readonly lanesById = new Map<string, LaneRuntime>();
   private readonly queue = new TaskQueue();
   private readonly rules: SchedulingPolicy;
@@ -330,7 +329,7 @@ export class Orchestrator {
     const now = this.clock.now();
     this.rules.beforePass(now);
     // In place: no allocation per pass (a pass runs after every call).
-    const order = this.laneOrder.sort(this.compareLanes);
+    const order = this.laneOrder.sort(byEstimate);
     for (const lane of order) {
       lane.hold = null;
       while (this.status === 'running' && this.canStart(lane, now)) {

@@ -6,7 +6,7 @@
  * its own file: auto.ts, ratio.ts, single.ts, compare.ts.
  */
 import type { AdResult, EngineKind, LaneState, Policy, Split } from '../../../../shared/domain.js';
-import { byEstimate, type Execution, type LaneRuntime, type Task } from '../lane.js';
+import type { Execution, LaneRuntime, Task } from '../lane.js';
 import type { Comparison, SchedulerTuning, StartRunOptions } from '../options.js';
 import type { TaskQueue } from '../task-queue.js';
 
@@ -53,8 +53,6 @@ export interface SchedulingPolicy {
   eta_s(now: number, remaining: number): number | null;
   /** The lane's state when the policy keeps it idle on purpose, or null. */
   heldState(lane: LaneRuntime, now: number): LaneState | null;
-  /** The order lanes take work in a pass (sort comparator): first come, first served where they share a resource. */
-  compareLanes(a: LaneRuntime, b: LaneRuntime): number;
   /** `ratio`: new weights for the ads not handed out yet (the others ignore it). */
   setSplit(split: Split): void;
   /** `ratio`: the weights it splits by now, for the progress (a window attaching mid-run shows them); the others null. */
@@ -134,10 +132,6 @@ export abstract class BasePolicy implements SchedulingPolicy {
   }
   heldState(_lane: LaneRuntime, _now: number): LaneState | null {
     return null;
-  }
-  /** Fastest first: a retry or a backup goes where it ends soonest. */
-  compareLanes(a: LaneRuntime, b: LaneRuntime): number {
-    return byEstimate(a, b);
   }
   setSplit(_split: Split): void {}
   currentSplit(): Split | null {

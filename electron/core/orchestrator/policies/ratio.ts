@@ -136,21 +136,6 @@ export class RatioPolicy extends BasePolicy {
     return next;
   }
 
-  /**
-   * The lane whose share is least handed out goes first, fastest first among equals: lanes that
-   * share the CPU then work side by side, each at its share, instead of the faster one taking every
-   * slot until its share is done and the other's running alone after it.
-   */
-  override compareLanes(a: LaneRuntime, b: LaneRuntime): number {
-    return this.handedOut(a) - this.handedOut(b) || super.compareLanes(a, b);
-  }
-
-  /** How much of the lane's group's share has been handed out (1 when it has none). */
-  private handedOut(lane: LaneRuntime): number {
-    const group = this.groups.get(this.groupOf.get(lane) ?? '');
-    return group && group.quota > 0 ? group.assigned / group.quota : 1;
-  }
-
   private takeSlot(lane: LaneRuntime, now: number): boolean {
     const group = this.groups.get(this.groupOf.get(lane) ?? '');
     if (!group) return false;
