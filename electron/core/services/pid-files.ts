@@ -33,6 +33,8 @@ export class PidFiles {
   private readonly startTimeOf: (pid: number) => Promise<string | null>;
   private readonly stop: (pid: number) => Promise<unknown>;
   private readonly self: number;
+  /** This process's start time, read once. */
+  private ownStart: Promise<string | null> | null = null;
 
   constructor(readonly dir: string, deps: PidFilesDeps = {}) {
     this.startTimeOf = deps.startTimeOf ?? ((pid) => processStartTime(pid));
@@ -48,7 +50,8 @@ export class PidFiles {
   async record(service: string, pid: number, options: { port: number | null }): Promise<PidRecord | null> {
     const startTime = await this.startTimeOf(pid);
     if (startTime === null) return null; // it already died
-    const ownerStart = await this.startTimeOf(this.self);
+    this.ownStart ??= this.startTimeOf(this.self);
+    const ownerStart = await this.ownStart;
     const record: PidRecord = { service, pid, startTime, port: options.port, recordedAt: Date.now(), ...(ownerStart ? { owner: { pid: this.self, startTime: ownerStart } } : {}) };
     await mkdir(this.dir, { recursive: true });
     await writeFile(this.file(service), JSON.stringify(record));

@@ -7,7 +7,7 @@ import type { ServiceInfo } from '../../../shared/domain.js';
 import { isRecord } from './health.js';
 import { PidFiles } from './pid-files.js';
 import { findFreePort } from './ports.js';
-import { isProcessAlive } from './proc-info.js';
+import { isProcessAlive, processStartTime } from './proc-info.js';
 import { signalGroup } from './process-group.js';
 import type { KernelOomReports, MemoryPressure } from './memory.js';
 import { ServiceSupervisor, type ServiceSpec } from './supervisor.js';
@@ -46,12 +46,12 @@ function tinySpec(extraArgs: () => string[], overrides: Partial<ServiceSpec> = {
   };
 }
 
-async function supervise(extraArgs: () => string[] = () => [], options: { spec?: Partial<ServiceSpec>; workers?: number; memoryPressure?: () => Promise<MemoryPressure>; kernelOom?: KernelOomReports } = {}) {
+async function supervise(extraArgs: () => string[] = () => [], options: { spec?: Partial<ServiceSpec>; workers?: number; memoryPressure?: () => Promise<MemoryPressure>; kernelOom?: KernelOomReports; pidFiles?: PidFiles } = {}) {
   const port = await findFreePort(40_000 + Math.floor(Math.random() * 10_000));
   const states: ServiceInfo[] = [];
   const supervisor = new ServiceSupervisor({
     spec: tinySpec(extraArgs, options.spec),
-    pidFiles: new PidFiles(join(dir, 'pids')),
+    pidFiles: options.pidFiles ?? new PidFiles(join(dir, 'pids')),
     port,
     workers: options.workers,
     memoryPressure: options.memoryPressure,
@@ -108,6 +108,21 @@ describe('ServiceSupervisor with a tiny server', () => {
     const state = outcome.info.state;
     expect(state.type === 'crashed' && state.lastLog.some((line) => line.includes('tiny-server starting'))).toBe(true);
     expect(supervisor.pid).toBeNull();
+  });
+
+  it('hears the lines the child prints while its pid file is being written', async () => {
+    // A slow disk (or ps): the pid file is written only after the child printed its ERROR line.
+    let logs: () => string[] = () => [];
+    const slowPidFiles = new PidFiles(join(dir, 'pids'), {
+      startTimeOf: async (pid) => {
+        await waitUntil(() => logs().some((line) => line.startsWith('ERROR ')), undefined, 'the ERROR line');
+        return processStartTime(pid);
+      },
+    });
+    const { supervisor } = await supervise(() => ['--fail-load'], { spec: { errorLine: /^ERROR /, startTimeoutMs: 20_000 }, pidFiles: slowPidFiles });
+    logs = () => supervisor.logs(50);
+    // Before: the readiness wait subscribed after the write, missed the line, and took the answering server for ready.
+    expect(await supervisor.start()).toMatchObject({ ok: false, reason: expect.stringMatching(/^Tiny failed to start: ERROR port=\d+ message="model failed to load"$/) });
   });
 
   it('gives up at once on an error line, without waiting for the timeout', async () => {

@@ -318,7 +318,8 @@ export class ServiceSupervisor {
     this.rssMb = null;
     this.setState({ type: 'starting', since: this.now(), waitingFor: describeWait(this.spec.readyLine, `${url}${this.spec.healthPath}`) });
     void child.exited.then((exit) => this.onExit(running, exit)).catch((error: unknown) => this.note(`handling the exit failed: ${String(error)}`));
-    await this.options.pidFiles.record(this.spec.name, child.pid, { port }).catch((error: unknown) => this.note(`could not write the pid file: ${String(error)}`));
+    // Recorded while the readiness wait listens: a line the child prints meanwhile (its READY, or an ERROR) is not missed.
+    const recorded = this.options.pidFiles.record(this.spec.name, child.pid, { port }).catch((error: unknown) => this.note(`could not write the pid file: ${String(error)}`));
     try {
       await waitForReady({
         service: this.spec.label,
@@ -334,6 +335,7 @@ export class ServiceSupervisor {
         timeoutMs: this.spec.startTimeoutMs,
       });
     } catch (error) {
+      await recorded;
       const givesUp = error instanceof ReadinessError && (error.reason === 'timeout' || error.reason === 'failed');
       if (!givesUp || this.running !== running) return; // exits are handled by onExit
       this.note(error.message);
@@ -343,6 +345,7 @@ export class ServiceSupervisor {
       this.setState({ type: 'crashed', reason: error.message, restarts: this.budget.restarts, lastLog: this.log.tail(50) });
       return;
     }
+    await recorded;
     if (this.running !== running) return;
     this.budget.markReady(this.now());
     this.failedChecks = 0;
