@@ -180,5 +180,5 @@ describe('service manager with the fake ollama', () => {
     expect(notices.join('\n')).toContain(`pid ${orphan}`);
     // The port is free again, so this launch starts its own ollama rather than adopting the orphan.
     expect(ollamaInfo(next).state.type).toBe('stopped');
-  }, 30_000);
+  });
 });
