@@ -279,7 +279,7 @@ async function execute(store: Store, context: ExecuteContext): Promise<RunAdsOut
   const reporter: ProgressReporter = io.isTerminal && !options.json ? terminalReporter(process.stderr) : jsonLinesReporter(io.out);
   let lastProgress: RunProgress | null = null;
   // One image downloading ahead per worker, as in the app.
-  const images = createImageLoader({ fetcher, maxSide, lookAhead: lanes.reduce((sum, lane) => sum + lane.config.workers, 0) });
+  const images = createImageLoader({ fetcher, maxSide });
   const orchestrator = startRun({
     runId: run.id,
     ads: imported.ads,

@@ -124,8 +124,8 @@ export class RunManager {
       this.options.onEngineWorkers?.(engine, enabled.filter((lane) => lane.engine === engine).reduce((sum, lane) => sum + lane.workers, 0));
     }
     const active: ActiveRun = { orchestrator: null as unknown as Orchestrator, lanes: lanes.map((lane) => lane.config), pendingResults: [], flushTimer: null, interrupting: false, ended: Promise.resolve() };
-    // One image downloading ahead per worker: a slot that frees finds its next image there.
-    const images = createImageLoader({ fetcher: this.options.fetcher, maxSide: DEFAULT_MAX_SIDE, lookAhead: enabled.reduce((sum, lane) => sum + lane.workers, 0) });
+    // One image downloading ahead per worker (as many as the orchestrator announces): a slot that frees finds its next image there.
+    const images = createImageLoader({ fetcher: this.options.fetcher, maxSide: DEFAULT_MAX_SIDE });
     active.orchestrator = startRun({
       runId: run.id,
       ads: store.batchAds(batch.id),

@@ -28,9 +28,15 @@ export interface ImageLoaderOptions {
   fetcher: ImageFetcher;
   /** Longest side an image is scaled down to for the engines. */
   maxSide: number;
-  /** Images downloaded ahead at most (0: none). */
-  lookAhead: number;
+  /**
+   * Images held at most (0: none; default 64). What is held is also bounded by what is announced:
+   * the orchestrator names as many ads as its working lanes have workers, now (a change of workers
+   * mid-run counts at once).
+   */
+  lookAhead?: number;
 }
+
+const DEFAULT_LOOK_AHEAD = 64;
 
 interface Prefetch {
   result: Promise<FetchedImage>;
@@ -61,7 +67,8 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 export function createImageLoader(options: ImageLoaderOptions): ImageLoader {
-  const { fetcher, maxSide, lookAhead } = options;
+  const { fetcher, maxSide } = options;
+  const lookAhead = options.lookAhead ?? DEFAULT_LOOK_AHEAD;
   /** By image URL: ads sharing an image share its download. */
   const held = new Map<string, Prefetch>();
   let closed = false;

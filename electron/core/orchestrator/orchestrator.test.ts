@@ -340,6 +340,23 @@ describe('Orchestrator: auto', () => {
     expect(late.length).toBeLessThanOrEqual(3);
   });
 
+  it('announces nothing while paused (a loader lets its images go) and as many as the workers are now', async () => {
+    const clock = new VirtualClock();
+    const lanes: OrchestratorLane[] = [{ config: { id: 'embedded-0', engine: 'embedded', workers: 2, enabled: true }, engine: sleepingEngine(clock, 'embedded', () => 100), prior_s: 0.1 }];
+    const announcements: { at: number; size: number }[] = [];
+    const run = startRun({ runId: 'r', ads: makeAds(100), store: new MemoryRunStore(), loadImage: oneByteImage, clock, lanes, policy: 'single', onUpcoming: (upcoming) => announcements.push({ at: clock.now(), size: upcoming.length }) });
+    clock.setTimer(1000, () => run.pause());
+    clock.setTimer(2000, () => {
+      run.setLaneWorkers('embedded-0', 5);
+      run.resume();
+    });
+    await clock.runUntil(run.done);
+    const beforePause = announcements.filter((a) => a.at < 1000);
+    expect(Math.max(...beforePause.map((a) => a.size))).toBe(2);
+    expect(announcements.filter((a) => a.at >= 1000 && a.at < 2000).map((a) => a.size)).toEqual([0]);
+    expect(Math.max(...announcements.filter((a) => a.at >= 2000).map((a) => a.size))).toBe(5);
+  });
+
   it('in compare, announces each working queue in turn: a slow or dead engine does not crowd out the fast one', async () => {
     const clock = new VirtualClock();
     let ollamaCalls = 0;

@@ -179,6 +179,8 @@ export class Orchestrator {
   pause(): void {
     if (this.status !== 'running') return;
     this.setStatus('paused');
+    // Nothing is next while paused: a loader lets go of the images it holds (a pause may last hours).
+    this.announce([]);
     this.emitProgressNow();
   }
 
@@ -380,8 +382,12 @@ export class Orchestrator {
     for (let i = 0; upcoming.size < count && heads.some((head) => i < head.length); i++) {
       for (const head of heads) if (i < head.length && upcoming.size < count) upcoming.add(this.options.ads[head[i]!]!);
     }
+    this.announce([...upcoming]);
+  }
+
+  private announce(upcoming: readonly Ad[]): void {
     try {
-      this.options.onUpcoming!([...upcoming]);
+      this.options.onUpcoming?.(upcoming);
     } catch (error) {
       // Downloading ahead only saves time: a loader that throws must not stop the run.
       console.error('orchestrator: onUpcoming threw', error);
