@@ -2,19 +2,13 @@
  * `parallel-vision api`: the local HTTP API without a window (servers with no display):
  * the same backend as the app, on 127.0.0.1. `--print-key` prints the install's key.
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createBackend } from '../core/app/backend.js';
 import type { EngineFactory } from '../core/app/lanes.js';
 import { ensureApiKey } from '../core/api/auth.js';
 import { DEFAULT_API_PORT, startApiServer } from '../core/api/server.js';
-import { findUpwards } from '../core/paths.js';
-import { servicePortsFromEnv } from '../core/services/ports.js';
+import { cliVersion, createCliBackend } from './backend.js';
 import { resolveDataDir, type CliIo } from './io.js';
 import { UsageError } from '../core/app/run-settings.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
 
 export const API_USAGE = `Usage: parallel-vision api [--port N] [--data-dir DIR] [--print-key]
   Serves the local API (/v1, docs at /v1/docs) on 127.0.0.1:${DEFAULT_API_PORT} (or a free port when it is taken;
@@ -37,15 +31,8 @@ export async function runApi(args: string[], io: CliIo, deps: { createEngine?: E
   }
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError(`--port: expected a port number, got ${JSON.stringify(values.port)}`);
-  const version = io.env.npm_package_version ?? '0.1.0';
-  const backend = await createBackend({
-    mode: 'browser',
-    version,
-    dataDir,
-    pythonServiceDir: findUpwards(here, path.join('scripts', 'deepseek')) ?? path.join(process.cwd(), 'scripts', 'deepseek'),
-    servicePorts: servicePortsFromEnv(io.env),
-    ...(deps.createEngine ? { createEngine: deps.createEngine } : {}),
-  });
+  const version = cliVersion(io.env);
+  const backend = await createCliBackend(dataDir, io.env, deps.createEngine);
   const server = await startApiServer({ backend: { ...backend, core: backend.core! }, dataDir, version, ...(port !== undefined ? { port } : {}) });
   io.out(`Parallel Vision API at ${server.url}/v1 (docs: ${server.url}/v1/docs, key in ${server.keyFile})\n`);
   io.out(`Data folder: ${dataDir}. Press Ctrl-C to stop.\n`);

@@ -6,13 +6,12 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createBackend } from '../core/app/backend.js';
 import type { EngineFactory } from '../core/app/lanes.js';
 import { startBrowserServer } from '../core/app/browser-server.js';
 import { createDispatcher } from '../core/app/dispatch.js';
 import { startApiServer } from '../core/api/server.js';
 import { defaultDataDir, findUpwards } from '../core/paths.js';
-import { servicePortsFromEnv } from '../core/services/ports.js';
+import { cliVersion, createCliBackend } from './backend.js';
 import { startOnKnownPort } from './serve-port.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -52,15 +51,8 @@ export async function runServe(args: string[], deps: { createEngine?: EngineFact
   const dataDir = values['data-dir'] ?? defaultDataDir();
   const downloadsDir = path.join(dataDir, 'exports');
   mkdirSync(downloadsDir, { recursive: true });
-  const version = process.env.npm_package_version ?? '0.1.0';
-  const backend = await createBackend({
-    mode: 'browser',
-    version,
-    dataDir,
-    pythonServiceDir: findUpwards(here, path.join('scripts', 'deepseek')) ?? path.join(process.cwd(), 'scripts', 'deepseek'),
-    servicePorts: servicePortsFromEnv(process.env),
-    ...(deps.createEngine ? { createEngine: deps.createEngine } : {}),
-  });
+  const version = cliVersion(process.env);
+  const backend = await createCliBackend(dataDir, process.env, deps.createEngine);
   const dispatch = createDispatcher(backend.handlers, (channel, error) => console.error(`${channel} failed:`, error));
   const { server, note } = await startOnKnownPort(dataDir, port, (listenOn) => startBrowserServer({ rendererDir, downloadsDir, port: listenOn, dispatch, subscribe: (listener) => backend.subscribe(listener) })).catch(async (error: unknown) => {
     await backend.dispose();

@@ -2,11 +2,11 @@
  * `parallel-vision services status|start|stop|setup [NAME]`, on top of the service manager.
  * `start` runs in the foreground (like `ollama serve`): Ctrl-C stops what it started.
  */
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { DEEPSEEK_SERVICE_BACKENDS, DeepSeekServiceBackend } from '../../shared/deepseek-routes.js';
 import type { ServiceInfo } from '../../shared/domain.js';
-import { defaultDataDir, findUpwards } from '../core/paths.js';
+import { defaultDataDir } from '../core/paths.js';
+import { DEFAULT_DEEPSEEK_DIR } from './backend.js';
 import { createServiceManager, type ServiceManagerOptions, type StartOptions } from '../core/services/manager.js';
 import { PidFiles, type PidRecord } from '../core/services/pid-files.js';
 import { servicePortsFromEnv } from '../core/services/ports.js';
@@ -29,8 +29,6 @@ const USAGE = `usage: parallel-vision services <command> [NAME] [options]
 options: --data-dir DIR, --backend mlx|torch|rapidocr|deepseek, --model PATH, --json
 environment: PARALLEL_VISION_DEEPSEEK_PORT, PARALLEL_VISION_OLLAMA_PORT (the ports to use instead of 8001, 11434)`;
 
-/** scripts/deepseek of this checkout, found from the sources or from the bundle in dist/cli. */
-export const DEFAULT_DEEPSEEK_DIR = findUpwards(dirname(fileURLToPath(import.meta.url)), join('scripts', 'deepseek')) ?? join(process.cwd(), 'scripts', 'deepseek');
 
 interface ParsedArgs {
   command: string | undefined;
