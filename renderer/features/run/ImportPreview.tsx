@@ -4,6 +4,8 @@ import { focusRing } from '../../common/ui.js';
 import { useRun } from './state.js';
 
 const PREVIEW_ROWS = 8;
+/** Rejected rows listed; the count says how many there are in all. */
+const REJECTED_SHOWN = 200;
 /** The preview's id: the drop zone moves the focus here after an import. */
 export const IMPORTED_ADS_ID = 'imported-ads';
 
@@ -12,6 +14,7 @@ export const ImportPreview = memo(function ImportPreview() {
   if (!summary) return null;
   const { accepted, rejected, rejectedTotal, preview, source } = summary;
   const hasAdText = preview.some((ad) => ad.adText);
+  const shownRejected = rejected.slice(0, REJECTED_SHOWN);
   return (
     <div id={IMPORTED_ADS_ID} tabIndex={-1} aria-label="Imported ads" role="region" className={`flex flex-col gap-3 rounded-md ${focusRing}`}>
       <p className="text-sm">
@@ -59,14 +62,14 @@ export const ImportPreview = memo(function ImportPreview() {
         <details open={rejected.length <= 5} className="rounded-md border border-red-200 bg-red-50/60 px-3 py-2 text-xs dark:border-red-900 dark:bg-red-950/30">
           <summary className="cursor-pointer text-sm font-medium text-red-800 dark:text-red-300">Rejected rows</summary>
           <ul aria-label="Rejected rows" className="mt-2 flex max-h-40 flex-col gap-1 overflow-auto">
-            {rejected.slice(0, 200).map((row) => (
+            {shownRejected.map((row) => (
               <li key={`${row.line}-${row.reason}`} data-line={row.line}>
                 <span className="font-mono">line {row.line}</span>: {row.reason}
                 {row.raw && <span className="ml-1 font-mono text-zinc-500">({row.raw.slice(0, 80)})</span>}
               </li>
             ))}
           </ul>
-          {rejectedTotal > Math.min(200, rejected.length) && <p className="mt-1 text-zinc-500">… and {formatCount(rejectedTotal - Math.min(200, rejected.length))} more</p>}
+          {rejectedTotal > shownRejected.length && <p className="mt-1 text-zinc-500">… and {formatCount(rejectedTotal - shownRejected.length)} more</p>}
         </details>
       )}
     </div>
