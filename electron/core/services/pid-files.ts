@@ -82,16 +82,21 @@ export class PidFiles {
     return records.filter((record): record is PidRecord => record !== null);
   }
 
-  /** Whether the recorded process is still the very one we started (same pid and start time). */
+  /** Whether the pid is still the very process it was (same start time), not another given its number. */
+  private async sameProcess(known: { pid: number; startTime: string }): Promise<boolean> {
+    return (await this.startTimeOf(known.pid)) === known.startTime;
+  }
+
+  /** Whether the recorded process is still the very one we started. */
   async isLive(record: PidRecord): Promise<boolean> {
-    return (await this.startTimeOf(record.pid)) === record.startTime;
+    return this.sameProcess(record);
   }
 
   /** The other, still running Parallel Vision process that supervises the recorded child, if one does. */
   async liveOwner(record: PidRecord): Promise<number | null> {
     const owner = record.owner;
     if (!owner || owner.pid === this.self) return null;
-    return (await this.startTimeOf(owner.pid)) === owner.startTime ? owner.pid : null;
+    return (await this.sameProcess(owner)) ? owner.pid : null;
   }
 
   /** Stop the children a previous run left behind (not those another live process supervises); forget records of processes long gone. */
